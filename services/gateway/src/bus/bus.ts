@@ -1,0 +1,72 @@
+import type { Envelope } from '../../../shared/src/envelope.js';
+
+/**
+ * The bus carries every published message from the gateway that accepted it to every gateway
+ * in every region (design.md §2). The hub never knows which implementation it talks to.
+ *
+ * Contract, for every implementation:
+ * - `publish` resolves only once the message is durably accepted (for Kafka: acknowledged by all
+ *   in-sync replicas); it rejects with a {@link BusError} otherwise. A resolved publish is never lost.
+ * - Delivery is broadcast: every running bus instance (every gateway) receives every message
+ *   published after it started, its own included, through the {@link BusHandler}.
+ * - Order is kept per channel per origin region. Nothing is promised across channels or origins.
+ * - Before decoding a message the bus asks {@link BusHandler.wants} with the channel (the record key)
+ *   and skips the message when the answer is false; this keeps the per-record cost of traffic no
+ *   local client cares about to a key comparison.
+ * - Duplicates (same message id, e.g. after a producer retry) are delivered at most once within a
+ *   bounded window.
+ * - `health()` is cheap and synchronous; `probe()` round-trips a message through the real path.
+ */
+export interface Bus {
+  /** Connects and starts the fan-out stream; resolves when delivery has begun. */
+  start(handler: BusHandler): Promise<void>;
+  /** Publishes one message. See the contract above. */
+  publish(msg: BusMessage): Promise<PublishReceipt>;
+  /** Cheap, synchronous view of the bus state for `/readyz` and metrics. */
+  health(): BusHealth;
+  /** Sends a probe through the bus and resolves when it came back; rejects on timeout. */
+  probe(timeoutMs: number): Promise<void>;
+  /** Flushes what is pending, then disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Receives the fan-out stream. */
+export interface BusHandler {
+  /** Whether any local subscriber holds `channel`. Called before the message is decoded. */
+  wants(channel: string): boolean;
+  /** One message for a wanted channel, decoded, duplicates removed. */
+  deliver(msg: BusMessage): void;
+}
+
+/** One message as it travels between regions: the protobuf `Envelope` (services/shared/src/envelope.ts). */
+export type BusMessage = Envelope;
+
+/** What a durable publish returns. */
+export interface PublishReceipt {
+  /** Implementation-specific position in the origin's log (e.g. `partition:offset`), for logs. */
+  readonly offset?: string;
+}
+
+export interface BusHealth {
+  /** True while publishes are expected to succeed and delivery is flowing. */
+  readonly ok: boolean;
+  /** Short machine-readable reason when not ok. */
+  readonly reason?: string;
+}
+
+/** Stable error codes a bus rejects with; the gateway maps them onto client `error` codes. */
+export type BusErrorCode =
+  /** The bus is down or its buffer is full: the client may retry later. */
+  | 'bus_unavailable'
+  /** The bus refused this message for good (e.g. too large). */
+  | 'bus_rejected'
+  | 'bus_closed';
+
+export class BusError extends Error {
+  readonly code: BusErrorCode;
+  constructor(code: BusErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BusError';
+    this.code = code;
+  }
+}

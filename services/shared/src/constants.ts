@@ -1,0 +1,109 @@
+/**
+ * Contract constants shared by the gateway, the client SDK and the Pulumi program.
+ *
+ * Everything here is part of the public contract (design.md §3): the infrastructure imports these
+ * values instead of copying strings, so that the autoscaling policy, health checks and task
+ * environment can never drift from what the gateway actually serves and emits.
+ * This module must stay free of side effects and of runtime dependencies.
+ */
+
+/** Default listening port (`PORT`). */
+export const DEFAULT_PORT = 8080;
+
+/** HTTP paths served by every gateway task. */
+export const HTTP_PATHS = Object.freeze({
+  health: '/healthz',
+  ready: '/readyz',
+  metrics: '/metrics',
+  publish: '/publish',
+  demo: '/',
+});
+
+/** WebSocket subprotocols. JSON is the default when a client offers none. */
+export const SUBPROTOCOLS = Object.freeze({
+  json: 'wsgw.v1.json',
+  proto: 'wsgw.v1.proto',
+});
+
+/**
+ * CloudWatch Embedded Metric Format: the gateway prints one line per interval carrying
+ * `ActiveConnections` with the single dimension `ServiceName`; the ECS target-tracking policy
+ * tracks its `Average`, which is connections per task.
+ */
+export const EMF = Object.freeze({
+  namespace: 'WsGateway',
+  metricName: 'ActiveConnections',
+  dimension: 'ServiceName',
+  unit: 'Count',
+});
+
+/** Prometheus metric name prefix. */
+export const METRICS_PREFIX = 'wsgw_';
+
+/** Default Kafka topic prefix; each origin region produces to `<prefix><region>`. */
+export const DEFAULT_TOPIC_PREFIX = 'wsgw.fanout.';
+
+/** WebSocket close codes (design.md §3). 1xxx are standard; 4xxx are the gateway's own. */
+export const CLOSE_CODES = Object.freeze({
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+  tooBig: 1009,
+  internalError: 1011,
+  reconnectNow: 1012,
+  tryAgainLater: 1013,
+  tokenExpired: 4001,
+  slowConsumer: 4008,
+  rateLimited: 4029,
+} as const);
+
+/** Names of every environment variable the gateway reads. */
+export const ENV = Object.freeze({
+  port: 'PORT',
+  host: 'WSGW_HOST',
+  region: 'WSGW_REGION',
+  nodeId: 'WSGW_NODE_ID',
+  serviceName: 'WSGW_SERVICE_NAME',
+  logLevel: 'WSGW_LOG_LEVEL',
+  kafkaBrokers: 'WSGW_KAFKA_BROKERS',
+  kafkaAuth: 'WSGW_KAFKA_AUTH',
+  kafkaTopicPrefix: 'WSGW_KAFKA_TOPIC_PREFIX',
+  kafkaTls: 'WSGW_KAFKA_TLS',
+  awsRegion: 'AWS_REGION',
+  jwtSecret: 'WSGW_JWT_SECRET',
+  jwksUrl: 'WSGW_JWKS_URL',
+  jwtIssuer: 'WSGW_JWT_ISSUER',
+  jwtAudience: 'WSGW_JWT_AUDIENCE',
+  publishKey: 'WSGW_PUBLISH_KEY',
+  allowedOrigins: 'WSGW_ALLOWED_ORIGINS',
+  allowAnonymous: 'WSGW_ALLOW_ANONYMOUS',
+  pingIntervalMs: 'WSGW_PING_INTERVAL_MS',
+  idleTimeoutMs: 'WSGW_IDLE_TIMEOUT_MS',
+  maxPayloadBytes: 'WSGW_MAX_PAYLOAD_BYTES',
+  rateLimitPerSec: 'WSGW_RATE_LIMIT_PER_SEC',
+  rateLimitBurst: 'WSGW_RATE_LIMIT_BURST',
+  rateLimitStrikes: 'WSGW_RATE_LIMIT_STRIKES',
+  maxSubscriptions: 'WSGW_MAX_SUBSCRIPTIONS',
+  maxConnections: 'WSGW_MAX_CONNECTIONS',
+  maxBufferedBytes: 'WSGW_MAX_BUFFERED_BYTES',
+  drainDelayMs: 'WSGW_DRAIN_DELAY_MS',
+  drainWindowMs: 'WSGW_DRAIN_WINDOW_MS',
+  drainDeadlineMs: 'WSGW_DRAIN_DEADLINE_MS',
+  emfIntervalMs: 'WSGW_EMF_INTERVAL_MS',
+  readyProbeIntervalMs: 'WSGW_READY_PROBE_INTERVAL_MS',
+} as const);
+
+/**
+ * Defaults of the timing settings the infrastructure must agree with:
+ * the ALB idle timeout must exceed the ping interval, the target group's deregistration delay
+ * must cover the drain delay, and the ECS stop timeout must cover the whole drain deadline.
+ */
+export const TIMING_DEFAULTS = Object.freeze({
+  pingIntervalMs: 25_000,
+  idleTimeoutMs: 300_000,
+  drainDelayMs: 10_000,
+  drainWindowMs: 30_000,
+  /** Hard deadline from SIGTERM to exit; must stay below the ECS stop timeout (max 120 s). */
+  drainDeadlineMs: 50_000,
+  emfIntervalMs: 60_000,
+});

@@ -1,0 +1,50 @@
+/**
+ * The protobuf schema of the wire (`wsgw.v1.proto` subprotocol) and of the Kafka envelope.
+ * Kept as a string so that the compiled package needs no asset copying; `docs/protocol.md`
+ * reproduces it for people writing clients in other languages.
+ */
+export const PROTO_SCHEMA = `
+syntax = "proto3";
+package wsgw.v1;
+
+// The value of every record on the wsgw.fanout.<region> topics. The record key is the channel.
+message Envelope {
+  uint32 version = 1;       // 1; records of any other version are counted and skipped
+  string id = 2;            // unique message id, assigned at the origin
+  string channel = 3;
+  string origin = 4;        // origin region
+  string node = 5;          // origin gateway task
+  uint64 ts = 6;            // milliseconds since the epoch at the origin
+  string content_type = 7;  // "application/json" or "application/octet-stream"
+  bytes payload = 8;
+}
+
+// Client to server.
+message ClientFrame {
+  uint32 id = 1;            // optional request id; 0 means none
+  oneof op {
+    Sub sub = 2;
+    Unsub unsub = 3;
+    Pub pub = 4;
+    Ping ping = 5;
+  }
+}
+message Sub { string ch = 1; map<string, string> since = 2; }
+message Unsub { string ch = 1; }
+message Pub { string ch = 1; bytes data = 2; string content_type = 3; }
+message Ping {}
+
+// Server to client.
+message ServerFrame {
+  oneof op {
+    Ack ack = 1;
+    Error error = 2;
+    Msg msg = 3;
+    Pong pong = 4;
+  }
+}
+message Ack { uint32 id = 1; }
+message Error { uint32 id = 1; string code = 2; string message = 3; }
+message Msg { string ch = 1; bytes data = 2; map<string, string> pos = 3; string content_type = 4; }
+message Pong { uint32 id = 1; }
+`;
