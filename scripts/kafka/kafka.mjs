@@ -1,0 +1,605 @@
+#!/usr/bin/env node
+/**
+ * Local Apache Kafka for tests and development: single-node KRaft clusters on 127.0.0.1 and
+ * MirrorMaker 2 between them, run from jars fetched from Maven Central (scripts/kafka/pom.xml).
+ *
+ *   node scripts/kafka/kafka.mjs fetch                  download the jars into .kafka/lib (cached)
+ *   node scripts/kafka/kafka.mjs start a b              start clusters a (19092) and b (29092), wait until ready
+ *   node scripts/kafka/kafka.mjs mm2 a b                MirrorMaker 2 between a and b, both ways
+ *   node scripts/kafka/kafka.mjs status                 list what runs and where
+ *   node scripts/kafka/kafka.mjs stop                   stop everything started by `start` / `mm2`
+ *
+ * The same functions are exported for programs (the vitest global setup, `npm run dev:regions`):
+ * {@link fetchKafka}, {@link startCluster}, {@link startMirrorMaker}, {@link stopAll}.
+ *
+ * Processes started from the command line are detached and recorded under .kafka/run/<name>/ so
+ * that a later `stop` finds them. Processes started by a program with `owner: process.pid` are
+ * watched by scripts/kafka/watchdog.mjs, which stops them if that program dies without cleaning up.
+ *
+ * Java 17 and Maven must be installed (scripts/kafka/install-prereqs.sh installs both with apt-get).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root. */
+export const ROOT = join(here, '..', '..');
+/** Cache and state directory (gitignored). */
+export const KAFKA_DIR = join(ROOT, '.kafka');
+const LIB_DIR = join(KAFKA_DIR, 'lib');
+const POM = join(here, 'pom.xml');
+/** State of processes started from the command line. */
+export const RUN_DIR = join(KAFKA_DIR, 'run');
+
+/** Origin topics that MirrorMaker replicates; replicated copies (`a.wsgw.fanout.a`) never match. */
+export const DEFAULT_MM2_TOPICS = 'wsgw\\.fanout\\..*';
+
+const JVM_BASE = [
+  '-XX:+UseSerialGC', // one small heap, two cores: the cheapest collector to start and run
+  '-XX:TieredStopAtLevel=1', // C1 only: JVM start-up dominates test time, peak speed does not matter
+  '-Xss512k',
+  '-Djava.awt.headless=true',
+];
+
+const LOG4J2 = `status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+logger.ready.name = kafka.server.KafkaRaftServer
+logger.ready.level = INFO
+logger.mm2.name = org.apache.kafka.connect.mirror.MirrorMaker
+logger.mm2.level = INFO
+`;
+
+const say = (msg) => process.stderr.write(`kafka: ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Fetching the jars
+
+function pomStamp() {
+  return createHash('sha256').update(readFileSync(POM)).digest('hex');
+}
+
+/**
+ * Makes sure the Kafka jars are in .kafka/lib; runs Maven only when they are missing or the pom
+ * changed. Returns the classpath (a JVM wildcard).
+ * @param {{ quiet?: boolean }} [opts]
+ */
+export function fetchKafka(opts = {}) {
+  const stampFile = join(LIB_DIR, '.stamp');
+  const stamp = pomStamp();
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return join(LIB_DIR, '*');
+  requireTool('mvn', ['-v'], 'Maven');
+  requireJava();
+  if (!opts.quiet) say('fetching Apache Kafka jars from Maven Central into .kafka/lib');
+  rmSync(LIB_DIR, { recursive: true, force: true });
+  mkdirSync(LIB_DIR, { recursive: true });
+  const r = spawnSync(
+    'mvn',
+    [
+      '-B', '-q', '-Dstyle.color=never', '-f', POM,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
+      '-DincludeScope=runtime', `-DoutputDirectory=${LIB_DIR}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`mvn copy-dependencies failed (exit code ${r.status}):\n${r.stdout}${r.stderr}`);
+  const jars = readdirSync(LIB_DIR);
+  const slf4j = jars.filter((j) => /^slf4j-api-/.test(j));
+  if (slf4j.length !== 1 || jars.some((j) => /_2\.12-|logback|log4j-slf4j2-impl/.test(j))) {
+    throw new Error(`unexpected jar set in .kafka/lib: ${jars.join(' ')}`);
+  }
+  writeFileSync(stampFile, stamp);
+  return join(LIB_DIR, '*');
+}
+
+function requireTool(cmd, args, what) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${what} is required (\`${cmd}\` not found); run scripts/kafka/install-prereqs.sh`);
+  }
+  return `${r.stdout}${r.stderr}`;
+}
+
+function requireJava() {
+  const out = requireTool('java', ['-version'], 'Java 17 or newer');
+  const m = /version "(\d+)/.exec(out);
+  if (!m || Number(m[1]) < 17) throw new Error(`Java 17 or newer is required, found: ${out.split('\n')[0]}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** A free TCP port on 127.0.0.1 (the kernel picks; a small race with other programs remains). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function tail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Spawns a JVM with its output going to `log`; records its pid in `<dir>/pid`.
+ * The process gets its own process group (detached) so that Ctrl-C in a terminal running tests
+ * does not kill it half-way; the watchdog or `stop` ends it.
+ */
+function spawnJava(dir, name, javaArgs) {
+  const log = join(dir, `${name}.log`);
+  const fd = openSync(log, 'a');
+  const child = spawn('java', javaArgs, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  child.unref();
+  writeFileSync(join(dir, `${name}.pid`), String(child.pid));
+  return { child, log, exited: () => exited || !isAlive(child.pid) };
+}
+
+/** Sends SIGTERM (or `signal`), waits up to `timeoutMs` for the process to go, then SIGKILLs it. */
+async function terminate(pid, { signal = 'SIGTERM', timeoutMs = 20_000, child } = {}) {
+  if (!pid || !isAlive(pid)) return;
+  const gone = () => (child ? child.exitCode !== null || child.signalCode !== null : !isAlive(pid));
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (!gone() && Date.now() < deadline) await sleep(50);
+  if (!gone()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    while (!gone()) await sleep(50);
+  }
+}
+
+function startWatchdog(owner, pids) {
+  const w = spawn(process.execPath, [join(here, 'watchdog.mjs'), String(owner), ...pids.map(String)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  w.unref();
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka admin polling (kafkajs is a project dependency)
+
+async function kafkajs() {
+  const mod = await import('kafkajs');
+  return mod.default ?? mod;
+}
+
+/**
+ * Waits until the broker answers a metadata request and can create a topic, i.e. it is really
+ * serving clients, not just listening.
+ */
+async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
+  const { Kafka, logLevel } = await kafkajs();
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  while (Date.now() < deadline) {
+    if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(log)}`);
+    const admin = new Kafka({
+      clientId: 'wsgw-kafka-ready',
+      brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      requestTimeout: 2000,
+      retry: { retries: 0 },
+    }).admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller !== -1) return;
+    } catch (err) {
+      lastErr = err;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await sleep(200);
+  }
+  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(log)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+
+/**
+ * @typedef {object} ClusterOptions
+ * @property {string} name          cluster alias (a, b, …); also the MirrorMaker cluster alias
+ * @property {string} [dir]         state directory (default .kafka/run/<name>)
+ * @property {number} [port]        client port on 127.0.0.1 (default: a free port)
+ * @property {number} [controllerPort] KRaft controller port (default: a free port)
+ * @property {string} [heap]        JVM max heap (default 384m)
+ * @property {number} [partitions]  default partitions of auto-created topics (default 1)
+ * @property {number} [owner]       pid whose death stops this broker (watchdog)
+ * @property {number} [timeoutMs]   how long to wait for readiness (default 90 s)
+ */
+
+/**
+ * @typedef {object} Cluster
+ * @property {string} name
+ * @property {string[]} brokers    bootstrap list, e.g. ['127.0.0.1:19092']
+ * @property {number} pid
+ * @property {string} dir
+ * @property {string} log
+ * @property {() => Promise<void>} stop     clean shutdown (SIGTERM), data kept
+ * @property {() => Promise<void>} kill     abrupt death (SIGKILL), data kept
+ * @property {() => Promise<void>} restart  start again on the same ports and data, wait until ready
+ */
+
+/**
+ * Formats storage (fresh each time) and starts one single-node KRaft cluster; resolves when it serves.
+ * @param {ClusterOptions} opts
+ * @returns {Promise<Cluster>}
+ */
+export async function startCluster(opts) {
+  const cp = fetchKafka({ quiet: true });
+  requireJava();
+  const name = opts.name;
+  const dir = opts.dir ?? join(RUN_DIR, name);
+  const port = opts.port ?? (await freePort());
+  const controllerPort = opts.controllerPort ?? (await freePort());
+  const heap = opts.heap ?? '384m';
+  const timeoutMs = opts.timeoutMs ?? 90_000;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const props = join(dir, 'server.properties');
+  writeFileSync(props, serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), partitions: opts.partitions ?? 1 }));
+  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  const jvm = [...JVM_BASE, `-Xms64m`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
+
+  const clusterId = randomBytes(16).toString('base64url');
+  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props], {
+    encoding: 'utf8',
+  });
+  if (fmt.status !== 0) throw new Error(`formatting storage of cluster ${name} failed:\n${fmt.stderr}${fmt.stdout}`);
+
+  const brokers = [`127.0.0.1:${port}`];
+  writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ name, brokers, port, controllerPort }, null, 2));
+
+  let proc;
+  let watchdog;
+  const launch = async () => {
+    proc = spawnJava(dir, 'broker', [...jvm, 'kafka.Kafka', props]);
+    if (opts.owner) watchdog = startWatchdog(opts.owner, [proc.child.pid]);
+    await waitBrokerReady(brokers, { timeoutMs, isDead: proc.exited, log: proc.log });
+  };
+  const halt = async (signal) => {
+    await terminate(proc.child.pid, { signal, child: proc.child });
+    if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
+  };
+  try {
+    await launch();
+  } catch (err) {
+    await halt('SIGKILL');
+    throw err;
+  }
+  const cluster = {
+    name,
+    brokers,
+    get pid() {
+      return proc.child.pid;
+    },
+    dir,
+    get log() {
+      return proc.log;
+    },
+    stop: () => halt('SIGTERM'),
+    kill: () => halt('SIGKILL'),
+    restart: async () => {
+      await halt('SIGTERM');
+      await launch();
+    },
+  };
+  return cluster;
+}
+
+function serverProperties({ port, controllerPort, dataDir, partitions }) {
+  return `process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${dataDir}
+num.partitions=${partitions}
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+log.retention.hours=2
+log.segment.bytes=16777216
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MirrorMaker 2
+
+/**
+ * @typedef {object} MirrorMakerOptions
+ * @property {Array<{ name: string, brokers: string[] }>} clusters  exactly two; replicated both ways
+ * @property {string} [topics]     origin topic regex (default `wsgw\.fanout\..*`)
+ * @property {string} [dir]        state directory (default .kafka/run/mm2-<a>-<b>)
+ * @property {string} [heap]       JVM max heap (default 384m)
+ * @property {number} [owner]      pid whose death stops MirrorMaker (watchdog)
+ * @property {string} [topicPrefix] origin topic prefix (default `wsgw.fanout.`); `<prefix><alias>` is
+ *   created on each cluster before MirrorMaker starts
+ * @property {boolean} [wait]      wait until a record flows both ways (default true)
+ * @property {number} [timeoutMs]  how long to wait for replication to flow (default 120 s)
+ */
+
+/**
+ * Starts MirrorMaker 2 (dedicated mode) replicating both ways between two clusters with the
+ * DefaultReplicationPolicy: `wsgw.fanout.a` on a appears as `a.wsgw.fanout.a` on b. Only origin
+ * topics matching `topics` are replicated; because the regex must match the whole name, a replicated
+ * copy never matches and nothing loops. Resolves once a record written to each ready topic has
+ * arrived on the other cluster.
+ * @param {MirrorMakerOptions} opts
+ */
+export async function startMirrorMaker(opts) {
+  const cp = fetchKafka({ quiet: true });
+  const [a, b] = opts.clusters;
+  if (!a || !b || opts.clusters.length !== 2) throw new TypeError('startMirrorMaker needs exactly two clusters');
+  const topics = opts.topics ?? DEFAULT_MM2_TOPICS;
+  const dir = opts.dir ?? join(RUN_DIR, `mm2-${a.name}-${b.name}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const props = join(dir, 'mm2.properties');
+  writeFileSync(props, mm2Properties(a, b, topics));
+  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  const prefix = opts.topicPrefix ?? 'wsgw.fanout.';
+  // Creating the origin topics before MirrorMaker starts lets its first topic scan find them.
+  for (const c of [a, b]) await createTopic(c.brokers, `${prefix}${c.name}`);
+
+  const jvm = [...JVM_BASE, '-Xms64m', `-Xmx${opts.heap ?? '384m'}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
+  const proc = spawnJava(dir, 'mm2', [...jvm, 'org.apache.kafka.connect.mirror.MirrorMaker', props]);
+  const watchdog = opts.owner ? startWatchdog(opts.owner, [proc.child.pid]) : undefined;
+  const stop = async () => {
+    await terminate(proc.child.pid, { child: proc.child, timeoutMs: 15_000 });
+    if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
+  };
+  try {
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    if (opts.wait !== false) {
+      await Promise.all([
+        waitReplicated(a, b, `${prefix}${a.name}`, { deadline, isDead: proc.exited, log: proc.log }),
+        waitReplicated(b, a, `${prefix}${b.name}`, { deadline, isDead: proc.exited, log: proc.log }),
+      ]);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { pid: proc.child.pid, dir, log: proc.log, stop };
+}
+
+function mm2Properties(a, b, topics) {
+  const flows = [`${a.name}->${b.name}`, `${b.name}->${a.name}`];
+  return `clusters = ${a.name}, ${b.name}
+${a.name}.bootstrap.servers = ${a.brokers.join(',')}
+${b.name}.bootstrap.servers = ${b.brokers.join(',')}
+${flows.map((f) => `${f}.enabled = true\n${f}.topics = ${topics}`).join('\n')}
+plugin.discovery = service_load
+replication.policy.class = org.apache.kafka.connect.mirror.DefaultReplicationPolicy
+topics.exclude = .*\\.internal, .*\\.replica, __.*, heartbeats
+
+replication.factor = 1
+offset-syncs.topic.replication.factor = 1
+heartbeats.topic.replication.factor = 1
+checkpoints.topic.replication.factor = 1
+offset.storage.replication.factor = 1
+config.storage.replication.factor = 1
+status.storage.replication.factor = 1
+
+# find new origin topics within seconds (default 600 s)
+refresh.topics.interval.seconds = 2
+refresh.groups.interval.seconds = 30
+sync.topic.configs.enabled = false
+sync.topic.acls.enabled = false
+emit.heartbeats.enabled = false
+emit.checkpoints.interval.seconds = 60
+sync.group.offsets.enabled = false
+# forward records as they arrive
+producer.override.linger.ms = 0
+${flows.map((f) => `${f}.producer.linger.ms = 0\n${f}.consumer.fetch.max.wait.ms = 100`).join('\n')}
+`;
+}
+
+async function createTopic(brokers, topic, partitions = 1) {
+  const { Kafka, logLevel } = await kafkajs();
+  const admin = new Kafka({ clientId: 'wsgw-kafka-setup', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Writes a marker record to `topic` on `src` until a record with that marker shows up in
+ * `<src.name>.<topic>` on `dst`. The marker's key is not a channel anyone subscribes to, so
+ * gateways skip it without decoding.
+ */
+async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
+  const { Kafka, logLevel } = await kafkajs();
+  const marker = `__wsgw.mm2.ready.${randomBytes(6).toString('hex')}`;
+  const target = `${src.name}.${topic}`;
+  const producer = new Kafka({ clientId: 'wsgw-kafka-setup', brokers: src.brokers, logLevel: logLevel.NOTHING }).producer();
+  const dstKafka = new Kafka({ clientId: 'wsgw-kafka-setup', brokers: dst.brokers, logLevel: logLevel.NOTHING });
+  const admin = dstKafka.admin();
+  await producer.connect();
+  await admin.connect();
+  let consumer;
+  try {
+    await producer.send({ topic, messages: [{ key: marker, value: 'ready' }] });
+    while (!(await admin.listTopics()).includes(target)) {
+      if (isDead()) throw new Error(`MirrorMaker exited; last log lines:\n${tail(log)}`);
+      if (Date.now() > deadline) throw new Error(`MirrorMaker did not create ${target} on ${dst.name} in time; last log lines:\n${tail(log)}`);
+      await sleep(250);
+    }
+    // The replicated topic starts from the source's earliest offset, so the marker will arrive.
+    consumer = dstKafka.consumer({ groupId: `wsgw-mm2-ready-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: target, fromBeginning: true });
+    await new Promise((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (isDead()) reject(new Error(`MirrorMaker exited; last log lines:\n${tail(log)}`));
+        else if (Date.now() > deadline) reject(new Error(`no record replicated from ${src.name} to ${dst.name} in time; last log lines:\n${tail(log)}`));
+      }, 250);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            if (message.key?.toString() === marker) {
+              clearInterval(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer?.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stopping what the command line started
+
+/** Stops every process recorded under `runDir` (default .kafka/run): MirrorMaker first, then brokers. */
+export async function stopAll(runDir = RUN_DIR) {
+  if (!existsSync(runDir)) return;
+  const entries = readdirSync(runDir);
+  const stopEntry = async (entry) => {
+    for (const f of readdirSync(join(runDir, entry)).filter((n) => n.endsWith('.pid'))) {
+      const pid = Number(readFileSync(join(runDir, entry, f), 'utf8'));
+      if (isAlive(pid)) {
+        say(`stopping ${entry} (pid ${pid})`);
+        await terminate(pid);
+      }
+      rmSync(join(runDir, entry, f), { force: true });
+    }
+  };
+  // MirrorMaker first, so that it does not spend its shutdown retrying vanished brokers.
+  await Promise.all(entries.filter((e) => e.startsWith('mm2-')).map(stopEntry));
+  await Promise.all(entries.filter((e) => !e.startsWith('mm2-')).map(stopEntry));
+}
+
+function recordedClusters(runDir = RUN_DIR) {
+  if (!existsSync(runDir)) return [];
+  return readdirSync(runDir)
+    .filter((e) => existsSync(join(runDir, e, 'cluster.json')))
+    .map((e) => {
+      const info = JSON.parse(readFileSync(join(runDir, e, 'cluster.json'), 'utf8'));
+      const pidFile = join(runDir, e, 'broker.pid');
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+      return { ...info, pid, running: pid > 0 && isAlive(pid) };
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+/** Fixed ports for the command line, so that `dev:regions` finds cluster a on 19092, b on 29092, … */
+function cliPorts(index) {
+  return { port: 19092 + index * 10_000, controllerPort: 19093 + index * 10_000 };
+}
+
+async function main(argv) {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'fetch':
+      fetchKafka();
+      say(`jars ready in ${LIB_DIR}`);
+      return;
+    case 'start': {
+      const names = args.length > 0 ? args : ['a'];
+      if (names.length > 5) throw new Error('at most 5 clusters');
+      fetchKafka();
+      const running = recordedClusters().filter((c) => c.running);
+      if (running.length > 0) throw new Error(`already running: ${running.map((c) => c.name).join(', ')}; run \`stop\` first`);
+      const clusters = await Promise.all(names.map((name, i) => startCluster({ name, ...cliPorts(i) })));
+      for (const c of clusters) process.stdout.write(`${c.name} ${c.brokers.join(',')}\n`);
+      return;
+    }
+    case 'mm2': {
+      const known = recordedClusters().filter((c) => c.running);
+      const pick = (n) => {
+        const c = known.find((k) => k.name === n);
+        if (!c) throw new Error(`cluster ${n} is not running; start it first`);
+        return c;
+      };
+      const [x = 'a', y = 'b'] = args;
+      const mm = await startMirrorMaker({ clusters: [pick(x), pick(y)] });
+      process.stdout.write(`mm2 ${x}<->${y} pid ${mm.pid}\n`);
+      return;
+    }
+    case 'status':
+      for (const c of recordedClusters()) process.stdout.write(`${c.name} ${c.brokers.join(',')} ${c.running ? `running (pid ${c.pid})` : 'stopped'}\n`);
+      return;
+    case 'stop':
+      await stopAll();
+      return;
+    default:
+      process.stderr.write('usage: kafka.mjs fetch | start [name…] | mm2 [a b] | status | stop\n');
+      process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`kafka: ${err.message}\n`);
+    process.exitCode = 1;
+  });
+}
