@@ -69,6 +69,11 @@ export const ENV = Object.freeze({
   kafkaAuth: 'WSGW_KAFKA_AUTH',
   kafkaTopicPrefix: 'WSGW_KAFKA_TOPIC_PREFIX',
   kafkaTls: 'WSGW_KAFKA_TLS',
+  /**
+   * Cross-region `direct` mode only: the other regions' clusters this gateway reads its origin
+   * topics from, as `<region>=<host:port>,<host:port>;<region>=...`. Unset with MSK Replicator.
+   */
+  kafkaRemoteBrokers: 'WSGW_KAFKA_REMOTE_BROKERS',
   awsRegion: 'AWS_REGION',
   jwtSecret: 'WSGW_JWT_SECRET',
   jwksUrl: 'WSGW_JWKS_URL',
