@@ -1,0 +1,211 @@
+/**
+ * Gateway configuration, read once from the environment at start-up and validated.
+ * Every problem is reported as one line naming the variable and what it accepts, so an operator
+ * reading a crash-looping task's log sees at once what to fix.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
+
+export interface GatewayConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly region: string;
+  /** Unique per process: names this task in envelopes and logs. */
+  readonly nodeId: string;
+  /** Value of the EMF `ServiceName` dimension. */
+  readonly serviceName: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly production: boolean;
+  readonly kafka: KafkaSettings | undefined;
+  readonly auth: AuthSettings;
+  readonly publishKey: string | undefined;
+  /** Exact origins (`https://app.example.com`) or wildcard subdomains (`https://*.example.com`); undefined allows any. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  readonly limits: Limits;
+  readonly timing: Timing;
+}
+
+export interface KafkaSettings {
+  readonly brokers: readonly string[];
+  readonly auth: 'none' | 'msk-iam';
+  readonly tls: boolean;
+  readonly topicPrefix: string;
+  /** AWS region used to sign MSK IAM tokens. */
+  readonly awsRegion: string | undefined;
+}
+
+export interface AuthSettings {
+  readonly jwtSecret: string | undefined;
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  /** Connections without a token get every permission. Embedded mode only, never production. */
+  readonly allowAnonymous: boolean;
+}
+
+export interface Limits {
+  readonly maxPayloadBytes: number;
+  readonly rateLimitPerSec: number;
+  readonly rateLimitBurst: number;
+  /** Consecutive rate-limited frames tolerated before the connection is closed with 4029. */
+  readonly rateLimitStrikes: number;
+  readonly maxSubscriptions: number;
+  readonly maxConnections: number;
+  /** Outbound bytes queued for one connection (socket buffer + coalescing queue) before it is closed with 4008. */
+  readonly maxBufferedBytes: number;
+}
+
+export interface Timing {
+  readonly pingIntervalMs: number;
+  /** 0 disables the idle disconnect. */
+  readonly idleTimeoutMs: number;
+  readonly drainDelayMs: number;
+  readonly drainWindowMs: number;
+  readonly drainDeadlineMs: number;
+  readonly emfIntervalMs: number;
+  readonly readyProbeIntervalMs: number;
+}
+
+/** A configuration error: `variable` names the setting at fault. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly expected: string, readonly got: string | undefined) {
+    super(`${variable} ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+/** Reads one variable through a schema, turning failure into a {@link ConfigError}. */
+function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string, fallback: T): T;
+function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string): T | undefined;
+function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string, fallback?: T): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ConfigError(name, expected, raw);
+  return r.data;
+}
+
+const intIn = (env: Env, name: string, min: number, max: number, fallback: number): number =>
+  read(env, name, int(min, max), `must be an integer from ${min} to ${max}`, fallback);
+
+const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
+const BROKER = /^[a-z0-9.-]+:\d{1,5}$/i;
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const production = env.NODE_ENV === 'production';
+
+  const brokers = read(env, ENV.kafkaBrokers, list.pipe(z.array(z.string().regex(BROKER)).min(1)), 'must be a comma-separated list of host:port');
+  const kafkaAuth = read(env, ENV.kafkaAuth, z.enum(['none', 'msk-iam']), 'must be "none" or "msk-iam"', 'none');
+  if (kafkaAuth === 'msk-iam' && !brokers) {
+    throw new ConfigError(ENV.kafkaAuth, `needs ${ENV.kafkaBrokers} to be set`, kafkaAuth);
+  }
+  const awsRegion = env[ENV.awsRegion] || undefined;
+  if (kafkaAuth === 'msk-iam' && !awsRegion) {
+    throw new ConfigError(ENV.awsRegion, `must be set when ${ENV.kafkaAuth}=msk-iam (it signs the IAM tokens)`, undefined);
+  }
+  const kafka: KafkaSettings | undefined = brokers
+    ? {
+        brokers,
+        auth: kafkaAuth,
+        // MSK IAM only exists over TLS, so it implies TLS.
+        tls: read(env, ENV.kafkaTls, bool, 'must be true or false', kafkaAuth === 'msk-iam'),
+        topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(/^[A-Za-z0-9._-]{1,200}$/), 'must be 1-200 characters of A-Z a-z 0-9 . _ -', DEFAULT_TOPIC_PREFIX),
+        awsRegion,
+      }
+    : undefined;
+  if (kafka?.auth === 'msk-iam' && !kafka.tls) {
+    throw new ConfigError(ENV.kafkaTls, 'cannot be false with msk-iam (MSK IAM requires TLS)', env[ENV.kafkaTls]);
+  }
+
+  const jwtSecret = env[ENV.jwtSecret] || undefined;
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError(ENV.jwtSecret, 'must be at least 32 bytes for HS256', '<redacted>');
+  }
+  const jwksUrl = read(env, ENV.jwksUrl, z.string().url(), 'must be an http(s) URL');
+  if (jwtSecret && jwksUrl) {
+    throw new ConfigError(ENV.jwksUrl, `cannot be combined with ${ENV.jwtSecret}; set one of them`, jwksUrl);
+  }
+  const embedded = kafka === undefined;
+  const hasAuth = jwtSecret !== undefined || jwksUrl !== undefined;
+  const allowAnonymous = read(env, ENV.allowAnonymous, bool, 'must be true or false', embedded && !production && !hasAuth);
+  if (allowAnonymous && production) {
+    throw new ConfigError(ENV.allowAnonymous, 'cannot be true with NODE_ENV=production', env[ENV.allowAnonymous]);
+  }
+  if (allowAnonymous && !embedded) {
+    throw new ConfigError(ENV.allowAnonymous, `can only be true in embedded mode (without ${ENV.kafkaBrokers})`, env[ENV.allowAnonymous]);
+  }
+  if (production && !hasAuth) {
+    throw new ConfigError(ENV.jwtSecret, `or ${ENV.jwksUrl} must be set with NODE_ENV=production`, undefined);
+  }
+
+  const publishKey = env[ENV.publishKey] || undefined;
+  if (publishKey !== undefined && publishKey.length < 16) {
+    throw new ConfigError(ENV.publishKey, 'must be at least 16 characters', '<redacted>');
+  }
+
+  const allowedOrigins = read(env, ENV.allowedOrigins, list.pipe(z.array(z.string().regex(ORIGIN)).min(1)), 'must be a comma-separated list of origins such as https://app.example.com or https://*.example.com');
+
+  const timing: Timing = {
+    pingIntervalMs: intIn(env, ENV.pingIntervalMs, 1_000, 600_000, TIMING_DEFAULTS.pingIntervalMs),
+    idleTimeoutMs: intIn(env, ENV.idleTimeoutMs, 0, 86_400_000, TIMING_DEFAULTS.idleTimeoutMs),
+    drainDelayMs: intIn(env, ENV.drainDelayMs, 0, 300_000, TIMING_DEFAULTS.drainDelayMs),
+    drainWindowMs: intIn(env, ENV.drainWindowMs, 0, 300_000, TIMING_DEFAULTS.drainWindowMs),
+    drainDeadlineMs: intIn(env, ENV.drainDeadlineMs, 1_000, 600_000, TIMING_DEFAULTS.drainDeadlineMs),
+    emfIntervalMs: intIn(env, ENV.emfIntervalMs, 1_000, 60_000, TIMING_DEFAULTS.emfIntervalMs),
+    readyProbeIntervalMs: intIn(env, ENV.readyProbeIntervalMs, 100, 60_000, 5_000),
+  };
+  if (timing.drainDelayMs + timing.drainWindowMs >= timing.drainDeadlineMs) {
+    throw new ConfigError(
+      ENV.drainDeadlineMs,
+      `must exceed ${ENV.drainDelayMs} + ${ENV.drainWindowMs} (${timing.drainDelayMs + timing.drainWindowMs} ms)`,
+      String(timing.drainDeadlineMs),
+    );
+  }
+  if (timing.idleTimeoutMs !== 0 && timing.idleTimeoutMs < timing.pingIntervalMs) {
+    throw new ConfigError(ENV.idleTimeoutMs, `must be 0 (off) or at least ${ENV.pingIntervalMs} (${timing.pingIntervalMs})`, String(timing.idleTimeoutMs));
+  }
+
+  const limits: Limits = {
+    maxPayloadBytes: intIn(env, ENV.maxPayloadBytes, 64, 16 * 1024 * 1024, 64 * 1024),
+    rateLimitPerSec: intIn(env, ENV.rateLimitPerSec, 1, 1_000_000, 100),
+    rateLimitBurst: intIn(env, ENV.rateLimitBurst, 1, 1_000_000, 200),
+    rateLimitStrikes: intIn(env, ENV.rateLimitStrikes, 1, 1_000_000, 20),
+    maxSubscriptions: intIn(env, ENV.maxSubscriptions, 1, 100_000, 256),
+    maxConnections: intIn(env, ENV.maxConnections, 1, 10_000_000, 100_000),
+    maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, 1024 * 1024),
+  };
+
+  const region = read(env, ENV.region, z.string().regex(REGION), 'must be lower-case letters, digits and dashes (e.g. eu-west-1)', 'local');
+  return Object.freeze({
+    port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
+    host: env[ENV.host] || '0.0.0.0',
+    region,
+    nodeId: read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -', defaultNodeId()),
+    serviceName: read(env, ENV.serviceName, z.string().regex(/^[A-Za-z0-9._-]{1,255}$/), 'must be 1-255 characters of A-Z a-z 0-9 . _ -', 'wsgw'),
+    logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', 'info'),
+    production,
+    kafka,
+    auth: { jwtSecret, jwksUrl, issuer: env[ENV.jwtIssuer] || undefined, audience: env[ENV.jwtAudience] || undefined, allowAnonymous },
+    publishKey,
+    allowedOrigins,
+    limits,
+    timing,
+  });
+}
+
+function defaultNodeId(): string {
+  // Hostname for humans, random suffix so that a restarted task never reuses a node id.
+  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'node';
+  return `${host}-${randomBytes(3).toString('hex')}`;
+}

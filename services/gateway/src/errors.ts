@@ -1,0 +1,36 @@
+/**
+ * Every error a client can be told about, in one table. Codes are stable API: clients branch on
+ * them (the SDK retries `rate_limited` and `bus_unavailable`, reloads state on `forbidden`, ...),
+ * so never rename one; add new ones instead.
+ */
+export const ERROR_CODES = Object.freeze({
+  /** The frame is not valid JSON / protobuf, or not an object. Sent without `id`. */
+  bad_frame: 'frame could not be parsed',
+  /** Unknown `op`, missing or mistyped field. */
+  bad_request: 'request is not valid',
+  /** Channel name too long, empty, or with characters outside the allowed set. */
+  bad_channel: 'channel name is not valid',
+  /** The token does not grant this operation on this channel. */
+  forbidden: 'not allowed on this channel',
+  /** The connection already holds the maximum number of subscriptions. */
+  too_many_subscriptions: 'subscription limit reached',
+  /** The connection sends faster than its rate limit; retry later. */
+  rate_limited: 'rate limit exceeded',
+  /** The bus (Kafka) cannot take the message now; retry later. Nothing was published. */
+  bus_unavailable: 'message bus unavailable, retry later',
+  /** The bus refused the message for good. */
+  bus_rejected: 'message bus rejected the message',
+  /** The gateway is draining and takes no new publishes. */
+  draining: 'gateway is shutting down',
+  internal: 'internal error',
+} as const);
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that is reported to the client as `{"op":"error","code":...}`. */
+export class ClientError extends Error {
+  constructor(readonly code: ErrorCode, message: string = ERROR_CODES[code]) {
+    super(message);
+    this.name = 'ClientError';
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * The gateway: an HTTP server that upgrades to WebSocket, one {@link Conn} per client, a {@link Hub}
+ * for local fan-out and a {@link Bus} for everything that crosses processes and regions.
+ *
+ * Life cycle:  new ──start()──► running ──drain()──► draining ──► stopped
+ *
+ * Per-socket listeners are shared functions (the connection hangs off the socket under a symbol),
+ * so a connection costs its state and not a set of closures.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { Bus, BusMessage } from './bus/bus.js';
+import { BusError } from './bus/bus.js';
+import type { GatewayConfig } from './config.js';
+import { Conn } from './conn.js';
+import { Hub } from './hub.js';
+import { GatewayMetrics } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
+import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
+import { isValidChannel } from './channel.js';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { planDrain } from './drain.js';
+import { emfLine } from './emf.js';
+import { handleHttp } from './http.js';
+import type { Logger } from './logger.js';
+import { textFrame, binaryFrame } from './framing.js';
+import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
+import {
+  FrameError,
+  decodeClientJson,
+  decodeClientProto,
+  encodeAckJson,
+  encodeAckProto,
+  encodeErrorJson,
+  encodeErrorProto,
+  encodePongJson,
+  encodePongProto,
+  type ClientOp,
+} from '../../shared/src/frames.js';
+import type { ContentType } from '../../shared/src/envelope.js';
+
+const kConn = Symbol('wsgw.conn');
+type Socket = WebSocket & { [kConn]?: Conn };
+
+/** A ping control frame with no payload, pre-framed so heartbeats join the coalesced writes. */
+const PING_FRAME = Buffer.from([0x89, 0x00]);
+
+/** Longest delay Node's timers accept. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  /** Where EMF lines go; stdout in production. */
+  readonly emfSink?: (line: string) => void;
+}
+
+export type GatewayState = 'new' | 'running' | 'draining' | 'stopped';
+
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly hub: Hub;
+  private readonly config: GatewayConfig;
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  private readonly auth: Authenticator;
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Conn>();
+  private readonly emfSink: (line: string) => void;
+  private pendingUpgrades = 0;
+  private seq = 0;
+  private stateValue: GatewayState = 'new';
+  private busReady = false;
+  private lastProbeOk = false;
+  private timers: NodeJS.Timeout[] = [];
+  private busStartAttempt: NodeJS.Timeout | undefined;
+
+  constructor(deps: GatewayDeps) {
+    this.config = deps.config;
+    this.bus = deps.bus;
+    this.log = deps.logger;
+    this.emfSink = deps.emfSink ?? ((line) => process.stdout.write(line + '\n'));
+    this.auth = new Authenticator(this.config.auth);
+    this.metrics = new GatewayMetrics({
+      connections: () => this.conns.size,
+      subscriptions: () => this.hub.subscriptions,
+      channels: () => this.hub.channelCount,
+    });
+    this.hub = new Hub({
+      maxSubscriptions: this.config.limits.maxSubscriptions,
+      metrics: this.metrics,
+      onSlowConsumer: (c) => this.closeSlow(c),
+    });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.config.limits.maxPayloadBytes,
+      // Off on purpose: pre-framed broadcast relies on uncompressed frames, and per-socket zlib
+      // contexts would cost far more memory than they save on small messages.
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOLS.proto) ? SUBPROTOCOLS.proto : protocols.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.json : false),
+    });
+    this.server = createServer((req, res) => {
+      handleHttp(this, req, res).catch((err: unknown) => {
+        this.log.error({ err }, 'http handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    // Long-lived sockets: no request timeout on upgraded connections; HTTP keep-alive as usual.
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 10_000;
+  }
+
+  get state(): GatewayState {
+    return this.stateValue;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Node id of this gateway, as stamped on envelopes. */
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  get publishKey(): string | undefined {
+    return this.config.publishKey;
+  }
+
+  get maxPayloadBytes(): number {
+    return this.config.limits.maxPayloadBytes;
+  }
+
+  /** True while this task should receive new connections: running, and the bus path works end to end. */
+  get ready(): boolean {
+    return this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok;
+  }
+
+  /** The bound port (useful with PORT=0). */
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : this.config.port;
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue !== 'new') throw new Error(`cannot start a gateway that is ${this.stateValue}`);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.stateValue = 'running';
+    // The gateway listens even when the bus is down: /healthz answers, /readyz stays 503 until
+    // the bus works, so the load balancer waits instead of the orchestrator restarting us.
+    this.startBus(0);
+    const t = this.config.timing;
+    this.every(t.pingIntervalMs, () => this.sweep());
+    this.every(t.emfIntervalMs, () => this.emitEmf());
+    this.every(t.readyProbeIntervalMs, () => void this.probe());
+    this.log.info({ port: this.port, region: this.config.region, node: this.config.nodeId, bus: this.config.kafka ? 'kafka' : 'memory' }, 'gateway listening');
+  }
+
+  private startBus(attempt: number): void {
+    this.bus.start(this.hub).then(
+      () => {
+        this.busReady = true;
+        this.log.info('bus started');
+        void this.probe();
+      },
+      (err: unknown) => {
+        const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        this.log.error({ err, retryInMs: Math.round(delay) }, 'bus failed to start');
+        if (this.stateValue === 'running') this.busStartAttempt = setTimeout(() => this.startBus(attempt + 1), delay);
+      },
+    );
+  }
+
+  private async probe(): Promise<void> {
+    if (!this.busReady || this.stateValue !== 'running') return;
+    try {
+      await this.bus.probe(Math.max(1_000, this.config.timing.readyProbeIntervalMs));
+      if (!this.lastProbeOk) this.log.info('bus probe ok: ready');
+      this.lastProbeOk = true;
+    } catch (err) {
+      if (this.lastProbeOk) this.log.warn({ err }, 'bus probe failed: not ready');
+      this.lastProbeOk = false;
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  // ------------------------------------------------------------------ upgrade
+
+  private refuse(socket: Duplex, status: number, reason: string, message: string): void {
+    this.metrics.refused.inc({ reason });
+    if (socket.destroyed) return;
+    const body = JSON.stringify({ error: reason, message });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+        (status === 503 ? 'Retry-After: 5\r\n' : '') +
+        `\r\n${body}`,
+    );
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', noop);
+    if (this.stateValue !== 'running') return this.refuse(socket, 503, 'draining', 'gateway is draining; connect to another task');
+    if (this.conns.size + this.pendingUpgrades >= this.config.limits.maxConnections) {
+      return this.refuse(socket, 503, 'max_connections', 'this task is full; retry');
+    }
+    if (!originAllowed(req.headers.origin, this.config.allowedOrigins)) {
+      return this.refuse(socket, 403, 'origin', `origin ${String(req.headers.origin)} is not allowed`);
+    }
+    // Copy what we need out of the request before the await: the socket may go away meanwhile.
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const token = tokenFrom(url, req.headers.authorization);
+    this.pendingUpgrades++;
+    let grant: Grant;
+    try {
+      grant = await this.auth.authenticate(token);
+    } catch (err) {
+      const e = err instanceof AuthError ? err : new AuthError('token_invalid', String(err));
+      return this.refuse(socket, e.status, e.code, e.message);
+    } finally {
+      this.pendingUpgrades--;
+    }
+    if (socket.destroyed) return;
+    if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now()) return this.refuse(socket, 401, 'token_expired', 'token has expired');
+    if (this.stateValue !== 'running') return this.refuse(socket, 503, 'draining', 'gateway is draining; connect to another task');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as Socket, grant));
+  }
+
+  private accept(ws: Socket, grant: Grant): void {
+    const { limits } = this.config;
+    const now = performance.now();
+    const conn = new Conn(ws, ws.protocol === SUBPROTOCOLS.proto, grant, new TokenBucket(limits.rateLimitPerSec, limits.rateLimitBurst, now), limits.maxBufferedBytes, now);
+    ws[kConn] = conn;
+    this.conns.add(conn);
+    ws.on('message', this.onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', this.onClose);
+    ws.on('error', noop);
+    if (grant.expiresAt !== undefined) this.armExpiry(conn, grant.expiresAt);
+  }
+
+  private armExpiry(conn: Conn, expiresAt: number): void {
+    const delay = expiresAt - Date.now();
+    conn.expiryTimer = setTimeout(() => {
+      if (Date.now() >= expiresAt) this.close(conn, CLOSE_CODES.tokenExpired, 'token expired');
+      else this.armExpiry(conn, expiresAt);
+    }, Math.min(Math.max(0, delay), MAX_TIMER_MS));
+    conn.expiryTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ frames from clients
+
+  private readonly onMessage = (function (gw: Gateway) {
+    return function (this: Socket, data: RawData, isBinary: boolean): void {
+      const conn = this[kConn];
+      if (conn !== undefined) gw.handle(conn, data as Buffer, isBinary);
+    };
+  })(this);
+
+  private readonly onClose = (function (gw: Gateway) {
+    return function (this: Socket, code: number): void {
+      const conn = this[kConn];
+      if (conn !== undefined) gw.forget(conn, code);
+    };
+  })(this);
+
+  /** Handles one client frame. Never throws: every failure becomes an `error` frame or a close. */
+  handle(conn: Conn, data: Buffer, isBinary: boolean): void {
+    const t = this.metrics.tallies;
+    t.messagesIn++;
+    t.bytesIn += data.length;
+    const now = performance.now();
+    conn.lastActivity = now;
+    if (conn.closing) return;
+    if (!conn.bucket.take(now)) {
+      // Refused before parsing: a flood costs one token check per frame.
+      if (++conn.strikes > this.config.limits.rateLimitStrikes) this.close(conn, CLOSE_CODES.rateLimited, 'rate limit exceeded');
+      else this.sendError(conn, undefined, 'rate_limited');
+      return;
+    }
+    conn.strikes = 0;
+    let op: ClientOp;
+    try {
+      if (conn.proto) {
+        if (!isBinary) throw new FrameError('bad_frame', `text frames are not part of ${SUBPROTOCOLS.proto}`);
+        op = decodeClientProto(data);
+      } else {
+        if (isBinary) throw new FrameError('bad_frame', `binary frames are not part of ${SUBPROTOCOLS.json}`);
+        op = decodeClientJson(data.toString('utf8'));
+      }
+    } catch (err) {
+      if (err instanceof FrameError) this.sendError(conn, err.id, err.code, err.message);
+      else this.sendError(conn, undefined, 'bad_frame');
+      return;
+    }
+    switch (op.op) {
+      case 'ping':
+        this.sendRaw(conn, conn.proto ? binaryFrame(encodePongProto(op.id)) : textFrame(encodePongJson(op.id)));
+        return;
+      case 'sub':
+        return this.subscribe(conn, op.id, op.ch);
+      case 'unsub':
+        if (!isValidChannel(op.ch)) return this.sendError(conn, op.id, 'bad_channel', channelMessage(op.ch));
+        this.hub.unsubscribe(conn, op.ch);
+        return this.sendAck(conn, op.id);
+      case 'pub':
+        return this.publishFromClient(conn, op.id, op.ch, op.contentType, op.payload);
+    }
+  }
+
+  private subscribe(conn: Conn, id: number | undefined, ch: string): void {
+    if (!isValidChannel(ch)) return this.sendError(conn, id, 'bad_channel', channelMessage(ch));
+    if (!conn.grant.canSubscribe(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow subscribing to ${ch}`);
+    if (this.hub.subscribe(conn, ch) === 'limit') {
+      return this.sendError(conn, id, 'too_many_subscriptions', `at most ${this.config.limits.maxSubscriptions} subscriptions per connection`);
+    }
+    this.sendAck(conn, id);
+  }
+
+  private publishFromClient(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array): void {
+    if (!isValidChannel(ch)) return this.sendError(conn, id, 'bad_channel', channelMessage(ch));
+    if (!conn.grant.canPublish(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
+    this.publish(ch, contentType, payload).then(
+      () => this.sendAck(conn, id),
+      (err: unknown) => this.sendError(conn, id, publishErrorCode(err)),
+    );
+  }
+
+  /**
+   * Publishes a message to every subscriber in every region. Resolves with the message id once
+   * the bus holds it durably; rejects with a {@link BusError} otherwise.
+   */
+  async publish(ch: string, contentType: ContentType, payload: Uint8Array): Promise<string> {
+    const msg: BusMessage = {
+      id: `${this.config.nodeId}-${(++this.seq).toString(36)}`,
+      channel: ch,
+      origin: this.config.region,
+      node: this.config.nodeId,
+      ts: Date.now(),
+      contentType,
+      payload,
+    };
+    await this.bus.publish(msg);
+    this.metrics.tallies.published++;
+    return msg.id;
+  }
+
+  // ------------------------------------------------------------------ frames to clients
+
+  private sendRaw(conn: Conn, frame: Buffer): void {
+    if (conn.send(frame) === 'overflow') this.closeSlow(conn);
+  }
+
+  private sendAck(conn: Conn, id: number | undefined): void {
+    if (id === undefined || conn.closing) return;
+    this.sendRaw(conn, conn.proto ? binaryFrame(encodeAckProto(id)) : textFrame(encodeAckJson(id)));
+  }
+
+  private sendError(conn: Conn, id: number | undefined, code: ErrorCode | 'bad_frame' | 'bad_request', message: string = ERROR_CODES[code]): void {
+    this.metrics.errors.inc({ code });
+    if (conn.closing) return;
+    this.sendRaw(conn, conn.proto ? binaryFrame(encodeErrorProto(id, code, message)) : textFrame(encodeErrorJson(id, code, message)));
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  /** Closes a connection with a close frame; it is terminated if the peer does not finish the handshake in time. */
+  close(conn: Conn, code: number, reason: string): void {
+    if (conn.closing) return;
+    conn.closing = true;
+    this.metrics.closes.inc({ code: String(code) });
+    conn.flush();
+    conn.ws.close(code, reason);
+    setTimeout(() => conn.ws.terminate(), 5_000).unref();
+  }
+
+  /**
+   * A slow consumer's queue is discarded and its socket closed with 4008; the close frame is queued
+   * behind what the kernel has not taken yet, and the socket is destroyed shortly after, so memory
+   * stays bounded whatever the client does.
+   */
+  private closeSlow(conn: Conn): void {
+    if (conn.closing) return;
+    conn.discardQueue();
+    conn.closing = true;
+    this.metrics.closes.inc({ code: String(CLOSE_CODES.slowConsumer) });
+    conn.ws.close(CLOSE_CODES.slowConsumer, 'slow consumer');
+    setTimeout(() => conn.ws.terminate(), 1_000).unref();
+  }
+
+  private forget(conn: Conn, code: number): void {
+    if (!this.conns.delete(conn)) return;
+    if (!conn.closing) this.metrics.closes.inc({ code: String(code) });
+    conn.closing = true;
+    if (conn.expiryTimer !== undefined) clearTimeout(conn.expiryTimer);
+    this.hub.removeAll(conn);
+    conn.discardQueue();
+  }
+
+  /** Heartbeat and idle sweep: one timer for all connections. */
+  private sweep(): void {
+    const now = performance.now();
+    const idle = this.config.timing.idleTimeoutMs;
+    for (const conn of this.conns) {
+      if (conn.closing) continue;
+      if (conn.awaitingPong) {
+        // No pong for a whole interval: the peer or the path is dead.
+        this.metrics.closes.inc({ code: 'ping_timeout' });
+        conn.closing = true;
+        conn.ws.terminate();
+        continue;
+      }
+      if (idle > 0 && now - conn.lastActivity > idle) {
+        this.close(conn, CLOSE_CODES.normal, 'idle timeout');
+        continue;
+      }
+      conn.awaitingPong = true;
+      this.sendRaw(conn, PING_FRAME);
+    }
+  }
+
+  private emitEmf(): void {
+    this.emfSink(emfLine(this.config.serviceName, this.conns.size, { region: this.config.region, node: this.config.nodeId }));
+  }
+
+  /**
+   * Graceful drain (see drain.ts). Resolves when every connection is closed and the bus is shut;
+   * the caller exits the process. Safe to call more than once.
+   */
+  drain(): Promise<void> {
+    this.drainPromise ??= this.runDrain();
+    return this.drainPromise;
+  }
+
+  private drainPromise: Promise<void> | undefined;
+
+  private async runDrain(): Promise<void> {
+    const { drainDelayMs, drainWindowMs, drainDeadlineMs } = this.config.timing;
+    const started = Date.now();
+    this.stateValue = 'draining';
+    this.log.info({ connections: this.conns.size, drainDelayMs, drainWindowMs }, 'draining: readiness off, upgrades refused');
+    const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), drainDeadlineMs - 1_000).unref());
+    const gentle = (async () => {
+      await sleep(drainDelayMs);
+      const victims = shuffle([...this.conns]);
+      this.log.info({ connections: victims.length }, 'draining: closing connections');
+      const plan = planDrain(victims.length, drainWindowMs);
+      let i = 0;
+      await Promise.all(
+        plan.map(
+          (step) =>
+            new Promise<void>((resolve) => {
+              setTimeout(() => {
+                for (const c of victims.slice(i, (i += step.count))) this.close(c, CLOSE_CODES.goingAway, 'server draining');
+                resolve();
+              }, step.atMs);
+            }),
+        ),
+      );
+      while (this.conns.size > 0) await sleep(50);
+      return 'done' as const;
+    })();
+    const outcome = await Promise.race([gentle, deadline]);
+    if (outcome === 'deadline') {
+      this.log.warn({ left: this.conns.size }, 'drain deadline reached: terminating the rest');
+      for (const c of this.conns) c.ws.terminate();
+    }
+    await this.stop();
+    this.log.info({ ms: Date.now() - started, outcome }, 'drained');
+  }
+
+  /** Stops at once: terminates connections, closes the bus and the listener. */
+  async stop(): Promise<void> {
+    if (this.stateValue === 'stopped') return;
+    this.stateValue = 'stopped';
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.busStartAttempt) clearTimeout(this.busStartAttempt);
+    for (const c of this.conns) c.ws.terminate();
+    await this.bus.close().catch((err: unknown) => this.log.error({ err }, 'bus close failed'));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function onPong(this: Socket): void {
+  const conn = this[kConn];
+  if (conn !== undefined) conn.awaitingPong = false;
+}
+
+function noop(): void {}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+function channelMessage(ch: string): string {
+  return `channel must be 1-128 characters of letters, digits and _ - . : @ / = + (got ${JSON.stringify(ch.slice(0, 140))})`;
+}
+
+function publishErrorCode(err: unknown): ErrorCode {
+  if (err instanceof BusError) return err.code === 'bus_rejected' ? 'bus_rejected' : 'bus_unavailable';
+  return 'internal';
+}

@@ -1,0 +1,90 @@
+/**
+ * Plain HTTP routes: health, readiness, metrics, backend publish and the demo page.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { HTTP_PATHS } from '../../shared/src/constants.js';
+import { BusError } from './bus/bus.js';
+import { isValidChannel } from './channel.js';
+import { DEMO_PAGE } from './demo-page.js';
+import type { Gateway } from './gateway.js';
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+};
+
+export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?', 1)[0];
+  switch (path) {
+    case HTTP_PATHS.health:
+      return json(res, 200, { status: 'ok' });
+    case HTTP_PATHS.ready:
+      return gw.ready ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: gw.state === 'running' ? 'bus_not_ready' : gw.state });
+    case HTTP_PATHS.metrics: {
+      const text = await gw.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);
+      return;
+    }
+    case HTTP_PATHS.publish:
+      return publish(gw, req, res);
+    case HTTP_PATHS.demo:
+      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method_not_allowed' });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);
+      return;
+    default:
+      return json(res, 404, { error: 'not_found' });
+  }
+}
+
+/** `POST /publish {"ch": "...", "data": <json>}` with `Authorization: Bearer <WSGW_PUBLISH_KEY>`. */
+async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed', message: 'use POST' });
+  const key = gw.publishKey;
+  if (key === undefined) return json(res, 403, { error: 'publish_disabled', message: 'set WSGW_PUBLISH_KEY to enable POST /publish' });
+  const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
+  if (!safeEqual(given, key)) return json(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <publish key> required' });
+  let body: Buffer;
+  try {
+    body = await readBody(req, gw.maxPayloadBytes);
+  } catch {
+    return json(res, 413, { error: 'payload_too_large', message: `body exceeds ${gw.maxPayloadBytes} bytes` });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return json(res, 400, { error: 'bad_request', message: 'body must be JSON' });
+  }
+  const { ch, data } = (parsed ?? {}) as { ch?: unknown; data?: unknown };
+  if (typeof ch !== 'string' || !isValidChannel(ch)) return json(res, 400, { error: 'bad_channel', message: '"ch" must be a valid channel name' });
+  if (data === undefined) return json(res, 400, { error: 'bad_request', message: '"data" is required' });
+  try {
+    const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)));
+    return json(res, 202, { id });
+  } catch (err) {
+    const code = err instanceof BusError && err.code === 'bus_rejected' ? 'bus_rejected' : 'bus_unavailable';
+    return json(res, code === 'bus_rejected' ? 422 : 503, { error: code, message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      // Past the limit the rest is read and thrown away, so the 413 can still be answered.
+      if (size > limit) reject(new Error('too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

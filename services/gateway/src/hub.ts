@@ -1,0 +1,145 @@
+/**
+ * The local channel registry and fan-out. The hub is the bus's {@link BusHandler}: the bus asks
+ * {@link Hub.wants} with a record's key before decoding it, and hands over what this gateway's
+ * clients hold.
+ *
+ * Fan-out encodes each message once per wire shape present among the channel's subscribers
+ * (JSON text and/or protobuf binary), frames it once, and queues the same Buffer on every
+ * subscriber; see conn.ts for how queued frames are coalesced per socket.
+ */
+import type { BusHandler, BusMessage } from './bus/bus.js';
+import type { Conn } from './conn.js';
+import { binaryFrame, textFrame } from './framing.js';
+import { encodeMsgJson, encodeMsgProto } from '../../shared/src/frames.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export type SubscribeResult = 'subscribed' | 'already' | 'limit';
+
+export interface HubOptions {
+  readonly maxSubscriptions: number;
+  readonly metrics: GatewayMetrics;
+  /** Called for each connection whose outbound buffer overflowed during a fan-out. */
+  readonly onSlowConsumer: (conn: Conn) => void;
+}
+
+export class Hub implements BusHandler {
+  private readonly channels = new Map<string, Set<Conn>>();
+  private subscriptionCount = 0;
+
+  constructor(private readonly opts: HubOptions) {}
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  get subscriptions(): number {
+    return this.subscriptionCount;
+  }
+
+  /** Local subscribers of a channel (read-only view for tests and diagnostics). */
+  subscribers(ch: string): ReadonlySet<Conn> | undefined {
+    return this.channels.get(ch);
+  }
+
+  wants(ch: string): boolean {
+    return this.channels.has(ch);
+  }
+
+  subscribe(conn: Conn, ch: string): SubscribeResult {
+    if (conn.subs.has(ch)) return 'already';
+    if (conn.subs.size >= this.opts.maxSubscriptions) return 'limit';
+    let set = this.channels.get(ch);
+    if (set === undefined) {
+      set = new Set();
+      this.channels.set(ch, set);
+    }
+    set.add(conn);
+    conn.subs.add(ch);
+    this.subscriptionCount++;
+    return 'subscribed';
+  }
+
+  /** Returns false when the connection was not subscribed. */
+  unsubscribe(conn: Conn, ch: string): boolean {
+    if (!conn.subs.delete(ch)) return false;
+    this.subscriptionCount--;
+    const set = this.channels.get(ch);
+    if (set !== undefined) {
+      set.delete(conn);
+      // Channels are freed with their last subscriber, so the map never outgrows live interest.
+      if (set.size === 0) this.channels.delete(ch);
+    }
+    return true;
+  }
+
+  /** Removes every subscription of a connection that is going away. */
+  removeAll(conn: Conn): void {
+    for (const ch of conn.subs) {
+      const set = this.channels.get(ch);
+      if (set !== undefined) {
+        set.delete(conn);
+        if (set.size === 0) this.channels.delete(ch);
+      }
+    }
+    this.subscriptionCount -= conn.subs.size;
+    conn.subs.clear();
+  }
+
+  deliver(msg: BusMessage): void {
+    const set = this.channels.get(msg.channel);
+    if (set === undefined) return;
+    const { metrics } = this.opts;
+    const pos = { [msg.origin]: msg.id };
+    let json: Buffer | undefined;
+    let jsonBad = false;
+    let bin: Buffer | undefined;
+    let sent = 0;
+    let bytes = 0;
+    let slow: Conn[] | undefined;
+    for (const conn of set) {
+      let frame: Buffer;
+      if (conn.proto) {
+        frame = bin ??= binaryFrame(encodeMsgProto(msg.channel, msg.contentType, msg.payload, pos));
+      } else {
+        if (json === undefined) {
+          if (jsonBad || !jsonPayloadOk(msg)) {
+            jsonBad = true;
+            metrics.drops.inc({ reason: 'invalid_json_payload' });
+            continue;
+          }
+          json = textFrame(encodeMsgJson(msg.channel, msg.contentType, msg.payload, pos));
+        }
+        frame = json;
+      }
+      const r = conn.send(frame);
+      if (r === 'queued') {
+        sent++;
+        bytes += frame.length;
+      } else if (r === 'overflow') {
+        (slow ??= []).push(conn);
+      }
+    }
+    metrics.tallies.messagesOut += sent;
+    metrics.tallies.bytesOut += bytes;
+    if (msg.ts > 0) metrics.latency.observe({ origin: msg.origin }, Math.max(0, Date.now() - msg.ts) / 1000);
+    if (slow !== undefined) {
+      metrics.drops.inc({ reason: 'slow_consumer' }, slow.length);
+      for (const c of slow) this.opts.onSlowConsumer(c);
+    }
+  }
+}
+
+/**
+ * JSON payloads are spliced verbatim into JSON frames, so one that does not parse (a backend may
+ * produce envelopes directly) would corrupt every JSON subscriber's stream. Checked once per
+ * message, not per subscriber.
+ */
+function jsonPayloadOk(msg: BusMessage): boolean {
+  if (msg.contentType !== 'application/json') return true;
+  try {
+    JSON.parse(Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}

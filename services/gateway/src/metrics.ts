@@ -1,0 +1,60 @@
+/**
+ * Prometheus metrics (prefix `wsgw_`). Counters on the per-message path are plain numbers read at
+ * scrape time through `collect()`, so a broadcast to 10k sockets costs additions, not 10k
+ * label lookups.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRICS_PREFIX } from '../../shared/src/constants.js';
+
+/** Hot-path tallies, bumped inline and exported at scrape time. */
+export interface Tallies {
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+  published: number;
+}
+
+export interface GaugeSources {
+  connections(): number;
+  subscriptions(): number;
+  channels(): number;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly tallies: Tallies = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, published: 0 };
+  readonly drops: Counter<'reason'>;
+  readonly closes: Counter<'code'>;
+  readonly refused: Counter<'reason'>;
+  readonly errors: Counter<'code'>;
+  readonly latency: Histogram<'origin'>;
+
+  constructor(sources: GaugeSources) {
+    const p = METRICS_PREFIX;
+    const r = [this.registry];
+    const t = this.tallies;
+    collectDefaultMetrics({ register: this.registry, prefix: p, eventLoopMonitoringPrecision: 20 });
+    new Gauge({ name: `${p}connections`, help: 'Open WebSocket connections.', registers: r, collect() { this.set(sources.connections()); } });
+    new Gauge({ name: `${p}subscriptions`, help: 'Channel subscriptions held by all connections.', registers: r, collect() { this.set(sources.subscriptions()); } });
+    new Gauge({ name: `${p}channels`, help: 'Channels with at least one local subscriber.', registers: r, collect() { this.set(sources.channels()); } });
+    const tally = (name: string, help: string, key: keyof Tallies) =>
+      new Counter({ name: `${p}${name}`, help, registers: r, collect() { this.reset(); this.inc(t[key]); } });
+    tally('messages_in_total', 'Frames received from clients.', 'messagesIn');
+    tally('bytes_in_total', 'Bytes of frames received from clients.', 'bytesIn');
+    tally('messages_out_total', 'Messages written to clients (one per subscriber).', 'messagesOut');
+    tally('bytes_out_total', 'Bytes written to clients, framing included.', 'bytesOut');
+    tally('published_total', 'Publishes accepted by the bus.', 'published');
+    this.drops = new Counter({ name: `${p}drops_total`, help: 'Messages not delivered, by reason.', labelNames: ['reason'], registers: r });
+    this.closes = new Counter({ name: `${p}closes_total`, help: 'Connections closed, by close code.', labelNames: ['code'], registers: r });
+    this.refused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by reason.', labelNames: ['reason'], registers: r });
+    this.errors = new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'], registers: r });
+    this.latency = new Histogram({
+      name: `${p}publish_to_deliver_seconds`,
+      help: 'From the origin accepting a publish to this gateway writing it to its subscribers.',
+      labelNames: ['origin'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    });
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Protocol v1 frames in both wire shapes (JSON text, `wsgw.v1.json`; protobuf binary,
+ * `wsgw.v1.proto`), for both sides: the gateway decodes client frames and encodes server frames,
+ * the client SDK does the reverse. docs/protocol.md is the prose version of this file.
+ */
+import { protoTypes, type ContentType } from './envelope.js';
+
+/** Position vector: origin region -> id of the last message seen from there. */
+export type Position = Readonly<Record<string, string>>;
+
+export type ClientOp =
+  | { readonly op: 'sub'; readonly id?: number; readonly ch: string; readonly since?: Position }
+  | { readonly op: 'unsub'; readonly id?: number; readonly ch: string }
+  | { readonly op: 'pub'; readonly id?: number; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array }
+  | { readonly op: 'ping'; readonly id?: number };
+
+export type ServerOp =
+  | { readonly op: 'ack'; readonly id: number }
+  | { readonly op: 'error'; readonly id?: number; readonly code: string; readonly message: string }
+  | { readonly op: 'msg'; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly pos: Position }
+  | { readonly op: 'pong'; readonly id?: number };
+
+/** A frame that cannot be acted on. `id` is set when the frame was readable enough to carry one. */
+export class FrameError extends Error {
+  constructor(readonly code: 'bad_frame' | 'bad_request', message: string, readonly id?: number) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+const MAX_ID = 0xffff_ffff;
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID;
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
+
+function position(v: unknown, id: number | undefined): Position | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FrameError('bad_request', '"since" must be an object of region -> message id', id);
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string' || k.length > 64 || x.length > 128) throw new FrameError('bad_request', '"since" must map region names to message ids', id);
+  }
+  return v as Position;
+}
+
+// ---------------------------------------------------------------- JSON (text frames)
+
+/** Decodes one client text frame. Throws {@link FrameError}. */
+export function decodeClientJson(text: string): ClientOp {
+  let f: unknown;
+  try {
+    f = JSON.parse(text);
+  } catch {
+    throw new FrameError('bad_frame', 'frame is not valid JSON');
+  }
+  if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new FrameError('bad_frame', 'frame must be a JSON object');
+  const o = f as Record<string, unknown>;
+  let id: number | undefined;
+  if (o.id !== undefined) {
+    if (!isId(o.id)) throw new FrameError('bad_request', '"id" must be an integer from 0 to 4294967295');
+    id = o.id;
+  }
+  const needCh = (): string => {
+    if (typeof o.ch !== 'string') throw new FrameError('bad_request', '"ch" must be a string', id);
+    return o.ch;
+  };
+  switch (o.op) {
+    case 'sub':
+      return { op: 'sub', id, ch: needCh(), since: position(o.since, id) };
+    case 'unsub':
+      return { op: 'unsub', id, ch: needCh() };
+    case 'pub': {
+      const ch = needCh();
+      if (!('data' in o) || o.data === undefined) throw new FrameError('bad_request', '"data" is required', id);
+      return { op: 'pub', id, ch, contentType: 'application/json', payload: textEncoder.encode(JSON.stringify(o.data)) };
+    }
+    case 'ping':
+      return { op: 'ping', id };
+    default:
+      throw new FrameError('bad_request', `unknown op ${JSON.stringify(o.op)}`, id);
+  }
+}
+
+export const encodeAckJson = (id: number): string => `{"op":"ack","id":${id}}`;
+export const encodePongJson = (id?: number): string => (id === undefined ? '{"op":"pong"}' : `{"op":"pong","id":${id}}`);
+export const encodeErrorJson = (id: number | undefined, code: string, message: string): string =>
+  id === undefined
+    ? `{"op":"error","code":${JSON.stringify(code)},"message":${JSON.stringify(message)}}`
+    : `{"op":"error","id":${id},"code":${JSON.stringify(code)},"message":${JSON.stringify(message)}}`;
+
+/**
+ * Encodes a `msg` frame without parsing the payload: JSON payloads are spliced in as they are
+ * (they were produced by JSON.stringify at the origin, or validated on decode), binary payloads
+ * travel as base64 with `"enc":"base64"`.
+ */
+export function encodeMsgJson(ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): string {
+  const data =
+    contentType === 'application/json'
+      ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+      : `"${Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64')}","enc":"base64"`;
+  return `{"op":"msg","ch":${JSON.stringify(ch)},"data":${data},"pos":${JSON.stringify(pos)}}`;
+}
+
+/** Client side: encodes a client op as a JSON text frame. */
+export function encodeClientJson(op: ClientOp): string {
+  switch (op.op) {
+    case 'pub':
+      if (op.contentType !== 'application/json') throw new TypeError('the JSON subprotocol carries JSON payloads only');
+      return `{"op":"pub","ch":${JSON.stringify(op.ch)},"data":${textDecoder.decode(op.payload)}${op.id === undefined ? '' : `,"id":${op.id}`}}`;
+    default:
+      return JSON.stringify(op);
+  }
+}
+
+/** Client side: decodes a server text frame. Throws {@link FrameError}. */
+export function decodeServerJson(text: string): ServerOp {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new FrameError('bad_frame', 'server frame is not valid JSON');
+  }
+  switch (o.op) {
+    case 'msg': {
+      const binary = o.enc === 'base64';
+      return {
+        op: 'msg',
+        ch: String(o.ch),
+        contentType: binary ? 'application/octet-stream' : 'application/json',
+        payload: binary ? Buffer.from(String(o.data), 'base64') : textEncoder.encode(JSON.stringify(o.data)),
+        pos: (o.pos ?? {}) as Position,
+      };
+    }
+    case 'ack':
+      return { op: 'ack', id: Number(o.id) };
+    case 'pong':
+      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id) };
+    case 'error':
+      return { op: 'error', id: o.id === undefined ? undefined : Number(o.id), code: String(o.code), message: String(o.message) };
+    default:
+      throw new FrameError('bad_frame', `unknown server op ${JSON.stringify(o.op)}`);
+  }
+}
+
+// ---------------------------------------------------------------- protobuf (binary frames)
+
+const { ClientFrame, ServerFrame } = protoTypes;
+const CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/octet-stream']);
+
+/** Decodes one client binary frame. Throws {@link FrameError}. */
+export function decodeClientProto(bytes: Uint8Array): ClientOp {
+  let f: Record<string, any>;
+  try {
+    f = ClientFrame.decode(bytes) as unknown as Record<string, any>;
+  } catch {
+    throw new FrameError('bad_frame', 'frame is not a valid wsgw.v1.ClientFrame');
+  }
+  const id = f.id ? (f.id as number) : undefined;
+  if (f.sub) {
+    const since = f.sub.since && Object.keys(f.sub.since).length > 0 ? position(f.sub.since, id) : undefined;
+    return { op: 'sub', id, ch: f.sub.ch ?? '', since };
+  }
+  if (f.unsub) return { op: 'unsub', id, ch: f.unsub.ch ?? '' };
+  if (f.pub) {
+    const contentType = f.pub.contentType || 'application/octet-stream';
+    if (!CONTENT_TYPES.has(contentType)) throw new FrameError('bad_request', `content type ${JSON.stringify(contentType)} is not supported`, id);
+    const payload: Uint8Array = f.pub.data ?? new Uint8Array(0);
+    if (contentType === 'application/json') {
+      // JSON payloads are spliced verbatim into JSON frames for other clients, so they must be valid JSON.
+      try {
+        JSON.parse(textDecoder.decode(payload));
+      } catch {
+        throw new FrameError('bad_request', 'data is declared application/json but is not valid JSON', id);
+      }
+    }
+    return { op: 'pub', id, ch: f.pub.ch ?? '', contentType, payload };
+  }
+  if (f.ping) return { op: 'ping', id };
+  throw new FrameError('bad_request', 'frame carries no operation', id);
+}
+
+export const encodeAckProto = (id: number): Uint8Array => ServerFrame.encode({ ack: { id } }).finish();
+export const encodePongProto = (id?: number): Uint8Array => ServerFrame.encode({ pong: { id: id ?? 0 } }).finish();
+export const encodeErrorProto = (id: number | undefined, code: string, message: string): Uint8Array =>
+  ServerFrame.encode({ error: { id: id ?? 0, code, message } }).finish();
+export const encodeMsgProto = (ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): Uint8Array =>
+  ServerFrame.encode({ msg: { ch, data: payload, pos, contentType } }).finish();
+
+/** Client side: encodes a client op as a protobuf binary frame. */
+export function encodeClientProto(op: ClientOp): Uint8Array {
+  const id = op.id ?? 0;
+  switch (op.op) {
+    case 'sub':
+      return ClientFrame.encode({ id, sub: { ch: op.ch, since: op.since ?? {} } }).finish();
+    case 'unsub':
+      return ClientFrame.encode({ id, unsub: { ch: op.ch } }).finish();
+    case 'pub':
+      return ClientFrame.encode({ id, pub: { ch: op.ch, data: op.payload, contentType: op.contentType } }).finish();
+    case 'ping':
+      return ClientFrame.encode({ id, ping: {} }).finish();
+  }
+}
+
+/** Client side: decodes a server binary frame. Throws {@link FrameError}. */
+export function decodeServerProto(bytes: Uint8Array): ServerOp {
+  let f: Record<string, any>;
+  try {
+    f = ServerFrame.decode(bytes) as unknown as Record<string, any>;
+  } catch {
+    throw new FrameError('bad_frame', 'server frame is not a valid wsgw.v1.ServerFrame');
+  }
+  if (f.msg) return { op: 'msg', ch: f.msg.ch, contentType: f.msg.contentType || 'application/octet-stream', payload: f.msg.data ?? new Uint8Array(0), pos: f.msg.pos ?? {} };
+  if (f.ack) return { op: 'ack', id: f.ack.id ?? 0 };
+  if (f.pong) return { op: 'pong', id: f.pong.id || undefined };
+  if (f.error) return { op: 'error', id: f.error.id || undefined, code: f.error.code, message: f.error.message };
+  throw new FrameError('bad_frame', 'server frame carries no operation');
+}
