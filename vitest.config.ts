@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    globalSetup: ['test/setup/kafka.global.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default'],
