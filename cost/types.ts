@@ -1,0 +1,170 @@
+/**
+ * Inputs and outputs of the cost model. The engine (`model.ts`) is pure: it turns a
+ * `Deployment` (what the stack config deploys), a `Load` (what users do) and a price book into
+ * an `Estimate`, line by line.
+ */
+import type { CapacityUnits, LoadBalancerKind } from './lcu.js';
+
+export type CrossRegionMode = 'replicator' | 'direct';
+/** `per-az`: one NAT gateway per AZ; `single`: one per region; `none`: tasks get public IPv4 addresses. */
+export type NatChoice = 'per-az' | 'single' | 'none';
+export type Arch = 'arm64' | 'x86_64';
+
+export interface RegionDeployment {
+  readonly name: string;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+}
+
+export type MskSizing =
+  | {
+      readonly kind: 'provisioned';
+      /** Broker count per region (the whole cluster, all AZs). */
+      readonly brokers: number;
+      /** e.g. `kafka.m7g.large`. */
+      readonly instanceType: string;
+      /** EBS volume per broker, GiB (billed as provisioned, used or not). */
+      readonly storageGiB: number;
+    }
+  | {
+      readonly kind: 'serverless';
+      /** Partitions per region (all `wsgw.fanout.*` topics, local and replicated). */
+      readonly partitions: number;
+    };
+
+/** What a stack deploys, as far as the bill is concerned. */
+export interface Deployment {
+  readonly stack: string;
+  readonly regions: readonly RegionDeployment[];
+  readonly task: { readonly vcpu: number; readonly memoryGiB: number; readonly arch: Arch };
+  /** The autoscaling target: tasks needed = ceil(connections / connectionsPerTask), within min/max. */
+  readonly connectionsPerTask: number;
+  readonly msk: MskSizing;
+  readonly crossRegion: CrossRegionMode;
+  readonly nat: NatChoice;
+  /** Availability zones per region (ALB nodes, NAT gateways, MSK brokers spread over them). */
+  readonly azCount: number;
+  /** Kafka topic retention, hours (storage check; serverless storage). */
+  readonly retentionHours: number;
+  /** The load balancer in front of the tasks. */
+  readonly loadBalancer: LoadBalancerKind;
+}
+
+/** What users do. Rates are averages over the month. */
+export interface Load {
+  /** Concurrent connections, whole deployment. */
+  readonly connections: number;
+  /** Messages delivered to each connection per second. */
+  readonly msgRate: number;
+  /** Average payload bytes per message. */
+  readonly msgBytes: number;
+  /** Messages published per second, whole deployment. Default: connections × msgRate ÷ fanout. */
+  readonly publishRate?: number;
+  /** Average subscribers reached per published message (used only to derive `publishRate`). */
+  readonly fanout: number;
+  /** Share of each region's published bytes that other regions receive (1 = every message goes everywhere). */
+  readonly crossRegionShare: number;
+  /** Average connection lifetime, minutes (drives new connections per second). */
+  readonly sessionMinutes: number;
+  /** Relative weight of each region in connections and publishes. Default: equal. */
+  readonly distribution?: Readonly<Record<string, number>>;
+}
+
+export type ResolvedLoad = Required<Omit<Load, 'distribution'>> & { readonly distribution: Readonly<Record<string, number>> };
+
+/** Constants of the model that are not prices. All are documented in docs/cost.md. */
+export interface Assumptions {
+  readonly hoursPerMonth: number;
+  /** Bytes added to each delivered message on the wire: JSON envelope, WebSocket frame, TLS record, TCP/IP headers. */
+  readonly deliveryOverheadBytes: number;
+  /** Bytes added to each Kafka record: protobuf envelope and record-batch framing. */
+  readonly kafkaOverheadBytes: number;
+  /** Server ping interval, seconds. */
+  readonly pingIntervalSeconds: number;
+  /** Bytes of one ping (server to client) and one pong (client to server), all headers included. */
+  readonly pingBytes: number;
+  readonly pongBytes: number;
+  /** TLS handshake plus HTTP upgrade, bytes each way per new connection. */
+  readonly handshakeBytesOut: number;
+  readonly handshakeBytesIn: number;
+  /** Kafka replication factor (storage check). */
+  readonly replicationFactor: number;
+  /** Consumers fetch from a replica in their own AZ (Kafka `client.rack`); removes consumer cross-AZ traffic. */
+  readonly rackAwareConsumers: boolean;
+  /** ALB listener rules evaluated per request. */
+  readonly albRulesPerRequest: number;
+  /** Log bytes per task-hour (one EMF line a minute plus routine logs), and per connection (open and close lines). */
+  readonly logBytesPerTaskHour: number;
+  readonly logBytesPerConnection: number;
+  readonly logRetentionDays: number;
+  /** Stored size of logs relative to ingested size (CloudWatch bills storage compressed). */
+  readonly logCompressionRatio: number;
+  /** Custom metrics, alarms and dashboards per region. */
+  readonly customMetricsPerRegion: number;
+  readonly alarmsPerRegion: number;
+  readonly dashboardsPerRegion: number;
+  /** Container image pulled through NAT: size in MB and pulls per task per month (deploys, replacements). */
+  readonly imageMegabytes: number;
+  readonly imagePullsPerTaskPerMonth: number;
+  /** API Gateway comparison: a client must send something every 10 minutes; seconds between keep-alive messages. */
+  readonly apiGatewayKeepaliveSeconds: number;
+}
+
+export interface LineItem {
+  readonly service: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly unit: string;
+  /** USD per unit; for tiered prices the average rate actually paid. */
+  readonly unitUsd: number;
+  readonly usd: number;
+  /** How the quantity was derived. */
+  readonly detail: string;
+  /** The price entry used (`region:key`). */
+  readonly price: string;
+}
+
+export interface RegionTraffic {
+  readonly connections: number;
+  readonly newConnectionsPerSecond: number;
+  readonly deliveriesPerSecond: number;
+  readonly publishesPerSecond: number;
+  /** Bytes per second through the load balancer, to clients and from clients. */
+  readonly bytesOutPerSecond: number;
+  readonly bytesInPerSecond: number;
+  /** Kafka bytes per second produced in this region (origin traffic). */
+  readonly kafkaBytesPerSecond: number;
+}
+
+export interface TaskCount {
+  /** ceil(connections / connectionsPerTask). */
+  readonly needed: number;
+  /** `needed` clamped to [minTasks, maxTasks]: what runs and is billed. */
+  readonly running: number;
+  readonly clampedTo: 'min' | 'max' | null;
+}
+
+export interface RegionEstimate {
+  readonly region: string;
+  readonly location: string;
+  readonly traffic: RegionTraffic;
+  readonly tasks: TaskCount;
+  readonly loadBalancer: CapacityUnits;
+  readonly lines: readonly LineItem[];
+  readonly usd: number;
+}
+
+export interface Estimate {
+  readonly stack: string;
+  readonly deployment: Deployment;
+  readonly load: ResolvedLoad;
+  readonly assumptions: Assumptions;
+  readonly regions: readonly RegionEstimate[];
+  /** Lines billed once per account (Global Accelerator's fixed fee). */
+  readonly global: readonly LineItem[];
+  readonly usd: number;
+  /** Monthly cost divided by millions of concurrent connections (null at zero connections). */
+  readonly usdPerMillionConnections: number | null;
+  readonly warnings: readonly string[];
+  readonly prices: readonly { region: string; asOf: string; version: string; file: string }[];
+}
