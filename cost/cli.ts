@@ -1,0 +1,160 @@
+/**
+ * `npm run cost -- <stack> [options]`: the monthly bill of a stack for a load profile, as a table,
+ * JSON or an SVG chart. See docs/cost.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildReport } from './compare.js';
+import { defaultRange, logSpace, renderSvg, sweep } from './chart.js';
+import { CostError } from './errors.js';
+import { formatReport } from './format.js';
+import { DEFAULT_ASSUMPTIONS, DEFAULT_LOAD } from './model.js';
+import { DEFAULT_PRICES_DIR, loadPriceBook } from './prices.js';
+import { readDeployment } from './stack.js';
+import type { Assumptions, Deployment, Load } from './types.js';
+
+export const USAGE = `usage: npm run cost -- <stack> [options]
+
+  <stack>                      a stack name (reads Pulumi.<stack>.yaml) or a path to a stack file
+
+load profile
+  --connections N              concurrent connections, whole deployment
+                               (default: minTasks x connectionsPerTask summed over regions)
+  --msg-rate R                 messages delivered to each connection per second (default ${DEFAULT_LOAD.msgRate})
+  --msg-bytes B                average payload bytes per message (default ${DEFAULT_LOAD.msgBytes})
+  --publish-rate P             messages published per second, whole deployment
+                               (default: connections x msg-rate / fanout)
+  --fanout F                   subscribers per published message (default ${DEFAULT_LOAD.fanout})
+  --cross-region-share S       share of published bytes other regions receive, 0..1 (default ${DEFAULT_LOAD.crossRegionShare})
+  --session-minutes M          average connection lifetime (default ${DEFAULT_LOAD.sessionMinutes})
+  --split REGION=W,...         relative share of each region (default: equal)
+
+model
+  --rack-aware                 consumers fetch from their own AZ (Kafka client.rack)
+  --prices DIR                 price files directory (default: cost/prices)
+
+output
+  --json                       the full report as JSON
+  --chart FILE.svg             also write monthly cost against concurrent connections
+  --details                    show how each quantity was derived
+  -h, --help
+
+Numbers accept k and M suffixes (250k, 1.5M).`;
+
+/** `250k` -> 250000, `1.5M` -> 1500000; throws on anything else. */
+export function parseQuantity(flag: string, raw: string): number {
+  const m = /^\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([kKmM]?)\s*$/.exec(raw.replace(/_/g, ''));
+  if (!m) throw new CostError('WSGW_COST_BAD_LOAD', `--${flag}: "${raw}" is not a number`);
+  const mult = m[2] === 'k' || m[2] === 'K' ? 1e3 : m[2] === 'm' || m[2] === 'M' ? 1e6 : 1;
+  return Number(m[1]) * mult;
+}
+
+/** `us-east-1=2,eu-west-1=1` -> { 'us-east-1': 2, 'eu-west-1': 1 }. */
+export function parseSplit(raw: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').filter((p) => p.trim() !== '')) {
+    const [k, v, ...rest] = part.split('=');
+    if (!k || v === undefined || rest.length > 0) throw new CostError('WSGW_COST_BAD_LOAD', `--split: "${part}" is not REGION=WEIGHT`);
+    out[k.trim()] = parseQuantity('split', v);
+  }
+  return out;
+}
+
+export interface CliIo {
+  readonly cwd: string;
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+/** Default connections: what the stack's minimum task count is sized for. */
+export function defaultConnections(d: Deployment): number {
+  return d.regions.reduce((s, r) => s + r.minTasks, 0) * d.connectionsPerTask;
+}
+
+/** Runs the CLI; returns the exit code. */
+export function main(argv: readonly string[], io: CliIo): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        connections: { type: 'string' },
+        'msg-rate': { type: 'string' },
+        'msg-bytes': { type: 'string' },
+        'publish-rate': { type: 'string' },
+        fanout: { type: 'string' },
+        'cross-region-share': { type: 'string' },
+        'session-minutes': { type: 'string' },
+        split: { type: 'string' },
+        'rack-aware': { type: 'boolean' },
+        prices: { type: 'string' },
+        json: { type: 'boolean' },
+        chart: { type: 'string' },
+        details: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err(`wsgw cost: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    io.out(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.err(`wsgw cost: expected exactly one stack name, got ${positionals.length}\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const { deployment } = readDeployment(positionals[0] as string, io.cwd);
+    const book = loadPriceBook(v.prices ? resolve(io.cwd, v.prices) : DEFAULT_PRICES_DIR);
+    const q = (flag: string, raw: string | undefined, fallback: number): number => (raw === undefined ? fallback : parseQuantity(flag, raw));
+    const load: Load = {
+      connections: q('connections', v.connections, defaultConnections(deployment)),
+      msgRate: q('msg-rate', v['msg-rate'], DEFAULT_LOAD.msgRate),
+      msgBytes: q('msg-bytes', v['msg-bytes'], DEFAULT_LOAD.msgBytes),
+      fanout: q('fanout', v.fanout, DEFAULT_LOAD.fanout),
+      crossRegionShare: q('cross-region-share', v['cross-region-share'], DEFAULT_LOAD.crossRegionShare),
+      sessionMinutes: q('session-minutes', v['session-minutes'], DEFAULT_LOAD.sessionMinutes),
+      ...(v['publish-rate'] !== undefined ? { publishRate: parseQuantity('publish-rate', v['publish-rate']) } : {}),
+      ...(v.split !== undefined ? { distribution: parseSplit(v.split) } : {}),
+    };
+    const assumptions: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}) };
+    const report = buildReport(deployment, load, book, assumptions);
+    if (v.chart) {
+      const [from, to] = defaultRange(report.estimate.load.connections);
+      const s = sweep(deployment, load, book, assumptions, logSpace(from, to, 25));
+      const dates = [...new Set(report.estimate.prices.map((p) => p.asOf))].join(', ');
+      const svg = renderSvg(s, {
+        title: `wsgw stack ${deployment.stack}: monthly cost against concurrent connections`,
+        subtitle: `${report.estimate.load.msgRate} msg/s per connection, ${report.estimate.load.msgBytes} B; AWS list prices as of ${dates}`,
+        marker: report.estimate.load.connections,
+      });
+      const path = resolve(io.cwd, v.chart);
+      writeFileSync(path, svg);
+      if (!v.json) io.err(`chart written to ${path}\n`);
+    }
+    if (v.json) io.out(JSON.stringify(report, null, 2) + '\n');
+    else io.out(formatReport(report, { details: v.details ?? false }));
+    return 0;
+  } catch (err) {
+    if (err instanceof CostError) {
+      io.err(`wsgw cost: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = main(process.argv.slice(2), {
+    cwd: process.cwd(),
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  });
+}

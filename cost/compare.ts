@@ -1,0 +1,210 @@
+/**
+ * What the same load would cost with other choices: AWS API Gateway WebSocket APIs instead of the
+ * fleet, the other cross-region mode (with the break-even publish rate), and the other load balancers.
+ * Every figure here comes from the same engine and price book as the main estimate.
+ */
+import { BYTES_PER_GB, estimate } from './model.js';
+import { price, tiered, tieredCost, type PriceBook } from './prices.js';
+import type { LoadBalancerKind } from './lcu.js';
+import type { Assumptions, CrossRegionMode, Deployment, Estimate, LineItem, Load } from './types.js';
+
+/** API Gateway meters messages in 32 KB increments. */
+export const APIGW_MESSAGE_UNIT_BYTES = 32 * 1024;
+/** API Gateway closes every WebSocket connection after 2 hours. */
+export const APIGW_MAX_CONNECTION_MINUTES = 120;
+/** Default quota: new connections per second per account per region (adjustable). */
+export const APIGW_NEW_CONNECTIONS_QUOTA = 500;
+/** API Gateway's message payload limit. */
+export const APIGW_MAX_MESSAGE_BYTES = 128 * 1024;
+
+export interface ApiGatewayRegion {
+  readonly region: string;
+  readonly lines: readonly LineItem[];
+  readonly usd: number;
+}
+
+export interface ApiGatewayComparison {
+  readonly regions: readonly ApiGatewayRegion[];
+  readonly usd: number;
+  readonly usdPerMillionConnections: number | null;
+  /** `usd` divided by the fleet's monthly cost. */
+  readonly ratioToFleet: number | null;
+  readonly warnings: readonly string[];
+  /** What the comparison leaves out (it is a lower bound for API Gateway). */
+  readonly excludes: readonly string[];
+}
+
+export interface LoadBalancerOption {
+  readonly kind: LoadBalancerKind;
+  readonly name: string;
+  /** Load-balancer lines summed over regions, USD per month. */
+  readonly usd: number;
+  /** Capacity units per region and the dimension that decided them. */
+  readonly regions: readonly { region: string; units: number; dominant: string }[];
+  readonly note: string;
+}
+
+export interface CrossRegionComparison {
+  readonly configured: CrossRegionMode;
+  /** Monthly totals of the whole deployment in each mode (everything else equal). */
+  readonly usd: Readonly<Record<CrossRegionMode, number>>;
+  readonly cheaper: CrossRegionMode | 'equal';
+  /**
+   * Publish rate (messages/s, whole deployment) at which both modes cost the same, holding
+   * connections and tasks fixed; null when one mode is cheaper at every rate.
+   */
+  readonly breakEvenPublishRate: number | null;
+  /** The mode that is cheaper below the break-even rate (or at every rate when there is none). */
+  readonly cheaperAtLowRates: CrossRegionMode;
+}
+
+export interface Report {
+  readonly estimate: Estimate;
+  readonly apiGateway: ApiGatewayComparison;
+  readonly loadBalancers: readonly LoadBalancerOption[];
+  /** Null for single-region stacks. */
+  readonly crossRegion: CrossRegionComparison | null;
+}
+
+const LB_NAMES: Record<LoadBalancerKind, string> = {
+  alb: 'ALB (TLS at the load balancer)',
+  'nlb-tls': 'NLB with a TLS listener',
+  'nlb-tcp': 'NLB passing TCP, TLS in the task',
+};
+
+const LB_NOTES: Record<LoadBalancerKind, string> = {
+  alb: 'HTTP routing, health checks and idle timeout at the load balancer',
+  'nlb-tls': 'same active-connection dimension as the ALB, cheaper unit price',
+  'nlb-tcp': 'tasks terminate TLS: more CPU per connection and certificates in the task (not priced here)',
+};
+
+/** API Gateway WebSocket APIs for the same load. */
+export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayComparison {
+  const a = e.assumptions;
+  const H = a.hoursPerMonth;
+  const seconds = H * 3600;
+  const units = Math.max(1, Math.ceil(e.load.msgBytes / APIGW_MESSAGE_UNIT_BYTES));
+  const warnings: string[] = [];
+  if (e.load.msgBytes > APIGW_MAX_MESSAGE_BYTES) {
+    warnings.push(`API Gateway cannot carry ${e.load.msgBytes}-byte messages (limit 128 KB)`);
+  }
+  const regions = e.regions.map((r) => {
+    const t = r.traffic;
+    const lines: LineItem[] = [];
+    const minutes = (t.connections * H * 60) / 1e6;
+    const cm = price(book, r.region, 'apiGatewayWebSocket.connectionMinutes');
+    lines.push({
+      service: 'API Gateway',
+      item: 'connection minutes',
+      quantity: minutes,
+      unit: cm.unit,
+      unitUsd: cm.usd,
+      usd: minutes * cm.usd,
+      detail: `${Math.round(t.connections).toLocaleString('en-US')} connections × ${H * 60} min`,
+      price: `${r.region}:apiGatewayWebSocket.connectionMinutes`,
+    });
+    const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + t.connections / a.apiGatewayKeepaliveSeconds;
+    const millions = (perSecond * seconds) / 1e6;
+    const mp = tiered(book, r.region, 'apiGatewayWebSocket.messages');
+    const musd = tieredCost(mp, millions);
+    lines.push({
+      service: 'API Gateway',
+      item: 'messages',
+      quantity: millions,
+      unit: mp.unit,
+      unitUsd: millions > 0 ? musd / millions : (mp.tiers[0]?.usd ?? 0),
+      usd: musd,
+      detail: `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s`,
+      price: `${r.region}:apiGatewayWebSocket.messages`,
+    });
+    const outGb = (t.bytesOutPerSecond * seconds) / BYTES_PER_GB;
+    const dto = tiered(book, r.region, 'dataTransfer.internetOut');
+    const dusd = tieredCost(dto, outGb);
+    lines.push({
+      service: 'Data transfer',
+      item: 'internet out',
+      quantity: outGb,
+      unit: dto.unit,
+      unitUsd: outGb > 0 ? dusd / outGb : (dto.tiers[0]?.usd ?? 0),
+      usd: dusd,
+      detail: 'same bytes as the fleet',
+      price: `${r.region}:dataTransfer.internetOut`,
+    });
+    const reconnectMinutes = Math.min(e.load.sessionMinutes, APIGW_MAX_CONNECTION_MINUTES);
+    const newPerSecond = t.connections / (reconnectMinutes * 60);
+    if (newPerSecond > APIGW_NEW_CONNECTIONS_QUOTA) {
+      warnings.push(
+        `${r.region}: ${Math.round(newPerSecond)} new connections/s (sessions capped at 2 h) exceed API Gateway's default quota of ${APIGW_NEW_CONNECTIONS_QUOTA}/s`,
+      );
+    }
+    return { region: r.region, lines, usd: lines.reduce((s, l) => s + l.usd, 0) };
+  });
+  const usd = regions.reduce((s, r) => s + r.usd, 0);
+  return {
+    regions,
+    usd,
+    usdPerMillionConnections: e.load.connections > 0 ? usd / (e.load.connections / 1e6) : null,
+    ratioToFleet: e.usd > 0 ? usd / e.usd : null,
+    warnings,
+    excludes: [
+      'the compute that fans messages out (each delivery is an @connections POST from your code)',
+      'the connection registry (e.g. DynamoDB) and cross-region replication',
+      'reconnects forced by the 2-hour connection limit',
+    ],
+  };
+}
+
+/** The load-balancer lines for ALB, NLB with TLS, and NLB passing TCP. */
+export function compareLoadBalancers(d: Deployment, load: Load, book: PriceBook, a: Assumptions): LoadBalancerOption[] {
+  return (['alb', 'nlb-tls', 'nlb-tcp'] as const).map((kind) => {
+    const e = estimate({ ...d, loadBalancer: kind }, load, book, a);
+    const lbService = kind === 'alb' ? 'ALB' : kind === 'nlb-tls' ? 'NLB (TLS)' : 'NLB (TCP)';
+    const usd = e.regions.reduce((s, r) => s + r.lines.filter((l) => l.service === lbService).reduce((x, l) => x + l.usd, 0), 0);
+    return {
+      kind,
+      name: LB_NAMES[kind],
+      usd,
+      regions: e.regions.map((r) => ({ region: r.region, units: r.loadBalancer.units, dominant: r.loadBalancer.dominant })),
+      note: LB_NOTES[kind],
+    };
+  });
+}
+
+/** Both cross-region modes for the same load, and the publish rate where they cost the same. */
+export function compareCrossRegion(d: Deployment, load: Load, book: PriceBook, a: Assumptions, resolvedPublishRate: number): CrossRegionComparison | null {
+  if (d.regions.length < 2) return null;
+  const total = (mode: CrossRegionMode, publishRate: number): number =>
+    estimate({ ...d, crossRegion: mode }, { ...load, publishRate }, book, a).usd;
+  const usd = { replicator: total('replicator', resolvedPublishRate), direct: total('direct', resolvedPublishRate) };
+  // replicator − direct is linear in the publish rate (everything else is identical in both
+  // modes), so two evaluations give its intercept and slope.
+  const p1 = Math.max(resolvedPublishRate, 1);
+  const diff0 = total('replicator', 0) - total('direct', 0);
+  const diff1 = total('replicator', p1) - total('direct', p1);
+  const slope = (diff1 - diff0) / p1;
+  let breakEvenPublishRate: number | null = null;
+  if (slope !== 0) {
+    const p = -diff0 / slope;
+    if (p > 0 && Number.isFinite(p)) breakEvenPublishRate = p;
+  }
+  const cheaperAtLowRates: CrossRegionMode = diff0 > 0 || (diff0 === 0 && slope > 0) ? 'direct' : 'replicator';
+  const delta = usd.replicator - usd.direct;
+  return {
+    configured: d.crossRegion,
+    usd,
+    cheaper: Math.abs(delta) < 0.005 ? 'equal' : delta < 0 ? 'replicator' : 'direct',
+    breakEvenPublishRate,
+    cheaperAtLowRates,
+  };
+}
+
+/** The estimate plus every comparison. */
+export function buildReport(d: Deployment, load: Load, book: PriceBook, a: Assumptions): Report {
+  const e = estimate(d, load, book, a);
+  return {
+    estimate: e,
+    apiGateway: compareApiGateway(e, book),
+    loadBalancers: compareLoadBalancers(d, load, book, a),
+    crossRegion: compareCrossRegion(d, load, book, a, e.load.publishRate),
+  };
+}

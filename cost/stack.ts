@@ -1,0 +1,86 @@
+/**
+ * Reads a `Pulumi.<stack>.yaml` and turns it into the cost model's `Deployment`, through the very
+ * parser the Pulumi program uses (`infra/config.ts`), so the estimate always prices what
+ * `pulumi up` would deploy.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/config.js';
+import { CostError } from './errors.js';
+import type { Deployment, NatChoice } from './types.js';
+
+const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = { perAz: 'per-az', single: 'single', none: 'none' };
+
+/** Maps a parsed stack config onto the cost model's input. */
+export function deploymentFromConfig(stack: string, c: StackConfig): Deployment {
+  return {
+    stack,
+    regions: c.regions.map((r) => ({ name: r.name, minTasks: r.minTasks, maxTasks: r.maxTasks })),
+    task: { vcpu: c.task.cpu / 1024, memoryGiB: c.task.memory / 1024, arch: c.task.architecture === 'ARM64' ? 'arm64' : 'x86_64' },
+    connectionsPerTask: c.connectionsPerTask,
+    msk: {
+      kind: 'provisioned',
+      brokers: c.msk.brokersPerAz * c.network.azCount,
+      instanceType: c.msk.instanceType,
+      storageGiB: c.msk.volumeGiB,
+    },
+    crossRegion: c.msk.crossRegion,
+    nat: NAT[c.network.nat],
+    azCount: c.network.azCount,
+    retentionHours: c.msk.retentionHours,
+    loadBalancer: 'alb',
+  };
+}
+
+/** The stack file for a name (`dev` -> `<dir>/Pulumi.dev.yaml`) or a path ending in .yaml/.yml. */
+export function stackFilePath(stackOrPath: string, dir = process.cwd()): string {
+  return /\.ya?ml$/.test(stackOrPath) ? resolve(dir, stackOrPath) : join(dir, `Pulumi.${stackOrPath}.yaml`);
+}
+
+/** Stack names that have a `Pulumi.<stack>.yaml` in `dir`. */
+export function listStacks(dir = process.cwd()): string[] {
+  try {
+    return readdirSync(dir)
+      .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Reads, parses and maps one stack file. Secure values are ignored; the cost model needs none. */
+export function readDeployment(stackOrPath: string, dir = process.cwd()): { deployment: Deployment; config: StackConfig; file: string } {
+  const file = stackFilePath(stackOrPath, dir);
+  const stack = basename(file).replace(/^Pulumi\./, '').replace(/\.ya?ml$/, '');
+  if (!existsSync(file)) {
+    const known = listStacks(dir);
+    throw new CostError(
+      'WSGW_COST_BAD_STACK',
+      `no stack file ${file}${known.length ? ` (stacks here: ${known.join(', ')})` : ''}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: not valid YAML (${(err as Error).message})`);
+  }
+  const rawConfig = (doc && typeof doc === 'object' && 'config' in doc ? (doc as { config: unknown }).config : undefined) ?? {};
+  if (typeof rawConfig !== 'object' || rawConfig === null || Array.isArray(rawConfig)) {
+    throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: "config" must be a map`);
+  }
+  const raw = Object.fromEntries(
+    Object.entries(rawConfig as Record<string, unknown>).map(([k, v]) => [k, v && typeof v === 'object' && 'secure' in v ? '[secret]' : v]),
+  );
+  try {
+    const config = parseStackConfig(raw);
+    return { deployment: deploymentFromConfig(stack, config), config, file };
+  } catch (err) {
+    if (err instanceof StackConfigError) {
+      throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: invalid stack configuration:\n  ${err.issues.join('\n  ')}`);
+    }
+    throw err;
+  }
+}
