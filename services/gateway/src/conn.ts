@@ -25,6 +25,13 @@ export type SendResult =
   /** The frame would overflow the outbound buffer; the caller closes the connection as slow. */
   | 'overflow';
 
+/**
+ * Past this many queued bytes a connection is flushed at once instead of at the end of the turn:
+ * a burst larger than the socket's share of memory should reach the kernel (which may well take
+ * it), not sit in the queue and count against the slow-consumer limit.
+ */
+const EAGER_FLUSH_BYTES = 64 * 1024;
+
 let dirty: Conn[] = [];
 let flushScheduled = false;
 
@@ -83,6 +90,7 @@ export class Conn {
     }
     this.queue.push(frame);
     this.queuedBytes += frame.length;
+    if (this.queuedBytes >= EAGER_FLUSH_BYTES) this.flush();
     return 'queued';
   }
 

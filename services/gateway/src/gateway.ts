@@ -385,6 +385,8 @@ export class Gateway {
     if (conn.closing) return;
     conn.closing = true;
     this.metrics.closes.inc({ code: String(code) });
+    // A closing connection takes no more messages: leave the channels now, not at the handshake's end.
+    this.hub.removeAll(conn);
     conn.flush();
     conn.ws.close(code, reason);
     setTimeout(() => conn.ws.terminate(), 5_000).unref();
@@ -399,6 +401,7 @@ export class Gateway {
     if (conn.closing) return;
     conn.discardQueue();
     conn.closing = true;
+    this.hub.removeAll(conn);
     this.metrics.closes.inc({ code: String(CLOSE_CODES.slowConsumer) });
     conn.ws.close(CLOSE_CODES.slowConsumer, 'slow consumer');
     setTimeout(() => conn.ws.terminate(), 1_000).unref();
@@ -479,7 +482,6 @@ export class Gateway {
     const outcome = await Promise.race([gentle, deadline]);
     if (outcome === 'deadline') {
       this.log.warn({ left: this.conns.size }, 'drain deadline reached: terminating the rest');
-      for (const c of this.conns) c.ws.terminate();
     }
     await this.stop();
     this.log.info({ ms: Date.now() - started, outcome }, 'drained');
@@ -492,7 +494,10 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.busStartAttempt) clearTimeout(this.busStartAttempt);
-    for (const c of this.conns) c.ws.terminate();
+    for (const c of [...this.conns]) {
+      c.ws.terminate();
+      this.forget(c, 1006);
+    }
     await this.bus.close().catch((err: unknown) => this.log.error({ err }, 'bus close failed'));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { Duplex } from 'node:stream';
+import { startGateway, waitFor } from '../helpers/gateway.js';
+import { TestClient } from '../helpers/client.js';
+
+describe('max payload', () => {
+  it('closes a connection that sends a frame above WSGW_MAX_PAYLOAD_BYTES with 1009', async () => {
+    const gw = await startGateway({ WSGW_MAX_PAYLOAD_BYTES: '1024' });
+    const c = await TestClient.connect(gw.url);
+    await c.sub('big');
+    expect(await c.pub('big', 'x'.repeat(900))).toMatchObject({ op: 'ack' });
+    c.ws.send(JSON.stringify({ op: 'pub', ch: 'big', data: 'x'.repeat(2000), id: 99 }));
+    expect((await c.waitClosed()).code).toBe(1009);
+    // Only the accepted message was delivered.
+    expect(c.data('big')).toEqual(['x'.repeat(900)]);
+    await gw.stop();
+  });
+});
+
+describe('rate limit', () => {
+  it('answers rate_limited past the burst, then closes with 4029 if the client goes on', async () => {
+    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '1', WSGW_RATE_LIMIT_BURST: '5', WSGW_RATE_LIMIT_STRIKES: '3' });
+    const c = await TestClient.connect(gw.url);
+    for (let i = 0; i < 5; i++) c.send({ op: 'ping' });
+    await waitFor(() => c.frames.filter((f) => f.op === 'pong').length === 5);
+    c.send({ op: 'ping' });
+    await waitFor(() => c.errors().length === 1);
+    expect(c.errors()[0]).toMatchObject({ code: 'rate_limited' });
+    expect(c.closed).toBeUndefined();
+    for (let i = 0; i < 5; i++) c.send({ op: 'ping' });
+    expect((await c.waitClosed()).code).toBe(4029);
+    expect(c.errors().every((e) => e.code === 'rate_limited')).toBe(true);
+    await gw.stop();
+  });
+
+  it('lets a client that slows down carry on', async () => {
+    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '20', WSGW_RATE_LIMIT_BURST: '2', WSGW_RATE_LIMIT_STRIKES: '1' });
+    const c = await TestClient.connect(gw.url);
+    for (let i = 0; i < 6; i++) {
+      expect(await c.request({ op: 'ping' })).toMatchObject({ op: 'pong' });
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(c.closed).toBeUndefined();
+    await gw.stop();
+  });
+});
+
+describe('max connections per task', () => {
+  it('refuses upgrades beyond WSGW_MAX_CONNECTIONS with 503 and accepts again when one leaves', async () => {
+    const gw = await startGateway({ WSGW_MAX_CONNECTIONS: '2' });
+    const a = await TestClient.connect(gw.url);
+    await TestClient.connect(gw.url);
+    await expect(TestClient.connect(gw.url)).rejects.toMatchObject({ status: 503 });
+    a.close();
+    await waitFor(() => gw.gateway.connectionCount === 1);
+    (await TestClient.connect(gw.url)).close();
+    await gw.stop();
+  });
+});
+
+describe('slow consumers', () => {
+  it('closes a subscriber that stops reading with 4008 while the others receive everything', async () => {
+    const gw = await startGateway({ WSGW_MAX_BUFFERED_BYTES: String(256 * 1024) });
+    const fast = await Promise.all([TestClient.connect(gw.url), TestClient.connect(gw.url, { proto: true })]);
+    const slow = await TestClient.connect(gw.url);
+    for (const c of [...fast, slow]) await c.sub('firehose');
+    // The slow client stops reading from its socket: the kernel buffers fill, then the gateway's.
+    (slow.ws as unknown as { _socket: Duplex })._socket.pause();
+    const payload = 'y'.repeat(8 * 1024);
+    const total = 2_000; // 16 MB: more than loopback socket buffers hold
+    for (let i = 0; i < total; i++) {
+      await gw.gateway.publish('firehose', 'application/json', Buffer.from(JSON.stringify({ i, payload })));
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    for (const c of fast) await waitFor(() => c.messages('firehose').length === total, 20_000, 'fast clients to get everything');
+    for (const c of fast) expect((c.data('firehose') as Array<{ i: number }>).map((d) => d.i)).toEqual(Array.from({ length: total }, (_, i) => i));
+    const holders = gw.gateway.hub.subscribers("firehose")?.size;
+    expect(holders).toBe(2); // the slow one was dropped from the channel at once
+    (slow.ws as unknown as { _socket: Duplex })._socket.resume();
+    expect((await slow.waitClosed(10_000)).code).toBe(4008);
+    expect(slow.messages('firehose').length).toBeLessThan(total);
+    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+    expect(metrics).toMatch(/wsgw_closes_total\{code="4008"\} 1/);
+    expect(metrics).toMatch(/wsgw_drops_total\{reason="slow_consumer"\} [1-9]/);
+    await gw.stop();
+  }, 60_000);
+});
+
+describe('liveness', () => {
+  it('terminates a connection that does not answer pings', async () => {
+    const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '1000', WSGW_IDLE_TIMEOUT_MS: '0' });
+    const deaf = await TestClient.connect(gw.url, { autoPong: false });
+    const alive = await TestClient.connect(gw.url);
+    const closed = await deaf.waitClosed(4_000);
+    expect(closed.code).toBe(1006);
+    expect(alive.closed).toBeUndefined();
+    await gw.stop();
+  });
+
+  it('closes idle connections after WSGW_IDLE_TIMEOUT_MS and keeps active ones', async () => {
+    const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '1000', WSGW_IDLE_TIMEOUT_MS: '1500' });
+    const idle = await TestClient.connect(gw.url);
+    const busy = await TestClient.connect(gw.url);
+    const t = setInterval(() => busy.send({ op: 'ping' }), 300);
+    const closed = await idle.waitClosed(5_000);
+    clearInterval(t);
+    expect(closed).toEqual({ code: 1000, reason: 'idle timeout' });
+    expect(busy.closed).toBeUndefined();
+    await gw.stop();
+  });
+});
