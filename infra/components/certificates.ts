@@ -1,0 +1,74 @@
+import * as aws from '@pulumi/aws';
+import * as cloudflare from '@pulumi/cloudflare';
+import * as pulumi from '@pulumi/pulumi';
+
+export interface CertificatesArgs {
+  readonly domain: string;
+  readonly zoneId: string;
+  /** Regions in config order with their providers; the first one's certificate drives the records. */
+  readonly regions: readonly { readonly name: string; readonly provider: aws.Provider }[];
+}
+
+/**
+ * ACM certificates for the public hostname, one per region (an ALB takes only a certificate
+ * of its own region), validated through Cloudflare DNS.
+ *
+ * ACM derives the validation CNAME from the account and the domain name, so all regions ask for
+ * the same record. It is created once per name — a second identical record would conflict — and
+ * every region's validation waits on it.
+ */
+export class Certificates extends pulumi.ComponentResource {
+  /** Validated certificate ARN per region. */
+  readonly arns: Readonly<Record<string, pulumi.Output<string>>>;
+  readonly validationRecords: cloudflare.DnsRecord[];
+
+  constructor(name: string, args: CertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('wsgw:dns:Certificates', name, {}, opts);
+    const first = args.regions[0];
+    if (!first) throw new Error(`${name}: at least one region is required`);
+
+    const certs = args.regions.map(
+      (r) => new aws.acm.Certificate(`${name}-${r.name}`, { domainName: args.domain, validationMethod: 'DNS' }, { parent: this, provider: r.provider }),
+    );
+    // The names to validate are known now (the domain; add SANs here), so the record count is
+    // fixed at preview time even though their contents are outputs.
+    const names = [args.domain];
+    const records = names.map((domainName, i) => {
+      const dvo = certs[0]!.domainValidationOptions.apply((opts) => {
+        const match = opts.find((d) => d.domainName === domainName);
+        if (!match) throw new Error(`ACM returned no validation option for ${domainName}`);
+        return match;
+      });
+      return {
+        fqdn: dvo.resourceRecordName,
+        record: new cloudflare.DnsRecord(
+          `${name}-validation-${i}`,
+          {
+            zoneId: args.zoneId,
+            name: dvo.resourceRecordName.apply((n) => n.replace(/\.$/, '')),
+            type: dvo.resourceRecordType,
+            content: dvo.resourceRecordValue.apply((v) => v.replace(/\.$/, '')),
+            ttl: 60,
+            // ACM must see the CNAME itself, not Cloudflare's proxy.
+            proxied: false,
+            comment: `ACM validation for ${domainName} (all wsgw regions)`,
+          },
+          { parent: this },
+        ),
+      };
+    });
+    this.validationRecords = records.map((r) => r.record);
+
+    const arns: Record<string, pulumi.Output<string>> = {};
+    args.regions.forEach((r, i) => {
+      const validation = new aws.acm.CertificateValidation(
+        `${name}-${r.name}`,
+        { certificateArn: certs[i]!.arn, validationRecordFqdns: records.map((x) => x.fqdn.apply((f) => f.replace(/\.$/, ''))) },
+        { parent: this, provider: r.provider, dependsOn: this.validationRecords },
+      );
+      arns[r.name] = validation.certificateArn;
+    });
+    this.arns = Object.freeze(arns);
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,322 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
+import type { TaskSize } from '../config.js';
+import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
+import { SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
+import type { Network } from './network.js';
+
+/** The container's name in the task definition and the load balancer mapping. */
+export const CONTAINER_NAME = 'gateway';
+/**
+ * ALB policy with TLS 1.3 (and TLS 1.2 for older clients; no TLS 1.0/1.1). The TLS 1.3-only
+ * policy would lock out a share of older Android and embedded clients for little gain.
+ */
+export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
+/**
+ * Open file descriptors per task: one per WebSocket. Fargate's hard ceiling; Docker's default
+ * soft limit of 1024 would cap a task at about a thousand connections.
+ */
+const NOFILE = 1_048_576;
+
+export interface GatewayServiceArgs {
+  readonly region: string;
+  /** ECS service name and the EMF ServiceName dimension value (WSGW_SERVICE_NAME). */
+  readonly serviceName: string;
+  readonly network: Network;
+  readonly image: pulumi.Input<string>;
+  /** The ECR repository the execution role may pull from; undefined for non-ECR images. */
+  readonly ecrRepositoryArn?: pulumi.Input<string>;
+  readonly certificateArn: pulumi.Input<string>;
+  readonly task: TaskSize;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+  readonly connectionsPerTask: number;
+  readonly timing: InfraTiming;
+  readonly logRetentionDays: number;
+  readonly accountId: pulumi.Input<string>;
+  /** Local cluster first; in `direct` mode the other regions' clusters follow. */
+  readonly kafka: readonly { readonly region: string; readonly clusterArn: pulumi.Input<string>; readonly bootstrapBrokers: pulumi.Input<string> }[];
+  /** Origins whose topics the gateway reads from the local cluster (all regions with the replicator). */
+  readonly localReadOrigins: readonly string[];
+  readonly jwtSecret?: pulumi.Input<string>;
+  readonly publishKey?: pulumi.Input<string>;
+  readonly jwksUrl?: string;
+  readonly allowedOrigins: readonly string[];
+}
+
+/**
+ * One region's gateway fleet: the internet-facing ALB (HTTPS only, HTTP redirects), the Fargate
+ * service behind it, its two IAM roles, its secret, its logs, and target tracking on the
+ * connection count the gateway itself reports through EMF.
+ */
+export class GatewayService extends pulumi.ComponentResource {
+  readonly loadBalancer: aws.lb.LoadBalancer;
+  readonly targetGroup: aws.lb.TargetGroup;
+  readonly cluster: aws.ecs.Cluster;
+  readonly service: aws.ecs.Service;
+  readonly taskDefinition: aws.ecs.TaskDefinition;
+  readonly taskRole: aws.iam.Role;
+  readonly executionRole: aws.iam.Role;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+
+  constructor(name: string, args: GatewayServiceArgs, opts: pulumi.ComponentResourceOptions) {
+    super('wsgw:aws:GatewayService', name, {}, opts);
+    const o = { parent: this };
+    const net = args.network;
+    const local = args.kafka[0];
+    if (!local) throw new Error(`${name}: the local Kafka cluster is required`);
+
+    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/wsgw/gateway/${args.serviceName}`, retentionInDays: args.logRetentionDays }, o);
+
+    // One secret per region (not a replicated one) keeps each region deployable on its own.
+    // It holds JSON so the execution role needs exactly one secret ARN for both values.
+    let secretArn: pulumi.Output<string> | undefined;
+    const secretKeys: string[] = [];
+    if (args.jwtSecret !== undefined || args.publishKey !== undefined) {
+      const secret = new aws.secretsmanager.Secret(`${name}-secrets`, { namePrefix: `wsgw/${args.serviceName}/`, description: 'wsgw gateway JWT secret and publish key' }, o);
+      const values: Record<string, pulumi.Input<string>> = {};
+      if (args.jwtSecret !== undefined) (values.jwtSecret = args.jwtSecret), secretKeys.push('jwtSecret');
+      if (args.publishKey !== undefined) (values.publishKey = args.publishKey), secretKeys.push('publishKey');
+      new aws.secretsmanager.SecretVersion(`${name}-secrets`, { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) }, o);
+      secretArn = secret.arn;
+    }
+
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
+    new aws.iam.RolePolicy(
+      `${name}-execution`,
+      {
+        role: this.executionRole.id,
+        policy: pulumi
+          .all([args.ecrRepositoryArn, this.logGroup.arn, secretArn])
+          .apply(([ecrRepositoryArn, logGroupArn, secret]) =>
+            JSON.stringify(executionRolePolicy({ logGroupArn, ...(ecrRepositoryArn ? { ecrRepositoryArn } : {}), ...(secret ? { secretArn: secret } : {}) })),
+          ),
+      },
+      o,
+    );
+
+    this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
+    new aws.iam.RolePolicy(
+      `${name}-task-kafka`,
+      {
+        role: this.taskRole.id,
+        policy: pulumi.all(args.kafka.map((k) => k.clusterArn)).apply((arns) => {
+          const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
+            i === 0
+              ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
+              : { clusterArn, readOrigins: [args.kafka[i]!.region] },
+          );
+          return JSON.stringify(gatewayTaskPolicy(access));
+        }),
+      },
+      o,
+    );
+
+    const containerDefinitions = pulumi
+      .all([args.image, this.logGroup.name, ...args.kafka.map((k) => k.bootstrapBrokers), secretArn])
+      .apply(([image, logGroupName, ...rest]) => {
+        const brokers = rest.slice(0, args.kafka.length) as string[];
+        const secret = rest[args.kafka.length] as string | undefined;
+        const env = gatewayEnvironment({
+          region: args.region,
+          serviceName: args.serviceName,
+          brokers: brokers[0]!,
+          remoteBrokers: Object.fromEntries(args.kafka.slice(1).map((k, i) => [k.region, brokers[i + 1]!])),
+          ...(args.jwksUrl ? { jwksUrl: args.jwksUrl } : {}),
+          allowedOrigins: args.allowedOrigins,
+        });
+        const container: aws.ecs.ContainerDefinition = {
+          name: CONTAINER_NAME,
+          image: image as string,
+          essential: true,
+          portMappings: [{ containerPort: DEFAULT_PORT, protocol: 'tcp' }],
+          environment: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+          secrets: secret
+            ? secretKeys.map((k) => ({ name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey, valueFrom: `${secret}:${k}::` }))
+            : [],
+          // SIGTERM starts the gateway's drain; ECS waits this long before SIGKILL.
+          stopTimeout: args.timing.stopTimeoutS,
+          ulimits: [{ name: 'nofile', softLimit: NOFILE, hardLimit: NOFILE }],
+          // An init process forwards SIGTERM to node and reaps zombies.
+          linuxParameters: { initProcessEnabled: true },
+          logConfiguration: {
+            logDriver: 'awslogs',
+            options: {
+              'awslogs-group': logGroupName as string,
+              'awslogs-region': args.region,
+              'awslogs-stream-prefix': CONTAINER_NAME,
+              // Never let a slow CloudWatch Logs call block stdout and with it the event loop
+              // serving every socket; a full buffer drops log lines instead.
+              mode: 'non-blocking',
+              'max-buffer-size': '25m',
+            },
+          },
+        };
+        return JSON.stringify([container]);
+      });
+
+    this.taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: args.serviceName,
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: String(args.task.cpu),
+        memory: String(args.task.memory),
+        runtimePlatform: { cpuArchitecture: args.task.architecture, operatingSystemFamily: 'LINUX' },
+        executionRoleArn: this.executionRole.arn,
+        taskRoleArn: this.taskRole.arn,
+        containerDefinitions,
+      },
+      o,
+    );
+
+    // Container Insights supplies RunningTaskCount and per-service CPU for the dashboard.
+    this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { name: args.serviceName, settings: [{ name: 'containerInsights', value: 'enabled' }] }, o);
+
+    this.loadBalancer = new aws.lb.LoadBalancer(
+      `${name}-alb`,
+      {
+        loadBalancerType: 'application',
+        internal: false,
+        subnets: net.publicSubnetIds,
+        securityGroups: [net.albSecurityGroup.id],
+        // Above the gateway's ping interval (deriveTiming), so idle-but-alive sockets stay open.
+        idleTimeout: args.timing.albIdleTimeoutS,
+        dropInvalidHeaderFields: true,
+        desyncMitigationMode: 'strictest',
+      },
+      o,
+    );
+
+    this.targetGroup = new aws.lb.TargetGroup(
+      `${name}-tg`,
+      {
+        vpcId: net.vpcId,
+        port: DEFAULT_PORT,
+        protocol: 'HTTP',
+        targetType: 'ip',
+        deregistrationDelay: args.timing.deregistrationDelayS,
+        // A WebSocket is one long request; this sends new handshakes to the task holding the
+        // fewest open ones, which balances connections better than round robin after a scale-out.
+        loadBalancingAlgorithmType: 'least_outstanding_requests',
+        healthCheck: {
+          path: HTTP_PATHS.ready,
+          matcher: '200',
+          port: 'traffic-port',
+          protocol: 'HTTP',
+          interval: args.timing.healthCheck.intervalS,
+          timeout: args.timing.healthCheck.timeoutS,
+          healthyThreshold: args.timing.healthCheck.healthyThreshold,
+          unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold,
+        },
+      },
+      o,
+    );
+
+    const https = new aws.lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: this.loadBalancer.arn,
+        port: 443,
+        protocol: 'HTTPS',
+        sslPolicy: TLS_POLICY,
+        certificateArn: args.certificateArn,
+        defaultActions: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }],
+      },
+      o,
+    );
+    new aws.lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: this.loadBalancer.arn,
+        port: 80,
+        protocol: 'HTTP',
+        defaultActions: [{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
+      },
+      o,
+    );
+
+    this.service = new aws.ecs.Service(
+      `${name}-service`,
+      {
+        name: args.serviceName,
+        cluster: this.cluster.arn,
+        taskDefinition: this.taskDefinition.arn,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        desiredCount: args.minTasks,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        // Start new tasks before stopping old ones: capacity never dips during a deploy.
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        healthCheckGracePeriodSeconds: 30,
+        // Rebalancing stops running tasks, and every stopped task drops its sockets; new tasks
+        // from autoscaling spread over the AZs anyway.
+        availabilityZoneRebalancing: 'DISABLED',
+        networkConfiguration: { subnets: net.taskSubnetIds, securityGroups: [net.taskSecurityGroup.id], assignPublicIp: net.assignPublicIp },
+        loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: DEFAULT_PORT }],
+        propagateTags: 'SERVICE',
+        enableEcsManagedTags: true,
+      },
+      // Autoscaling owns desiredCount after creation; a `pulumi up` must not reset it to the floor.
+      { parent: this, dependsOn: [https], ignoreChanges: ['desiredCount'] },
+    );
+
+    const target = new aws.appautoscaling.Target(
+      `${name}-scaling`,
+      {
+        serviceNamespace: 'ecs',
+        scalableDimension: 'ecs:service:DesiredCount',
+        resourceId: pulumi.interpolate`service/${this.cluster.name}/${this.service.name}`,
+        minCapacity: args.minTasks,
+        maxCapacity: args.maxTasks,
+      },
+      o,
+    );
+    const scaled = { serviceNamespace: target.serviceNamespace, scalableDimension: target.scalableDimension, resourceId: target.resourceId };
+
+    // Connections per task: each task prints one EMF line per interval with its own count and
+    // only the ServiceName dimension, so the Average across the series is connections per task
+    // and falls as tasks are added, which is what target tracking needs.
+    new aws.appautoscaling.Policy(
+      `${name}-connections`,
+      {
+        ...scaled,
+        policyType: 'TargetTrackingScaling',
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: args.connectionsPerTask,
+          scaleOutCooldown: SCALING.scaleOutCooldownS,
+          scaleInCooldown: SCALING.scaleInCooldownS,
+          customizedMetricSpecification: {
+            namespace: EMF.namespace,
+            metricName: EMF.metricName,
+            statistic: 'Average',
+            unit: EMF.unit,
+            dimensions: [{ name: EMF.dimension, value: args.serviceName }],
+          },
+        },
+      },
+      o,
+    );
+    // CPU guard: a fleet of few, very busy connections (heavy fan-out) scales on CPU instead.
+    // With two policies ECS scales out if either asks and in only when both allow it.
+    new aws.appautoscaling.Policy(
+      `${name}-cpu`,
+      {
+        ...scaled,
+        policyType: 'TargetTrackingScaling',
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: SCALING.cpuTargetPercent,
+          scaleOutCooldown: SCALING.scaleOutCooldownS,
+          scaleInCooldown: SCALING.scaleInCooldownS,
+          predefinedMetricSpecification: { predefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        },
+      },
+      o,
+    );
+
+    this.registerOutputs({ albDnsName: this.loadBalancer.dnsName, serviceName: this.service.name });
+  }
+}

@@ -1,0 +1,115 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { MskConfig } from '../config.js';
+import { replicationSourceClusterPolicy } from '../iam.js';
+import { originTopic, planMsk } from '../plan.js';
+
+export interface KafkaArgs {
+  readonly region: string;
+  readonly clusterName: string;
+  readonly msk: MskConfig;
+  readonly azCount: number;
+  readonly subnetIds: pulumi.Input<string>[];
+  readonly securityGroupId: pulumi.Input<string>;
+  readonly logRetentionDays: number;
+  /**
+   * This cluster is the source of cross-region replicators: turn on multi-VPC private
+   * connectivity (IAM) and the cluster policy that lets MSK open those connections.
+   */
+  readonly replicationSource: boolean;
+  readonly accountId: pulumi.Input<string>;
+}
+
+/**
+ * One region's Kafka: a provisioned MSK cluster that speaks only IAM over TLS, encrypts at rest
+ * with its own KMS key, ships broker logs to CloudWatch, and holds this region's origin topic
+ * `wsgw.fanout.<region>` (replicated copies of the others arrive beside it).
+ */
+export class Kafka extends pulumi.ComponentResource {
+  readonly cluster: aws.msk.Cluster;
+  readonly clusterArn: pulumi.Output<string>;
+  readonly clusterName: pulumi.Output<string>;
+  /** Comma-separated `host:9098` list (WSGW_KAFKA_BROKERS). */
+  readonly bootstrapBrokers: pulumi.Output<string>;
+  readonly topic: aws.msk.Topic;
+
+  constructor(name: string, args: KafkaArgs, opts: pulumi.ComponentResourceOptions) {
+    super('wsgw:aws:Kafka', name, {}, opts);
+    const o = { parent: this };
+    const plan = planMsk(args.msk.brokersPerAz, args.azCount);
+
+    const key = new aws.kms.Key(`${name}-at-rest`, { description: `${args.clusterName} MSK encryption at rest`, enableKeyRotation: true, deletionWindowInDays: 30 }, o);
+    const brokerLogs = new aws.cloudwatch.LogGroup(`${name}-broker-logs`, { name: `/wsgw/msk/${args.clusterName}`, retentionInDays: args.logRetentionDays }, o);
+
+    // Topics are infrastructure, not a side effect of the first produce: auto-creation stays off
+    // so a typo in a topic name fails loudly. Replicated topics are created by the replicator.
+    const serverProperties = [
+      'auto.create.topics.enable=false',
+      `default.replication.factor=${plan.replicationFactor}`,
+      `min.insync.replicas=${plan.minInsyncReplicas}`,
+      `num.partitions=${args.msk.partitions}`,
+      // A lagging replica must never become leader and silently drop acknowledged messages.
+      'unclean.leader.election.enable=false',
+    ].join('\n');
+    const configuration = new aws.msk.Configuration(
+      `${name}-config`,
+      { name: `${args.clusterName}-config`, kafkaVersions: [args.msk.kafkaVersion], serverProperties },
+      o,
+    );
+
+    this.cluster = new aws.msk.Cluster(
+      `${name}-cluster`,
+      {
+        clusterName: args.clusterName,
+        kafkaVersion: args.msk.kafkaVersion,
+        numberOfBrokerNodes: plan.brokerCount,
+        configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
+        brokerNodeGroupInfo: {
+          instanceType: args.msk.instanceType,
+          clientSubnets: args.subnetIds,
+          securityGroups: [args.securityGroupId],
+          storageInfo: { ebsStorageInfo: { volumeSize: args.msk.volumeGiB } },
+          ...(args.replicationSource ? { connectivityInfo: { vpcConnectivity: { clientAuthentication: { sasl: { iam: true } } } } } : {}),
+        },
+        clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+        encryptionInfo: {
+          encryptionAtRestKmsKeyArn: key.arn,
+          encryptionInTransit: { clientBroker: 'TLS', inCluster: true },
+        },
+        // DEFAULT monitoring is free and includes the consumer-lag metrics the alarms use.
+        enhancedMonitoring: 'DEFAULT',
+        loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: brokerLogs.name } } },
+      },
+      o,
+    );
+
+    if (args.replicationSource) {
+      new aws.msk.ClusterPolicy(
+        `${name}-replication-source`,
+        { clusterArn: this.cluster.arn, policy: pulumi.all([this.cluster.arn, args.accountId]).apply(([arn, acct]) => JSON.stringify(replicationSourceClusterPolicy(arn, acct))) },
+        o,
+      );
+    }
+
+    this.topic = new aws.msk.Topic(
+      `${name}-origin-topic`,
+      {
+        clusterArn: this.cluster.arn,
+        name: originTopic(args.region),
+        partitionCount: args.msk.partitions,
+        replicationFactor: plan.replicationFactor,
+        configs: JSON.stringify({
+          'retention.ms': String(args.msk.retentionHours * 3_600_000),
+          'min.insync.replicas': String(plan.minInsyncReplicas),
+          'cleanup.policy': 'delete',
+        }),
+      },
+      o,
+    );
+
+    this.clusterArn = this.cluster.arn;
+    this.clusterName = this.cluster.clusterName;
+    this.bootstrapBrokers = this.cluster.bootstrapBrokersSaslIam;
+    this.registerOutputs({ clusterArn: this.clusterArn, bootstrapBrokers: this.bootstrapBrokers });
+  }
+}

@@ -1,0 +1,148 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
+import type { ExistingVpcConfig, NatMode } from '../config.js';
+import { planSubnets } from '../plan.js';
+
+/** MSK's IAM listener (SASL/IAM over TLS). */
+export const MSK_IAM_PORT = 9098;
+/** Ports MSK multi-VPC private connectivity maps the brokers to. */
+export const MSK_MULTI_VPC_PORTS = { from: 14001, to: 14100 } as const;
+
+export interface NetworkArgs {
+  readonly region: string;
+  /** A /16 for a created VPC; ignored with `existingVpc`. */
+  readonly cidr?: string;
+  readonly azCount: number;
+  readonly nat: NatMode;
+  readonly existingVpc?: ExistingVpcConfig;
+  /** Create the security group MSK Replicator ENIs use (replicator mode with several regions). */
+  readonly replicator: boolean;
+}
+
+/**
+ * One region's network: a VPC over `azCount` AZs (or an existing one), the NAT choice, and the
+ * four security groups whose rules encode who may talk to whom:
+ *
+ *   internet --80/443--> alb --8080--> tasks --9098--> msk <--9098/14001-14100-- replicator
+ *
+ * No group but the ALB's admits anything from 0.0.0.0/0. Rules are standalone resources (not
+ * inline blocks) so peering can add its CIDR rules without fighting over the group.
+ */
+export class Network extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly cidr: pulumi.Output<string>;
+  readonly publicSubnetIds: pulumi.Output<string>[];
+  readonly privateSubnetIds: pulumi.Output<string>[];
+  /** Where tasks run: private subnets, or public ones when there is no NAT. */
+  readonly taskSubnetIds: pulumi.Output<string>[];
+  readonly assignPublicIp: boolean;
+  /** Route tables of the task and broker subnets (peering adds routes here). */
+  readonly routeTableIds: pulumi.Output<string>[];
+  readonly albSecurityGroup: aws.ec2.SecurityGroup;
+  readonly taskSecurityGroup: aws.ec2.SecurityGroup;
+  readonly mskSecurityGroup: aws.ec2.SecurityGroup;
+  readonly replicatorSecurityGroup?: aws.ec2.SecurityGroup;
+
+  constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions) {
+    super('wsgw:aws:Network', name, {}, opts);
+    const o = { parent: this };
+
+    if (args.existingVpc) {
+      const v = args.existingVpc;
+      this.vpcId = pulumi.output(v.id);
+      this.cidr = v.cidr ? pulumi.output(v.cidr) : aws.ec2.getVpcOutput({ id: v.id }, o).cidrBlock;
+      this.publicSubnetIds = v.publicSubnetIds.map((s) => pulumi.output(s));
+      this.privateSubnetIds = v.privateSubnetIds.map((s) => pulumi.output(s));
+      this.taskSubnetIds = this.privateSubnetIds;
+      this.assignPublicIp = false;
+      this.routeTableIds = (v.privateRouteTableIds ?? []).map((r) => pulumi.output(r));
+    } else {
+      if (!args.cidr) throw new Error(`${name}: a created VPC needs a CIDR`);
+      const plan = planSubnets(args.cidr, args.azCount);
+      // Exclude Local/Wavelength zones: ALB, MSK and Fargate are not offered there.
+      const azs = aws.getAvailabilityZonesOutput(
+        { state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] },
+        o,
+      );
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, o);
+      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, o);
+      const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }] }, o);
+
+      const publicSubnets = plan.public.map((cidrBlock, az) => {
+        const subnet = new aws.ec2.Subnet(
+          `${name}-public-${az}`,
+          // No auto public IP: only NAT gateways and (with nat "none") tasks get one, explicitly.
+          { vpcId: vpc.id, cidrBlock, availabilityZone: azs.names[az]!, mapPublicIpOnLaunch: false, tags: { Name: `${name}-public-${az}` } },
+          o,
+        );
+        new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: subnet.id, routeTableId: publicRt.id }, o);
+        return subnet;
+      });
+
+      const natIds = publicSubnets.slice(0, args.nat === 'perAz' ? args.azCount : args.nat === 'single' ? 1 : 0).map((subnet, az) => {
+        const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: 'vpc' }, o);
+        return new aws.ec2.NatGateway(`${name}-nat-${az}`, { allocationId: eip.id, subnetId: subnet.id }, { parent: this, dependsOn: [igw] }).id;
+      });
+      // perAz: a route table per AZ to its own NAT; single: one table to the one NAT;
+      // none: one table with local routes only (brokers need nothing else).
+      const privateRts = (args.nat === 'perAz' ? natIds : [natIds[0]]).map(
+        (natId, i) =>
+          new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: natId ? [{ cidrBlock: '0.0.0.0/0', natGatewayId: natId }] : [] }, o),
+      );
+      const privateSubnets = plan.private.map((cidrBlock, az) => {
+        const subnet = new aws.ec2.Subnet(`${name}-private-${az}`, { vpcId: vpc.id, cidrBlock, availabilityZone: azs.names[az]!, tags: { Name: `${name}-private-${az}` } }, o);
+        const rt = privateRts[args.nat === 'perAz' ? az : 0]!;
+        new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, { subnetId: subnet.id, routeTableId: rt.id }, o);
+        return subnet;
+      });
+
+      this.vpcId = vpc.id;
+      this.cidr = vpc.cidrBlock;
+      this.publicSubnetIds = publicSubnets.map((s) => s.id);
+      this.privateSubnetIds = privateSubnets.map((s) => s.id);
+      this.assignPublicIp = args.nat === 'none';
+      this.taskSubnetIds = this.assignPublicIp ? this.publicSubnetIds : this.privateSubnetIds;
+      this.routeTableIds = [...(this.assignPublicIp ? [publicRt.id] : []), ...privateRts.map((rt) => rt.id)];
+    }
+
+    const sg = (suffix: string, description: string) =>
+      new aws.ec2.SecurityGroup(`${name}-${suffix}`, { vpcId: this.vpcId, description, tags: { Name: `${name}-${suffix}` } }, o);
+    this.albSecurityGroup = sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere');
+    this.taskSecurityGroup = sg('tasks', 'wsgw gateway tasks: only from the ALB');
+    this.mskSecurityGroup = sg('msk', 'wsgw MSK: only from gateway tasks and the replicator');
+
+    const ingress = (rule: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, a, o);
+    const egress = (rule: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, a, o);
+    const tcp = (from: number, to = from) => ({ ipProtocol: 'tcp', fromPort: from, toPort: to });
+
+    for (const port of [80, 443]) {
+      ingress(`alb-in-${port}`, { securityGroupId: this.albSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
+    }
+    egress('alb-out-tasks', { securityGroupId: this.albSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(DEFAULT_PORT) });
+
+    ingress('tasks-in-alb', { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.albSecurityGroup.id, ...tcp(DEFAULT_PORT) });
+    // HTTPS out for ECR, Secrets Manager, CloudWatch, STS and a JWKS endpoint.
+    egress('tasks-out-https', { securityGroupId: this.taskSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(443) });
+    egress('tasks-out-msk', { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.mskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
+
+    ingress('msk-in-tasks', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
+
+    if (args.replicator) {
+      const rep = sg('replicator', 'wsgw MSK Replicator ENIs');
+      this.replicatorSecurityGroup = rep;
+      ingress('msk-in-replicator', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: rep.id, ...tcp(MSK_IAM_PORT) });
+      ingress('msk-in-replicator-mvpc', {
+        securityGroupId: this.mskSecurityGroup.id,
+        referencedSecurityGroupId: rep.id,
+        ...tcp(MSK_MULTI_VPC_PORTS.from, MSK_MULTI_VPC_PORTS.to),
+      });
+      // Within the VPC only: the replicator reaches this cluster directly and, as a target-region
+      // replicator, the source through the multi-VPC endpoints MSK places in these subnets.
+      egress('replicator-out-msk', { securityGroupId: rep.id, cidrIpv4: this.cidr, ...tcp(MSK_IAM_PORT) });
+      egress('replicator-out-mvpc', { securityGroupId: rep.id, cidrIpv4: this.cidr, ...tcp(MSK_MULTI_VPC_PORTS.from, MSK_MULTI_VPC_PORTS.to) });
+    }
+
+    this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+  }
+}

@@ -1,0 +1,436 @@
+/**
+ * Stack configuration (`wsgw:` namespace, design.md §3): one schema, one pure parser.
+ *
+ * `parseStackConfig` takes the raw values of a stack (as Pulumi hands them over — objects and
+ * numbers may still be JSON strings — or as read from a `Pulumi.<stack>.yaml` file) and returns a
+ * typed, deeply frozen object. It has no Pulumi dependency, so the cost model and `npm run synth`
+ * read the very same stack files the program deploys. Every error message names the key
+ * (`wsgw:regions[1].maxTasks: ...`), so a typo never surfaces as an AWS API error twenty minutes in.
+ */
+import { readFileSync } from 'node:fs';
+import * as pulumi from '@pulumi/pulumi';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Config namespace, equal to the Pulumi project name. */
+export const CONFIG_NAMESPACE = 'wsgw';
+
+/**
+ * AWS commercial regions a stack may name. A typo such as `us-east-3` must fail at parse time;
+ * extend the list when AWS opens a region (every one of them has ECS, MSK and ALB).
+ */
+export const AWS_REGIONS = Object.freeze([
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1',
+  'mx-central-1', 'sa-east-1',
+  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1',
+  'eu-south-1', 'eu-south-2',
+  'af-south-1', 'il-central-1', 'me-south-1', 'me-central-1',
+  'ap-east-1', 'ap-east-2', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2',
+  'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4',
+  'ap-southeast-5', 'ap-southeast-7',
+] as const);
+
+/**
+ * How private subnets reach the internet (ECR, Secrets Manager, CloudWatch Logs).
+ * - `perAz`: one NAT gateway per AZ. Survives an AZ outage; costs one NAT gateway-hour per AZ
+ *   (about $0.045/h, ~$33/month each in us-east-1) plus ~$0.045 per GB processed.
+ * - `single`: one NAT gateway for the region. A third of `perAz` for three AZs, but an outage of
+ *   its AZ cuts egress (image pulls, secrets, logs) for tasks in every AZ.
+ * - `none`: no NAT gateway; tasks run in the public subnets with a public IP (no NAT cost, and
+ *   still reachable only from the ALB through their security group). MSK stays private.
+ */
+export const NAT_MODES = ['perAz', 'single', 'none'] as const;
+export type NatMode = (typeof NAT_MODES)[number];
+
+/**
+ * Cross-region fan-out (design.md §2).
+ * - `replicator`: one MSK Replicator per ordered region pair copies `wsgw.fanout.<source>` into
+ *   the target region; gateways read only their local cluster.
+ * - `direct`: no replication; every gateway also consumes the other regions' clusters over
+ *   inter-region VPC peering.
+ */
+export const CROSS_REGION_MODES = ['replicator', 'direct'] as const;
+export type CrossRegionMode = (typeof CROSS_REGION_MODES)[number];
+
+/** Fargate CPU units and the memory sizes (MiB) each one allows. */
+export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = Object.freeze({
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+});
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+const BURSTABLE_MSK = /^kafka\.t3\./;
+const HOSTNAME = /^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/;
+const CIDR16 = /^10\.(\d{1,3})\.0\.0\/16$|^172\.(1[6-9]|2\d|3[01])\.0\.0\/16$|^192\.168\.0\.0\/16$/;
+
+const existingVpc = z
+  .object({
+    /** An existing VPC to deploy into instead of creating one. */
+    id: z.string().regex(/^vpc-[0-9a-f]+$/, 'must look like vpc-0123abcd'),
+    /** Subnets for the ALB (one per AZ, routed to an internet gateway). */
+    publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
+    /** Subnets for tasks and brokers (one per AZ, with egress to AWS APIs). */
+    privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
+    /** The VPC's CIDR; needed by `direct` mode for peering routes and broker ingress. */
+    cidr: z.string().optional(),
+    /** Route tables of the private subnets; needed by `direct` mode for peering routes. */
+    privateRouteTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]+$/)).optional(),
+  })
+  .strict();
+
+const region = z
+  .object({
+    name: z.string(),
+    /** Autoscaling floor; also the desired count the service is created with. */
+    minTasks: z.number().int().min(1, 'must be at least 1'),
+    /** Autoscaling ceiling. */
+    maxTasks: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000'),
+    /** VPC CIDR for a created VPC (a private /16); derived from the region's position when absent. */
+    cidr: z.string().regex(CIDR16, 'must be a private /16 such as 10.16.0.0/16').optional(),
+    /** Deploy into this existing VPC instead of creating one. */
+    vpc: existingVpc.optional(),
+  })
+  .strict();
+
+const msk = z
+  .object({
+    /** Broker instance type; the Replicator and multi-VPC connectivity need m5.large or bigger. */
+    instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an MSK broker type such as kafka.m7g.large'),
+    /** Brokers per AZ; the cluster has brokersPerAz × azCount brokers. */
+    brokersPerAz: z.number().int().min(1).max(10).default(1),
+    /** EBS volume per broker, GiB. */
+    volumeGiB: z.number().int().min(1).max(16384).default(100),
+    kafkaVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 3.6.0').default('3.6.0'),
+    /** Partitions of each origin topic `wsgw.fanout.<region>`. */
+    partitions: z.number().int().min(1).max(1000).default(12),
+    /** How long an origin topic keeps messages (the history window gateways may read back). */
+    retentionHours: z.number().int().min(1).max(8760).default(24),
+    crossRegion: z.enum(CROSS_REGION_MODES, { error: `must be one of ${CROSS_REGION_MODES.join(', ')}` }).default('replicator'),
+  }, { error: 'is required (broker sizing and crossRegion)' })
+  .strict();
+
+const task = z
+  .object({
+    /** Fargate CPU units per task. */
+    cpu: z.number().int(),
+    /** Fargate memory per task, MiB. */
+    memory: z.number().int(),
+  })
+  .strict();
+
+const network = z
+  .object({
+    nat: z.enum(NAT_MODES, { error: `must be one of ${NAT_MODES.join(', ')}` }).default('perAz'),
+    /** Availability zones per created VPC (and thus subnets per tier and the MSK broker spread). */
+    azCount: z.number().int().min(2, 'must be at least 2').max(6, 'must be at most 6').default(2),
+  })
+  .strict();
+
+const schema = z
+  .object({
+    regions: z.array(region).min(1, 'needs at least one region').max(10, 'at most 10 regions (Global Accelerator endpoint groups per listener)'),
+    domain: z.string({ error: 'is required (the public hostname, e.g. ws.example.com)' }).regex(HOSTNAME, 'must be a lower-case hostname such as ws.example.com'),
+    cloudflareZoneId: z.string({ error: 'is required (the Cloudflare zone holding the domain)' }).regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex Cloudflare zone id'),
+    /** Target tracking value: average open WebSocket connections per task. */
+    connectionsPerTask: z.number().int().min(100, 'must be at least 100').max(1_000_000, 'must be at most 1000000').default(10_000),
+    /** A prebuilt image reference; when absent the program builds the repository's Dockerfile. */
+    image: z.string().min(1).optional(),
+    task: task.default({ cpu: 1024, memory: 2048 }),
+    network: network.default({ nat: 'perAz', azCount: 2 }),
+    msk,
+    /** CloudWatch Logs retention for task and broker logs. */
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${'1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653'}`)
+      .default(14),
+    /** Alarm notifications go to this address (an SNS e-mail subscription) when set. */
+    alarmEmail: z.email('must be an e-mail address').optional(),
+    /** Verify client JWTs against this JWKS instead of the HS256 secret `wsgw:jwtSecret`. */
+    jwksUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+    /** Browser origins allowed to connect (`WSGW_ALLOWED_ORIGINS`); empty allows any. */
+    allowedOrigins: z.array(z.url()).default([]),
+  })
+  .strict();
+
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/**
+ * Keys that hold secrets. They are read by the Pulumi reader as secret outputs and never enter
+ * the parsed object (which is printed by synth and may be logged by other tools).
+ */
+export const SECRET_KEYS = Object.freeze(['jwtSecret', 'publishKey'] as const);
+
+/** Keys whose raw value is JSON when it arrives as a string from the Pulumi runtime. */
+const STRUCTURED_KEYS = new Set(['regions', 'connectionsPerTask', 'task', 'network', 'msk', 'logRetentionDays', 'allowedOrigins']);
+
+export interface ExistingVpcConfig {
+  readonly id: string;
+  readonly publicSubnetIds: readonly string[];
+  readonly privateSubnetIds: readonly string[];
+  readonly cidr?: string;
+  readonly privateRouteTableIds?: readonly string[];
+}
+
+export interface RegionConfig {
+  /** AWS region code. */
+  readonly name: string;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+  /** CIDR of the region's VPC: configured, derived, or the existing VPC's. Undefined only for an existing VPC without `cidr`. */
+  readonly cidr?: string;
+  /** Set when deploying into an existing VPC. */
+  readonly vpc?: ExistingVpcConfig;
+}
+
+export interface MskConfig {
+  readonly instanceType: string;
+  readonly brokersPerAz: number;
+  readonly volumeGiB: number;
+  readonly kafkaVersion: string;
+  readonly partitions: number;
+  readonly retentionHours: number;
+  readonly crossRegion: CrossRegionMode;
+}
+
+export interface TaskSize {
+  /** Fargate CPU units (1024 = one vCPU). */
+  readonly cpu: number;
+  /** MiB. */
+  readonly memory: number;
+  /** Graviton: cheaper per vCPU-hour than x86 on Fargate; the image is built for linux/arm64. */
+  readonly architecture: 'ARM64';
+}
+
+/** The parsed, validated and frozen `wsgw:` configuration of one stack. */
+export interface StackConfig {
+  /** Regions in configured order; the first is the home region (ECR, Global Accelerator calls). */
+  readonly regions: readonly RegionConfig[];
+  readonly homeRegion: string;
+  readonly domain: string;
+  readonly cloudflareZoneId: string;
+  readonly connectionsPerTask: number;
+  readonly image?: string;
+  readonly task: TaskSize;
+  readonly network: { readonly nat: NatMode; readonly azCount: number };
+  readonly msk: MskConfig;
+  readonly logRetentionDays: number;
+  readonly alarmEmail?: string;
+  /** `jwks` when `wsgw:jwksUrl` is set, otherwise the HS256 secret `wsgw:jwtSecret` is required. */
+  readonly auth: { readonly mode: 'jwt-secret' } | { readonly mode: 'jwks'; readonly jwksUrl: string };
+  readonly allowedOrigins: readonly string[];
+}
+
+/** A configuration error; `issues` lists every problem, each starting with the full key. */
+export class StackConfigError extends Error {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`invalid stack configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'StackConfigError';
+    this.issues = issues;
+  }
+}
+
+/** `["regions", 1, "maxTasks"]` -> `wsgw:regions[1].maxTasks`. */
+export function configKey(path: readonly PropertyKey[]): string {
+  let key = CONFIG_NAMESPACE + ':';
+  path.forEach((part, i) => {
+    if (typeof part === 'number') key += `[${part}]`;
+    else key += (i === 0 ? '' : '.') + String(part);
+  });
+  return key;
+}
+
+/**
+ * Parses and validates the raw `wsgw:` values of one stack.
+ *
+ * @param raw keys with or without the `wsgw:` prefix; values as Pulumi provides them (strings,
+ *   JSON strings for objects and numbers) or as YAML parsed them. Keys of other namespaces
+ *   (`aws:region`, `pulumi:...`) are ignored.
+ * @throws StackConfigError listing every problem, each naming its key.
+ */
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
+  const values: Record<string, unknown> = {};
+  const issues: string[] = [];
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const sep = fullKey.indexOf(':');
+    if (sep >= 0 && fullKey.slice(0, sep) !== CONFIG_NAMESPACE) continue;
+    const key = sep >= 0 ? fullKey.slice(sep + 1) : fullKey;
+    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    values[key] = STRUCTURED_KEYS.has(key) ? decodeJson(value) : value;
+  }
+
+  const result = schema.safeParse(values);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) issues.push(`${configKey([...issue.path, k])}: unknown setting`);
+      } else {
+        issues.push(`${configKey(issue.path)}: ${issue.message}`);
+      }
+    }
+    throw new StackConfigError(issues);
+  }
+  const c = result.data;
+
+  // Cross-field rules zod's per-field schema cannot express.
+  const seen = new Map<string, number>();
+  c.regions.forEach((r, i) => {
+    if (!(AWS_REGIONS as readonly string[]).includes(r.name)) {
+      issues.push(`${configKey(['regions', i, 'name'])}: unknown AWS region "${r.name}"`);
+    }
+    const first = seen.get(r.name);
+    if (first !== undefined) {
+      issues.push(`${configKey(['regions', i, 'name'])}: duplicate region "${r.name}" (also wsgw:regions[${first}])`);
+    } else seen.set(r.name, i);
+    if (r.minTasks > r.maxTasks) {
+      issues.push(`${configKey(['regions', i, 'minTasks'])}: minTasks (${r.minTasks}) is greater than maxTasks (${r.maxTasks})`);
+    }
+    if (r.vpc && r.cidr) issues.push(`${configKey(['regions', i, 'cidr'])}: set vpc.cidr instead when deploying into an existing VPC`);
+    if (r.vpc && c.msk.crossRegion === 'direct' && c.regions.length > 1) {
+      if (!r.vpc.cidr) issues.push(`${configKey(['regions', i, 'vpc', 'cidr'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`);
+      if (!r.vpc.privateRouteTableIds?.length) {
+        issues.push(`${configKey(['regions', i, 'vpc', 'privateRouteTableIds'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`);
+      }
+    }
+  });
+
+  const memories = FARGATE_SIZES[c.task.cpu];
+  if (!memories) {
+    issues.push(`${configKey(['task', 'cpu'])}: ${c.task.cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(', ')})`);
+  } else if (!memories.includes(c.task.memory)) {
+    issues.push(`${configKey(['task', 'memory'])}: ${c.task.memory} MiB is not valid with ${c.task.cpu} CPU units (${memories[0]}..${memories.at(-1)} MiB)`);
+  }
+
+  if (c.regions.length > 1 && c.msk.crossRegion === 'replicator') {
+    // MSK Replicator and multi-VPC connectivity (needed on every source cluster) refuse
+    // burstable brokers, and the Replicator needs at least 3 brokers (4 when spread over 2 AZs).
+    if (BURSTABLE_MSK.test(c.msk.instanceType)) {
+      issues.push(`${configKey(['msk', 'instanceType'])}: ${c.msk.instanceType} cannot be a Replicator source; use kafka.m5.large or bigger, or crossRegion "direct"`);
+    }
+    const brokers = c.msk.brokersPerAz * c.network.azCount;
+    const needed = c.network.azCount === 2 ? 4 : 3;
+    if (brokers < needed) {
+      issues.push(`${configKey(['msk', 'brokersPerAz'])}: MSK Replicator needs at least ${needed} brokers; ${c.msk.brokersPerAz} per AZ × ${c.network.azCount} AZs gives ${brokers}`);
+    }
+  }
+
+  const cidrs = resolveCidrs(c.regions);
+  if (c.msk.crossRegion === 'direct' && c.regions.length > 1) {
+    // Peered VPCs must not overlap, or routes to the other region's brokers are ambiguous.
+    const byCidr = new Map<string, string>();
+    c.regions.forEach((r, i) => {
+      const cidr = cidrs[i];
+      if (!cidr) return;
+      const other = byCidr.get(cidr);
+      if (other) issues.push(`${configKey(['regions', i, 'cidr'])}: ${cidr} overlaps ${other}; peered VPCs need distinct CIDRs`);
+      else byCidr.set(cidr, `wsgw:regions[${i}]`);
+    });
+  }
+
+  if (issues.length > 0) throw new StackConfigError(issues);
+
+  return deepFreeze<StackConfig>({
+    regions: c.regions.map((r, i) => ({
+      name: r.name,
+      minTasks: r.minTasks,
+      maxTasks: r.maxTasks,
+      ...(cidrs[i] ? { cidr: cidrs[i] } : {}),
+      ...(r.vpc ? { vpc: r.vpc } : {}),
+    })),
+    homeRegion: c.regions[0]!.name,
+    domain: c.domain,
+    cloudflareZoneId: c.cloudflareZoneId,
+    connectionsPerTask: c.connectionsPerTask,
+    ...(c.image ? { image: c.image } : {}),
+    task: { cpu: c.task.cpu, memory: c.task.memory, architecture: 'ARM64' },
+    network: c.network,
+    msk: c.msk,
+    logRetentionDays: c.logRetentionDays,
+    ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
+    auth: c.jwksUrl ? { mode: 'jwks', jwksUrl: c.jwksUrl } : { mode: 'jwt-secret' },
+    allowedOrigins: c.allowedOrigins,
+  });
+}
+
+/**
+ * The VPC CIDR of each region: the configured one, the existing VPC's, or `10.<16+i>.0.0/16` by
+ * position, so that regions never overlap unless told to (peering needs distinct ranges).
+ */
+export function resolveCidrs(regions: readonly { cidr?: string | undefined; vpc?: { cidr?: string | undefined } | undefined }[]): (string | undefined)[] {
+  return regions.map((r, i) => (r.vpc ? r.vpc.cidr : (r.cidr ?? `10.${16 + i}.0.0/16`)));
+}
+
+/** What the Pulumi program reads: the parsed config plus the secrets, kept as secret outputs. */
+export interface PulumiStackConfig {
+  readonly config: StackConfig;
+  /** HS256 secret for client JWTs; undefined with `wsgw:jwksUrl`. */
+  readonly jwtSecret?: pulumi.Output<string>;
+  /** Bearer key for `POST /publish`; publishing over HTTP is off without it. */
+  readonly publishKey?: pulumi.Output<string>;
+}
+
+/**
+ * The thin Pulumi reader: every `wsgw:` value of the running stack through `parseStackConfig`,
+ * secrets through `Config.getSecret` so they stay encrypted in state and never reach the
+ * frozen object. Call once, at the top of the program.
+ */
+export function readPulumiConfig(): PulumiStackConfig {
+  const config = parseStackConfig(pulumi.runtime.allConfig());
+  const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const jwtSecret = cfg.getSecret('jwtSecret');
+  const publishKey = cfg.getSecret('publishKey');
+  if (config.auth.mode === 'jwt-secret' && jwtSecret === undefined) {
+    // The gateway refuses to start in production without auth (design.md §3); fail at preview
+    // instead of after a 20-minute MSK create with tasks crash-looping.
+    throw new StackConfigError([
+      `${CONFIG_NAMESPACE}:jwtSecret: is required unless ${CONFIG_NAMESPACE}:jwksUrl is set (pulumi config set --secret ${CONFIG_NAMESPACE}:jwtSecret <value>)`,
+    ]);
+  }
+  return {
+    config,
+    ...(config.auth.mode === 'jwt-secret' && jwtSecret ? { jwtSecret } : {}),
+    ...(publishKey ? { publishKey } : {}),
+  };
+}
+
+/**
+ * Reads the `config:` map of a `Pulumi.<stack>.yaml` file: the raw values `parseStackConfig`
+ * takes (secure values become the placeholder `"[secret]"`). For tools that run outside Pulumi.
+ */
+export function readStackFile(path: string): Record<string, unknown> {
+  const doc = parseYaml(readFileSync(path, 'utf8')) as { config?: Record<string, unknown> } | null;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc?.config ?? {})) {
+    const isSecure = typeof value === 'object' && value !== null && 'secure' in value;
+    out[key] = isSecure ? '[secret]' : value;
+  }
+  return out;
+}
+
+function decodeJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value; // left for the schema to reject with the key's name
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

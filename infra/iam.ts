@@ -1,0 +1,171 @@
+/**
+ * IAM policy documents as pure functions of plain ARNs, so least privilege is tested directly
+ * (test/infra/iam.test.ts) and the components only feed them resolved outputs.
+ */
+import { kafkaArns, originTopic } from './plan.js';
+
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: string | readonly string[];
+  readonly Principal?: Record<string, string>;
+  readonly Condition?: Record<string, Record<string, string>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** Trust policy for a service principal, pinned to this account against confused deputies. */
+export function assumeRolePolicy(service: string, accountId: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: service },
+        Action: ['sts:AssumeRole'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
+  };
+}
+
+/** A cluster whose origin topics a gateway reads, and whether it also writes one of them. */
+export interface GatewayKafkaAccess {
+  readonly clusterArn: string;
+  /** Regions whose origin topics this gateway reads from the cluster. */
+  readonly readOrigins: readonly string[];
+  /** The region whose origin topic this gateway produces to (its own), on its local cluster. */
+  readonly writeOrigin?: string;
+}
+
+/**
+ * The task role: exactly the `kafka-cluster:` actions the gateway's Kafka bus performs.
+ * - Connect, DescribeCluster: every MSK IAM client.
+ * - WriteDataIdempotently (cluster): the producer is idempotent (design.md §3).
+ * - DescribeTopic, ReadData: its own origin topic and every replicated/remote one it consumes.
+ * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —
+ *   but an admin `createTopics` is still authorized against this action).
+ * - DescribeGroup, AlterGroup: its per-task consumer groups on that cluster.
+ */
+export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPrefix?: string): PolicyDocument {
+  const statements: PolicyStatement[] = [];
+  for (const a of access) {
+    const arns = kafkaArns(a.clusterArn);
+    const clusterActions = ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'];
+    if (a.writeOrigin) clusterActions.push('kafka-cluster:WriteDataIdempotently');
+    statements.push({ Effect: 'Allow', Action: clusterActions, Resource: arns.cluster });
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+      Resource: a.readOrigins.map((r) => arns.topic(originTopic(r, topicPrefix))),
+    });
+    if (a.writeOrigin) {
+      statements.push({
+        Effect: 'Allow',
+        Action: ['kafka-cluster:WriteData', 'kafka-cluster:CreateTopic'],
+        Resource: arns.topic(originTopic(a.writeOrigin, topicPrefix)),
+      });
+    }
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+      Resource: arns.groups,
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The task execution role (used by ECS, not by the gateway): pull the image, write the log
+ * stream, read the one secret. `ecr:GetAuthorizationToken` has no resource-level scoping.
+ */
+export function executionRolePolicy(p: {
+  readonly ecrRepositoryArn?: string;
+  readonly logGroupArn: string;
+  readonly secretArn?: string;
+}): PolicyDocument {
+  const statements: PolicyStatement[] = [];
+  if (p.ecrRepositoryArn) {
+    statements.push({ Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' });
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      Resource: p.ecrRepositoryArn,
+    });
+  }
+  statements.push({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${p.logGroupArn}:log-stream:*` });
+  if (p.secretArn) statements.push({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: p.secretArn });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The MSK Replicator's execution role for one source -> target pair: read the source's origin
+ * topic, create and write its copy on the target. Scoped to the two clusters instead of the
+ * account-wide managed policy AWSMSKReplicatorExecutionRole.
+ */
+export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string; readonly sourceRegion: string }, topicPrefix?: string): PolicyDocument {
+  const src = kafkaArns(p.sourceClusterArn);
+  const dst = kafkaArns(p.targetClusterArn);
+  const topic = originTopic(p.sourceRegion, topicPrefix);
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Clusters',
+        Effect: 'Allow',
+        Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:AlterCluster', 'kafka-cluster:WriteDataIdempotently'],
+        Resource: [src.cluster, dst.cluster],
+      },
+      {
+        Sid: 'SourceTopic',
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:DescribeTopicDynamicConfiguration'],
+        Resource: src.topic(topic),
+      },
+      {
+        Sid: 'TargetTopic',
+        Effect: 'Allow',
+        Action: [
+          'kafka-cluster:DescribeTopic',
+          'kafka-cluster:CreateTopic',
+          'kafka-cluster:AlterTopic',
+          'kafka-cluster:WriteData',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+          'kafka-cluster:AlterTopicDynamicConfiguration',
+        ],
+        Resource: dst.topic(topic),
+      },
+      {
+        // The replicator keeps its own progress in consumer groups on both sides.
+        Sid: 'ReplicatorGroups',
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+        Resource: [src.groups, dst.groups],
+      },
+    ],
+  };
+}
+
+/**
+ * Cluster (resource) policy on a replication source: lets the MSK service open the multi-VPC
+ * connection the target region's replicator reads through.
+ */
+export function replicationSourceClusterPolicy(clusterArn: string, accountId: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'kafka.amazonaws.com' },
+        Action: ['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2'],
+        Resource: clusterArn,
+        Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
+  };
+}

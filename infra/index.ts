@@ -1,0 +1,174 @@
+/**
+ * The wsgw Pulumi program: `pulumi up` per stack, regions listed in the stack config.
+ *
+ *   per region:  Network -> Kafka (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
+ *   across:      Certificates (ACM via Cloudflare), Registry (ECR + image),
+ *                Replication (MSK Replicator) or DirectConnectivity (VPC peering),
+ *                GlobalEdge (Global Accelerator + Cloudflare record)
+ *
+ * Every AWS resource gets an explicit provider of its region; `pulumi:disable-default-providers`
+ * in the stack files turns a forgotten one into an error instead of a resource in the wrong place.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { readPulumiConfig } from './config.js';
+import { Certificates } from './components/certificates.js';
+import { GatewayService } from './components/gateway-service.js';
+import { GlobalEdge } from './components/global-edge.js';
+import { Kafka } from './components/kafka.js';
+import { Monitoring } from './components/monitoring.js';
+import { Network } from './components/network.js';
+import { DirectConnectivity } from './components/peering.js';
+import { Registry } from './components/registry.js';
+import { Replication } from './components/replication.js';
+import { deriveTiming, serviceName, shortRegion } from './plan.js';
+
+const { config, jwtSecret, publishKey } = readPulumiConfig();
+const stack = pulumi.getStack();
+const prefix = `wsgw-${stack}`;
+const timing = deriveTiming();
+const multiRegion = config.regions.length > 1;
+const replicator = multiRegion && config.msk.crossRegion === 'replicator';
+const direct = multiRegion && config.msk.crossRegion === 'direct';
+const regionNames = config.regions.map((r) => r.name);
+
+// Resource names carry the region, never the stack (URNs already carry the stack), so renaming
+// nothing here ever replaces infrastructure.
+const providers = Object.fromEntries(
+  config.regions.map((r) => [r.name, new aws.Provider(`aws-${r.name}`, { region: r.name, defaultTags: { tags: { project: 'wsgw', stack } } })]),
+);
+const home = providers[config.homeRegion]!;
+const accountId = aws.getCallerIdentityOutput({}, { provider: home }).accountId;
+
+const registry = new Registry(
+  'registry',
+  { repositoryName: prefix, homeRegion: config.homeRegion, regions: regionNames, accountId, ...(config.image ? { prebuiltImage: config.image } : {}) },
+  { provider: home },
+);
+const certificates = new Certificates('certificates', {
+  domain: config.domain,
+  zoneId: config.cloudflareZoneId,
+  regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
+});
+
+const regional = config.regions.map((r) => {
+  const opts = { provider: providers[r.name]! };
+  const network = new Network(
+    r.name,
+    {
+      region: r.name,
+      ...(r.cidr ? { cidr: r.cidr } : {}),
+      azCount: config.network.azCount,
+      nat: config.network.nat,
+      ...(r.vpc ? { existingVpc: r.vpc } : {}),
+      replicator,
+    },
+    opts,
+  );
+  const kafka = new Kafka(
+    r.name,
+    {
+      region: r.name,
+      clusterName: `${prefix}-${shortRegion(r.name)}`,
+      msk: config.msk,
+      azCount: r.vpc ? r.vpc.privateSubnetIds.length : config.network.azCount,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.mskSecurityGroup.id,
+      logRetentionDays: config.logRetentionDays,
+      replicationSource: replicator,
+      accountId,
+    },
+    opts,
+  );
+  return { region: r, network, kafka, opts };
+});
+
+const services = regional.map(({ region: r, network, kafka, opts }) => {
+  const name = serviceName(stack, r.name);
+  const remote = direct ? regional.filter((x) => x.region.name !== r.name) : [];
+  const gateway = new GatewayService(
+    r.name,
+    {
+      region: r.name,
+      serviceName: name,
+      network,
+      image: registry.images[r.name]!,
+      ...(registry.repositoryArns[r.name] ? { ecrRepositoryArn: registry.repositoryArns[r.name]! } : {}),
+      certificateArn: certificates.arns[r.name]!,
+      task: config.task,
+      minTasks: r.minTasks,
+      maxTasks: r.maxTasks,
+      connectionsPerTask: config.connectionsPerTask,
+      timing,
+      logRetentionDays: config.logRetentionDays,
+      accountId,
+      kafka: [
+        { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
+        ...remote.map((x) => ({ region: x.region.name, clusterArn: x.kafka.clusterArn, bootstrapBrokers: x.kafka.bootstrapBrokers })),
+      ],
+      // With the replicator every origin topic has a copy in the local cluster.
+      localReadOrigins: replicator ? regionNames : [r.name],
+      ...(jwtSecret ? { jwtSecret } : {}),
+      ...(publishKey ? { publishKey } : {}),
+      ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
+      allowedOrigins: config.allowedOrigins,
+    },
+    opts,
+  );
+  new Monitoring(
+    r.name,
+    {
+      region: r.name,
+      serviceName: name,
+      ecsClusterName: gateway.cluster.name,
+      albArnSuffix: gateway.loadBalancer.arnSuffix,
+      targetGroupArnSuffix: gateway.targetGroup.arnSuffix,
+      mskClusterName: kafka.clusterName,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    },
+    opts,
+  );
+  return { region: r.name, gateway, kafka };
+});
+
+if (replicator) {
+  new Replication('replication', {
+    namePrefix: prefix,
+    accountId,
+    logRetentionDays: config.logRetentionDays,
+    regions: regional.map(({ region: r, network, kafka }) => ({
+      name: r.name,
+      provider: providers[r.name]!,
+      clusterArn: kafka.clusterArn,
+      subnetIds: network.privateSubnetIds,
+      replicatorSecurityGroupId: network.replicatorSecurityGroup!.id,
+      kafka,
+    })),
+  });
+}
+if (direct) {
+  new DirectConnectivity('direct', { regions: regional.map(({ region: r, network }) => ({ name: r.name, provider: providers[r.name]!, network })) });
+}
+
+const edge = new GlobalEdge(
+  'edge',
+  {
+    name: prefix,
+    domain: config.domain,
+    zoneId: config.cloudflareZoneId,
+    endpoints: services.map((s) => ({ region: s.region, albArn: s.gateway.loadBalancer.arn })),
+  },
+  // Global Accelerator's API lives in us-west-2 whatever the provider says; home is as good as any.
+  { provider: home },
+);
+
+/** The public WebSocket URL clients connect to. */
+export const endpoint = `wss://${config.domain}`;
+export const acceleratorDnsName = edge.accelerator.dnsName;
+/** The two static anycast IPv4 addresses (for allow-lists and A records). */
+export const acceleratorIps = edge.ips;
+/** Per region: the ALB DNS name (direct, bypassing the accelerator) and the MSK IAM brokers. */
+export const regions = Object.fromEntries(
+  services.map((s) => [s.region, { albDnsName: s.gateway.loadBalancer.dnsName, mskBootstrapBrokers: s.kafka.bootstrapBrokers }]),
+);
+export const imageRepositoryUrl = registry.repository.repositoryUrl;

@@ -1,0 +1,274 @@
+/**
+ * Pure planning functions: every number and name the program derives, in one place and tested
+ * directly (test/infra/plan.test.ts). Nothing here touches Pulumi, so the cost model and synth
+ * can reuse it.
+ */
+import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import type { NatMode } from './config.js';
+
+// ---------------------------------------------------------------------------------------------
+// Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.
+
+export type GatewayTiming = typeof TIMING_DEFAULTS;
+
+/** Fargate refuses a container `stopTimeout` above 120 s. */
+export const FARGATE_MAX_STOP_TIMEOUT_S = 120;
+/** ALB health checks: the shortest interval ALB allows and the smallest thresholds. */
+const HEALTH_INTERVAL_S = 5;
+const HEALTH_TIMEOUT_S = 4;
+
+export interface InfraTiming {
+  /** ALB idle timeout (s): three ping intervals, so one or two lost pings never cut a live socket. */
+  readonly albIdleTimeoutS: number;
+  /** Target group deregistration delay (s): covers the drain delay and the jittered close window. */
+  readonly deregistrationDelayS: number;
+  /** Container `stopTimeout` (s): the drain deadline plus a margin for the process to exit. */
+  readonly stopTimeoutS: number;
+  readonly healthCheck: {
+    readonly intervalS: number;
+    readonly timeoutS: number;
+    readonly healthyThreshold: number;
+    /** Consecutive 503s from `/readyz` before the ALB stops routing new connections. */
+    readonly unhealthyThreshold: number;
+  };
+}
+
+/**
+ * Derives the load balancer and ECS timings from the gateway's own (TIMING_DEFAULTS), so a
+ * change of the heartbeat or drain in the gateway moves the infrastructure with it.
+ *
+ * Why each rule:
+ * - The ALB closes a connection that carried no bytes for `idleTimeout`. The gateway pings every
+ *   `pingIntervalMs`; three intervals tolerate two lost pings.
+ * - ECS stops a task behind an ALB in this order: deregister the target and wait for the
+ *   deregistration delay (existing connections keep flowing, no new ones arrive), then SIGTERM,
+ *   then SIGKILL after `stopTimeout`. The delay covers `drainDelayMs + drainWindowMs`, the time
+ *   the gateway itself takes to shed its connections when it starts draining first (SIGTERM
+ *   from a deployment or a failing health check, `/readyz` turning 503).
+ * - `stopTimeout` must exceed the gateway's hard `drainDeadlineMs`, or ECS kills the process in
+ *   the middle of its jittered close batches.
+ * - `/readyz` turns 503 as the drain begins; the ALB must notice within `drainDelayMs`, so
+ *   interval × unhealthyThreshold stays at or below it.
+ */
+export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS): InfraTiming {
+  const albIdleTimeoutS = Math.max(60, Math.ceil((3 * t.pingIntervalMs) / 1000));
+  if (albIdleTimeoutS > 4000) throw new RangeError(`pingIntervalMs ${t.pingIntervalMs} needs an ALB idle timeout above its 4000 s maximum`);
+  const deregistrationDelayS = Math.ceil((t.drainDelayMs + t.drainWindowMs) / 1000);
+  if (deregistrationDelayS > 3600) throw new RangeError(`drain of ${deregistrationDelayS} s exceeds the 3600 s deregistration delay maximum`);
+  const stopTimeoutS = Math.ceil(t.drainDeadlineMs / 1000) + 10;
+  if (stopTimeoutS > FARGATE_MAX_STOP_TIMEOUT_S) {
+    throw new RangeError(`drainDeadlineMs ${t.drainDeadlineMs} needs a stopTimeout of ${stopTimeoutS} s; Fargate allows at most ${FARGATE_MAX_STOP_TIMEOUT_S} s`);
+  }
+  const unhealthyThreshold = Math.max(2, Math.floor(t.drainDelayMs / 1000 / HEALTH_INTERVAL_S));
+  return Object.freeze({
+    albIdleTimeoutS,
+    deregistrationDelayS,
+    stopTimeoutS,
+    healthCheck: Object.freeze({ intervalS: HEALTH_INTERVAL_S, timeoutS: HEALTH_TIMEOUT_S, healthyThreshold: 2, unhealthyThreshold }),
+  });
+}
+
+/**
+ * Autoscaling cadence. Scale-out reacts within a minute of a connection surge; scale-in waits
+ * ten minutes, because every task removed drops its sockets and those clients reconnect at
+ * once — a slow scale-in keeps reconnect storms rare and small.
+ */
+export const SCALING = Object.freeze({
+  scaleOutCooldownS: 60,
+  scaleInCooldownS: 600,
+  /** The CPU guard: scale out when the average task CPU passes this, whatever the connection count. */
+  cpuTargetPercent: 60,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Network
+
+/** Splits a /16 into one /22 public and one /19 private subnet per AZ. */
+export function planSubnets(cidr: string, azCount: number): { readonly public: readonly string[]; readonly private: readonly string[] } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+  if (!m) throw new RangeError(`${cidr}: subnet planning needs a /16`);
+  if (azCount < 1 || azCount > 6) throw new RangeError(`azCount ${azCount}: must be 1..6`);
+  const prefix = `${m[1]}.${m[2]}`;
+  const pub: string[] = [];
+  const priv: string[] = [];
+  for (let az = 0; az < azCount; az++) {
+    // Public: ALB and NAT gateways only, 1019 addresses each is plenty (third octet 0..23).
+    pub.push(`${prefix}.${az * 4}.0/22`);
+    // Private: one ENI per Fargate task plus brokers; 8187 addresses per AZ (third octet 32..223).
+    priv.push(`${prefix}.${32 + az * 32}.0/19`);
+  }
+  return Object.freeze({ public: Object.freeze(pub), private: Object.freeze(priv) });
+}
+
+/** Number of NAT gateways a mode creates. */
+export function natGatewayCount(mode: NatMode, azCount: number): number {
+  return mode === 'perAz' ? azCount : mode === 'single' ? 1 : 0;
+}
+
+/** One line on what the NAT choice costs and risks, printed by synth and in docs. */
+export function describeNat(mode: NatMode, azCount: number): string {
+  const n = natGatewayCount(mode, azCount);
+  switch (mode) {
+    case 'perAz':
+      return `${n} NAT gateways (one per AZ): ~$${(n * 33).toFixed(0)}/month + $0.045/GB processed (us-east-1 prices); egress survives an AZ outage`;
+    case 'single':
+      return `1 NAT gateway: ~$33/month + $0.045/GB processed (us-east-1 prices); its AZ failing cuts image pulls and logs for every task`;
+    case 'none':
+      return 'no NAT gateway ($0): tasks run in public subnets with public IPs, reachable only from the ALB security group';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka
+
+export interface MskPlan {
+  readonly brokerCount: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
+/**
+ * Broker count and durability settings. The producer uses acks=all, so a message is acknowledged
+ * once `min.insync.replicas` brokers hold it; RF 3 / min ISR 2 survives one broker loss without
+ * refusing writes. Smaller clusters (dev) get RF = brokers and min ISR one below.
+ */
+export function planMsk(brokersPerAz: number, azCount: number): MskPlan {
+  const brokerCount = brokersPerAz * azCount;
+  const replicationFactor = Math.min(3, brokerCount);
+  const minInsyncReplicas = Math.max(1, replicationFactor - 1);
+  return Object.freeze({ brokerCount, replicationFactor, minInsyncReplicas });
+}
+
+/** The origin topic of a region (design.md §3). */
+export function originTopic(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {
+  return `${prefix}${region}`;
+}
+
+/** Java regex (as MSK Replicator takes it) matching exactly one region's origin topic. */
+export function originTopicPattern(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {
+  return originTopic(region, prefix).replace(/[.\\+*?[^\]$(){}=!<>|:-]/g, (c) => `\\${c}`);
+}
+
+export interface ReplicationPair {
+  readonly source: string;
+  readonly target: string;
+}
+
+/**
+ * Every ordered pair of distinct regions: n(n-1) replicators. Each copies only its source's
+ * origin topic, so a message crosses each region boundary once and never loops back.
+ */
+export function replicationPairs(regions: readonly string[]): readonly ReplicationPair[] {
+  const pairs: ReplicationPair[] = [];
+  for (const target of regions) for (const source of regions) if (source !== target) pairs.push(Object.freeze({ source, target }));
+  return Object.freeze(pairs);
+}
+
+/** Unordered pairs: one VPC peering connection per pair in `direct` mode. */
+export function peeringPairs(regions: readonly string[]): readonly ReplicationPair[] {
+  const pairs: ReplicationPair[] = [];
+  regions.forEach((a, i) => regions.slice(i + 1).forEach((b) => pairs.push(Object.freeze({ source: a, target: b }))));
+  return Object.freeze(pairs);
+}
+
+/** `us-east-1` -> `use1`, to keep AWS names that have length limits short and readable. */
+export function shortRegion(region: string): string {
+  const m = /^([a-z]{2})-([a-z]+)-(\d+)$/.exec(region);
+  if (!m) return region;
+  const dir = m[2]!.replace('northeast', 'ne').replace('southeast', 'se').replace('central', 'c').replace('north', 'n').replace('south', 's').replace('east', 'e').replace('west', 'w');
+  return `${m[1]}${dir}${m[3]}`;
+}
+
+/** Name of the replicator from `source` into `target` (at most 128 characters by API). */
+export function replicatorName(prefix: string, pair: ReplicationPair): string {
+  return `${prefix}-${shortRegion(pair.source)}-to-${shortRegion(pair.target)}`.slice(0, 128);
+}
+
+/** ARNs an MSK IAM policy names, derived from a cluster ARN `arn:…:cluster/<name>/<uuid>`. */
+export interface KafkaArns {
+  readonly cluster: string;
+  topic(name: string): string;
+  /** Every consumer group on the cluster (the gateway names one group per task). */
+  readonly groups: string;
+}
+
+export function kafkaArns(clusterArn: string): KafkaArns {
+  const m = /^(arn:[^:]+:kafka:[^:]+:\d+:)cluster\/([^/]+\/[^/]+)$/.exec(clusterArn);
+  if (!m) throw new RangeError(`${clusterArn}: not an MSK cluster ARN`);
+  const [, head, tail] = m;
+  return Object.freeze({
+    cluster: clusterArn,
+    topic: (name: string) => `${head}topic/${tail}/${name}`,
+    groups: `${head}group/${tail}/*`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images
+
+/** The same ECR repository as seen from another region (the replica ECR replication creates). */
+export function ecrRepositoryUrlIn(repositoryUrl: string, region: string): string {
+  return repositoryUrl.replace(/(\.dkr\.ecr\.)[a-z0-9-]+(\.amazonaws\.com)/, `$1${region}$2`);
+}
+
+/**
+ * The ECR repository ARN behind an image reference, so the execution role may pull exactly that
+ * repository; undefined for images outside ECR (public registries need no IAM).
+ */
+export function ecrRepositoryArnFromImage(image: string): string | undefined {
+  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+  if (!m) return undefined;
+  const partition = image.includes('.amazonaws.com.cn/') ? 'aws-cn' : 'aws';
+  return `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+}
+
+/** The EMF `ServiceName` value (WSGW_SERVICE_NAME) and ECS service name of one region's fleet. */
+export function serviceName(stack: string, region: string): string {
+  return `wsgw-${stack}-${region}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway environment
+
+export interface GatewayEnvInput {
+  readonly region: string;
+  readonly serviceName: string;
+  /** The local cluster's IAM bootstrap brokers. */
+  readonly brokers: string;
+  /** `direct` mode: the other regions' bootstrap brokers, by region. */
+  readonly remoteBrokers?: Readonly<Record<string, string>>;
+  readonly jwksUrl?: string;
+  readonly allowedOrigins?: readonly string[];
+  readonly timing?: GatewayTiming;
+}
+
+/**
+ * The task's plain environment (secrets travel separately, through Secrets Manager). Timing
+ * values are passed explicitly so the gateway runs with exactly the numbers the load balancer
+ * and ECS were derived from.
+ */
+export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, string>> {
+  const t = p.timing ?? TIMING_DEFAULTS;
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    [ENV.port]: String(DEFAULT_PORT),
+    [ENV.region]: p.region,
+    [ENV.awsRegion]: p.region,
+    [ENV.serviceName]: p.serviceName,
+    [ENV.kafkaBrokers]: p.brokers,
+    [ENV.kafkaAuth]: 'msk-iam',
+    [ENV.kafkaTls]: 'true',
+    [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
+    [ENV.pingIntervalMs]: String(t.pingIntervalMs),
+    [ENV.idleTimeoutMs]: String(t.idleTimeoutMs),
+    [ENV.drainDelayMs]: String(t.drainDelayMs),
+    [ENV.drainWindowMs]: String(t.drainWindowMs),
+    [ENV.drainDeadlineMs]: String(t.drainDeadlineMs),
+    [ENV.emfIntervalMs]: String(t.emfIntervalMs),
+  };
+  const remote = Object.entries(p.remoteBrokers ?? {});
+  if (remote.length > 0) env[ENV.kafkaRemoteBrokers] = remote.map(([r, b]) => `${r}=${b}`).join(';');
+  if (p.jwksUrl) env[ENV.jwksUrl] = p.jwksUrl;
+  if (p.allowedOrigins && p.allowedOrigins.length > 0) env[ENV.allowedOrigins] = p.allowedOrigins.join(',');
+  return Object.freeze(env);
+}
