@@ -146,7 +146,8 @@ export function originTopic(region: string, prefix: string = DEFAULT_TOPIC_PREFI
 
 /** Java regex (as MSK Replicator takes it) matching exactly one region's origin topic. */
 export function originTopicPattern(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {
-  return originTopic(region, prefix).replace(/[.\\+*?[^\]$(){}=!<>|:-]/g, (c) => `\\${c}`);
+  // Only the characters special outside a character class; `-` is literal there.
+  return originTopic(region, prefix).replace(/[.\\+*?[^\]$(){}|]/g, (c) => `\\${c}`);
 }
 
 export interface ReplicationPair {
