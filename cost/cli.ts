@@ -12,7 +12,7 @@ import { CostError } from './errors.js';
 import { formatReport } from './format.js';
 import { DEFAULT_ASSUMPTIONS, DEFAULT_LOAD } from './model.js';
 import { DEFAULT_PRICES_DIR, loadPriceBook } from './prices.js';
-import { readDeployment } from './stack.js';
+import { assumptionsFromConfig, readDeployment } from './stack.js';
 import type { Assumptions, Deployment, Load } from './types.js';
 
 export const USAGE = `usage: npm run cost -- <stack> [options]
@@ -111,7 +111,7 @@ export function main(argv: readonly string[], io: CliIo): number {
     return 2;
   }
   try {
-    const { deployment } = readDeployment(positionals[0] as string, io.cwd);
+    const { deployment, config } = readDeployment(positionals[0] as string, io.cwd);
     const book = loadPriceBook(v.prices ? resolve(io.cwd, v.prices) : DEFAULT_PRICES_DIR);
     const q = (flag: string, raw: string | undefined, fallback: number): number => (raw === undefined ? fallback : parseQuantity(flag, raw));
     const load: Load = {
@@ -124,7 +124,11 @@ export function main(argv: readonly string[], io: CliIo): number {
       ...(v['publish-rate'] !== undefined ? { publishRate: parseQuantity('publish-rate', v['publish-rate']) } : {}),
       ...(v.split !== undefined ? { distribution: parseSplit(v.split) } : {}),
     };
-    const assumptions: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}) };
+    const assumptions: Assumptions = {
+      ...DEFAULT_ASSUMPTIONS,
+      ...assumptionsFromConfig(config),
+      ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
+    };
     const report = buildReport(deployment, load, book, assumptions);
     if (v.chart) {
       const [from, to] = defaultRange(report.estimate.load.connections);

@@ -42,12 +42,12 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   replicationFactor: 3,
   rackAwareConsumers: false,
   albRulesPerRequest: 1,
-  logBytesPerTaskHour: 50_000,
+  logBytesPerTaskHour: 150_000,
   logBytesPerConnection: 400,
   logRetentionDays: 30,
   logCompressionRatio: 0.15,
-  customMetricsPerRegion: 12,
-  alarmsPerRegion: 8,
+  customMetricsPerRegion: 20,
+  alarmsPerRegion: 4,
   dashboardsPerRegion: 1,
   imageMegabytes: 150,
   imagePullsPerTaskPerMonth: 4,
@@ -319,7 +319,7 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
     // CloudWatch
     flat(c, 'CloudWatch', 'logs ingested', 'cloudwatch.logsIngestGb', logGb, `${T} tasks × ${fmt(a.logBytesPerTaskHour)} B/h + ${fmt(a.logBytesPerConnection)} B per connection`);
     flat(c, 'CloudWatch', 'logs stored', 'cloudwatch.logsStorageGbMonth', logGb * (a.logRetentionDays / 30) * a.logCompressionRatio, `${a.logRetentionDays} days retained, compressed × ${a.logCompressionRatio}`);
-    flat(c, 'CloudWatch', 'custom metrics', 'cloudwatch.metricMonth', a.customMetricsPerRegion, 'EMF connections metric and Container Insights');
+    flat(c, 'CloudWatch', 'custom metrics', 'cloudwatch.metricMonth', a.customMetricsPerRegion, 'EMF connections metric and Container Insights (cluster and service)');
     flat(c, 'CloudWatch', 'alarms', 'cloudwatch.alarmMonth', a.alarmsPerRegion, 'standard-resolution alarms');
     flat(c, 'CloudWatch', 'dashboards', 'cloudwatch.dashboardMonth', a.dashboardsPerRegion, 'one per region');
 

@@ -7,8 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/config.js';
+import { planMsk } from '../infra/plan.js';
 import { CostError } from './errors.js';
-import type { Deployment, NatChoice } from './types.js';
+import type { Assumptions, Deployment, NatChoice } from './types.js';
 
 const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = { perAz: 'per-az', single: 'single', none: 'none' };
 
@@ -30,6 +31,14 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
     azCount: c.network.azCount,
     retentionHours: c.msk.retentionHours,
     loadBalancer: 'alb',
+  };
+}
+
+/** Model constants the stack config decides: topic replication factor and log retention. */
+export function assumptionsFromConfig(c: StackConfig): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays'> {
+  return {
+    replicationFactor: planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor,
+    logRetentionDays: c.logRetentionDays,
   };
 }
 

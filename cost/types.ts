@@ -93,7 +93,7 @@ export interface Assumptions {
   readonly rackAwareConsumers: boolean;
   /** ALB listener rules evaluated per request. */
   readonly albRulesPerRequest: number;
-  /** Log bytes per task-hour (one EMF line a minute plus routine logs), and per connection (open and close lines). */
+  /** Log bytes per task-hour (EMF line and Container Insights event each minute, routine logs), and per connection (open and close lines). */
   readonly logBytesPerTaskHour: number;
   readonly logBytesPerConnection: number;
   readonly logRetentionDays: number;

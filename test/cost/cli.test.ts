@@ -1,0 +1,147 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main, parseQuantity, parseSplit } from '../../cost/cli.js';
+import { readDeployment } from '../../cost/stack.js';
+
+const STACK = `config:
+  aws:region: us-east-1
+  wsgw:domain: ws.example.com
+  wsgw:cloudflareZoneId: 0123456789abcdef0123456789abcdef
+  wsgw:jwtSecret:
+    secure: AAABAGZha2U=
+  wsgw:connectionsPerTask: 20000
+  wsgw:task: { cpu: 1024, memory: 2048 }
+  wsgw:network: { nat: single, azCount: 3 }
+  wsgw:msk: { instanceType: kafka.m7g.large, brokersPerAz: 1, volumeGiB: 200, retentionHours: 12, crossRegion: replicator }
+  wsgw:regions:
+    - { name: us-east-1, minTasks: 2, maxTasks: 40 }
+    - { name: eu-west-1, minTasks: 2, maxTasks: 40 }
+`;
+
+function sandbox(files: Record<string, string> = { 'Pulumi.t.yaml': STACK }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wsgw-cost-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function run(argv: string[], cwd = sandbox()): { code: number; out: string; err: string; cwd: string } {
+  let out = '';
+  let err = '';
+  const code = main(argv, { cwd, out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err, cwd };
+}
+
+describe('stack files', () => {
+  it('map through infra/config.ts onto the cost model input', () => {
+    const dir = sandbox();
+    const { deployment } = readDeployment('t', dir);
+    expect(deployment).toEqual({
+      stack: 't',
+      regions: [
+        { name: 'us-east-1', minTasks: 2, maxTasks: 40 },
+        { name: 'eu-west-1', minTasks: 2, maxTasks: 40 },
+      ],
+      task: { vcpu: 1, memoryGiB: 2, arch: 'arm64' },
+      connectionsPerTask: 20_000,
+      msk: { kind: 'provisioned', brokers: 3, instanceType: 'kafka.m7g.large', storageGiB: 200 },
+      crossRegion: 'replicator',
+      nat: 'single',
+      azCount: 3,
+      retentionHours: 12,
+      loadBalancer: 'alb',
+    });
+    expect(readDeployment(join(dir, 'Pulumi.t.yaml')).deployment.stack).toBe('t');
+  });
+
+  it('report configuration errors with the key', () => {
+    const dir = sandbox({ 'Pulumi.bad.yaml': STACK.replace('minTasks: 2, maxTasks: 40 }\n    - { name: eu-west-1', 'minTasks: 50, maxTasks: 40 }\n    - { name: eu-west-1') });
+    expect(() => readDeployment('bad', dir)).toThrow(
+      expect.objectContaining({ code: 'WSGW_COST_BAD_STACK', message: expect.stringContaining('wsgw:regions[0].minTasks: minTasks (50) is greater than maxTasks (40)') }),
+    );
+  });
+});
+
+describe('npm run cost', () => {
+  it('prints the table with the price date, every region, totals and comparisons', () => {
+    const r = run(['t', '--connections', '200k', '--msg-rate', '0.2', '--msg-bytes', '300']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Prices: AWS list prices as of \d{4}-\d{2}-\d{2}/);
+    expect(r.out).toContain('Load: 200,000 concurrent connections; 0.2 msg/s delivered per connection; 300 B per message; 400 msg/s published');
+    expect(r.out).toContain('us-east-1 (US East (N. Virginia)): 100,000 connections, 5 tasks');
+    expect(r.out).toContain('eu-west-1 (Europe (Ireland)): 100,000 connections, 5 tasks');
+    for (const s of ['Fargate', 'LCU hours', 'broker hours (kafka.m7g.large)', 'MSK Replicator', 'internet out', 'DT-Premium', 'NAT gateway', 'CloudWatch']) {
+      expect(r.out).toContain(s);
+    }
+    expect(r.out).toMatch(/Total per month: \$[\d,]+\.\d\d/);
+    expect(r.out).toMatch(/Per million concurrent connections per month: \$[\d,]+\.\d\d/);
+    expect(r.out).toContain('Same load on AWS API Gateway WebSocket APIs');
+    expect(r.out).toMatch(/Cross-region mode[\s\S]*replicator \$[\d,.]+ {3}direct \$[\d,.]+/);
+    expect(r.out).toContain('NLB passing TCP, TLS in the task');
+  });
+
+  it('--json prints the whole report as JSON', () => {
+    const r = run(['t', '--connections', '1M', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.estimate.load.connections).toBe(1_000_000);
+    expect(j.estimate.prices[0]).toMatchObject({ region: 'global', asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(j.estimate.regions).toHaveLength(2);
+    expect(j.estimate.usd).toBeCloseTo(j.estimate.usdPerMillionConnections, 6);
+    expect(j.apiGateway.usd).toBeGreaterThan(j.estimate.usd);
+    expect(j.loadBalancers).toHaveLength(3);
+  });
+
+  it('--chart writes an SVG', () => {
+    const r = run(['t', '--chart', 'cost.svg']);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('chart written to');
+    const svg = readFileSync(join(r.cwd, 'cost.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg /);
+    expect(svg.match(/<polyline /g)).toHaveLength(4);
+  });
+
+  it('defaults connections to what minTasks is sized for', () => {
+    const j = JSON.parse(run(['t', '--json']).out);
+    expect(j.estimate.load.connections).toBe(4 * 20_000);
+  });
+
+  it('fails clearly on an unknown stack, listing the stacks present', () => {
+    const r = run(['nope']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^wsgw cost: no stack file .*Pulumi\.nope\.yaml \(stacks here: t\)\n$/);
+  });
+
+  it('fails clearly on a region without prices', () => {
+    const r = run(['t'], sandbox({ 'Pulumi.t.yaml': STACK.replace('eu-west-1', 'me-south-1') }));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^wsgw cost: no prices for region "me-south-1" \(priced: .*us-east-1.*\); add me-south-1\.json to /);
+  });
+
+  it('fails clearly on bad load values', () => {
+    expect(run(['t', '--connections', 'lots']).err).toBe('wsgw cost: --connections: "lots" is not a number\n');
+    expect(run(['t', '--msg-rate=-1']).err).toBe('wsgw cost: load.msgRate must be at least 0 (got -1)\n');
+    expect(run(['t', '--cross-region-share', '2']).err).toBe('wsgw cost: load.crossRegionShare must be at most 1 (got 2)\n');
+    expect(run(['t', '--split', 'us-west-2=1']).err).toMatch(/load\.distribution must be keyed by the stack's regions \(us-east-1, eu-west-1\), not "us-west-2"/);
+    expect(run(['t', '--connections=-5']).code).toBe(1);
+  });
+
+  it('rejects unknown options and missing stack names with usage', () => {
+    const a = run(['t', '--frobnicate']);
+    expect(a.code).toBe(2);
+    expect(a.err).toContain('usage: npm run cost');
+    expect(run([]).code).toBe(2);
+    expect(run(['--help']).out).toContain('--msg-rate R');
+  });
+
+  it('parses quantities and splits', () => {
+    expect(parseQuantity('x', '250k')).toBe(250_000);
+    expect(parseQuantity('x', '1.5M')).toBe(1_500_000);
+    expect(parseQuantity('x', '1_000')).toBe(1_000);
+    expect(parseQuantity('x', '2e3')).toBe(2_000);
+    expect(parseSplit('us-east-1=2, eu-west-1=1')).toEqual({ 'us-east-1': 2, 'eu-west-1': 1 });
+    expect(() => parseSplit('us-east-1')).toThrow('--split: "us-east-1" is not REGION=WEIGHT');
+  });
+});

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { CostError } from '../../cost/errors.js';
+import { DEFAULT_ASSUMPTIONS, estimate, resolveLoad, taskCount } from '../../cost/model.js';
+import type { Deployment, Load, LineItem } from '../../cost/types.js';
+import { ASSUMPTIONS, GB, MONTH_S, ONE_REGION, TWO_REGIONS, syntheticBook } from './fixtures.js';
+
+/** 30k connections, 1,500 deliveries/s of 340 B (500 B on the wire), 100 publishes/s, 50-minute sessions. */
+const SMALL: Load = { connections: 30_000, msgRate: 0.05, msgBytes: 340, publishRate: 100, fanout: 100, crossRegionShare: 1, sessionMinutes: 50 };
+
+function byKey(lines: readonly LineItem[]): Map<string, LineItem> {
+  return new Map(lines.map((l) => [`${l.service} / ${l.item}`, l]));
+}
+
+describe('estimate', () => {
+  describe('one region, hand-checked line by line', () => {
+    const e = estimate(ONE_REGION, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS);
+    const r = e.regions[0]!;
+
+    // Bytes per second, worked out by hand from the documented model:
+    //   out = 1,500 × 500 (deliveries) + 1,200 × 80 (pings: 30,000 / 25 s) + 10 × 5,000 (handshakes: 30,000 / 3,000 s) + 100 × 160 (acks)
+    //   in  = 100 × 500 (publishes) + 1,200 × 84 (pongs) + 10 × 1,500 (handshakes)
+    //   kafka = 100 × (340 + 100)
+    const out = 750_000 + 96_000 + 50_000 + 16_000; // 912,000 B/s
+    const inb = 50_000 + 100_800 + 15_000; // 165,800 B/s
+    const kafka = 44_000;
+    const outGb = (out * MONTH_S) / GB; // 2,232.1 GB: first tier only
+    const crossAzGb = ((kafka * 0.5 + 3 * kafka * 0.5) * MONTH_S) / GB; // produce + 3 tasks reading, half cross-AZ
+    const logGb = (3 * 50_000 * 730 + 10 * MONTH_S * 400) / GB;
+    const imageGb = (3 * 4 * 150e6) / GB;
+
+    const expected: Record<string, [quantity: number, usd: number]> = {
+      'Fargate / vCPU': [3 * 0.5 * 730, 1095 * 0.04],
+      'Fargate / memory': [3 * 1 * 730, 2190 * 0.004],
+      'ALB / load balancer hours': [730, 730 * 0.02],
+      // LCU = max(new 10/25 = 0.4, active 30,000/3,000 = 10, bytes 3.61 GB/h, rules 0) = 10
+      'ALB / LCU hours': [10 * 730, 7300 * 0.01],
+      'MSK / broker hours (kafka.m5.large)': [2 * 730, 1460 * 0.2],
+      'MSK / broker storage': [200, 200 * 0.1],
+      'Data transfer / Kafka clients across AZs': [crossAzGb, crossAzGb * 0.02],
+      'Data transfer / internet out': [outGb, outGb * 0.1],
+      'Global Accelerator / DT-Premium': [outGb, outGb * 0.015],
+      'NAT gateway / gateway hours': [730, 730 * 0.05],
+      'NAT gateway / data processed': [imageGb + logGb, (imageGb + logGb) * 0.05],
+      'VPC / public IPv4 addresses': [3 * 730, 2190 * 0.005],
+      'CloudWatch / logs ingested': [logGb, logGb * 0.5],
+      'CloudWatch / logs stored': [logGb * 0.15, logGb * 0.15 * 0.03],
+      'CloudWatch / custom metrics': [12, 12 * 0.3],
+      'CloudWatch / alarms': [8, 8 * 0.1],
+      'CloudWatch / dashboards': [1, 3],
+    };
+
+    it('derives the traffic', () => {
+      expect(r.traffic.bytesOutPerSecond).toBeCloseTo(out, 6);
+      expect(r.traffic.bytesInPerSecond).toBeCloseTo(inb, 6);
+      expect(r.traffic.kafkaBytesPerSecond).toBeCloseTo(kafka, 6);
+      expect(r.traffic.newConnectionsPerSecond).toBeCloseTo(10, 9);
+      expect(r.tasks).toEqual({ needed: 3, running: 3, clampedTo: null });
+    });
+
+    it('computes the LCU dimension by dimension', () => {
+      expect(r.loadBalancer.byDimension.newConnections).toBeCloseTo(0.4, 9);
+      expect(r.loadBalancer.byDimension.activeConnections).toBeCloseTo(10, 9);
+      expect(r.loadBalancer.byDimension.processedBytes).toBeCloseTo(((out + inb) * 3600) / GB, 9);
+      expect(r.loadBalancer.byDimension.ruleEvaluations).toBe(0);
+      expect(r.loadBalancer.dominant).toBe('activeConnections');
+    });
+
+    it('prices every line item and nothing else', () => {
+      const lines = byKey(r.lines);
+      expect([...lines.keys()].sort()).toEqual(Object.keys(expected).sort());
+      for (const [key, [quantity, usd]] of Object.entries(expected)) {
+        const l = lines.get(key)!;
+        expect(l.quantity, key).toBeCloseTo(quantity, 4);
+        expect(l.usd, key).toBeCloseTo(usd, 6);
+      }
+    });
+
+    it('adds the accelerator fee once and totals', () => {
+      expect(e.global).toHaveLength(1);
+      expect(e.global[0]!.usd).toBeCloseTo(730 * 0.025, 9);
+      const sum = Object.values(expected).reduce((s, [, usd]) => s + usd, 0) + 730 * 0.025;
+      expect(e.usd).toBeCloseTo(sum, 6);
+      expect(e.usdPerMillionConnections).toBeCloseTo(sum / 0.03, 4);
+      expect(e.warnings).toEqual([]);
+    });
+  });
+
+  describe('two regions, cross-region lines', () => {
+    const load: Load = { ...SMALL }; // 15,000 connections and 50 publishes/s per region: 2 tasks each
+    const perRegionKafka = 50 * 440; // 22,000 B/s
+    const gb = (bps: number) => (bps * MONTH_S) / GB;
+
+    it('replicator: one inbound replicator per region, billed in the target, transfer in the source', () => {
+      const e = estimate(TWO_REGIONS, load, syntheticBook(), ASSUMPTIONS);
+      for (const r of e.regions) {
+        const lines = byKey(r.lines);
+        expect(lines.get('MSK Replicator / replicator hours')!.usd).toBeCloseTo(730 * 0.3, 9);
+        expect(lines.get('MSK Replicator / data replicated')!.usd).toBeCloseTo(gb(perRegionKafka) * 0.1, 6);
+        expect(lines.get('Data transfer / inter-region out')!.usd).toBeCloseTo(gb(perRegionKafka) * 0.02, 6);
+        // produce 22,000 × 0.5 + 2 tasks × (local 22,000 + replicated 22,000) × 0.5
+        expect(lines.get('Data transfer / Kafka clients across AZs')!.quantity).toBeCloseTo(gb(11_000 + 44_000), 4);
+      }
+    });
+
+    it('direct: no replicator; every remote task pulls the stream across regions', () => {
+      const e = estimate({ ...TWO_REGIONS, crossRegion: 'direct' }, load, syntheticBook(), ASSUMPTIONS);
+      for (const r of e.regions) {
+        const lines = byKey(r.lines);
+        expect(lines.has('MSK Replicator / replicator hours')).toBe(false);
+        expect(lines.get('Data transfer / inter-region out')!.usd).toBeCloseTo(gb(perRegionKafka * 2) * 0.02, 6);
+        expect(lines.get('Data transfer / Kafka clients across AZs')!.quantity).toBeCloseTo(gb(11_000 + 22_000), 4);
+      }
+    });
+
+    it('cross-region share scales what leaves each region', () => {
+      const half = estimate({ ...TWO_REGIONS, crossRegion: 'direct' }, { ...load, crossRegionShare: 0.5 }, syntheticBook(), ASSUMPTIONS);
+      const l = byKey(half.regions[0]!.lines).get('Data transfer / inter-region out')!;
+      expect(l.usd).toBeCloseTo(gb(perRegionKafka * 2 * 0.5) * 0.02, 6);
+    });
+
+    it('splits connections by --split weights', () => {
+      const e = estimate(TWO_REGIONS, { ...load, distribution: { 'us-east-1': 3, 'eu-west-1': 1 } }, syntheticBook(), ASSUMPTIONS);
+      expect(e.regions[0]!.traffic.connections).toBeCloseTo(22_500, 6);
+      expect(e.regions[1]!.traffic.connections).toBeCloseTo(7_500, 6);
+      expect(e.regions.map((r) => r.tasks.running)).toEqual([3, 1]);
+    });
+  });
+
+  describe('task count', () => {
+    it('is connections / connectionsPerTask rounded up', () => {
+      expect(taskCount(25_001, 10_000, 1, 10)).toEqual({ needed: 3, running: 3, clampedTo: null });
+    });
+    it('is clamped to minTasks', () => {
+      expect(taskCount(0, 10_000, 2, 10)).toEqual({ needed: 0, running: 2, clampedTo: 'min' });
+      const e = estimate(ONE_REGION, { ...SMALL, connections: 10 }, syntheticBook(['us-east-1']), ASSUMPTIONS);
+      expect(e.regions[0]!.tasks.running).toBe(1);
+    });
+    it('is clamped to maxTasks, with a warning naming the region and the shortfall', () => {
+      expect(taskCount(1_000_000, 10_000, 1, 10)).toEqual({ needed: 100, running: 10, clampedTo: 'max' });
+      const e = estimate(ONE_REGION, { ...SMALL, connections: 150_000 }, syntheticBook(['us-east-1']), ASSUMPTIONS);
+      expect(e.regions[0]!.tasks).toEqual({ needed: 15, running: 10, clampedTo: 'max' });
+      const vcpu = e.regions[0]!.lines.find((l) => l.item === 'vCPU')!;
+      expect(vcpu.quantity).toBe(10 * 0.5 * 730);
+      expect(e.warnings).toEqual([expect.stringMatching(/^us-east-1: 150,000 connections need 15 tasks but maxTasks is 10; 50,000 connections are over capacity/)]);
+    });
+  });
+
+  describe('monotonic growth with load', () => {
+    const book = syntheticBook();
+    const totals = (f: (x: number) => Load, xs: number[], d: Deployment = TWO_REGIONS) => xs.map((x) => estimate(d, f(x), book, ASSUMPTIONS).usd);
+    const nonDecreasing = (v: number[]) => v.every((x, i) => i === 0 || x >= (v[i - 1] as number) - 1e-9);
+    const connections = [0, 1, 1_000, 10_000, 99_999, 100_000, 250_000, 1_000_000, 5_000_000];
+
+    it('in connections (tasks clamp at the max, traffic keeps growing)', () => {
+      for (const mode of ['replicator', 'direct'] as const) {
+        const v = totals((c) => ({ ...SMALL, publishRate: undefined, connections: c }), connections, { ...TWO_REGIONS, crossRegion: mode });
+        expect(nonDecreasing(v), `${mode}: ${v.join(', ')}`).toBe(true);
+        expect(v.at(-1)!).toBeGreaterThan(v[0]!);
+      }
+    });
+    it('in message rate, message size and publish rate', () => {
+      expect(nonDecreasing(totals((r) => ({ ...SMALL, msgRate: r }), [0, 0.01, 0.1, 1, 10]))).toBe(true);
+      expect(nonDecreasing(totals((b) => ({ ...SMALL, msgBytes: b }), [0, 10, 100, 1_000, 100_000]))).toBe(true);
+      expect(nonDecreasing(totals((p) => ({ ...SMALL, publishRate: p }), [0, 1, 100, 10_000, 1_000_000]))).toBe(true);
+    });
+    it('with the shipped prices too', async () => {
+      const { loadPriceBook } = await import('../../cost/prices.js');
+      const real = loadPriceBook();
+      const d: Deployment = { ...TWO_REGIONS, regions: [{ name: 'us-east-1', minTasks: 2, maxTasks: 50 }, { name: 'ap-southeast-1', minTasks: 2, maxTasks: 50 }] };
+      const v = connections.map((c) => estimate(d, { ...SMALL, publishRate: undefined, connections: c }, real, ASSUMPTIONS).usd);
+      expect(nonDecreasing(v), v.join(', ')).toBe(true);
+    });
+  });
+
+  describe('errors', () => {
+    it('names an unknown region and the regions that are priced', () => {
+      const d: Deployment = { ...ONE_REGION, regions: [{ name: 'xx-nowhere-1', minTasks: 1, maxTasks: 2 }] };
+      expect(() => estimate(d, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(
+        expect.objectContaining({ code: 'WSGW_COST_UNKNOWN_REGION', message: expect.stringContaining('no prices for region "xx-nowhere-1" (priced: us-east-1)') }),
+      );
+    });
+    it('names a missing price and its file', () => {
+      const d: Deployment = { ...ONE_REGION, msk: { kind: 'provisioned', brokers: 3, instanceType: 'kafka.m9.huge', storageGiB: 10 } };
+      expect(() => estimate(d, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(
+        expect.objectContaining({ code: 'WSGW_COST_MISSING_PRICE', message: 'price "msk.brokerHour.kafka.m9.huge" is missing in us-east-1.json' }),
+      );
+    });
+    const badLoads: [string, Partial<Load>, RegExp][] = [
+      ['negative connections', { connections: -1 }, /load\.connections must be at least 0 \(got -1\)/],
+      ['NaN message rate', { msgRate: Number.NaN }, /load\.msgRate must be a finite number/],
+      ['infinite message size', { msgBytes: Number.POSITIVE_INFINITY }, /load\.msgBytes must be a finite number/],
+      ['oversized messages', { msgBytes: 17 * 1024 * 1024 }, /load\.msgBytes must be at most 16777216/],
+      ['zero fan-out', { fanout: 0 }, /load\.fanout must be greater than 0/],
+      ['share above one', { crossRegionShare: 1.5 }, /load\.crossRegionShare must be at most 1/],
+      ['zero session length', { sessionMinutes: 0 }, /load\.sessionMinutes must be greater than 0/],
+      ['negative publish rate', { publishRate: -5 }, /load\.publishRate must be at least 0/],
+      ['a split naming another region', { distribution: { 'us-west-2': 1 } }, /load\.distribution must be keyed by the stack's regions \(us-east-1\), not "us-west-2"/],
+      ['an all-zero split', { distribution: { 'us-east-1': 0 } }, /load\.distribution must be a set of weights with a positive sum/],
+    ];
+    for (const [name, patch, message] of badLoads) {
+      it(`rejects ${name}`, () => {
+        expect(() => estimate(ONE_REGION, { ...SMALL, ...patch }, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(message);
+        expect(() => resolveLoad({ ...SMALL, ...patch }, ONE_REGION)).toThrow(CostError);
+        expect(() => resolveLoad({ ...SMALL, ...patch }, ONE_REGION)).toThrow(expect.objectContaining({ code: 'WSGW_COST_BAD_LOAD' }));
+      });
+    }
+    it('rejects an inconsistent deployment', () => {
+      const d: Deployment = { ...ONE_REGION, regions: [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }] };
+      expect(() => estimate(d, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(expect.objectContaining({ code: 'WSGW_COST_BAD_DEPLOYMENT' }));
+    });
+  });
+
+  it('derives the publish rate from the fan-out when it is not given', () => {
+    const l = resolveLoad({ ...SMALL, publishRate: undefined, connections: 1_000_000, msgRate: 0.2, fanout: 50 }, ONE_REGION);
+    expect(l.publishRate).toBe(4_000);
+    expect(l.distribution).toEqual({ 'us-east-1': 1 });
+  });
+
+  it('uses the gateway ping interval from the shared constants', () => {
+    expect(DEFAULT_ASSUMPTIONS.pingIntervalSeconds).toBe(25);
+  });
+});
