@@ -58,7 +58,7 @@ export class TestClient {
   }
 
   /** Sends and waits for the ack or error carrying the same id. */
-  async request(op: Omit<ClientOp, 'id'>): Promise<ServerOp> {
+  async request(op: Omit<ClientOp, 'id'> & { id?: number }): Promise<ServerOp> {
     const id = this.send(op);
     let reply: ServerOp | undefined;
     await waitFor(() => (reply = this.frames.find((f) => (f.op === 'ack' || f.op === 'error' || f.op === 'pong') && f.id === id)) !== undefined, 5_000, `reply to ${op.op} #${id}`);

@@ -1,0 +1,72 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, build, listening, spawnGateway } from '../helpers/process.js';
+import { TestClient } from '../helpers/client.js';
+import { waitFor } from '../helpers/gateway.js';
+
+const MAIN = ['node', 'dist/services/gateway/src/main.js'];
+const SECRET = 'process-test-secret-0123456789abcdef';
+
+beforeAll(() => build(), 120_000);
+
+describe('Dockerfile', () => {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const lines = text.split('\n').map((l) => l.trim());
+
+  it('copies only files that exist, runs as non-root and ships production dependencies only', () => {
+    const sources = lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const s of sources) expect(existsSync(join(ROOT, s)), `${s} exists`).toBe(true);
+    expect(lines.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
+    expect(lines).toContain('USER node');
+    expect(text).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('runs a command that starts the gateway (with the image environment and a token secret)', async () => {
+    const cmd = JSON.parse(lines.find((l) => l.startsWith('CMD '))!.slice(4)) as string[];
+    const env = Object.fromEntries(lines.filter((l) => l.startsWith('ENV ')).map((l) => l.slice(4).split('=') as [string, string]));
+    expect(env.NODE_ENV).toBe('production');
+    const p = spawnGateway(cmd, { ...env, WSGW_JWT_SECRET: SECRET, WSGW_LOG_LEVEL: 'info' });
+    const port = await listening(p);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Production refuses anonymous clients.
+    await expect(TestClient.connect(`ws://127.0.0.1:${port}/`)).rejects.toMatchObject({ status: 401 });
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }, 30_000);
+});
+
+describe('configuration errors', () => {
+  it.each([
+    [{ WSGW_PING_INTERVAL_MS: 'soon' }, 'WSGW_PING_INTERVAL_MS'],
+    [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
+  ])('%o exits 78 with one line naming %s', async (env, variable) => {
+    const p = spawnGateway(MAIN, env as Record<string, string>);
+    expect(await p.exited).toBe(78);
+    expect(p.stderr).toHaveLength(1);
+    expect(p.stderr[0]).toMatch(new RegExp(`^wsgw: invalid configuration: ${variable} `));
+  });
+});
+
+describe('process life cycle', () => {
+  it('warns about anonymous access, prints EMF lines, and on SIGTERM drains with 1001 and exits 0', async () => {
+    const p = spawnGateway(MAIN, {
+      WSGW_EMF_INTERVAL_MS: '1000',
+      WSGW_DRAIN_DELAY_MS: '300',
+      WSGW_DRAIN_WINDOW_MS: '700',
+      WSGW_DRAIN_DEADLINE_MS: '5000',
+    });
+    const port = await listening(p);
+    expect(p.stdout.some((l) => l.includes('anonymous access is allowed'))).toBe(true);
+    const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)));
+    await waitFor(() => p.stdout.some((l) => l.includes('"ActiveConnections":10')), 5_000, 'EMF line with 10 connections');
+
+    p.child.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, 2_000, 'readyz 503');
+    expect(await p.exited).toBe(0);
+    for (const c of clients) expect(c.closed?.code).toBe(1001);
+    expect(p.stdout.some((l) => l.includes('"msg":"drained"'))).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../services/gateway/src/config.js';
+
+const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to embedded mode on port 8080 with anonymous access', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.region).toBe('local');
+    expect(c.kafka).toBeUndefined();
+    expect(c.auth.allowAnonymous).toBe(true);
+    expect(c.timing.pingIntervalMs).toBe(25_000);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads Kafka settings and turns anonymous access off with Kafka', () => {
+    const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b1:9092, b2:9092', WSGW_REGION: 'eu-west-1', WSGW_JWT_SECRET: SECRET });
+    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined });
+    expect(c.auth.allowAnonymous).toBe(false);
+  });
+
+  it('implies TLS for msk-iam and needs AWS_REGION', () => {
+    expect(loadConfig({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam', AWS_REGION: 'us-east-1', WSGW_JWT_SECRET: SECRET }).kafka).toMatchObject({ tls: true, auth: 'msk-iam' });
+    expect(errorOf({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam' }).variable).toBe('AWS_REGION');
+    expect(errorOf({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam', AWS_REGION: 'x', WSGW_KAFKA_TLS: 'false' }).variable).toBe('WSGW_KAFKA_TLS');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ WSGW_PING_INTERVAL_MS: '10' }, 'WSGW_PING_INTERVAL_MS'],
+    [{ WSGW_IDLE_TIMEOUT_MS: '-1' }, 'WSGW_IDLE_TIMEOUT_MS'],
+    [{ WSGW_IDLE_TIMEOUT_MS: '2000' }, 'WSGW_IDLE_TIMEOUT_MS'],
+    [{ WSGW_MAX_PAYLOAD_BYTES: '1.5' }, 'WSGW_MAX_PAYLOAD_BYTES'],
+    [{ WSGW_MAX_CONNECTIONS: '0' }, 'WSGW_MAX_CONNECTIONS'],
+    [{ WSGW_RATE_LIMIT_PER_SEC: 'lots' }, 'WSGW_RATE_LIMIT_PER_SEC'],
+    [{ WSGW_KAFKA_BROKERS: 'not a broker' }, 'WSGW_KAFKA_BROKERS'],
+    [{ WSGW_KAFKA_AUTH: 'sasl' }, 'WSGW_KAFKA_AUTH'],
+    [{ WSGW_KAFKA_AUTH: 'msk-iam' }, 'WSGW_KAFKA_AUTH'],
+    [{ WSGW_JWT_SECRET: 'short' }, 'WSGW_JWT_SECRET'],
+    [{ WSGW_JWKS_URL: 'not a url' }, 'WSGW_JWKS_URL'],
+    [{ WSGW_JWT_SECRET: SECRET, WSGW_JWKS_URL: 'https://x/jwks' }, 'WSGW_JWKS_URL'],
+    [{ WSGW_PUBLISH_KEY: 'short' }, 'WSGW_PUBLISH_KEY'],
+    [{ WSGW_ALLOWED_ORIGINS: 'example.com' }, 'WSGW_ALLOWED_ORIGINS'],
+    [{ WSGW_REGION: 'EU West' }, 'WSGW_REGION'],
+    [{ WSGW_LOG_LEVEL: 'loud' }, 'WSGW_LOG_LEVEL'],
+    [{ WSGW_DRAIN_DELAY_MS: '30000', WSGW_DRAIN_WINDOW_MS: '30000' }, 'WSGW_DRAIN_DEADLINE_MS'],
+    [{ WSGW_ALLOW_ANONYMOUS: 'maybe' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [{ WSGW_ALLOW_ANONYMOUS: 'true', WSGW_KAFKA_BROKERS: 'b:9092' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
+    [{ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
+  ])('rejects %o naming %s', (env, variable) => {
+    const err = errorOf(env as Record<string, string>);
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(variable)).toBe(true);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('never echoes secrets in errors', () => {
+    expect(errorOf({ WSGW_JWT_SECRET: 'short-secret' }).message).not.toContain('short-secret');
+    expect(errorOf({ WSGW_PUBLISH_KEY: 'pk-123' }).message).not.toContain('pk-123');
+  });
+
+  it('refuses anonymous access in production even without Kafka', () => {
+    const c = loadConfig({ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET });
+    expect(c.auth.allowAnonymous).toBe(false);
+    expect(c.production).toBe(true);
+  });
+});
