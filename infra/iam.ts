@@ -8,7 +8,8 @@ export interface PolicyStatement {
   readonly Sid?: string;
   readonly Effect: 'Allow';
   readonly Action: readonly string[];
-  readonly Resource: string | readonly string[];
+  /** Absent only in trust policies, where IAM forbids it. */
+  readonly Resource?: string | readonly string[];
   readonly Principal?: Record<string, string>;
   readonly Condition?: Record<string, Record<string, string>>;
 }
@@ -27,7 +28,6 @@ export function assumeRolePolicy(service: string, accountId: string): PolicyDocu
         Effect: 'Allow',
         Principal: { Service: service },
         Action: ['sts:AssumeRole'],
-        Resource: '*',
         Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
       },
     ],

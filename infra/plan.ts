@@ -9,7 +9,8 @@ import type { NatMode } from './config.js';
 // ---------------------------------------------------------------------------------------------
 // Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.
 
-export type GatewayTiming = typeof TIMING_DEFAULTS;
+/** The gateway timing settings (milliseconds), defaults in TIMING_DEFAULTS. */
+export type GatewayTiming = { readonly [K in keyof typeof TIMING_DEFAULTS]: number };
 
 /** Fargate refuses a container `stopTimeout` above 120 s. */
 export const FARGATE_MAX_STOP_TIMEOUT_S = 120;

@@ -1,0 +1,232 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as pulumi from '@pulumi/pulumi';
+import { describe, expect, it } from 'vitest';
+import { StackConfigError, configKey, parseStackConfig, readPulumiConfig, readStackFile, resolveCidrs } from '../../infra/config.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A valid minimal stack; each error test breaks one thing. */
+function base(): Record<string, unknown> {
+  return {
+    'wsgw:domain': 'ws.example.com',
+    'wsgw:cloudflareZoneId': '0123456789abcdef0123456789abcdef',
+    'wsgw:regions': [{ name: 'us-east-1', minTasks: 1, maxTasks: 4 }],
+    'wsgw:msk': { instanceType: 'kafka.m7g.large' },
+  };
+}
+
+function issuesOf(raw: Record<string, unknown>): string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(StackConfigError);
+    return [...(err as StackConfigError).issues];
+  }
+  throw new Error('expected a StackConfigError');
+}
+
+describe('parseStackConfig', () => {
+  describe('example stacks', () => {
+    it('parses Pulumi.dev.yaml: one region at the cheapest sizes', () => {
+      const c = parseStackConfig(readStackFile(join(ROOT, 'Pulumi.dev.yaml')));
+      expect(c.regions.map((r) => r.name)).toEqual(['us-east-1']);
+      expect(c.task).toEqual({ cpu: 256, memory: 512, architecture: 'ARM64' });
+      expect(c.network.nat).toBe('none');
+      expect(c.msk.instanceType).toBe('kafka.t3.small');
+      expect(c.homeRegion).toBe('us-east-1');
+      expect(c.auth).toEqual({ mode: 'jwt-secret' });
+    });
+
+    it('parses Pulumi.prod.yaml: three regions with the replicator', () => {
+      const c = parseStackConfig(readStackFile(join(ROOT, 'Pulumi.prod.yaml')));
+      expect(c.regions.map((r) => r.name)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
+      expect(c.regions.map((r) => r.cidr)).toEqual(['10.16.0.0/16', '10.17.0.0/16', '10.18.0.0/16']);
+      expect(c.msk.crossRegion).toBe('replicator');
+      expect(c.network).toEqual({ nat: 'perAz', azCount: 3 });
+      expect(c.alarmEmail).toBe('oncall@example.com');
+    });
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = parseStackConfig(base());
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.regions)).toBe(true);
+    expect(Object.isFrozen(c.regions[0])).toBe(true);
+    expect(Object.isFrozen(c.msk)).toBe(true);
+  });
+
+  it('applies documented defaults', () => {
+    const c = parseStackConfig(base());
+    expect(c.connectionsPerTask).toBe(10_000);
+    expect(c.task).toEqual({ cpu: 1024, memory: 2048, architecture: 'ARM64' });
+    expect(c.network).toEqual({ nat: 'perAz', azCount: 2 });
+    expect(c.msk).toMatchObject({ brokersPerAz: 1, volumeGiB: 100, kafkaVersion: '3.6.0', partitions: 12, retentionHours: 24, crossRegion: 'replicator' });
+    expect(c.logRetentionDays).toBe(14);
+    expect(c.allowedOrigins).toEqual([]);
+    expect(c.image).toBeUndefined();
+  });
+
+  it('accepts values as the Pulumi runtime passes them (JSON strings, unprefixed keys)', () => {
+    const c = parseStackConfig({
+      domain: 'ws.example.com',
+      cloudflareZoneId: '0123456789abcdef0123456789abcdef',
+      regions: JSON.stringify([{ name: 'eu-west-1', minTasks: 2, maxTasks: 8 }]),
+      connectionsPerTask: '25000',
+      msk: JSON.stringify({ instanceType: 'kafka.m5.large', crossRegion: 'direct' }),
+      'aws:region': 'eu-west-1',
+      'pulumi:disable-default-providers': '["aws"]',
+    });
+    expect(c.connectionsPerTask).toBe(25_000);
+    expect(c.regions[0]).toMatchObject({ name: 'eu-west-1', minTasks: 2, maxTasks: 8 });
+    expect(c.msk.crossRegion).toBe('direct');
+  });
+
+  it('keeps secrets out of the parsed object', () => {
+    const c = parseStackConfig({ ...base(), 'wsgw:jwtSecret': 's3cret', 'wsgw:publishKey': { secure: 'v1:abc' } });
+    expect(JSON.stringify(c)).not.toContain('s3cret');
+    expect(JSON.stringify(c)).not.toContain('publishKey');
+  });
+
+  it('switches to JWKS auth when jwksUrl is set', () => {
+    expect(parseStackConfig({ ...base(), 'wsgw:jwksUrl': 'https://id.example.com/.well-known/jwks.json' }).auth).toEqual({
+      mode: 'jwks',
+      jwksUrl: 'https://id.example.com/.well-known/jwks.json',
+    });
+  });
+
+  it('takes an existing VPC instead of a CIDR', () => {
+    const c = parseStackConfig({
+      ...base(),
+      'wsgw:regions': [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-0abc', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }],
+    });
+    expect(c.regions[0]!.vpc?.id).toBe('vpc-0abc');
+    expect(c.regions[0]!.cidr).toBeUndefined();
+  });
+
+  describe('errors name the key', () => {
+    const cases: [string, (raw: Record<string, unknown>) => void, RegExp][] = [
+      ['missing domain', (r) => delete r['wsgw:domain'], /^wsgw:domain: is required/],
+      ['bad domain', (r) => (r['wsgw:domain'] = 'not a host'), /^wsgw:domain: must be a lower-case hostname/],
+      ['missing zone', (r) => delete r['wsgw:cloudflareZoneId'], /^wsgw:cloudflareZoneId: is required/],
+      ['bad zone', (r) => (r['wsgw:cloudflareZoneId'] = 'zone-1'), /^wsgw:cloudflareZoneId: must be a 32-character hex/],
+      ['missing msk', (r) => delete r['wsgw:msk'], /^wsgw:msk: is required/],
+      ['no regions', (r) => (r['wsgw:regions'] = []), /^wsgw:regions: needs at least one region/],
+      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
+      [
+        'duplicate region',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', minTasks: 1, maxTasks: 2 }]),
+        /^wsgw:regions\[1\]\.name: duplicate region "us-east-1" \(also wsgw:regions\[0\]\)/,
+      ],
+      ['minTasks > maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: minTasks \(5\) is greater than maxTasks \(2\)/],
+      ['minTasks 0', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 0, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: must be at least 1/],
+      ['missing maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1 }]), /^wsgw:regions\[0\]\.maxTasks: /],
+      ['unknown region key', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, size: 3 }]), /^wsgw:regions\[0\]\.size: unknown setting/],
+      ['unknown top-level key', (r) => (r['wsgw:regoins'] = []), /^wsgw:regoins: unknown setting/],
+      ['bad Fargate cpu', (r) => (r['wsgw:task'] = { cpu: 300, memory: 512 }), /^wsgw:task\.cpu: 300 is not a Fargate CPU size/],
+      ['bad Fargate memory', (r) => (r['wsgw:task'] = { cpu: 256, memory: 4096 }), /^wsgw:task\.memory: 4096 MiB is not valid with 256 CPU units/],
+      ['bad NAT mode', (r) => (r['wsgw:network'] = { nat: 'cheap' }), /^wsgw:network\.nat: must be one of perAz, single, none/],
+      ['one AZ', (r) => (r['wsgw:network'] = { azCount: 1 }), /^wsgw:network\.azCount: must be at least 2/],
+      ['bad broker type', (r) => (r['wsgw:msk'] = { instanceType: 'm5.large' }), /^wsgw:msk\.instanceType: must be an MSK broker type/],
+      ['bad cross-region mode', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'mirror' }), /^wsgw:msk\.crossRegion: must be one of replicator, direct/],
+      ['bad volume', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', volumeGiB: 0 }), /^wsgw:msk\.volumeGiB: /],
+      ['connectionsPerTask too small', (r) => (r['wsgw:connectionsPerTask'] = 10), /^wsgw:connectionsPerTask: must be at least 100/],
+      ['connectionsPerTask not a number', (r) => (r['wsgw:connectionsPerTask'] = 'many'), /^wsgw:connectionsPerTask: /],
+      ['bad log retention', (r) => (r['wsgw:logRetentionDays'] = 10), /^wsgw:logRetentionDays: must be one of 1, 3, 5, 7, 14/],
+      ['bad alarm e-mail', (r) => (r['wsgw:alarmEmail'] = 'oncall'), /^wsgw:alarmEmail: must be an e-mail address/],
+      ['http JWKS', (r) => (r['wsgw:jwksUrl'] = 'http://id.example.com/jwks'), /^wsgw:jwksUrl: must be an https URL/],
+      ['bad CIDR', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '8.8.0.0/16' }]), /^wsgw:regions\[0\]\.cidr: must be a private \/16/],
+      [
+        'burstable brokers with the replicator',
+        (r) => {
+          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }];
+          r['wsgw:msk'] = { instanceType: 'kafka.t3.small', brokersPerAz: 2 };
+        },
+        /^wsgw:msk\.instanceType: kafka\.t3\.small cannot be a Replicator source/,
+      ],
+      [
+        'too few brokers for the replicator',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }]),
+        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; 1 per AZ × 2 AZs gives 2/,
+      ],
+      [
+        'overlapping CIDRs with direct mode',
+        (r) => {
+          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }];
+          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
+        },
+        /^wsgw:regions\[1\]\.cidr: 10\.1\.0\.0\/16 overlaps wsgw:regions\[0\]/,
+      ],
+      [
+        'existing VPC without routes in direct mode',
+        (r) => {
+          r['wsgw:regions'] = [
+            { name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } },
+            { name: 'eu-west-1', minTasks: 1, maxTasks: 2 },
+          ];
+          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
+        },
+        /^wsgw:regions\[0\]\.vpc\.cidr: is required with wsgw:msk\.crossRegion "direct"/,
+      ],
+      [
+        'existing VPC with one subnet',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }]),
+        /^wsgw:regions\[0\]\.vpc\.publicSubnetIds: needs at least two subnets/,
+      ],
+    ];
+    for (const [what, mutate, expected] of cases) {
+      it(what, () => {
+        const raw = base();
+        mutate(raw);
+        const issues = issuesOf(raw);
+        expect(issues.some((i) => expected.test(i)), `issues were:\n${issues.join('\n')}`).toBe(true);
+      });
+    }
+
+    it('reports every problem at once', () => {
+      const raw = base();
+      delete raw['wsgw:domain'];
+      raw['wsgw:regions'] = [{ name: 'mars-1', minTasks: 3, maxTasks: 1 }];
+      raw['wsgw:task'] = { cpu: 256, memory: 8192 };
+      const issues = issuesOf(raw);
+      expect(issues.length).toBeGreaterThanOrEqual(1);
+      // Field-level problems are reported first; fix those, then the cross-field ones appear.
+      expect(issues[0]).toMatch(/^wsgw:domain: is required/);
+      delete raw['wsgw:regions'];
+      raw['wsgw:domain'] = 'ws.example.com';
+      raw['wsgw:regions'] = [{ name: 'mars-1', minTasks: 3, maxTasks: 1 }];
+      const second = issuesOf(raw);
+      expect(second).toEqual([
+        'wsgw:regions[0].name: unknown AWS region "mars-1"',
+        'wsgw:regions[0].minTasks: minTasks (3) is greater than maxTasks (1)',
+        'wsgw:task.memory: 8192 MiB is not valid with 256 CPU units (512..2048 MiB)',
+      ]);
+    });
+  });
+
+  it('formats keys like the Pulumi CLI path syntax', () => {
+    expect(configKey(['regions', 1, 'maxTasks'])).toBe('wsgw:regions[1].maxTasks');
+    expect(configKey(['msk'])).toBe('wsgw:msk');
+  });
+
+  it('derives non-overlapping CIDRs by position and keeps configured ones', () => {
+    expect(resolveCidrs([{}, { cidr: '10.99.0.0/16' }, {}])).toEqual(['10.16.0.0/16', '10.99.0.0/16', '10.18.0.0/16']);
+    expect(resolveCidrs([{ vpc: { cidr: '172.16.0.0/16' } }, { vpc: {} }])).toEqual(['172.16.0.0/16', undefined]);
+  });
+});
+
+describe('readPulumiConfig', () => {
+  it('requires wsgw:jwtSecret unless wsgw:jwksUrl is set', () => {
+    const plain = Object.fromEntries(Object.entries(base()).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    pulumi.runtime.setAllConfig(plain);
+    expect(() => readPulumiConfig()).toThrow(/wsgw:jwtSecret: is required unless wsgw:jwksUrl is set/);
+
+    pulumi.runtime.setAllConfig({ ...plain, 'wsgw:jwksUrl': 'https://id.example.com/jwks.json' });
+    expect(readPulumiConfig().jwtSecret).toBeUndefined();
+
+    pulumi.runtime.setAllConfig({ ...plain, 'wsgw:jwtSecret': 'a-secret-value' }, ['wsgw:jwtSecret']);
+    const read = readPulumiConfig();
+    expect(read.jwtSecret).toBeDefined();
+    expect(read.config.domain).toBe('ws.example.com');
+  });
+});

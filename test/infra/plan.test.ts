@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import { AWS_REGIONS } from '../../infra/config.js';
+import {
+  FARGATE_MAX_STOP_TIMEOUT_S,
+  SCALING,
+  deriveTiming,
+  describeNat,
+  ecrRepositoryArnFromImage,
+  ecrRepositoryUrlIn,
+  gatewayEnvironment,
+  kafkaArns,
+  natGatewayCount,
+  originTopic,
+  originTopicPattern,
+  peeringPairs,
+  planMsk,
+  planSubnets,
+  replicationPairs,
+  replicatorName,
+  serviceName,
+  shortRegion,
+} from '../../infra/plan.js';
+
+describe('deriveTiming', () => {
+  const t = deriveTiming();
+
+  it('keeps the ALB idle timeout above the ping interval', () => {
+    expect(t.albIdleTimeoutS * 1000).toBeGreaterThan(TIMING_DEFAULTS.pingIntervalMs);
+    expect(t.albIdleTimeoutS * 1000).toBeGreaterThanOrEqual(3 * TIMING_DEFAULTS.pingIntervalMs);
+  });
+
+  it('covers the drain delay and close window with the deregistration delay', () => {
+    expect(t.deregistrationDelayS * 1000).toBeGreaterThanOrEqual(TIMING_DEFAULTS.drainDelayMs + TIMING_DEFAULTS.drainWindowMs);
+  });
+
+  it('lets the drain deadline finish before ECS kills the task, within Fargate limits', () => {
+    expect(t.stopTimeoutS * 1000).toBeGreaterThan(TIMING_DEFAULTS.drainDeadlineMs);
+    expect(t.stopTimeoutS).toBeLessThanOrEqual(FARGATE_MAX_STOP_TIMEOUT_S);
+  });
+
+  it('notices /readyz turning 503 within the drain delay', () => {
+    expect(t.healthCheck.intervalS * t.healthCheck.unhealthyThreshold * 1000).toBeLessThanOrEqual(TIMING_DEFAULTS.drainDelayMs);
+    expect(t.healthCheck.timeoutS).toBeLessThan(t.healthCheck.intervalS);
+  });
+
+  it('follows the gateway when its timings change', () => {
+    const slow = deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 50_000, drainDelayMs: 20_000, drainWindowMs: 60_000, drainDeadlineMs: 100_000 });
+    expect(slow).toMatchObject({ albIdleTimeoutS: 150, deregistrationDelayS: 80, stopTimeoutS: 110 });
+    expect(slow.healthCheck.unhealthyThreshold).toBe(4);
+  });
+
+  it('refuses a drain deadline Fargate cannot honour', () => {
+    expect(() => deriveTiming({ ...TIMING_DEFAULTS, drainDeadlineMs: 115_000 })).toThrow(RangeError);
+  });
+
+  it('scales in more slowly than out', () => {
+    expect(SCALING.scaleInCooldownS).toBeGreaterThan(SCALING.scaleOutCooldownS);
+  });
+});
+
+describe('planSubnets', () => {
+  it('gives each AZ one public /22 and one private /19 inside the /16, without overlap', () => {
+    for (let az = 2; az <= 6; az++) {
+      const p = planSubnets('10.20.0.0/16', az);
+      expect(p.public).toHaveLength(az);
+      expect(p.private).toHaveLength(az);
+      const ranges = [...p.public, ...p.private].map((c) => {
+        const [ip, bits] = c.split('/');
+        const [a, b, third] = ip!.split('.').map(Number);
+        expect([a, b]).toEqual([10, 20]);
+        const start = third! * 256;
+        return [start, start + 2 ** (32 - Number(bits))] as const;
+      });
+      ranges.sort((x, y) => x[0] - y[0]);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1]);
+      expect(ranges.at(-1)![1]).toBeLessThanOrEqual(65536);
+    }
+  });
+
+  it('rejects anything but a /16', () => {
+    expect(() => planSubnets('10.0.0.0/20', 2)).toThrow(/needs a \/16/);
+  });
+});
+
+describe('NAT', () => {
+  it('counts gateways per mode and says what they cost', () => {
+    expect([natGatewayCount('perAz', 3), natGatewayCount('single', 3), natGatewayCount('none', 3)]).toEqual([3, 1, 0]);
+    expect(describeNat('perAz', 3)).toMatch(/3 NAT gateways .*\$99\/month/);
+    expect(describeNat('single', 2)).toMatch(/1 NAT gateway: ~\$33\/month/);
+    expect(describeNat('none', 2)).toMatch(/\$0/);
+  });
+});
+
+describe('planMsk', () => {
+  it('uses RF 3 / min ISR 2 once there are three brokers', () => {
+    expect(planMsk(1, 3)).toEqual({ brokerCount: 3, replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(planMsk(2, 3)).toEqual({ brokerCount: 6, replicationFactor: 3, minInsyncReplicas: 2 });
+  });
+  it('shrinks for a two-broker dev cluster without refusing writes on one loss', () => {
+    expect(planMsk(1, 2)).toEqual({ brokerCount: 2, replicationFactor: 2, minInsyncReplicas: 1 });
+  });
+});
+
+describe('replication planning', () => {
+  it('creates n(n-1) ordered pairs, none to itself', () => {
+    for (let n = 1; n <= 6; n++) {
+      const regions = AWS_REGIONS.slice(0, n);
+      const pairs = replicationPairs(regions);
+      expect(pairs).toHaveLength(n * (n - 1));
+      expect(pairs.every((p) => p.source !== p.target)).toBe(true);
+      expect(new Set(pairs.map((p) => `${p.source}>${p.target}`)).size).toBe(pairs.length);
+    }
+  });
+
+  it('peers each unordered pair once', () => {
+    expect(peeringPairs(['a', 'b', 'c'])).toEqual([
+      { source: 'a', target: 'b' },
+      { source: 'a', target: 'c' },
+      { source: 'b', target: 'c' },
+    ]);
+  });
+
+  it('matches exactly one origin topic with the replicator pattern', () => {
+    const pattern = new RegExp(`^(?:${originTopicPattern('eu-west-1')})$`);
+    expect(originTopic('eu-west-1')).toBe(`${DEFAULT_TOPIC_PREFIX}eu-west-1`);
+    expect(pattern.test('wsgw.fanout.eu-west-1')).toBe(true);
+    expect(pattern.test('wsgwXfanout.eu-west-1')).toBe(false);
+    expect(pattern.test('wsgw.fanout.eu-west-12')).toBe(false);
+    expect(pattern.test('wsgw.fanout.us-east-1')).toBe(false);
+  });
+
+  it('gives every region a distinct short name and replicators names within limits', () => {
+    const shorts = AWS_REGIONS.map(shortRegion);
+    expect(new Set(shorts).size).toBe(AWS_REGIONS.length);
+    expect(shortRegion('ap-southeast-1')).toBe('apse1');
+    expect(replicatorName('wsgw-prod', { source: 'eu-west-1', target: 'us-east-1' })).toBe('wsgw-prod-euw1-to-use1');
+  });
+});
+
+describe('kafkaArns', () => {
+  const arns = kafkaArns('arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2');
+  it('derives topic and group ARNs of the same cluster', () => {
+    expect(arns.topic('wsgw.fanout.eu-west-1')).toBe('arn:aws:kafka:eu-west-1:123456789012:topic/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/wsgw.fanout.eu-west-1');
+    expect(arns.groups).toBe('arn:aws:kafka:eu-west-1:123456789012:group/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/*');
+  });
+  it('rejects other ARNs', () => {
+    expect(() => kafkaArns('arn:aws:s3:::bucket')).toThrow(/not an MSK cluster ARN/);
+  });
+});
+
+describe('images', () => {
+  it('finds the replica repository in another region', () => {
+    expect(ecrRepositoryUrlIn('123456789012.dkr.ecr.us-east-1.amazonaws.com/wsgw-prod', 'eu-west-1')).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/wsgw-prod');
+  });
+  it('scopes pulls to the ECR repository of a prebuilt image, and to nothing outside ECR', () => {
+    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/team/gw');
+    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/gw@sha256:abc')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/gw');
+    expect(ecrRepositoryArnFromImage('ghcr.io/acme/wsgw:1.0')).toBeUndefined();
+  });
+});
+
+describe('gatewayEnvironment', () => {
+  it('wires the gateway to MSK with IAM and passes the timings the infra was derived from', () => {
+    const env = gatewayEnvironment({ region: 'eu-west-1', serviceName: serviceName('prod', 'eu-west-1'), brokers: 'b-1:9098,b-2:9098' });
+    expect(env).toMatchObject({
+      [ENV.port]: String(DEFAULT_PORT),
+      [ENV.region]: 'eu-west-1',
+      [ENV.awsRegion]: 'eu-west-1',
+      [ENV.serviceName]: 'wsgw-prod-eu-west-1',
+      [ENV.kafkaBrokers]: 'b-1:9098,b-2:9098',
+      [ENV.kafkaAuth]: 'msk-iam',
+      [ENV.drainDelayMs]: String(TIMING_DEFAULTS.drainDelayMs),
+      [ENV.drainWindowMs]: String(TIMING_DEFAULTS.drainWindowMs),
+      [ENV.drainDeadlineMs]: String(TIMING_DEFAULTS.drainDeadlineMs),
+      [ENV.pingIntervalMs]: String(TIMING_DEFAULTS.pingIntervalMs),
+      NODE_ENV: 'production',
+    });
+    expect(env[ENV.kafkaRemoteBrokers]).toBeUndefined();
+    expect(env[ENV.jwtSecret]).toBeUndefined();
+  });
+
+  it('lists the other regions\' brokers in direct mode', () => {
+    const env = gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098', remoteBrokers: { b: 'y:9098,z:9098', c: 'w:9098' }, allowedOrigins: ['https://app.example.com'] });
+    expect(env[ENV.kafkaRemoteBrokers]).toBe('b=y:9098,z:9098;c=w:9098');
+    expect(env[ENV.allowedOrigins]).toBe('https://app.example.com');
+  });
+});
