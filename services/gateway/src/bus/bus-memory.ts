@@ -8,6 +8,7 @@
  */
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
+import { DedupWindow } from './kafka-dedup.js';
 
 /** A set of memory buses that see each other's messages. */
 export class MemoryBusNetwork {
@@ -41,6 +42,8 @@ export class MemoryBus implements Bus {
   private closed = false;
   private readonly probes = new Map<string, () => void>();
   private probeSeq = 0;
+  /** Drops a message id seen recently (the contract's bounded dedup window). */
+  private readonly seen = new DedupWindow(50_000);
 
   constructor(private readonly network: MemoryBusNetwork = new MemoryBusNetwork()) {}
 
@@ -85,7 +88,7 @@ export class MemoryBus implements Bus {
   /** @internal called by the network */
   receive(msg: BusMessage): void {
     const h = this.handler;
-    if (h && h.wants(msg.channel)) h.deliver(msg);
+    if (h && h.wants(msg.channel) && this.seen.add(msg.id)) h.deliver(msg);
   }
 }
 

@@ -18,7 +18,12 @@ import type { Envelope } from '../../../shared/src/envelope.js';
  * - `health()` is cheap and synchronous; `probe()` round-trips a message through the real path.
  */
 export interface Bus {
-  /** Connects and starts the fan-out stream; resolves when delivery has begun. */
+  /**
+   * Connects and starts the fan-out stream; resolves when delivery has begun. While the backend
+   * is unreachable an implementation keeps trying in the background (with `health()` not ok) rather
+   * than rejecting, so callers must not hold start-up on it; it rejects with `bus_closed` if the bus
+   * is closed first. Calling it again while it is pending returns the same promise.
+   */
   start(handler: BusHandler): Promise<void>;
   /** Publishes one message. See the contract above. */
   publish(msg: BusMessage): Promise<PublishReceipt>;

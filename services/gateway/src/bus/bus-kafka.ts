@@ -1,0 +1,525 @@
+/**
+ * The Kafka bus: the fleet's {@link Bus} in production (design.md §2).
+ *
+ * Topics and records: each gateway produces to `<topicPrefix><region>` (created when missing),
+ * key = channel, value = the protobuf envelope (services/shared/src/envelope.ts). Every gateway
+ * consumes every fan-out topic, local and replicated (`a.wsgw.fanout.a`), broadcast, from the time
+ * it started (see ./kafka-consumer.ts for how).
+ *
+ * Start and readiness:
+ * - `start()` returns at once when the brokers answer and otherwise keeps connecting with backoff
+ *   in the background; its promise resolves when delivery has begun, and rejects only if the bus
+ *   is closed first. The gateway therefore does not await it before listening: meanwhile
+ *   `health()` reports `{ ok: false, reason: 'connecting' }` and `/readyz` answers 503.
+ * - `health()` is ok only while the last produce succeeded, the consumer is in its group and the
+ *   publish buffer has room. Reasons when not: `not_started`, `connecting`, `broker_unreachable`,
+ *   `consumer_down`, `buffer_full`, `closed`.
+ * - `probe()` publishes a record with the reserved key `__wsgw.probe.<node>.<instance>.<n>` to the
+ *   local topic and resolves when this instance reads it back; every other consumer skips keys
+ *   under `__wsgw.` before asking `wants()`, so probes never reach clients.
+ *
+ * Publishing while the brokers are away: publishes wait in a buffer of at most `bufferLimit`
+ * messages, one batch in flight at a time (which keeps per-origin order). A failed batch stays at
+ * the head and is retried with a fresh idempotent producer after a backoff. A publish that finds the
+ * buffer full, or that waited `bufferTimeoutMs` without being in flight, is rejected with
+ * `BusError('bus_unavailable')`; nothing is dropped silently. A publish resolves only after all
+ * in-sync replicas acknowledged it (acks=all), so a resolved publish survives a broker restart.
+ * A retried batch may be written twice; consumers drop the copy by message id (`dedupWindow`).
+ *
+ * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel) are
+ * counted in `wsgw_bus_malformed_total{reason}` and skipped.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { DEFAULT_TOPIC_PREFIX } from '../../../shared/src/constants.js';
+import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
+import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
+import { BusError } from './bus.js';
+import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } from './kafka-config.js';
+import { FanoutConsumer } from './kafka-consumer.js';
+import { DedupWindow } from './kafka-dedup.js';
+import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
+
+/** Record keys under this prefix are the bus's own (probes, set-up markers), never channels. */
+export const RESERVED_KEY_PREFIX = '__wsgw.';
+const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
+
+/** The subset of a pino logger the bus writes to. */
+export interface BusLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'> {
+  /** This gateway's region; it produces to `<topicPrefix><region>`. */
+  readonly region: string;
+  /** This gateway's unique node id (envelope `node`, client id, consumer group). */
+  readonly nodeId: string;
+  /** Fan-out topic prefix. Default `wsgw.fanout.`. */
+  readonly topicPrefix?: string;
+  /** Most publishes waiting for an acknowledgement; beyond it publish rejects. Default 10 000. */
+  readonly bufferLimit?: number;
+  /** Longest a publish waits in the buffer before it is rejected (ms). Default 30 000. */
+  readonly bufferTimeoutMs?: number;
+  /** Most records in one produce request. Default 500. */
+  readonly maxBatch?: number;
+  /** Partitions of the origin topic when the bus creates it. Default 6. */
+  readonly partitions?: number;
+  /** Replication factor of the origin topic when created. Default min(3, brokers in the cluster). */
+  readonly replicationFactor?: number;
+  /** How many recent message ids are remembered to drop duplicates. Default 50 000. */
+  readonly dedupWindow?: number;
+  /** How often to look for new fan-out topics (ms). Default 10 000. */
+  readonly topicRefreshMs?: number;
+  /** Longest the broker holds an empty fetch (ms); bounds nothing on the latency of data. Default 20. */
+  readonly maxWaitTimeMs?: number;
+  /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
+  readonly startSlackMs?: number;
+  /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
+  readonly registry?: Registry;
+  readonly logger?: BusLogger;
+}
+
+const DEFAULTS = Object.freeze({
+  topicPrefix: DEFAULT_TOPIC_PREFIX,
+  bufferLimit: 10_000,
+  bufferTimeoutMs: 30_000,
+  maxBatch: 500,
+  partitions: 6,
+  dedupWindow: 50_000,
+  topicRefreshMs: 10_000,
+  maxWaitTimeMs: 20,
+  startSlackMs: 1_000,
+});
+
+interface Pending {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly at: number;
+  inFlight: boolean;
+  readonly resolve: (r: PublishReceipt) => void;
+  readonly reject: (e: Error) => void;
+}
+
+const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+
+export class KafkaBus implements Bus {
+  readonly metrics: KafkaBusMetrics;
+  /** The topic this gateway produces to. */
+  readonly topic: string;
+  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | keyof KafkaConnectionOptions | 'replicationFactor'>> & KafkaBusOptions;
+  private readonly kafka: Kafka;
+  private readonly log: BusLogger;
+  private readonly groupId: string;
+  private readonly probePrefix: string;
+  private readonly match: RegExp;
+  private readonly dedup: DedupWindow;
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private partitionMeta: PartitionMetadata[] = [];
+
+  private handler: BusHandler | undefined;
+  private starting: Promise<void> | undefined;
+  private state: 'new' | 'connecting' | 'running' | 'closed' = 'new';
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private consumer: FanoutConsumer | undefined;
+  private consumerUp = false;
+  private producerOk = true;
+
+  private readonly queue: Pending[] = [];
+  private sending = false;
+  private pumpScheduled = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly probes = new Map<string, () => void>();
+  private probeSeq = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
+    const opts = { ...DEFAULTS, ...options };
+    if (typeof opts.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(opts.region)) throw new TypeError('region: 1-100 characters of A-Z a-z 0-9 _ -');
+    if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
+    if (!/^[A-Za-z0-9._-]{1,200}$/.test(opts.topicPrefix)) throw new TypeError('topicPrefix: 1-200 characters of A-Z a-z 0-9 . _ -');
+    for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
+    }
+    this.opts = opts;
+    this.log = options.logger ?? noLog;
+    this.metrics = new KafkaBusMetrics(options.registry, () => this.health().ok);
+    this.topic = `${opts.topicPrefix}${opts.region}`;
+    // Local origin topics and replicated copies (`<alias>.<prefix><region>`); never `…internal` etc.
+    this.match = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}[A-Za-z0-9_-]+$`);
+    const instance = randomBytes(4).toString('hex');
+    this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
+    this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
+    this.dedup = new DedupWindow(opts.dedupWindow);
+    this.kafka = new Kafka(
+      buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
+    );
+  }
+
+  /** Read through a method so that TypeScript does not narrow the state across awaits. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Whether `topic` is a fan-out topic this bus consumes. */
+  consumes(topic: string): boolean {
+    return this.match.test(topic);
+  }
+
+  start(handler: BusHandler): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new BusError('bus_closed', 'bus is closed'));
+    if (this.starting) return this.starting;
+    this.handler = handler;
+    this.state = 'connecting';
+    this.starting = this.connectLoop(Date.now());
+    return this.starting;
+  }
+
+  publish(msg: BusMessage): Promise<PublishReceipt> {
+    return this.enqueue(msg.channel, encodeEnvelope(msg));
+  }
+
+  health(): BusHealth {
+    switch (this.state) {
+      case 'closed':
+        return { ok: false, reason: 'closed' };
+      case 'new':
+        return { ok: false, reason: 'not_started' };
+      case 'connecting':
+        return { ok: false, reason: 'connecting' };
+    }
+    if (!this.producerOk) return { ok: false, reason: 'broker_unreachable' };
+    if (!this.consumerUp) return { ok: false, reason: 'consumer_down' };
+    if (this.queue.length >= this.opts.bufferLimit) return { ok: false, reason: 'buffer_full' };
+    return { ok: true };
+  }
+
+  probe(timeoutMs: number): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(new BusError(this.state === 'closed' ? 'bus_closed' : 'bus_unavailable', `bus is ${this.state}`));
+    const key = `${this.probePrefix}${++this.probeSeq}`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BusError('bus_unavailable', `probe did not return within ${timeoutMs} ms`)), timeoutMs);
+      this.probes.set(key, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      const value = encodeEnvelope({
+        id: randomUUID(),
+        channel: key,
+        origin: this.opts.region,
+        node: this.opts.nodeId,
+        ts: Date.now(),
+        contentType: 'application/octet-stream',
+        payload: new Uint8Array(0),
+      });
+      this.enqueue(key, value).catch((err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    }).finally(() => this.probes.delete(key));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connecting
+
+  private async connectLoop(startedAt: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.state === 'closed') throw new BusError('bus_closed', 'bus closed before it connected');
+      try {
+        await this.connect(startedAt);
+        if (this.isClosed()) {
+          await this.disconnectAll();
+          throw new BusError('bus_closed', 'bus closed before it connected');
+        }
+        this.state = 'running';
+        this.log.info({ topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] }, 'kafka bus running');
+        this.timers.push(setInterval(() => void this.refreshTopics(), this.opts.topicRefreshMs).unref());
+        this.timers.push(setInterval(() => this.expire(), 250).unref());
+        this.schedulePump();
+        return;
+      } catch (err) {
+        if (err instanceof BusError) throw err;
+        this.countError('connect');
+        this.log.warn({ err, attempt }, 'kafka bus cannot connect yet; retrying');
+        await this.disconnectAll();
+        await sleep(backoff(attempt));
+      }
+    }
+  }
+
+  private async connect(startedAt: number): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    this.admin = admin;
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    const replicationFactor = this.opts.replicationFactor ?? Math.min(3, Math.max(1, cluster.brokers.length));
+    if (!(await admin.listTopics()).includes(this.topic)) {
+      // Another gateway of the region may create it at the same moment; kafkajs then returns false.
+      await admin.createTopics({
+        topics: [{ topic: this.topic, numPartitions: this.opts.partitions, replicationFactor }],
+        waitForLeaders: true,
+      });
+    }
+    await this.loadPartitions();
+    await this.newProducer();
+    if (this.isClosed()) return;
+    this.consumer = new FanoutConsumer(this.kafka, admin, {
+      groupId: this.groupId,
+      match: (t) => this.match.test(t),
+      fromTimestamp: startedAt - this.opts.startSlackMs,
+      maxWaitTimeMs: this.opts.maxWaitTimeMs,
+      onBatch: (p) => this.onBatch(p),
+      onState: (up, err) => {
+        if (!up && this.consumerUp) {
+          this.countError('consumer_crash');
+          this.log.warn({ err }, 'kafka consumer stopped; it reconnects');
+        } else if (up && !this.consumerUp && this.state === 'running') {
+          this.log.info({}, 'kafka consumer back in its group');
+        }
+        this.consumerUp = up;
+      },
+    });
+    await this.consumer.start();
+  }
+
+  private async loadPartitions(): Promise<void> {
+    const meta = await this.admin!.fetchTopicMetadata({ topics: [this.topic] });
+    const partitions = meta.topics[0]?.partitions ?? [];
+    if (partitions.length === 0) throw new Error(`topic ${this.topic} has no partitions`);
+    this.partitionMeta = partitions.map((p) => ({ ...p }));
+  }
+
+  private async newProducer(): Promise<void> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Partitions are chosen by the bus (same murmur2 partitioner), so that receipts carry offsets.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      // A batch that still fails after these is retried by the bus with a fresh producer.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    this.producer = producer;
+    await producer.connect();
+  }
+
+  private async refreshTopics(): Promise<void> {
+    if (this.state !== 'running' || !this.consumer || !this.consumerUp) return;
+    try {
+      const added = await this.consumer.refresh();
+      if (added.length > 0) this.log.info({ added }, 'kafka bus consumes new fan-out topics');
+    } catch (err) {
+      this.countError('topic_refresh');
+      this.log.warn({ err }, 'kafka topic refresh failed');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Publishing
+
+  private enqueue(key: string, bytes: Uint8Array): Promise<PublishReceipt> {
+    if (this.state === 'closed' || this.closing) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
+    if (this.queue.length >= this.opts.bufferLimit) {
+      this.countError('buffer_full');
+      return Promise.reject(new BusError('bus_unavailable', `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`));
+    }
+    return new Promise<PublishReceipt>((resolve, reject) => {
+      const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.queue.push({ key, value, at: Date.now(), inFlight: false, resolve, reject });
+      this.metrics.buffered.set(this.queue.length);
+      this.schedulePump();
+    });
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.sending) return;
+    this.pumpScheduled = true;
+    // One macrotask of linger: publishes made in the same tick travel in one request.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  /** Sends the head of the queue, one batch at a time, until it is empty or the brokers fail. */
+  private async pump(): Promise<void> {
+    if (this.sending || this.state !== 'running') return;
+    this.sending = true;
+    let attempt = 0;
+    try {
+      while (this.queue.length > 0 && this.state === 'running') {
+        const batch = this.queue.slice(0, this.opts.maxBatch);
+        for (const p of batch) p.inFlight = true;
+        try {
+          if (!this.producer) await this.newProducer();
+          const partitions = batch.map((p) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
+          const result = await this.producer!.send({
+            topic: this.topic,
+            acks: -1,
+            messages: batch.map((p, i) => ({ key: p.key, value: p.value, partition: partitions[i] })),
+          });
+          this.queue.splice(0, batch.length);
+          this.metrics.buffered.set(this.queue.length);
+          this.metrics.produced.inc({ topic: this.topic }, batch.length);
+          settle(batch, partitions, result);
+          if (!this.producerOk) this.log.info({}, 'kafka produce works again');
+          this.producerOk = true;
+          attempt = 0;
+        } catch (err) {
+          for (const p of batch) p.inFlight = false;
+          if (this.state !== 'running') break;
+          this.producerOk = false;
+          this.countError('produce');
+          this.log.warn({ err, waiting: this.queue.length, attempt }, 'kafka produce failed; retrying with a new producer');
+          const old = this.producer;
+          this.producer = undefined;
+          await old?.disconnect().catch(() => undefined);
+          await sleep(backoff(attempt++));
+          this.expire();
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Rejects publishes that waited too long and are not being sent right now. */
+  private expire(): void {
+    const limit = Date.now() - this.opts.bufferTimeoutMs;
+    if (this.queue.length === 0 || this.queue[0]!.at > limit) return;
+    let kept = 0;
+    for (const p of this.queue) {
+      if (!p.inFlight && p.at <= limit) {
+        this.countError('buffer_timeout');
+        p.reject(new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`));
+      } else {
+        this.queue[kept++] = p;
+      }
+    }
+    this.queue.length = kept;
+    this.metrics.buffered.set(kept);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Consuming
+
+  private onBatch({ batch }: EachBatchPayload): void {
+    const h = this.handler;
+    if (!h || this.state === 'closed') return;
+    const msgs = batch.messages;
+    let skipped = 0;
+    for (const m of msgs) {
+      if (m.key === null || m.key.length === 0) {
+        this.malformed('no_key');
+        continue;
+      }
+      const key = m.key.toString();
+      if (key.startsWith(RESERVED_KEY_PREFIX)) {
+        if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
+        continue;
+      }
+      if (!h.wants(key)) {
+        skipped++;
+        continue;
+      }
+      let env: BusMessage;
+      try {
+        if (m.value === null) throw new EnvelopeError('malformed', 'record has no value');
+        env = decodeEnvelope(m.value);
+      } catch (err) {
+        this.malformed(err instanceof EnvelopeError ? err.code : 'malformed');
+        continue;
+      }
+      if (env.channel !== key) {
+        this.malformed('key_mismatch');
+        continue;
+      }
+      if (!this.dedup.add(env.id)) {
+        this.metrics.duplicates.inc();
+        continue;
+      }
+      this.metrics.delivered.inc({ origin: env.origin });
+      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin: env.origin }, Math.max(0, Date.now() - env.ts) / 1000);
+      try {
+        h.deliver(env);
+      } catch (err) {
+        this.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
+      }
+    }
+    this.metrics.consumed.inc({ topic: batch.topic }, msgs.length);
+    if (skipped > 0) this.metrics.skippedUnwanted.inc(skipped);
+    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+  }
+
+  private malformed(reason: MalformedReason): void {
+    this.metrics.malformed.inc({ reason });
+  }
+
+  private countError(kind: BusErrorKind): void {
+    this.metrics.errors.inc({ kind });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Closing
+
+  private async shutdown(): Promise<void> {
+    const wasRunning = this.state === 'running';
+    // Give what is buffered a moment to be acknowledged, then refuse the rest.
+    const deadline = Date.now() + (wasRunning ? 5_000 : 0);
+    while (this.queue.length > 0 && Date.now() < deadline && this.producerOk) await sleep(10);
+    this.state = 'closed';
+    for (const t of this.timers) clearInterval(t);
+    for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
+    this.metrics.buffered.set(0);
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await withTimeout(consumer?.stop(), 5_000);
+    if (this.admin && wasRunning) await withTimeout(this.admin.deleteGroups([this.groupId]), 2_000);
+    await this.disconnectAll();
+    this.handler = undefined;
+  }
+
+  private async disconnectAll(): Promise<void> {
+    const { producer, admin, consumer } = this;
+    this.producer = undefined;
+    this.admin = undefined;
+    this.consumer = undefined;
+    this.consumerUp = false;
+    await Promise.all([withTimeout(consumer?.stop(), 5_000), withTimeout(producer?.disconnect(), 5_000), withTimeout(admin?.disconnect(), 2_000)]);
+  }
+}
+
+/** Resolves each publish with `partition:offset`, computed from the per-partition base offsets. */
+function settle(batch: Pending[], partitions: number[], result: RecordMetadata[]): void {
+  const next = new Map<number, bigint>();
+  for (const r of result) if (r.baseOffset !== undefined) next.set(r.partition, BigInt(r.baseOffset));
+  batch.forEach((p, i) => {
+    const part = partitions[i]!;
+    const off = next.get(part);
+    if (off !== undefined) next.set(part, off + 1n);
+    p.resolve(off !== undefined ? { offset: `${part}:${off}` } : {});
+  });
+}
+
+async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+// Compile-time check that the Kafka bus satisfies the contract.
+const _check: (o: KafkaBusOptions) => Bus = (o) => new KafkaBus(o);
+void _check;

@@ -1,0 +1,159 @@
+/**
+ * The broadcast consumer of the Kafka bus: reads every partition of every fan-out topic (the local
+ * origin topic and the replicated copies) from "now" on, and follows new topics as they appear.
+ *
+ * Why a consumer group of one, and how "now" is kept:
+ * - kafkajs has no manual partition assignment; every consumer belongs to a group. Each bus
+ *   instance therefore uses its own group (`wsgw.<region>.<node>.<random>`), is its only member,
+ *   and so is assigned every partition: broadcast. The group is deleted on close.
+ * - Before the consumer runs, the position of every partition of a newly subscribed topic is looked
+ *   up: the first record at or after the start time (`fetchTopicOffsetsByTimestamp`). When the
+ *   consumer joins its group it seeks there, before its first fetch. There is thus no window in which
+ *   "latest" is resolved after a publish that followed `start()`, and a topic that appears later (a
+ *   new region, a replicated copy that MirrorMaker back-fills with old records) is read from the
+ *   start time, not from its beginning. (`admin.setOffsets` would do the same through a throw-away
+ *   consumer, but costs about five seconds per call.)
+ * - Offsets are then committed about once a second. They matter only to this instance: after a
+ *   broker restart or a topic refresh the consumer resumes where it was (replaying at most the last
+ *   second, which the bus's dedup window absorbs) instead of jumping to "latest" and losing what
+ *   was published meanwhile.
+ * - kafkajs resolves a RegExp subscription once, at subscribe time. New topics are found by
+ *   listing topics every `refreshMs`; when one appears, the consumer is stopped (committing and
+ *   leaving the group), subscribed to the new topic as well and run again.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+
+export interface FanoutConsumerOptions {
+  readonly groupId: string;
+  /** Whether a topic name is a fan-out topic. */
+  readonly match: (topic: string) => boolean;
+  /** Records from this time on (ms since the epoch, record timestamp) are read. */
+  readonly fromTimestamp: number;
+  /** Longest time the broker holds a fetch open when there is no data (ms). */
+  readonly maxWaitTimeMs: number;
+  /** Receives each fetched batch. Must not throw. */
+  readonly onBatch: (payload: EachBatchPayload) => void;
+  /** Called when the consumer has joined (up) or stopped running (down). */
+  readonly onState: (up: boolean, err?: unknown) => void;
+}
+
+export class FanoutConsumer {
+  private consumer: Consumer | undefined;
+  private readonly topics = new Set<string>();
+  private busy: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly opts: FanoutConsumerOptions,
+  ) {}
+
+  /** Topics currently consumed. */
+  get subscribed(): ReadonlySet<string> {
+    return this.topics;
+  }
+
+  /** Subscribes to the fan-out topics that exist now and resolves once the consumer has joined. */
+  start(): Promise<void> {
+    return this.serial(async () => {
+      const found = (await this.admin.listTopics()).filter(this.opts.match);
+      await this.launch(found);
+    });
+  }
+
+  /** Looks for new fan-out topics; restarts the consumer to include them. Returns the new ones. */
+  refresh(): Promise<string[]> {
+    let added: string[] = [];
+    return this.serial(async () => {
+      if (this.stopped || this.consumer === undefined) return;
+      added = (await this.admin.listTopics()).filter((t) => this.opts.match(t) && !this.topics.has(t));
+      if (added.length === 0) return;
+      await this.halt();
+      await this.launch(added);
+    }).then(() => added);
+  }
+
+  /**
+   * Replaces a consumer that kafkajs gave up on (a crash it will not restart from): the same
+   * group, so that committed offsets carry over.
+   */
+  recover(): Promise<void> {
+    return this.serial(async () => {
+      if (this.stopped) return;
+      await this.halt();
+      await this.launch([]);
+    });
+  }
+
+  /** Leaves the group and disconnects. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.serial(() => this.halt());
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.busy.then(fn);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  private async halt(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    if (c) await c.disconnect();
+  }
+
+  /** (Re)creates and runs the consumer on all topics; `fresh` ones start at the start time. */
+  private async launch(fresh: string[]): Promise<void> {
+    const seeks: { topic: string; partition: number; offset: string }[] = [];
+    for (const topic of fresh) {
+      for (const p of await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp)) {
+        seeks.push({ topic, partition: p.partition, offset: p.offset });
+      }
+      this.topics.add(topic);
+    }
+    if (this.stopped) return;
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      maxWaitTimeInMs: this.opts.maxWaitTimeMs,
+      minBytes: 1,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 },
+    });
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        // Runs before the first fetch; seeking is committed, so later rejoins resume from there.
+        for (const s of seeks.splice(0)) consumer.seek(s);
+        this.opts.onState(true);
+        resolve();
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        this.opts.onState(false, e.payload.error);
+        reject(e.payload.error);
+        // kafkajs restarts by itself after retriable errors; after the others it stays down.
+        if (!e.payload.restart && this.consumer === consumer) {
+          setTimeout(() => void this.recover().catch((err: unknown) => this.opts.onState(false, err)), 1_000).unref();
+        }
+      });
+    });
+    joined.catch(() => undefined);
+    this.consumer = consumer;
+    try {
+      await consumer.connect();
+      if (this.topics.size > 0) await consumer.subscribe({ topics: [...this.topics], fromBeginning: false });
+      await consumer.run({
+        autoCommitInterval: 1_000,
+        eachBatchAutoResolve: true,
+        eachBatch: async (payload) => this.opts.onBatch(payload),
+      });
+      await joined;
+    } catch (err) {
+      this.consumer = undefined;
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+}
