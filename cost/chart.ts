@@ -66,7 +66,7 @@ export function shortNumber(n: number): string {
 }
 
 /** Renders a sweep as an SVG document. */
-export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; marker?: number }): string {
+export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; marker?: number; capacity?: number }): string {
   const W = 960;
   const H = 560;
   const m = { l: 80, r: 24, t: 70, b: 120 };
@@ -103,6 +103,13 @@ export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; mar
     const x = px(opts.marker).toFixed(1);
     out.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#333" stroke-dasharray="4 4"/>`);
     out.push(`<text x="${x}" y="${m.t - 6}" text-anchor="middle" fill="#333">this load: ${shortNumber(opts.marker)}</text>`);
+  }
+  if (opts.capacity !== undefined && opts.capacity > 0 && Math.log10(opts.capacity) >= x0 && Math.log10(opts.capacity) <= x1) {
+    // Beyond this the regions run at maxTasks: the curves keep rising with traffic, but the
+    // extra connections have no task to land on.
+    const x = px(opts.capacity).toFixed(1);
+    out.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#b00" stroke-dasharray="2 3"/>`);
+    out.push(`<text x="${x}" y="${m.t + 14}" text-anchor="end" dx="-4" fill="#b00">maxTasks capacity: ${shortNumber(opts.capacity)}</text>`);
   }
   s.series.forEach((ser, i) => {
     const color = COLORS[i % COLORS.length] ?? '#000';

@@ -138,6 +138,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         title: `wsgw stack ${deployment.stack}: monthly cost against concurrent connections`,
         subtitle: `${report.estimate.load.msgRate} msg/s per connection, ${report.estimate.load.msgBytes} B; AWS list prices as of ${dates}`,
         marker: report.estimate.load.connections,
+        capacity: deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) * deployment.connectionsPerTask,
       });
       const path = resolve(io.cwd, v.chart);
       writeFileSync(path, svg);

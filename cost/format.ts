@@ -62,7 +62,7 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
     const t = reg.tasks;
     out.push(
       `${reg.region} (${reg.location}): ${Math.round(reg.traffic.connections).toLocaleString('en-US')} connections, ` +
-        `${t.running} tasks${t.clampedTo ? ` (needed ${t.needed}, clamped to ${t.clampedTo})` : ''}`,
+        `${t.running} task${t.running === 1 ? '' : 's'}${t.clampedTo ? ` (needed ${t.needed}, clamped to ${t.clampedTo})` : ''}`,
     );
     out.push(row(['service', 'item', 'quantity', 'unit', 'unit price', 'per month']));
     out.push(...lineRows(reg.lines, details));

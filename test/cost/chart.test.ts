@@ -41,13 +41,14 @@ describe('chart', () => {
 
   it('renders a self-contained SVG with one polyline per series and the load marked', () => {
     const xs = logSpace(1_000, 1_000_000, 7);
-    const svg = renderSvg(sweep(TWO_REGIONS, LOAD, syntheticBook(), DEFAULT_ASSUMPTIONS, xs), { title: 'T <1>', subtitle: 'S & s', marker: 100_000 });
+    const svg = renderSvg(sweep(TWO_REGIONS, LOAD, syntheticBook(), DEFAULT_ASSUMPTIONS, xs), { title: 'T <1>', subtitle: 'S & s', marker: 100_000, capacity: 400_000 });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<polyline /g)).toHaveLength(4);
     expect(svg).toContain('T &lt;1&gt;');
     expect(svg).toContain('S &amp; s');
     expect(svg).toContain('this load: 100k');
+    expect(svg).toContain('maxTasks capacity: 400k');
     expect(svg).not.toMatch(/NaN|Infinity|href=|<script/);
   });
 });
