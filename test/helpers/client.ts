@@ -9,6 +9,9 @@ import {
 } from '../../services/shared/src/frames.js';
 import { waitFor } from './gateway.js';
 
+/** A client op with an optional id (Omit distributed over the union). */
+type OpInput = ClientOp extends infer T ? (T extends ClientOp ? Omit<T, 'id'> & { id?: number } : never) : never;
+
 export interface Closed {
   code: number;
   reason: string;
@@ -48,7 +51,7 @@ export class TestClient {
   }
 
   /** Sends an op in this client's wire shape, assigning an id; returns the id. */
-  send(op: Omit<ClientOp, 'id'> & { id?: number }): number {
+  send(op: OpInput): number {
     const id = op.id ?? this.nextId++;
     const full = { ...op, id } as ClientOp;
     if (this.proto) this.ws.send(encodeClientProto(full));
@@ -58,7 +61,7 @@ export class TestClient {
   }
 
   /** Sends and waits for the ack or error carrying the same id. */
-  async request(op: Omit<ClientOp, 'id'> & { id?: number }): Promise<ServerOp> {
+  async request(op: OpInput): Promise<ServerOp> {
     const id = this.send(op);
     let reply: ServerOp | undefined;
     await waitFor(() => (reply = this.frames.find((f) => (f.op === 'ack' || f.op === 'error' || f.op === 'pong') && f.id === id)) !== undefined, 5_000, `reply to ${op.op} #${id}`);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import type { EventEmitter } from 'node:events';
+import * as ws from 'ws';
+
+/** ws's frame parser; exported at run time, absent from @types/ws. */
+const { Receiver } = ws as unknown as {
+  Receiver: new (opts: { isServer: boolean; maxPayload: number }) => EventEmitter & { write(chunk: Buffer): void };
+};
 import { binaryFrame, textFrame } from '../../services/gateway/src/framing.js';
 
 /** Parses frames with ws's own Receiver, acting as a client. */
