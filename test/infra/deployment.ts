@@ -1,0 +1,363 @@
+/**
+ * The invariants every deployment must satisfy, as one suite run against a stack config under
+ * Pulumi mocks. Each `program-*.test.ts` file runs it for one config: Pulumi's runtime is
+ * process-global, and vitest gives each file its own fork.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import { parseStackConfig, type StackConfig } from '../../infra/config.js';
+import { type DeclaredResource, resolve, runProgram } from '../../infra/mocks.js';
+import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
+
+export interface DeploymentOutputs {
+  readonly endpoint: string;
+  readonly acceleratorDnsName: string;
+  readonly acceleratorIps: string[];
+  readonly regions: Record<string, { albDnsName: string; mskBootstrapBrokers: string }>;
+}
+
+/** A config with `n` regions, as a user would write it. */
+export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' = 'replicator'): Record<string, unknown> {
+  const names = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2', 'eu-central-1', 'sa-east-1'].slice(0, n);
+  return {
+    'wsgw:domain': 'rt.example.org',
+    'wsgw:cloudflareZoneId': 'fedcba9876543210fedcba9876543210',
+    'wsgw:connectionsPerTask': 15000,
+    'wsgw:regions': names.map((name, i) => ({ name, minTasks: 2, maxTasks: 10 + i })),
+    'wsgw:network': { nat: 'single', azCount: 2 },
+    'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2, crossRegion },
+  };
+}
+
+const byType = (rs: readonly DeclaredResource[], type: string) => rs.filter((r) => r.type === type);
+const inRegion = (rs: readonly DeclaredResource[], type: string, region: string) => rs.filter((r) => r.type === type && r.region === region);
+const one = (rs: readonly DeclaredResource[], type: string, region: string, nameSuffix = '') => {
+  const found = inRegion(rs, type, region).filter((r) => r.name.endsWith(nameSuffix));
+  expect(found, `${type} ${nameSuffix} in ${region}`).toHaveLength(1);
+  return found[0]!;
+};
+const statementsOf = (policy: string) => JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
+const resourcesOf = (s: { Resource?: string | string[] }) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource);
+
+/** Per region: every resource of the design, in that region. */
+const PER_REGION: readonly [string, number][] = [
+  ['aws:ec2/securityGroup:SecurityGroup', 3],
+  ['aws:ecs/cluster:Cluster', 1],
+  ['aws:ecs/taskDefinition:TaskDefinition', 1],
+  ['aws:ecs/service:Service', 1],
+  ['aws:lb/loadBalancer:LoadBalancer', 1],
+  ['aws:lb/targetGroup:TargetGroup', 1],
+  ['aws:lb/listener:Listener', 2],
+  ['aws:acm/certificate:Certificate', 1],
+  ['aws:acm/certificateValidation:CertificateValidation', 1],
+  ['aws:appautoscaling/target:Target', 1],
+  ['aws:appautoscaling/policy:Policy', 2],
+  ['aws:msk/cluster:Cluster', 1],
+  ['aws:msk/configuration:Configuration', 1],
+  ['aws:msk/topic:Topic', 1],
+  ['aws:kms/key:Key', 1],
+  ['aws:cloudwatch/metricAlarm:MetricAlarm', 4],
+  ['aws:cloudwatch/dashboard:Dashboard', 1],
+  ['aws:sns/topic:Topic', 1],
+];
+
+export function describeDeployment(label: string, p: { stack: string; config: Record<string, unknown>; secrets?: Record<string, string> }): void {
+  describe(label, () => {
+    let rs: readonly DeclaredResource[];
+    let out: DeploymentOutputs;
+    const cfg: StackConfig = parseStackConfig(p.config);
+    const regions = cfg.regions.map((r) => r.name);
+    const n = regions.length;
+    const replicator = n > 1 && cfg.msk.crossRegion === 'replicator';
+    const direct = n > 1 && cfg.msk.crossRegion === 'direct';
+    const timing = deriveTiming();
+
+    beforeAll(async () => {
+      const run = await runProgram({
+        stack: p.stack,
+        config: p.config,
+        secrets: p.secrets ?? { jwtSecret: 'test-secret-0123456789abcdef' },
+        load: async () => {
+          const m = await import('../../infra/index.js');
+          return {
+            endpoint: m.endpoint,
+            acceleratorDnsName: await resolve(m.acceleratorDnsName),
+            acceleratorIps: await resolve(m.acceleratorIps),
+            regions: await resolve(m.regions as never),
+          } as DeploymentOutputs;
+        },
+      });
+      rs = run.resources;
+      out = run.outputs;
+    });
+
+    it('declares one explicit AWS provider per region and binds every regional resource to one', () => {
+      expect(byType(rs, 'pulumi:providers:aws').map((r) => r.inputs.region)).toEqual(regions);
+      const unbound = rs.filter((r) => r.type.startsWith('aws:') && !r.type.startsWith('aws:globalaccelerator/') && !r.region);
+      expect(unbound.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    });
+
+    it('creates every per-region resource in its own region', () => {
+      for (const region of regions) {
+        for (const [type, count] of PER_REGION) {
+          expect(inRegion(rs, type, region).length, `${type} in ${region}`).toBeGreaterThanOrEqual(count);
+        }
+        // The secret exists when there is something secret to hold.
+        const hasSecret = cfg.auth.mode === 'jwt-secret' || Boolean(p.secrets?.publishKey);
+        expect(inRegion(rs, 'aws:secretsmanager/secret:Secret', region)).toHaveLength(hasSecret ? 1 : 0);
+        const vpc = cfg.regions.find((r) => r.name === region)!.vpc;
+        expect(inRegion(rs, 'aws:ec2/vpc:Vpc', region)).toHaveLength(vpc ? 0 : 1);
+        if (!vpc) expect(inRegion(rs, 'aws:ec2/subnet:Subnet', region)).toHaveLength(2 * cfg.network.azCount);
+      }
+    });
+
+    it(`has ${replicator ? n * (n - 1) : 0} replicators, each in its target region copying only its source's topic`, () => {
+      const reps = byType(rs, 'aws:msk/replicator:Replicator');
+      expect(reps).toHaveLength(replicator ? n * (n - 1) : 0);
+      const pairs = new Set<string>();
+      for (const rep of reps) {
+        const info = rep.inputs.replicationInfoList;
+        const source = /:kafka:([a-z0-9-]+):/.exec(info.sourceKafkaClusterArn)![1]!;
+        const target = /:kafka:([a-z0-9-]+):/.exec(info.targetKafkaClusterArn)![1]!;
+        expect(source).not.toBe(target);
+        expect(rep.region).toBe(target);
+        expect(info.topicReplications).toHaveLength(1);
+        expect(info.topicReplications[0].topicsToReplicates).toEqual([originTopicPattern(source)]);
+        expect(info.topicReplications[0].topicNameConfiguration.type).toBe('IDENTICAL');
+        expect(info.consumerGroupReplications[0].consumerGroupsToReplicates).toEqual([]);
+        expect(rep.inputs.kafkaClusters.map((k: { amazonMskCluster: { mskClusterArn: string } }) => k.amazonMskCluster.mskClusterArn)).toEqual([
+          info.sourceKafkaClusterArn,
+          info.targetKafkaClusterArn,
+        ]);
+        pairs.add(`${source}>${target}`);
+      }
+      expect(pairs.size).toBe(reps.length);
+      // Replication sources need multi-VPC connectivity and a cluster policy; nothing else does.
+      expect(byType(rs, 'aws:msk/clusterPolicy:ClusterPolicy')).toHaveLength(replicator ? n : 0);
+      for (const c of byType(rs, 'aws:msk/cluster:Cluster')) {
+        expect(Boolean(c.inputs.brokerNodeGroupInfo.connectivityInfo)).toBe(replicator);
+      }
+    });
+
+    it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
+      const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
+      expect(listener).toHaveLength(1);
+      expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP', portRanges: [{ fromPort: 443, toPort: 443 }] });
+      const groups = byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup');
+      expect(groups.map((g) => g.inputs.endpointGroupRegion).sort()).toEqual([...regions].sort());
+      for (const g of groups) {
+        const region = g.inputs.endpointGroupRegion as string;
+        expect(g.inputs.endpointConfigurations).toHaveLength(1);
+        const endpoint = g.inputs.endpointConfigurations[0];
+        expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/app/${region}-alb-`));
+        expect(endpoint.clientIpPreservationEnabled).toBe(true);
+      }
+    });
+
+    it('points the domain at the accelerator (not proxied) and validates ACM with one shared record', () => {
+      const records = byType(rs, 'cloudflare:index/dnsRecord:DnsRecord');
+      const edge = records.filter((r) => r.inputs.name === cfg.domain);
+      expect(edge).toHaveLength(1);
+      expect(edge[0]!.inputs).toMatchObject({ zoneId: cfg.cloudflareZoneId, type: 'CNAME', content: out.acceleratorDnsName, proxied: false });
+      const validation = records.filter((r) => r !== edge[0]);
+      expect(validation).toHaveLength(1);
+      expect(validation[0]!.inputs.proxied).toBe(false);
+      const fqdns = byType(rs, 'aws:acm/certificateValidation:CertificateValidation').map((v) => v.inputs.validationRecordFqdns);
+      expect(fqdns).toHaveLength(n);
+      for (const f of fqdns) expect(f).toEqual([validation[0]!.inputs.name]);
+    });
+
+    it('scales on exactly the metric the gateway emits, plus a CPU guard, scaling in slower than out', () => {
+      for (const region of regions) {
+        const svcName = serviceName(p.stack, region);
+        const conn = one(rs, 'aws:appautoscaling/policy:Policy', region, '-connections').inputs.targetTrackingScalingPolicyConfiguration;
+        expect(conn.customizedMetricSpecification).toEqual({
+          namespace: EMF.namespace,
+          metricName: EMF.metricName,
+          statistic: 'Average',
+          unit: EMF.unit,
+          dimensions: [{ name: EMF.dimension, value: svcName }],
+        });
+        expect(conn.targetValue).toBe(cfg.connectionsPerTask);
+        expect(conn.scaleInCooldown).toBeGreaterThan(conn.scaleOutCooldown);
+        const cpu = one(rs, 'aws:appautoscaling/policy:Policy', region, '-cpu').inputs.targetTrackingScalingPolicyConfiguration;
+        expect(cpu.predefinedMetricSpecification.predefinedMetricType).toBe('ECSServiceAverageCPUUtilization');
+        expect(cpu.scaleInCooldown).toBeGreaterThan(cpu.scaleOutCooldown);
+        // The dimension value is what the task is told to print.
+        const container = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
+        const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        expect(env[ENV.serviceName]).toBe(svcName);
+        const r = cfg.regions.find((x) => x.name === region)!;
+        expect(one(rs, 'aws:appautoscaling/target:Target', region).inputs).toMatchObject({ minCapacity: r.minTasks, maxCapacity: r.maxTasks, scalableDimension: 'ecs:service:DesiredCount' });
+      }
+    });
+
+    it('admits 0.0.0.0/0 only to the ALB on 80 and 443', () => {
+      for (const sg of byType(rs, 'aws:ec2/securityGroup:SecurityGroup')) expect(sg.inputs.ingress ?? []).toEqual([]);
+      const open = byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0' || r.inputs.cidrIpv6 === '::/0');
+      expect(open).toHaveLength(2 * n);
+      for (const rule of open) {
+        expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-alb-`));
+        expect([80, 443]).toContain(rule.inputs.fromPort);
+        expect(rule.inputs.toPort).toBe(rule.inputs.fromPort);
+      }
+      for (const rule of byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => !open.includes(r))) {
+        // Everything else comes from a security group, or (direct mode) a peer VPC on 9098.
+        if (rule.inputs.cidrIpv4) {
+          expect(direct).toBe(true);
+          expect(rule.inputs.cidrIpv4).toMatch(/^10\.\d+\.0\.0\/16$/);
+          expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual([9098, 9098]);
+          expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-msk-`));
+        } else {
+          expect(rule.inputs.referencedSecurityGroupId).toBeTruthy();
+        }
+      }
+      for (const region of regions) {
+        const tasksIn = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
+        expect(tasksIn).toHaveLength(1);
+        expect(tasksIn[0]!.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-alb-`));
+        const mskFromSg = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
+          .filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-msk-`) && r.inputs.referencedSecurityGroupId)
+          .map((r) => String(r.inputs.referencedSecurityGroupId).replace(/-[0-9a-f]+$/, ''));
+        expect(new Set(mskFromSg)).toEqual(new Set(replicator ? [`${region}-tasks`, `${region}-replicator`] : [`${region}-tasks`]));
+      }
+    });
+
+    it('encrypts and authenticates everywhere', () => {
+      for (const region of regions) {
+        const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
+        expect(msk.encryptionInfo.encryptionInTransit).toEqual({ clientBroker: 'TLS', inCluster: true });
+        expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
+        expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
+        expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
+        expect(one(rs, 'aws:kms/key:Key', region).inputs.enableKeyRotation).toBe(true);
+        const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
+        const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
+        expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
+        expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
+        const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
+        expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
+        expect(one(rs, 'aws:sns/topic:Topic', region).inputs.kmsMasterKeyId).toBe('alias/aws/sns');
+        const env = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].environment;
+        expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
+      }
+      for (const repo of byType(rs, 'aws:ecr/repository:Repository')) {
+        expect(repo.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+        expect(repo.inputs.encryptionConfigurations).toEqual([{ encryptionType: 'AES256' }]);
+      }
+    });
+
+    it('runs the gateway the way its contracts expect', () => {
+      for (const region of regions) {
+        const td = one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs;
+        expect(td).toMatchObject({ cpu: String(cfg.task.cpu), memory: String(cfg.task.memory), requiresCompatibilities: ['FARGATE'], runtimePlatform: { cpuArchitecture: 'ARM64' } });
+        const c = JSON.parse(td.containerDefinitions)[0];
+        expect(c.stopTimeout).toBe(timing.stopTimeoutS);
+        expect(c.stopTimeout * 1000).toBeGreaterThan(TIMING_DEFAULTS.drainDeadlineMs);
+        expect(c.logConfiguration.logDriver).toBe('awslogs');
+        expect(c.logConfiguration.options['awslogs-region']).toBe(region);
+        const logGroup = inRegion(rs, 'aws:cloudwatch/logGroup:LogGroup', region).find((l) => l.inputs.name === c.logConfiguration.options['awslogs-group'])!;
+        expect(logGroup.inputs.retentionInDays).toBe(cfg.logRetentionDays);
+        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        expect(env[ENV.region]).toBe(region);
+        expect(env[ENV.awsRegion]).toBe(region);
+        expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
+        expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
+        for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const) expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
+        expect(env[ENV.jwtSecret]).toBeUndefined();
+        if (cfg.auth.mode === 'jwt-secret') {
+          const secretArn = inRegion(rs, 'aws:secretsmanager/secret:Secret', region)[0];
+          expect(secretArn).toBeDefined();
+          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::$`)) });
+        }
+        if (direct) {
+          expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(regions.filter((r) => r !== region));
+        } else {
+          expect(env[ENV.kafkaRemoteBrokers]).toBeUndefined();
+        }
+        if (cfg.image) expect(c.image).toBe(cfg.image);
+        else expect(c.image).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}@sha256:[0-9a-f]{64}$`));
+
+        const svc = one(rs, 'aws:ecs/service:Service', region).inputs;
+        expect(svc.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+        expect(svc.desiredCount).toBe(cfg.regions.find((r) => r.name === region)!.minTasks);
+        expect(svc.launchType).toBe('FARGATE');
+        expect(one(rs, 'aws:ecs/cluster:Cluster', region).inputs.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
+
+        const alb = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
+        expect(alb.idleTimeout * 1000).toBeGreaterThan(TIMING_DEFAULTS.pingIntervalMs);
+        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region).inputs;
+        expect(tg.healthCheck.path).toBe(HTTP_PATHS.ready);
+        expect(tg.deregistrationDelay).toBe(timing.deregistrationDelayS);
+        expect(tg.deregistrationDelay * 1000).toBeGreaterThanOrEqual(TIMING_DEFAULTS.drainDelayMs);
+      }
+    });
+
+    it('grants the task role only this stack\'s Kafka actions and the execution role only pull, logs and its secret', () => {
+      for (const region of regions) {
+        const task = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy);
+        for (const s of task) {
+          for (const a of s.Action) expect(a).toMatch(/^kafka-cluster:[A-Za-z]+$/);
+          for (const r of resourcesOf(s)) expect(r).toMatch(new RegExp(`^arn:aws:kafka:[a-z0-9-]+:\\d{12}:(cluster|topic|group)/wsgw-${p.stack}-`));
+        }
+        const writes = task.filter((s) => s.Action.includes('kafka-cluster:WriteData')).flatMap(resourcesOf);
+        expect(writes).toHaveLength(1);
+        expect(writes[0]).toMatch(new RegExp(`^arn:aws:kafka:${region}:.*/wsgw\\.fanout\\.${region}$`));
+        const reads = task.filter((s) => s.Action.includes('kafka-cluster:ReadData')).flatMap(resourcesOf).map((r) => r.split('/').at(-1));
+        expect(reads.sort()).toEqual(regions.map((r) => `wsgw.fanout.${r}`).sort());
+        const clusters = new Set(task.flatMap(resourcesOf).map((r) => /^arn:aws:kafka:([a-z0-9-]+):/.exec(r)![1]));
+        expect([...clusters].sort()).toEqual(direct ? [...regions].sort() : [region]);
+
+        const exec = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-execution').inputs.policy);
+        const allowed = ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'];
+        for (const s of exec) for (const a of s.Action) expect(allowed).toContain(a);
+        for (const s of exec.filter((x) => x.Action.includes('secretsmanager:GetSecretValue'))) {
+          expect(resourcesOf(s)).toEqual([expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:`))]);
+        }
+        for (const s of exec.filter((x) => x.Action.includes('ecr:BatchGetImage'))) {
+          expect(resourcesOf(s)).toEqual([expect.stringMatching(cfg.image ? /^arn:aws:ecr:/ : new RegExp(`^arn:aws:ecr:${region}:\\d{12}:repository/wsgw-${p.stack}$`))]);
+        }
+      }
+    });
+
+    it('keeps one ECR repository, replicated to the other regions', () => {
+      const repos = byType(rs, 'aws:ecr/repository:Repository');
+      expect(repos).toHaveLength(1);
+      expect(repos[0]!.region).toBe(cfg.homeRegion);
+      const repl = byType(rs, 'aws:ecr/replicationConfiguration:ReplicationConfiguration');
+      expect(repl).toHaveLength(n > 1 ? 1 : 0);
+      if (n > 1) {
+        expect(repl[0]!.inputs.replicationConfiguration.rules[0].destinations.map((d: { region: string }) => d.region)).toEqual(regions.slice(1));
+      }
+      const images = byType(rs, 'docker-build:index:Image');
+      expect(images).toHaveLength(cfg.image ? 0 : 1);
+      if (!cfg.image) {
+        expect(images[0]!.inputs.platforms).toEqual(['linux/arm64']);
+        expect(images[0]!.inputs.push).toBe(true);
+        expect(images[0]!.inputs.dockerfile.location).toMatch(/\/Dockerfile$/);
+      }
+    });
+
+    it(`${direct ? 'peers every pair of VPCs' : 'creates no VPC peering'} for direct consumption`, () => {
+      const peerings = byType(rs, 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection');
+      expect(peerings).toHaveLength(direct ? (n * (n - 1)) / 2 : 0);
+      expect(byType(rs, 'aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter')).toHaveLength(peerings.length);
+      for (const peering of peerings) {
+        expect(regions).toContain(peering.inputs.peerRegion);
+        expect(peering.inputs.peerRegion).not.toBe(peering.region);
+      }
+      if (direct) expect(byType(rs, 'aws:ec2/route:Route').length).toBeGreaterThanOrEqual(n * (n - 1));
+    });
+
+    it('exports the endpoint, the accelerator and per-region ALB and brokers', () => {
+      expect(out.endpoint).toBe(`wss://${cfg.domain}`);
+      expect(out.acceleratorDnsName).toMatch(/\.awsglobalaccelerator\.com$/);
+      expect(out.acceleratorIps).toHaveLength(2);
+      expect(Object.keys(out.regions)).toEqual(regions);
+      for (const region of regions) {
+        expect(out.regions[region]!.albDnsName).toContain(`.${region}.elb.amazonaws.com`);
+        expect(out.regions[region]!.mskBootstrapBrokers).toMatch(/:9098(,|$)/);
+      }
+    });
+  });
+}
