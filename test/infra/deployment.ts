@@ -107,7 +107,14 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(inRegion(rs, 'aws:secretsmanager/secret:Secret', region)).toHaveLength(hasSecret ? 1 : 0);
         const vpc = cfg.regions.find((r) => r.name === region)!.vpc;
         expect(inRegion(rs, 'aws:ec2/vpc:Vpc', region)).toHaveLength(vpc ? 0 : 1);
-        if (!vpc) expect(inRegion(rs, 'aws:ec2/subnet:Subnet', region)).toHaveLength(2 * cfg.network.azCount);
+        if (!vpc) {
+          const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+          expect(subnets).toHaveLength(2 * cfg.network.azCount);
+          // AZ names come from a lookup through the same region's provider.
+          expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(cfg.network.azCount);
+          for (const s of subnets) expect(s.inputs.availabilityZone).toMatch(new RegExp(`^${region}[a-f]$`));
+          expect(inRegion(rs, 'aws:ec2/natGateway:NatGateway', region)).toHaveLength({ perAz: cfg.network.azCount, single: 1, none: 0 }[cfg.network.nat]);
+        }
       }
     });
 
