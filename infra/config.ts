@@ -69,6 +69,8 @@ function range(from: number, to: number, step: number): number[] {
   return out;
 }
 
+/** Retention periods CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const BURSTABLE_MSK = /^kafka\.t3\./;
 const HOSTNAME = /^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/;
 const CIDR16 = /^10\.(\d{1,3})\.0\.0\/16$|^172\.(1[6-9]|2\d|3[01])\.0\.0\/16$|^192\.168\.0\.0\/16$/;
@@ -152,7 +154,7 @@ const schema = z
     logRetentionDays: z
       .number()
       .int()
-      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${'1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653'}`)
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .default(14),
     /** Alarm notifications go to this address (an SNS e-mail subscription) when set. */
     alarmEmail: z.email('must be an e-mail address').optional(),
@@ -162,8 +164,6 @@ const schema = z
     allowedOrigins: z.array(z.url()).default([]),
   })
   .strict();
-
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /**
  * Keys that hold secrets. They are read by the Pulumi reader as secret outputs and never enter
