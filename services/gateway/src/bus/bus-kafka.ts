@@ -136,6 +136,7 @@ export class KafkaBus implements Bus {
   private sending = false;
   private pumpScheduled = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly probes = new Map<string, () => void>();
   private probeSeq = 0;
   private closing: Promise<void> | undefined;
@@ -246,7 +247,6 @@ export class KafkaBus implements Bus {
         this.state = 'running';
         this.log.info({ topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] }, 'kafka bus running');
         this.timers.push(setInterval(() => void this.refreshTopics(), this.opts.topicRefreshMs).unref());
-        this.timers.push(setInterval(() => this.expire(), 250).unref());
         this.schedulePump();
         return;
       } catch (err) {
@@ -338,6 +338,8 @@ export class KafkaBus implements Bus {
     return new Promise<PublishReceipt>((resolve, reject) => {
       const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.queue.push({ key, value, at: Date.now(), inFlight: false, resolve, reject });
+      // Publishes time out whatever the connection state, also before the first connect.
+      this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
       this.metrics.buffered.set(this.queue.length);
       this.schedulePump();
     });
@@ -481,6 +483,7 @@ export class KafkaBus implements Bus {
     while (this.queue.length > 0 && Date.now() < deadline && this.producerOk) await sleep(10);
     this.state = 'closed';
     for (const t of this.timers) clearInterval(t);
+    clearInterval(this.expiryTimer);
     for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
     this.metrics.buffered.set(0);
     const consumer = this.consumer;
