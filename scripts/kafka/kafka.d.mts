@@ -52,7 +52,10 @@ export interface MirrorMaker {
   readonly pid: number;
   readonly dir: string;
   readonly log: string;
+  /** Clean shutdown (SIGTERM). */
   stop(): Promise<void>;
+  /** Abrupt death (SIGKILL). */
+  kill(): Promise<void>;
 }
 
 export function startMirrorMaker(opts: MirrorMakerOptions): Promise<MirrorMaker>;

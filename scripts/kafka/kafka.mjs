@@ -403,10 +403,11 @@ export async function startMirrorMaker(opts) {
   const jvm = [...JVM_BASE, '-Xms64m', `-Xmx${opts.heap ?? '384m'}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
   const proc = spawnJava(dir, 'mm2', [...jvm, 'org.apache.kafka.connect.mirror.MirrorMaker', props]);
   const watchdog = opts.owner ? startWatchdog(opts.owner, [proc.child.pid]) : undefined;
-  const stop = async () => {
-    await terminate(proc.child.pid, { child: proc.child, timeoutMs: 15_000 });
+  const halt = async (signal) => {
+    await terminate(proc.child.pid, { signal, child: proc.child, timeoutMs: 15_000 });
     if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
   };
+  const stop = () => halt('SIGTERM');
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     if (opts.wait !== false) {
@@ -419,7 +420,7 @@ export async function startMirrorMaker(opts) {
     await stop();
     throw err;
   }
-  return { pid: proc.child.pid, dir, log: proc.log, stop };
+  return { pid: proc.child.pid, dir, log: proc.log, stop, kill: () => halt('SIGKILL') };
 }
 
 function mm2Properties(a, b, topics) {
