@@ -1,0 +1,205 @@
+/**
+ * A client worker process: holds a share of the benchmark's connections and does what the driver
+ * asks over IPC (see protocol.ts). Several run side by side so that neither one core nor one
+ * process's open-file limit caps the load.
+ */
+import { Histogram } from '../lib/histogram.js';
+import type { ChannelSpec, Command, ConnectReply, PublishReply, Reply, StatsReply } from './protocol.js';
+import { WireClient, clock, payloadFor, pubFrame, type ClientEvents } from './wire.js';
+
+const clients = new Set<WireClient>();
+let latency = new Histogram();
+let delivered = 0;
+let dropped = 0;
+let lastDropReason: string | undefined;
+
+/** The connect command in progress, if any. */
+let batch:
+  | {
+      readonly cmd: Extract<Command, { type: 'connect' }>;
+      next: number;
+      inFlight: number;
+      opened: number;
+      subscribed: number;
+      failed: number;
+      firstError: string | undefined;
+      lastOpenAt: number;
+      lastSubscribedAt: number;
+      timer: NodeJS.Timeout;
+      subsPerChannel: Record<string, number>;
+    }
+  | undefined;
+
+const events: ClientEvents = {
+  open(c) {
+    if (batch !== undefined) {
+      batch.opened++;
+      batch.inFlight--;
+      batch.lastOpenAt = clock();
+    }
+    if (c.channels.length > 0) c.subscribe();
+    else settle();
+    startMore();
+  },
+  subscribed() {
+    if (batch !== undefined) {
+      batch.subscribed++;
+      batch.lastSubscribedAt = clock();
+    }
+    settle();
+  },
+  message(_c, ms) {
+    delivered++;
+    latency.record(ms);
+  },
+  closed(c, opened, reason) {
+    clients.delete(c);
+    if (opened) {
+      dropped++;
+      lastDropReason = reason;
+      return;
+    }
+    if (batch !== undefined) {
+      batch.failed++;
+      batch.inFlight--;
+      batch.firstError ??= reason;
+      settle();
+      startMore();
+    }
+  },
+};
+
+function channelsFor(spec: ChannelSpec): string[] {
+  switch (spec.kind) {
+    case 'none':
+      return [];
+    case 'one':
+      return [spec.ch];
+    case 'random': {
+      const picked = new Set<string>();
+      while (picked.size < Math.min(spec.per, spec.count)) picked.add(`${spec.prefix}${Math.floor(Math.random() * spec.count)}`);
+      return [...picked];
+    }
+  }
+}
+
+function startMore(): void {
+  const b = batch;
+  if (b === undefined) return;
+  const { cmd } = b;
+  const limit = cmd.concurrency === 0 ? cmd.count : cmd.concurrency;
+  while (b.next < cmd.count && b.inFlight < limit) {
+    const address = cmd.addresses[b.next % cmd.addresses.length]!;
+    const chs = channelsFor(cmd.channels);
+    for (const ch of chs) b.subsPerChannel[ch] = (b.subsPerChannel[ch] ?? 0) + 1;
+    clients.add(new WireClient(cmd.target, address, chs, events));
+    b.next++;
+    b.inFlight++;
+  }
+}
+
+function settle(): void {
+  const b = batch;
+  if (b === undefined) return;
+  const needsSub = b.cmd.channels.kind !== 'none';
+  if (b.failed + (needsSub ? b.subscribed : b.opened) >= b.cmd.count) finishBatch();
+}
+
+function finishBatch(): void {
+  const b = batch;
+  if (b === undefined) return;
+  batch = undefined;
+  clearTimeout(b.timer);
+  const r: ConnectReply = {
+    type: 'connect',
+    id: b.cmd.id,
+    opened: b.opened,
+    subscribed: b.subscribed,
+    failed: b.failed + (b.cmd.count - b.next),
+    firstError: b.firstError ?? (b.next < b.cmd.count || b.inFlight > 0 ? 'timed out' : undefined),
+    lastOpenAt: b.lastOpenAt,
+    lastSubscribedAt: b.lastSubscribedAt,
+    subsPerChannel: b.subsPerChannel,
+  };
+  reply(r);
+}
+
+async function publish(cmd: Extract<Command, { type: 'publish' }>): Promise<void> {
+  const pub = clients.values().next().value as WireClient | undefined;
+  if (pub === undefined) throw new Error('publish: this worker holds no connection');
+  const kind = pub.target.kind;
+  const start = performance.now();
+  let sent = 0;
+  let maxBacklog = 0;
+  const perChannel: Record<string, number> = {};
+  // Paced by elapsed time, not by timer ticks: whatever the timer granularity, message n leaves
+  // at about start + n/rate, and a late tick sends what fell due meanwhile.
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.min(Math.floor((elapsed / 1000) * cmd.rate) + 1, Math.ceil((cmd.durationMs / 1000) * cmd.rate));
+      const chs = cmd.channels;
+      while (sent < due) {
+        const ch = chs.length === 1 ? chs[0]! : chs[Math.floor(Math.random() * chs.length)]!;
+        pub.write(pubFrame(kind, ch, payloadFor(cmd.size, clock())));
+        perChannel[ch] = (perChannel[ch] ?? 0) + 1;
+        sent++;
+      }
+      maxBacklog = Math.max(maxBacklog, pub.backlog);
+      if (elapsed >= cmd.durationMs) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const r: PublishReply = { type: 'publish', id: cmd.id, sent, maxBacklog, perChannel };
+  reply(r);
+}
+
+function reply(r: Reply): void {
+  process.send!(r);
+}
+
+process.on('message', (raw) => {
+  const cmd = raw as Command;
+  switch (cmd.type) {
+    case 'connect': {
+      if (batch !== undefined) throw new Error('connect: a batch is already running');
+      batch = {
+        cmd,
+        next: 0,
+        inFlight: 0,
+        opened: 0,
+        subscribed: 0,
+        failed: 0,
+        firstError: undefined,
+        lastOpenAt: 0,
+        lastSubscribedAt: 0,
+        timer: setTimeout(finishBatch, cmd.timeoutMs),
+        subsPerChannel: {},
+      };
+      if (cmd.count === 0) finishBatch();
+      else startMore();
+      return;
+    }
+    case 'reset':
+      latency = new Histogram();
+      delivered = 0;
+      dropped = 0;
+      lastDropReason = undefined;
+      return reply({ type: 'reset', id: cmd.id });
+    case 'stats': {
+      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, latency: latency.toSparse(), dropped, lastDropReason, open: clients.size };
+      return reply(r);
+    }
+    case 'publish':
+      void publish(cmd);
+      return;
+    case 'close': {
+      for (const c of clients) c.close();
+      clients.clear();
+      return reply({ type: 'close', id: cmd.id });
+    }
+  }
+});
+
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,41 @@
+/**
+ * The Socket.IO peer: Socket.IO 4, WebSocket transport only, with `@socket.io/redis-adapter` on a
+ * local Redis, set up the way its documentation recommends for several nodes. A channel is a room;
+ * a publish is `io.to(ch).emit('msg', …)`, which the adapter encodes and frames once for all local
+ * members and also publishes to Redis for the other nodes.
+ *
+ * Forked by the bench driver with REDIS_URL set; reports its port and memory over IPC.
+ */
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+import { serveIpc } from './ipc.js';
+
+const url = process.env.REDIS_URL;
+if (url === undefined) throw new Error('REDIS_URL is required');
+const pub = createClient({ url });
+const sub = pub.duplicate();
+await Promise.all([pub.connect(), sub.connect()]);
+
+const server = createServer();
+const io = new Server(server, {
+  transports: ['websocket'],
+  perMessageDeflate: false,
+  serveClient: false,
+  adapter: createAdapter(pub, sub),
+});
+
+io.on('connection', (socket) => {
+  socket.on('sub', (ch: unknown, ack?: () => void) => {
+    if (typeof ch !== 'string') return;
+    void socket.join(ch);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('pub', (m: { ch?: unknown; data?: unknown }) => {
+    if (typeof m?.ch !== 'string') return;
+    io.to(m.ch).emit('msg', { ch: m.ch, data: m.data });
+  });
+});
+
+server.listen(0, '127.0.0.1', () => serveIpc(server));
