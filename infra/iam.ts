@@ -50,7 +50,9 @@ export interface GatewayKafkaAccess {
  * - DescribeTopic, ReadData: its own origin topic and every replicated/remote one it consumes.
  * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —
  *   but an admin `createTopics` is still authorized against this action).
- * - DescribeGroup, AlterGroup: its per-task consumer groups on that cluster.
+ * - DescribeGroup, AlterGroup, DeleteGroup: its consumer groups on that cluster. Each bus instance
+ *   consumes as the only member of its own group (broadcast) and deletes the group on close, so
+ *   group names are per task and not known here; the grant covers the cluster's groups.
  */
 export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPrefix?: string): PolicyDocument {
   const statements: PolicyStatement[] = [];
@@ -73,7 +75,7 @@ export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPr
     }
     statements.push({
       Effect: 'Allow',
-      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup'],
       Resource: arns.groups,
     });
   }

@@ -29,6 +29,12 @@ describe('gatewayTaskPolicy', () => {
     expect(actionsOn(replicatorMode, USE1)).toContain('kafka-cluster:WriteDataIdempotently');
   });
 
+  it('lets each task manage its own consumer group (created on start, deleted on close)', () => {
+    expect(actionsOn(replicatorMode, 'arn:aws:kafka:us-east-1:123456789012:group/wsgw-prod-use1/aaaa-1/*').sort()).toEqual(
+      ['kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup', 'kafka-cluster:DescribeGroup'],
+    );
+  });
+
   it('names only the given cluster, its topics and its groups', () => {
     for (const r of resourcesOf(replicatorMode)) expect(r.startsWith('arn:aws:kafka:us-east-1:123456789012:') && r.includes('/wsgw-prod-use1/aaaa-1')).toBe(true);
   });
