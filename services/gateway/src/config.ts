@@ -25,6 +25,28 @@ export interface GatewayConfig {
   readonly allowedOrigins: readonly string[] | undefined;
   readonly limits: Limits;
   readonly timing: Timing;
+  readonly history: HistorySettings;
+  readonly rebalance: RebalanceSettings;
+}
+
+export interface HistorySettings {
+  /** Messages kept per channel for recovery. */
+  readonly perChannel: number;
+  /** Bytes kept for all channels together. */
+  readonly maxBytes: number;
+  /** Age of the oldest message kept (ms). */
+  readonly maxAgeMs: number;
+  /** Clock skew and replication lag allowed for when recovering (ms). */
+  readonly skewMs: number;
+}
+
+export interface RebalanceSettings {
+  /** How often each gateway reports its connection count on the bus (ms); 0 turns rebalancing off. */
+  readonly intervalMs: number;
+  /** Shed only above average x (1 + threshold). */
+  readonly threshold: number;
+  /** Most connections shed per second, as a fraction of this gateway's connections. */
+  readonly rate: number;
 }
 
 export interface KafkaSettings {
@@ -186,6 +208,19 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, 1024 * 1024),
   };
 
+  const history: HistorySettings = {
+    perChannel: intIn(env, ENV.historySize, 0, 100_000, 200),
+    maxBytes: intIn(env, ENV.historyMaxBytes, 0, 16 * 1024 * 1024 * 1024, 128 * 1024 * 1024),
+    maxAgeMs: intIn(env, ENV.historyTtlMs, 0, 86_400_000, 300_000),
+    skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, 5_000),
+  };
+  const fraction = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(1));
+  const rebalance: RebalanceSettings = {
+    intervalMs: intIn(env, ENV.rebalanceIntervalMs, 0, 600_000, 5_000),
+    threshold: read(env, ENV.rebalanceThreshold, fraction, 'must be a number from 0 to 1 (0.2 = 20% above average)', 0.2),
+    rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', 0.02),
+  };
+
   const region = read(env, ENV.region, z.string().regex(REGION), 'must be lower-case letters, digits and dashes (e.g. eu-west-1)', 'local');
   return Object.freeze({
     port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
@@ -201,6 +236,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     allowedOrigins,
     limits,
     timing,
+    history,
+    rebalance,
   });
 }
 

@@ -14,7 +14,9 @@ import type { Bus, BusMessage } from './bus/bus.js';
 import { BusError } from './bus/bus.js';
 import type { GatewayConfig } from './config.js';
 import { Conn } from './conn.js';
-import { Hub } from './hub.js';
+import { Hub, msgFrame } from './hub.js';
+import { History } from './history.js';
+import { LOAD_CHANNEL, Rebalancer, type LoadReport } from './rebalance.js';
 import { GatewayMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
@@ -32,11 +34,14 @@ import {
   decodeClientProto,
   encodeAckJson,
   encodeAckProto,
+  encodeSubAckJson,
+  encodeSubAckProto,
   encodeErrorJson,
   encodeErrorProto,
   encodePongJson,
   encodePongProto,
   type ClientOp,
+  type Position,
 } from '../../shared/src/frames.js';
 import type { ContentType } from '../../shared/src/envelope.js';
 
@@ -62,6 +67,8 @@ export type GatewayState = 'new' | 'running' | 'draining' | 'stopped';
 export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly hub: Hub;
+  readonly history: History;
+  private readonly rebalancer: Rebalancer;
   private readonly config: GatewayConfig;
   private readonly bus: Bus;
   private readonly log: Logger;
@@ -89,10 +96,14 @@ export class Gateway {
       subscriptions: () => this.hub.subscriptions,
       channels: () => this.hub.channelCount,
     });
+    this.history = new History(this.config.history);
+    this.rebalancer = new Rebalancer({ nodeId: this.config.nodeId, region: this.config.region, ...this.config.rebalance });
     this.hub = new Hub({
       maxSubscriptions: this.config.limits.maxSubscriptions,
       metrics: this.metrics,
       onSlowConsumer: (c) => this.closeSlow(c),
+      history: this.history,
+      onControl: (msg) => this.onControl(msg),
     });
     this.wss = new WebSocketServer({
       noServer: true,
@@ -164,6 +175,17 @@ export class Gateway {
     this.every(t.pingIntervalMs, () => this.sweep());
     this.every(t.emfIntervalMs, () => this.emitEmf());
     this.every(t.readyProbeIntervalMs, () => void this.probe());
+    // Age eviction must happen even when no traffic arrives to trigger it.
+    this.every(10_000, () => this.history.trim());
+    if (this.config.rebalance.intervalMs > 0) {
+      this.every(this.config.rebalance.intervalMs, () => this.reportLoad());
+      let last = performance.now();
+      this.every(1_000, () => {
+        const now = performance.now();
+        this.rebalance(now - last);
+        last = now;
+      });
+    }
     this.log.info({ port: this.port, region: this.config.region, node: this.config.nodeId, bus: this.config.kafka ? 'kafka' : 'memory' }, 'gateway listening');
   }
 
@@ -311,10 +333,12 @@ export class Gateway {
     }
     switch (op.op) {
       case 'ping':
-        this.sendRaw(conn, conn.proto ? binaryFrame(encodePongProto(op.id)) : textFrame(encodePongJson(op.id)));
+        // The pong carries the server time: every message written before it has reached the
+        // client, which makes it the client's recovery sync point.
+        this.sendRaw(conn, conn.proto ? binaryFrame(encodePongProto(op.id, Date.now())) : textFrame(encodePongJson(op.id, Date.now())));
         return;
       case 'sub':
-        return this.subscribe(conn, op.id, op.ch);
+        return this.subscribe(conn, op.id, op.ch, op.since);
       case 'unsub':
         if (!isValidChannel(op.ch)) return this.sendError(conn, op.id, 'bad_channel', channelMessage(op.ch));
         this.hub.unsubscribe(conn, op.ch);
@@ -324,13 +348,32 @@ export class Gateway {
     }
   }
 
-  private subscribe(conn: Conn, id: number | undefined, ch: string): void {
+  /**
+   * Subscribes, recovering first when the client hands back a position: the messages it missed go
+   * out before the ack, live ones after it. Both happen in this turn, with the subscription added,
+   * so nothing falls between history and live delivery.
+   */
+  private subscribe(conn: Conn, id: number | undefined, ch: string, since: Position | undefined): void {
     if (!isValidChannel(ch)) return this.sendError(conn, id, 'bad_channel', channelMessage(ch));
     if (!conn.grant.canSubscribe(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow subscribing to ${ch}`);
     if (this.hub.subscribe(conn, ch) === 'limit') {
       return this.sendError(conn, id, 'too_many_subscriptions', `at most ${this.config.limits.maxSubscriptions} subscriptions per connection`);
     }
-    this.sendAck(conn, id);
+    let recovered: boolean | undefined;
+    if (since !== undefined) {
+      const r = this.history.recover(ch, since);
+      recovered = r.recovered;
+      this.metrics.recoveries.inc({ outcome: r.recovered ? 'recovered' : 'gap' });
+      if (r.recovered) {
+        for (const m of r.messages) {
+          const frame = msgFrame(m, conn.proto);
+          if (frame !== undefined) this.sendRaw(conn, frame);
+        }
+      }
+    }
+    if (id === undefined || conn.closing) return;
+    const pos = this.history.position(ch);
+    this.sendRaw(conn, conn.proto ? binaryFrame(encodeSubAckProto(id, pos, recovered)) : textFrame(encodeSubAckJson(id, pos, recovered)));
   }
 
   private publishFromClient(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array): void {
@@ -436,6 +479,32 @@ export class Gateway {
       conn.awaitingPong = true;
       this.sendRaw(conn, PING_FRAME);
     }
+  }
+
+  private reportLoad(): void {
+    const report: LoadReport = { node: this.config.nodeId, region: this.config.region, connections: this.conns.size };
+    this.publish(LOAD_CHANNEL, 'application/json', Buffer.from(JSON.stringify(report))).catch((err: unknown) =>
+      this.log.debug({ err }, 'load report not published'),
+    );
+  }
+
+  private onControl(msg: BusMessage): void {
+    try {
+      this.rebalancer.observe(JSON.parse(Buffer.from(msg.payload).toString('utf8')) as LoadReport);
+    } catch {
+      this.metrics.drops.inc({ reason: 'bad_load_report' });
+    }
+  }
+
+  /** Sheds connections with 1012 while well above the region's average (see rebalance.ts). */
+  private rebalance(elapsedMs: number): void {
+    if (this.stateValue !== 'running') return;
+    const n = this.rebalancer.shed(this.conns.size, elapsedMs);
+    if (n === 0) return;
+    const victims = shuffle([...this.conns].filter((c) => !c.closing)).slice(0, n);
+    this.log.info({ shedding: victims.length, connections: this.conns.size }, 'rebalancing: above the region average');
+    // Spread within the second, so the reconnects do not arrive at the balancer as one burst.
+    for (const c of victims) setTimeout(() => this.close(c, CLOSE_CODES.reconnectNow, 'rebalance'), Math.random() * 1_000).unref();
   }
 
   private emitEmf(): void {

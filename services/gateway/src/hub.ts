@@ -12,6 +12,8 @@ import type { Conn } from './conn.js';
 import { binaryFrame, textFrame } from './framing.js';
 import { encodeMsgJson, encodeMsgProto } from '../../shared/src/frames.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { History } from './history.js';
+import { LOAD_CHANNEL } from './rebalance.js';
 
 export type SubscribeResult = 'subscribed' | 'already' | 'limit';
 
@@ -20,6 +22,10 @@ export interface HubOptions {
   readonly metrics: GatewayMetrics;
   /** Called for each connection whose outbound buffer overflowed during a fan-out. */
   readonly onSlowConsumer: (conn: Conn) => void;
+  /** Keeps every message of every channel for recovery. */
+  readonly history: History;
+  /** Receives the gateways' own control messages (load reports). */
+  readonly onControl: (msg: BusMessage) => void;
 }
 
 export class Hub implements BusHandler {
@@ -42,7 +48,12 @@ export class Hub implements BusHandler {
   }
 
   wants(ch: string): boolean {
-    return this.channels.has(ch);
+    return this.channels.has(ch) || ch === LOAD_CHANNEL;
+  }
+
+  skipped(ch: string, value: Uint8Array | BusMessage): void {
+    if (value instanceof Uint8Array) this.opts.history.addRaw(ch, value);
+    else this.opts.history.add(value);
   }
 
   subscribe(conn: Conn, ch: string): SubscribeResult {
@@ -86,10 +97,11 @@ export class Hub implements BusHandler {
   }
 
   deliver(msg: BusMessage): void {
+    if (msg.channel === LOAD_CHANNEL) return this.opts.onControl(msg);
+    this.opts.history.add(msg);
     const set = this.channels.get(msg.channel);
     if (set === undefined) return;
     const { metrics } = this.opts;
-    const pos = { [msg.origin]: msg.id };
     let json: Buffer | undefined;
     let jsonBad = false;
     let bin: Buffer | undefined;
@@ -99,15 +111,14 @@ export class Hub implements BusHandler {
     for (const conn of set) {
       let frame: Buffer;
       if (conn.proto) {
-        frame = bin ??= binaryFrame(encodeMsgProto(msg.channel, msg.contentType, msg.payload, pos));
+        frame = bin ??= msgFrame(msg, true)!;
       } else {
         if (json === undefined) {
-          if (jsonBad || !jsonPayloadOk(msg)) {
+          if (jsonBad || (json = msgFrame(msg, false)) === undefined) {
             jsonBad = true;
             metrics.drops.inc({ reason: 'invalid_json_payload' });
             continue;
           }
-          json = textFrame(encodeMsgJson(msg.channel, msg.contentType, msg.payload, pos));
         }
         frame = json;
       }
@@ -127,6 +138,17 @@ export class Hub implements BusHandler {
       for (const c of slow) this.opts.onSlowConsumer(c);
     }
   }
+}
+
+/**
+ * The complete `msg` frame for one wire shape; undefined for a JSON frame whose payload is not
+ * valid JSON (see {@link jsonPayloadOk}).
+ */
+export function msgFrame(msg: BusMessage, proto: boolean): Buffer | undefined {
+  const pos = { [msg.origin]: msg.id };
+  if (proto) return binaryFrame(encodeMsgProto(msg.channel, msg.contentType, msg.payload, pos));
+  if (!jsonPayloadOk(msg)) return undefined;
+  return textFrame(encodeMsgJson(msg.channel, msg.contentType, msg.payload, pos));
 }
 
 /**

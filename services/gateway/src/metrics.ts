@@ -29,6 +29,7 @@ export class GatewayMetrics {
   readonly refused: Counter<'reason'>;
   readonly errors: Counter<'code'>;
   readonly latency: Histogram<'origin'>;
+  readonly recoveries: Counter<'outcome'>;
 
   constructor(sources: GaugeSources) {
     const p = METRICS_PREFIX;
@@ -49,6 +50,7 @@ export class GatewayMetrics {
     this.closes = new Counter({ name: `${p}closes_total`, help: 'Connections closed, by close code.', labelNames: ['code'], registers: r });
     this.refused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by reason.', labelNames: ['reason'], registers: r });
     this.errors = new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'], registers: r });
+    this.recoveries = new Counter({ name: `${p}recoveries_total`, help: 'Subscriptions that asked to recover from a position, by outcome.', labelNames: ['outcome'], registers: r });
     this.latency = new Histogram({
       name: `${p}publish_to_deliver_seconds`,
       help: 'From the origin accepting a publish to this gateway writing it to its subscribers.',

@@ -96,6 +96,13 @@ export const ENV = Object.freeze({
   drainDeadlineMs: 'WSGW_DRAIN_DEADLINE_MS',
   emfIntervalMs: 'WSGW_EMF_INTERVAL_MS',
   readyProbeIntervalMs: 'WSGW_READY_PROBE_INTERVAL_MS',
+  historySize: 'WSGW_HISTORY_SIZE',
+  historyMaxBytes: 'WSGW_HISTORY_MAX_BYTES',
+  historyTtlMs: 'WSGW_HISTORY_TTL_MS',
+  recoverySkewMs: 'WSGW_RECOVERY_SKEW_MS',
+  rebalanceIntervalMs: 'WSGW_REBALANCE_INTERVAL_MS',
+  rebalanceThreshold: 'WSGW_REBALANCE_THRESHOLD',
+  rebalanceRate: 'WSGW_REBALANCE_RATE',
 } as const);
 
 /**

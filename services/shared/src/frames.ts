@@ -15,10 +15,10 @@ export type ClientOp =
   | { readonly op: 'ping'; readonly id?: number };
 
 export type ServerOp =
-  | { readonly op: 'ack'; readonly id: number }
+  | { readonly op: 'ack'; readonly id: number; readonly recovered?: boolean; readonly pos?: Position }
   | { readonly op: 'error'; readonly id?: number; readonly code: string; readonly message: string }
   | { readonly op: 'msg'; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly pos: Position }
-  | { readonly op: 'pong'; readonly id?: number };
+  | { readonly op: 'pong'; readonly id?: number; readonly ts?: number };
 
 /** A frame that cannot be acted on. `id` is set when the frame was readable enough to carry one. */
 export class FrameError extends Error {
@@ -81,7 +81,11 @@ export function decodeClientJson(text: string): ClientOp {
 }
 
 export const encodeAckJson = (id: number): string => `{"op":"ack","id":${id}}`;
-export const encodePongJson = (id?: number): string => (id === undefined ? '{"op":"pong"}' : `{"op":"pong","id":${id}}`);
+/** The ack of a `sub`: carries the channel's position, and the outcome of a recovery if one was asked. */
+export const encodeSubAckJson = (id: number, pos: Position, recovered?: boolean): string =>
+  `{"op":"ack","id":${id}${recovered === undefined ? '' : `,"recovered":${recovered}`},"pos":${JSON.stringify(pos)}}`;
+export const encodePongJson = (id: number | undefined, ts: number): string =>
+  id === undefined ? `{"op":"pong","ts":${ts}}` : `{"op":"pong","id":${id},"ts":${ts}}`;
 export const encodeErrorJson = (id: number | undefined, code: string, message: string): string =>
   id === undefined
     ? `{"op":"error","code":${JSON.stringify(code)},"message":${JSON.stringify(message)}}`
@@ -131,9 +135,14 @@ export function decodeServerJson(text: string): ServerOp {
       };
     }
     case 'ack':
-      return { op: 'ack', id: Number(o.id) };
+      return {
+        op: 'ack',
+        id: Number(o.id),
+        ...(typeof o.recovered === 'boolean' ? { recovered: o.recovered } : {}),
+        ...(o.pos !== undefined ? { pos: o.pos as Position } : {}),
+      };
     case 'pong':
-      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id) };
+      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id), ...(typeof o.ts === 'number' ? { ts: o.ts } : {}) };
     case 'error':
       return { op: 'error', id: o.id === undefined ? undefined : Number(o.id), code: String(o.code), message: String(o.message) };
     default:
@@ -179,7 +188,9 @@ export function decodeClientProto(bytes: Uint8Array): ClientOp {
 }
 
 export const encodeAckProto = (id: number): Uint8Array => ServerFrame.encode({ ack: { id } }).finish();
-export const encodePongProto = (id?: number): Uint8Array => ServerFrame.encode({ pong: { id: id ?? 0 } }).finish();
+export const encodeSubAckProto = (id: number, pos: Position, recovered?: boolean): Uint8Array =>
+  ServerFrame.encode({ ack: recovered === undefined ? { id, pos } : { id, pos, recovered } }).finish();
+export const encodePongProto = (id: number | undefined, ts: number): Uint8Array => ServerFrame.encode({ pong: { id: id ?? 0, ts } }).finish();
 export const encodeErrorProto = (id: number | undefined, code: string, message: string): Uint8Array =>
   ServerFrame.encode({ error: { id: id ?? 0, code, message } }).finish();
 export const encodeMsgProto = (ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): Uint8Array =>
@@ -200,6 +211,9 @@ export function encodeClientProto(op: ClientOp): Uint8Array {
   }
 }
 
+/** uint64 fields decode to a Long when long.js is present, to a number otherwise. */
+const toNumber = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
+
 /** Client side: decodes a server binary frame. Throws {@link FrameError}. */
 export function decodeServerProto(bytes: Uint8Array): ServerOp {
   let f: Record<string, any>;
@@ -209,8 +223,11 @@ export function decodeServerProto(bytes: Uint8Array): ServerOp {
     throw new FrameError('bad_frame', 'server frame is not a valid wsgw.v1.ServerFrame');
   }
   if (f.msg) return { op: 'msg', ch: f.msg.ch, contentType: f.msg.contentType || 'application/octet-stream', payload: f.msg.data ?? new Uint8Array(0), pos: f.msg.pos ?? {} };
-  if (f.ack) return { op: 'ack', id: f.ack.id ?? 0 };
-  if (f.pong) return { op: 'pong', id: f.pong.id || undefined };
+  if (f.ack) {
+    const pos = f.ack.pos && Object.keys(f.ack.pos).length > 0 ? (f.ack.pos as Position) : undefined;
+    return { op: 'ack', id: f.ack.id ?? 0, ...(typeof f.ack.recovered === 'boolean' ? { recovered: f.ack.recovered } : {}), ...(pos ? { pos } : {}) };
+  }
+  if (f.pong) return { op: 'pong', id: f.pong.id || undefined, ...(f.pong.ts ? { ts: toNumber(f.pong.ts) } : {}) };
   if (f.error) return { op: 'error', id: f.error.id || undefined, code: f.error.code, message: f.error.message };
   throw new FrameError('bad_frame', 'server frame carries no operation');
 }

@@ -43,8 +43,11 @@ message ServerFrame {
     Pong pong = 4;
   }
 }
-message Ack { uint32 id = 1; }
+// For sub: recovered is set when the sub carried "since" (true: what was missed was sent before
+// this ack; false: history no longer covers the gap), and pos is the channel's position to
+// resume from later.
+message Ack { uint32 id = 1; optional bool recovered = 2; map<string, string> pos = 3; }
 message Error { uint32 id = 1; string code = 2; string message = 3; }
 message Msg { string ch = 1; bytes data = 2; map<string, string> pos = 3; string content_type = 4; }
-message Pong { uint32 id = 1; }
+message Pong { uint32 id = 1; uint64 ts = 2; }  // ts: server time (ms) when the pong was written
 `;

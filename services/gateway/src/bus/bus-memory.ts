@@ -88,7 +88,9 @@ export class MemoryBus implements Bus {
   /** @internal called by the network */
   receive(msg: BusMessage): void {
     const h = this.handler;
-    if (h && h.wants(msg.channel) && this.seen.add(msg.id)) h.deliver(msg);
+    if (h === undefined) return;
+    if (!h.wants(msg.channel)) h.skipped?.(msg.channel, msg);
+    else if (this.seen.add(msg.id)) h.deliver(msg);
   }
 }
 

@@ -41,6 +41,12 @@ export interface BusHandler {
   wants(channel: string): boolean;
   /** One message for a wanted channel, decoded, duplicates removed. */
   deliver(msg: BusMessage): void;
+  /**
+   * Optional: every well-keyed record that `wants` declined, still undecoded (the raw envelope
+   * bytes), or the message itself when the bus holds it decoded anyway. The gateway keeps these as
+   * history for clients that reconnect from elsewhere. Not deduplicated; may be malformed.
+   */
+  skipped?(channel: string, value: Uint8Array | BusMessage): void;
 }
 
 /** One message as it travels between regions: the protobuf `Envelope` (services/shared/src/envelope.ts). */
