@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { WebSocketServer } from 'ws';
+import { WsgwClient, WsgwError, type MessageEvent } from '../../services/client/src/client.js';
+import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-memory.js';
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { TestProxy } from '../helpers/proxy.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function gateways(n: number, env: Record<string, string> = {}): Promise<TestGateway[]> {
+  const net = new MemoryBusNetwork();
+  const out: TestGateway[] = [];
+  for (let i = 0; i < n; i++) {
+    // A small skew: these gateways have only just started, so their history begins now.
+    const gw = await startGateway({ WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_RECOVERY_SKEW_MS: '20', ...env }, new MemoryBus(net));
+    cleanups.push(() => gw.stop());
+    out.push(gw);
+  }
+  return out;
+}
+
+function client(url: string, opts: Partial<ConstructorParameters<typeof WsgwClient>[0]> = {}) {
+  const c = new WsgwClient({ url, backoff: { baseMs: 20, maxMs: 200 }, ...opts });
+  const got: MessageEvent[] = [];
+  c.on('message', (m) => got.push(m));
+  cleanups.push(() => c.close());
+  return { c, got, values: () => got.map((m) => m.data) };
+}
+
+describe.each(['json', 'proto'] as const)('WsgwClient over %s', (protocol) => {
+  it('subscribes, publishes and receives with promises settled by ack', async () => {
+    const [gw] = await gateways(1);
+    const a = client(gw!.url, { protocol });
+    await a.c.connect();
+    await a.c.subscribe('room:1');
+    await a.c.publish('room:1', { n: 1 });
+    await waitFor(() => a.got.length === 1);
+    expect(a.got[0]).toMatchObject({ ch: 'room:1', data: { n: 1 }, contentType: 'application/json' });
+    expect(Object.keys(a.got[0]!.pos)).toEqual(['local']);
+  });
+
+  it('rejects with the server error code', async () => {
+    const [gw] = await gateways(1);
+    const a = client(gw!.url, { protocol });
+    await a.c.connect();
+    await expect(a.c.subscribe('bad channel')).rejects.toMatchObject({ code: 'bad_channel' });
+  });
+
+  it('reconnects to another gateway and recovers exactly the messages it missed, then live ones', async () => {
+    const [g1, g2] = await gateways(2);
+    await new Promise((r) => setTimeout(r, 100)); // let the histories' coverage pass the skew
+    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    cleanups.push(() => proxy.close());
+    const a = client(proxy.url, { protocol });
+    const resub: Array<{ recovered: boolean; missed: number }> = [];
+    a.c.on('resubscribed', (e) => resub.push(e));
+    await a.c.connect();
+    await a.c.subscribe('room:r');
+    for (let i = 0; i < 5; i++) await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    await waitFor(() => a.got.length === 5);
+    // Ping so the client holds a recent sync time, then lose the link and publish meanwhile.
+    await new Promise((r) => setTimeout(r, 50));
+    proxy.targetPort = g2!.gateway.port;
+    proxy.dropAll();
+    for (let i = 5; i < 15; i++) await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    await waitFor(() => resub.length === 1, 5_000, 'resubscribe');
+    expect(resub[0]!.recovered).toBe(true);
+    for (let i = 15; i < 20; i++) await g1!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    await waitFor(() => a.got.length >= 20);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.values()).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});
+
+describe('WsgwClient recovery limits', () => {
+  it('emits gap when the history no longer covers what was missed', async () => {
+    const [g1] = await gateways(1, { WSGW_HISTORY_SIZE: '3' });
+    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    cleanups.push(() => proxy.close());
+    const a = client(proxy.url, { backoff: { baseMs: 300, maxMs: 300 } });
+    const gaps: string[] = [];
+    a.c.on('gap', (e) => gaps.push(e.ch));
+    await a.c.connect();
+    await a.c.subscribe('g');
+    await g1!.gateway.publish('g', 'application/json', Buffer.from('0'));
+    await waitFor(() => a.got.length === 1);
+    proxy.dropAll();
+    for (let i = 1; i <= 10; i++) await g1!.gateway.publish('g', 'application/json', Buffer.from(String(i)));
+    await waitFor(() => gaps.length === 1, 5_000, 'gap event');
+    expect(gaps).toEqual(['g']);
+  });
+});
+
+describe('WsgwClient connection handling', () => {
+  it('queues publishes while offline and flushes them on reconnect', async () => {
+    const [g1] = await gateways(1);
+    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    cleanups.push(() => proxy.close());
+    const a = client(proxy.url, { backoff: { baseMs: 200, maxMs: 200 } });
+    await a.c.connect();
+    await a.c.subscribe('q');
+    proxy.dropAll();
+    await waitFor(() => a.c.state === 'reconnecting');
+    const sent = [a.c.publish('q', 'a'), a.c.publish('q', 'b')];
+    await Promise.all(sent);
+    await waitFor(() => a.got.length === 2);
+    expect(a.values()).toEqual(['a', 'b']);
+  });
+
+  it('refuses publishes beyond the offline queue limit', async () => {
+    const a = client('ws://127.0.0.1:9/', { offlineQueueLimit: 1 });
+    const first = a.c.publish('q', 1);
+    await expect(a.c.publish('q', 2)).rejects.toMatchObject({ code: 'offline_queue_full' });
+    a.c.close();
+    await expect(first).rejects.toBeInstanceOf(WsgwError);
+  });
+
+  it('asks for a fresh token after 4001 and reconnects with it', async () => {
+    const secret = 'client-test-secret-0123456789abcdefgh';
+    const key = new TextEncoder().encode(secret);
+    const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
+    let issued = 0;
+    const token = async () => {
+      issued++;
+      return new SignJWT({ subscribe: ['*'], publish: ['*'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(Math.floor(Date.now() / 1000) + (issued === 1 ? 1 : 3600))
+        .sign(key);
+    };
+    const a = client(g1!.url, { token });
+    const codes: number[] = [];
+    a.c.on('disconnected', (e) => codes.push(e.code));
+    await a.c.connect();
+    await a.c.subscribe('t');
+    await waitFor(() => codes.includes(4001), 5_000, 'token expiry');
+    await waitFor(() => a.c.state === 'open' && issued === 2, 5_000, 'reconnect with a new token');
+    await a.c.publish('t', 'after refresh');
+    await waitFor(() => a.values().includes('after refresh'));
+  });
+
+  it('stops on 1008 and detects a dead link by missing pongs', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    cleanups.push(() => new Promise((r) => wss.close(r)));
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      // The first connection never answers pings (a dead proxy); the second is refused by policy.
+      if (connections === 2) ws.close(1008, 'policy');
+    });
+    const port = (wss.address() as { port: number }).port;
+    const a = client(`ws://127.0.0.1:${port}/`, { pingIntervalMs: 100 });
+    const codes: number[] = [];
+    a.c.on('disconnected', (e) => codes.push(e.code));
+    await a.c.connect();
+    await waitFor(() => a.c.state === 'closed', 5_000, 'stop after 1008');
+    expect(codes).toEqual([1006, 1008]);
+    expect(connections).toBe(2);
+  });
+});
