@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --smoke] [-- --only idle,fanout,channels,storm] [-- --targets gateway,ws]`
+ * `npm run bench [-- --smoke] [--only idle,fanout,channels,storm,cross-region] [--targets gateway,socketio,ws]`
+ *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build]`
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
  * table and writes bench/results/latest.json and latest.svg. `--smoke` runs every scenario at
@@ -14,14 +15,42 @@ import { ClientPool } from './load/pool.js';
 import type { TargetKind } from './load/wire.js';
 import { ROOT, buildGateway, startGateway, startTarget, type Running } from './servers/targets.js';
 import { runIdle, type IdleResult } from './scenarios/idle.js';
-import { runFanout, KEEP_UP_P99_MS, type FanoutConfig, type FanoutResult } from './scenarios/fanout.js';
+import { runFanout, runLatencyAt, KEEP_UP_RULE, type FanoutConfig, type FanoutResult, type StepResult } from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
 import { machine } from './lib/machine.js';
 import { KINDS, LABELS, markdownTable, row, type Row } from './lib/report.js';
 import { svgChart } from './lib/chart.js';
+import { sig } from './lib/util.js';
 
 const SCENARIOS = ['idle', 'fanout', 'channels', 'storm', 'cross-region'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+
+/** Results of one fan-out configuration for every server, plus latency at a load all of them carry. */
+interface FlowEntry {
+  readonly results: Partial<Record<TargetKind, FanoutResult>>;
+  /** Half the lowest maximum rate among the servers (msg/s), and each server's latency there. */
+  equalLoad?: { readonly rate: number; readonly results: Partial<Record<TargetKind, StepResult>> };
+}
+
+/** Runs one fan-out configuration against every server, then all of them again at equal load. */
+async function flow(servers: Map<TargetKind, Running>, subs: ClientPool, pub: ClientPool, cfg: FanoutConfig, what: string): Promise<FlowEntry> {
+  const entry: FlowEntry = { results: {} };
+  for (const k of kinds) {
+    log(`${what}, ${LABELS[k]}`);
+    entry.results[k] = await runFanout(servers.get(k)!, subs, pub, cfg, log);
+  }
+  const maxRates = kinds.map((k) => entry.results[k]?.maxRate ?? 0);
+  if (kinds.length > 1 && maxRates.every((r) => r > 0)) {
+    const rate = Math.min(...maxRates) / 2;
+    entry.equalLoad = { rate, results: {} };
+    for (const k of kinds) {
+      const s = await runLatencyAt(servers.get(k)!, subs, pub, cfg, rate);
+      if (s !== undefined) entry.equalLoad.results[k] = s;
+      log(`  ${k}: at equal load ${rate} msg/s: ${s ? `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, p99.9 ${s.p999Ms} ms` : 'failed to connect'}`);
+    }
+  }
+  return entry;
+}
 
 interface Plan {
   /** Subscriber worker processes (each holds at most ~5k connections: open-file limit and CPU). */
@@ -49,10 +78,10 @@ const FULL: Plan = {
 const SMOKE: Plan = {
   workers: 2,
   deadlineMs: 3 * 60_000,
-  idle: { counts: [300], cluster: { processes: 2, connections: 300 } },
+  idle: { counts: [200], cluster: { processes: 2, connections: 200 } },
   fanout: { subscribers: [200], sizes: [100, 1024] },
-  channels: { connections: 300, channels: 50, per: 5, size: 100 },
-  storm: { clients: 300 },
+  channels: { connections: 200, channels: 40, per: 5, size: 100 },
+  storm: { clients: 200 },
   steps: { windowMs: 300, latencyWindowMs: 400, maxSteps: 3, refineSteps: 0, startDeliveriesPerSec: 20_000 },
 };
 
@@ -63,10 +92,15 @@ const { values: args } = parseArgs({
     targets: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json') },
     'no-build': { type: 'boolean', default: false },
+    /** Overrides of the fan-out plan, for profiling one case: --subscribers 10000 --sizes 100 */
+    subscribers: { type: 'string' },
+    sizes: { type: 'string' },
   },
 });
 
-const plan = args.smoke ? SMOKE : FULL;
+const numbers = (s: string | undefined) => s?.split(',').map((x) => Number(x.trim()));
+const base = args.smoke ? SMOKE : FULL;
+const plan: Plan = { ...base, fanout: { subscribers: numbers(args.subscribers) ?? base.fanout.subscribers, sizes: numbers(args.sizes) ?? base.fanout.sizes } };
 const only = new Set((args.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()) as Scenario[]);
 for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
 const kinds = (args.targets ?? KINDS.join(',')).split(',').map((s) => s.trim()) as TargetKind[];
@@ -124,8 +158,8 @@ async function main(): Promise<void> {
   pools.push(subs, pub);
 
   const idle: Array<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }> = [];
-  const fanout: Array<{ subscribers: number; size: number; results: Partial<Record<TargetKind, FanoutResult>> }> = [];
-  let channels: { connections: number; channels: number; per: number; size: number; results: Partial<Record<TargetKind, FanoutResult>> } | undefined;
+  const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
+  let channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
   let storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | undefined;
 
   if (only.has('idle')) {
@@ -159,30 +193,17 @@ async function main(): Promise<void> {
   if (only.has('fanout')) {
     for (const s of plan.fanout.subscribers) {
       for (const size of plan.fanout.sizes) {
-        const entry = { subscribers: s, size, results: {} as Partial<Record<TargetKind, FanoutResult>> };
-        for (const k of kinds) {
-          log(`fan-out: 1 channel, ${s} subscribers, ${size} B, ${LABELS[k]}`);
-          entry.results[k] = await runFanout(servers.get(k)!, subs, pub, { ...plan.steps, connections: s, channels: { kind: 'one', ch: 'fan' }, publishTo: ['fan'], size }, log);
-        }
-        fanout.push(entry);
+        const cfg: FanoutConfig = { ...plan.steps, connections: s, channels: { kind: 'one', ch: 'fan' }, publishTo: ['fan'], size };
+        fanout.push({ subscribers: s, size, ...(await flow(servers, subs, pub, cfg, `fan-out: 1 channel, ${s} subscribers, ${size} B`)) });
       }
     }
   }
 
   if (only.has('channels')) {
     const c = plan.channels;
-    channels = { ...c, results: {} };
     const names = Array.from({ length: c.channels }, (_, i) => `ch${i}`);
-    for (const k of kinds) {
-      log(`many channels: ${c.connections} connections × ${c.per} of ${c.channels} channels, ${c.size} B, ${LABELS[k]}`);
-      channels.results[k] = await runFanout(
-        servers.get(k)!,
-        subs,
-        pub,
-        { ...plan.steps, connections: c.connections, channels: { kind: 'random', count: c.channels, per: c.per, prefix: 'ch' }, publishTo: names, size: c.size },
-        log,
-      );
-    }
+    const cfg: FanoutConfig = { ...plan.steps, connections: c.connections, channels: { kind: 'random', count: c.channels, per: c.per, prefix: 'ch' }, publishTo: names, size: c.size };
+    channels = { ...c, ...(await flow(servers, subs, pub, cfg, `many channels: ${c.connections} connections × ${c.per} of ${c.channels} channels, ${c.size} B`)) };
   }
 
   if (only.has('storm')) {
@@ -211,7 +232,7 @@ async function main(): Promise<void> {
     durationSec: Math.round((Date.now() - t0) / 1000),
     machine: m,
     method: {
-      keepUpRule: `a step keeps up when every message reaches every subscriber within the grace period, no subscriber is dropped and p99 <= ${KEEP_UP_P99_MS} ms`,
+      keepUpRule: KEEP_UP_RULE,
       latency: 'publish-to-receive, publisher and subscribers in separate client processes on one clock; measured at half the highest rate that kept up',
       serverCpu: 'utime+stime of the server process(es) from /proc; Redis CPU is reported separately and not included',
       advantage: 'gateway ÷ peer where higher is better, peer ÷ gateway where lower is better: above 1 favours the gateway',
@@ -240,8 +261,8 @@ async function main(): Promise<void> {
 
 function summarize(
   idle: ReadonlyArray<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }>,
-  fanout: ReadonlyArray<{ subscribers: number; size: number; results: Partial<Record<TargetKind, FanoutResult>> }>,
-  channels: { connections: number; channels: number; per: number; size: number; results: Partial<Record<TargetKind, FanoutResult>> } | undefined,
+  fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>,
+  channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined,
   storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | undefined,
 ): Row[] {
   const rows: Row[] = [];
@@ -253,15 +274,21 @@ function summarize(
     if (e.processes === 1) rows.push(row(name, 'heap per connection', 'B', 'lower', pick(e.results, (r) => r.heapPerConnBytes)));
     rows.push(row(name, 'time to connect all', 'ms', 'lower', pick(e.results, (r) => r.connectAllMs)));
   }
-  const flow = (name: string, res: Partial<Record<TargetKind, FanoutResult>>) => {
+  const flowRows = (name: string, e: FlowEntry) => {
+    const res = e.results;
     rows.push(row(name, 'max deliveries/s', '/s', 'higher', pick(res, (r) => r.maxDeliveriesPerSec || undefined)));
     rows.push(row(name, 'deliveries per server CPU-second', '/cpu-s', 'higher', pick(res, (r) => r.deliveriesPerCpuSec || undefined)));
     rows.push(row(name, 'p50 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p50Ms)));
     rows.push(row(name, 'p99 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p99Ms)));
     rows.push(row(name, 'p99.9 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p999Ms)));
+    if (e.equalLoad) {
+      const at = `at equal load (${sig(e.equalLoad.rate)} msg/s)`;
+      rows.push(row(name, `p50 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p50Ms)));
+      rows.push(row(name, `p99 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p99Ms)));
+    }
   };
-  for (const e of fanout) flow(`Fan-out, 1 channel, ${e.subscribers.toLocaleString('en-US')} subs, ${e.size} B`, e.results);
-  if (channels) flow(`Many channels, ${channels.connections.toLocaleString('en-US')} conns × ${channels.per} of ${channels.channels}, ${channels.size} B`, channels.results);
+  for (const e of fanout) flowRows(`Fan-out, 1 channel, ${e.subscribers.toLocaleString('en-US')} subs, ${e.size} B`, e);
+  if (channels) flowRows(`Many channels, ${channels.connections.toLocaleString('en-US')} conns × ${channels.per} of ${channels.channels}, ${channels.size} B`, channels);
   if (storm) {
     const name = `Connect storm, ${storm.clients.toLocaleString('en-US')} clients`;
     rows.push(row(name, 'handshakes/s', '/s', 'higher', pick(storm.results, (r) => (r.opened === storm.clients ? r.handshakesPerSec : undefined))));

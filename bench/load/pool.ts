@@ -78,7 +78,10 @@ export interface ConnectOutcome {
 
 export interface Stats {
   readonly delivered: number;
+  /** All latencies, and those of messages published in the early / late part of a step. */
   readonly latency: Histogram;
+  readonly early: Histogram;
+  readonly late: Histogram;
   readonly dropped: number;
   readonly lastDropReason: string | undefined;
   readonly open: number;
@@ -96,7 +99,7 @@ export class ClientPool {
     }
     const pool = new ClientPool(workers);
     // A round trip proves each worker is up before any timing starts.
-    await pool.each((w) => w.request({ type: 'reset' }));
+    await pool.reset();
     return pool;
   }
 
@@ -147,17 +150,27 @@ export class ClientPool {
     };
   }
 
-  async reset(): Promise<void> {
-    await this.each((w) => w.request({ type: 'reset' }));
+  /** Zeroes the workers' counters; `splitAt` (clock ms) divides early from late messages. */
+  async reset(splitAt = 0): Promise<void> {
+    await this.each((w) => w.request({ type: 'reset', splitAt }));
   }
 
   async stats(): Promise<Stats> {
     const replies = await this.each((w) => w.request<StatsReply>({ type: 'stats' }));
     const latency = new Histogram();
-    for (const r of replies) latency.merge(Histogram.fromSparse(r.latency).counts);
+    const early = new Histogram();
+    const late = new Histogram();
+    for (const r of replies) {
+      early.merge(Histogram.fromSparse(r.early).counts);
+      late.merge(Histogram.fromSparse(r.late).counts);
+    }
+    latency.merge(early.counts);
+    latency.merge(late.counts);
     return {
       delivered: replies.reduce((a, r) => a + r.delivered, 0),
       latency,
+      early,
+      late,
       dropped: replies.reduce((a, r) => a + r.dropped, 0),
       lastDropReason: replies.find((r) => r.lastDropReason !== undefined)?.lastDropReason,
       open: replies.reduce((a, r) => a + r.open, 0),

@@ -22,7 +22,8 @@ export type Command =
       readonly channels: ChannelSpec;
       readonly timeoutMs: number;
     }
-  | { readonly type: 'reset'; readonly id: number }
+  /** Zeroes the counters; messages published before `splitAt` (clock ms) count as the early half. */
+  | { readonly type: 'reset'; readonly id: number; readonly splitAt: number }
   | { readonly type: 'stats'; readonly id: number }
   | {
       readonly type: 'publish';
@@ -55,8 +56,9 @@ export interface StatsReply {
   readonly type: 'stats';
   readonly id: number;
   readonly delivered: number;
-  /** Sparse latency histogram (see Histogram.toSparse). */
-  readonly latency: Array<[number, number]>;
+  /** Sparse latency histograms (see Histogram.toSparse) of messages published before and after `splitAt`. */
+  readonly early: Array<[number, number]>;
+  readonly late: Array<[number, number]>;
   /** Connections that closed after opening, since the last reset. */
   readonly dropped: number;
   readonly lastDropReason: string | undefined;

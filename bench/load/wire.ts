@@ -67,8 +67,8 @@ export interface ClientEvents {
   open(c: WireClient): void;
   /** A subscription was acknowledged. */
   subscribed(c: WireClient): void;
-  /** A benchmark message arrived; `latencyMs` is receive time minus publish time. */
-  message(c: WireClient, latencyMs: number): void;
+  /** A benchmark message arrived; `sentAt` is its publish time, `latencyMs` receive time minus that. */
+  message(c: WireClient, sentAt: number, latencyMs: number): void;
   /** The connection failed or closed; `opened` tells whether the handshake had finished. */
   closed(c: WireClient, opened: boolean, reason: string): void;
 }
@@ -231,7 +231,8 @@ export class WireClient {
     if (opcode !== OP_TEXT) return;
     const s = buf.subarray(start, Math.min(end, start + STAMP_WINDOW)).indexOf(STAMP);
     if (s >= 0) {
-      this.events.message(this, clock() - readNumber(buf, start + s + STAMP.length, end));
+      const sentAt = readNumber(buf, start + s + STAMP.length, end);
+      this.events.message(this, sentAt, clock() - sentAt);
       return;
     }
     if (this.target.kind === 'socketio') {

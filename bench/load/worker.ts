@@ -8,7 +8,9 @@ import type { ChannelSpec, Command, ConnectReply, PublishReply, Reply, StatsRepl
 import { WireClient, clock, payloadFor, pubFrame, type ClientEvents } from './wire.js';
 
 const clients = new Set<WireClient>();
-let latency = new Histogram();
+let early = new Histogram();
+let late = new Histogram();
+let splitAt = 0;
 let delivered = 0;
 let dropped = 0;
 let lastDropReason: string | undefined;
@@ -48,9 +50,9 @@ const events: ClientEvents = {
     }
     settle();
   },
-  message(_c, ms) {
+  message(_c, sentAt, ms) {
     delivered++;
-    latency.record(ms);
+    (sentAt < splitAt ? early : late).record(ms);
   },
   closed(c, opened, reason) {
     clients.delete(c);
@@ -182,13 +184,15 @@ process.on('message', (raw) => {
       return;
     }
     case 'reset':
-      latency = new Histogram();
+      early = new Histogram();
+      late = new Histogram();
+      splitAt = cmd.splitAt;
       delivered = 0;
       dropped = 0;
       lastDropReason = undefined;
       return reply({ type: 'reset', id: cmd.id });
     case 'stats': {
-      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, latency: latency.toSparse(), dropped, lastDropReason, open: clients.size };
+      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, early: early.toSparse(), late: late.toSparse(), dropped, lastDropReason, open: clients.size };
       return reply(r);
     }
     case 'publish':
