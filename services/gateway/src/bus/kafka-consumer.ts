@@ -13,15 +13,19 @@
  *   new region, a replicated copy that MirrorMaker back-fills with old records) is read from the
  *   start time, not from its beginning. (`admin.setOffsets` would do the same through a throw-away
  *   consumer, but costs about five seconds per call.)
- * - Offsets are then committed about once a second. They matter only to this instance: after a
- *   broker restart or a topic refresh the consumer resumes where it was (replaying at most the last
- *   second, which the bus's dedup window absorbs) instead of jumping to "latest" and losing what
- *   was published meanwhile.
+ * - Offsets are then committed about once a second, by this class rather than by kafkajs: kafkajs'
+ *   auto-commit sends an OffsetCommit after every non-empty batch, i.e. per partition per fetch, and
+ *   waits for it before fetching again, which cost ~40 ms of delivery latency at 1,000 msg/s over six
+ *   partitions. Offsets matter only to this instance: after a broker restart or a topic refresh the
+ *   consumer resumes where it was (replaying at most the last second, which the bus's dedup window
+ *   absorbs) instead of jumping to "latest" and losing what was published meanwhile.
  * - kafkajs resolves a RegExp subscription once, at subscribe time. New topics are found by
  *   listing topics every `refreshMs`; when one appears, the consumer is stopped (committing and
  *   leaving the group), subscribed to the new topic as well and run again.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, TopicPartitionOffset } from 'kafkajs';
+
+const COMMIT_INTERVAL_MS = 1_000;
 
 export interface FanoutConsumerOptions {
   readonly groupId: string;
@@ -42,6 +46,10 @@ export class FanoutConsumer {
   private readonly topics = new Set<string>();
   private busy: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Next offset to read, per `topic|partition`, as last processed (or sought). */
+  private readonly positions = new Map<string, TopicPartitionOffset>();
+  private dirty = false;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -86,10 +94,28 @@ export class FanoutConsumer {
     });
   }
 
-  /** Leaves the group and disconnects. */
+  /** Commits, leaves the group and disconnects. */
   stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.commitTimer);
     return this.serial(() => this.halt());
+  }
+
+  private note(topic: string, partition: number, offset: string): void {
+    this.positions.set(`${topic}|${partition}`, { topic, partition, offset });
+    this.dirty = true;
+  }
+
+  private async commit(): Promise<void> {
+    const c = this.consumer;
+    if (!c || !this.dirty) return;
+    this.dirty = false;
+    try {
+      await c.commitOffsets([...this.positions.values()]);
+    } catch {
+      // Rebalancing or broker gone: try again at the next tick.
+      this.dirty = true;
+    }
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
@@ -100,6 +126,7 @@ export class FanoutConsumer {
 
   private async halt(): Promise<void> {
     const c = this.consumer;
+    if (c) await Promise.race([this.commit(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.consumer = undefined;
     if (c) await c.disconnect();
   }
@@ -126,7 +153,10 @@ export class FanoutConsumer {
     const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         // Runs before the first fetch; seeking is committed, so later rejoins resume from there.
-        for (const s of seeks.splice(0)) consumer.seek(s);
+        for (const s of seeks.splice(0)) {
+          consumer.seek(s);
+          this.note(s.topic, s.partition, s.offset);
+        }
         this.opts.onState(true);
         resolve();
       });
@@ -145,10 +175,15 @@ export class FanoutConsumer {
       await consumer.connect();
       if (this.topics.size > 0) await consumer.subscribe({ topics: [...this.topics], fromBeginning: false });
       await consumer.run({
-        autoCommitInterval: 1_000,
+        autoCommit: false,
         eachBatchAutoResolve: true,
-        eachBatch: async (payload) => this.opts.onBatch(payload),
+        eachBatch: async (payload) => {
+          this.opts.onBatch(payload);
+          const { batch } = payload;
+          if (batch.messages.length > 0) this.note(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
+        },
       });
+      this.commitTimer ??= setInterval(() => void this.commit(), COMMIT_INTERVAL_MS).unref();
       await joined;
     } catch (err) {
       this.consumer = undefined;
