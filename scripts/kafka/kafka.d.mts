@@ -19,6 +19,8 @@ export interface ClusterOptions {
   partitions?: number;
   owner?: number;
   timeoutMs?: number;
+  /** C1-only JIT: starts faster, runs slower. Default true; benchmarks pass false. */
+  fastStart?: boolean;
 }
 
 export interface Cluster {

@@ -41,10 +41,11 @@ export const DEFAULT_MM2_TOPICS = 'wsgw\\.fanout\\..*';
 
 const JVM_BASE = [
   '-XX:+UseSerialGC', // one small heap, two cores: the cheapest collector to start and run
-  '-XX:TieredStopAtLevel=1', // C1 only: JVM start-up dominates test time, peak speed does not matter
   '-Xss512k',
   '-Djava.awt.headless=true',
 ];
+// C1 only: JVM start-up dominates test time and peak speed does not matter there. Benchmarks turn it off.
+const FAST_START = ['-XX:TieredStopAtLevel=1'];
 
 const LOG4J2 = `status = warn
 appender.err.type = Console
@@ -251,6 +252,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
  * @property {number} [partitions]  default partitions of auto-created topics (default 1)
  * @property {number} [owner]       pid whose death stops this broker (watchdog)
  * @property {number} [timeoutMs]   how long to wait for readiness (default 90 s)
+ * @property {boolean} [fastStart]  C1-only JIT: starts faster, runs slower (default true; false for benchmarks)
  */
 
 /**
@@ -284,7 +286,7 @@ export async function startCluster(opts) {
   const props = join(dir, 'server.properties');
   writeFileSync(props, serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), partitions: opts.partitions ?? 1 }));
   writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
-  const jvm = [...JVM_BASE, `-Xms64m`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
+  const jvm = [...JVM_BASE, ...(opts.fastStart === false ? [] : FAST_START), `-Xms64m`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
 
   const clusterId = randomBytes(16).toString('base64url');
   const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props], {
@@ -400,7 +402,7 @@ export async function startMirrorMaker(opts) {
   // Creating the origin topics before MirrorMaker starts lets its first topic scan find them.
   for (const c of [a, b]) await createTopic(c.brokers, `${prefix}${c.name}`);
 
-  const jvm = [...JVM_BASE, '-Xms64m', `-Xmx${opts.heap ?? '384m'}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
+  const jvm = [...JVM_BASE, ...FAST_START, '-Xms64m', `-Xmx${opts.heap ?? '384m'}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
   const proc = spawnJava(dir, 'mm2', [...jvm, 'org.apache.kafka.connect.mirror.MirrorMaker', props]);
   const watchdog = opts.owner ? startWatchdog(opts.owner, [proc.child.pid]) : undefined;
   const halt = async (signal) => {
