@@ -69,7 +69,9 @@ export const DEMO_PAGE = `<!doctype html>
   };
   // App-level ping: browsers cannot see WebSocket ping frames, so this is how the page notices a dead link.
   setInterval(() => { if (ws.readyState === WebSocket.OPEN) request({ op: 'ping' }).catch(() => {}); }, 20000);
-  $('token').dataset.used = '';
+  // A token in the page's own URL (as npm run dev:regions prints it) is used from the start.
+  $('token').value = new URLSearchParams(location.search).get('token') || '';
+  $('token').dataset.used = $('token').value;
   connect();
 })();
 </script>

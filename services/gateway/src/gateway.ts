@@ -8,6 +8,7 @@
  * so a connection costs its state and not a set of closures.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Bus, BusMessage } from './bus/bus.js';
@@ -60,6 +61,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** Where EMF lines go; stdout in production. */
   readonly emfSink?: (line: string) => void;
+  /** Prometheus registry shared with the bus, so `/metrics` shows both. */
+  readonly registry?: Registry;
 }
 
 export type GatewayState = 'new' | 'running' | 'draining' | 'stopped';
@@ -95,7 +98,7 @@ export class Gateway {
       connections: () => this.conns.size,
       subscriptions: () => this.hub.subscriptions,
       channels: () => this.hub.channelCount,
-    });
+    }, deps.registry);
     this.history = new History(this.config.history);
     this.rebalancer = new Rebalancer({ nodeId: this.config.nodeId, region: this.config.region, ...this.config.rebalance });
     this.hub = new Hub({

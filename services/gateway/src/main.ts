@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Gateway } from './gateway.js';
 import { createBus } from './bus/create.js';
+import { Registry } from 'prom-client';
 
 /** Exit status for a configuration error (EX_CONFIG from sysexits.h). */
 const EX_CONFIG = 78;
@@ -29,8 +30,9 @@ async function main(): Promise<void> {
   if (config.allowedOrigins === undefined) {
     log.warn('WSGW_ALLOWED_ORIGINS is not set: browsers on any site may open connections with their users\' tokens');
   }
-  const bus = await createBus(config, log);
-  const gateway = new Gateway({ config, bus, logger: log });
+  const registry = new Registry();
+  const bus = await createBus(config, log, registry);
+  const gateway = new Gateway({ config, bus, logger: log, registry });
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

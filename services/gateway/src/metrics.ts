@@ -22,7 +22,7 @@ export interface GaugeSources {
 }
 
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly tallies: Tallies = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, published: 0 };
   readonly drops: Counter<'reason'>;
   readonly closes: Counter<'code'>;
@@ -31,7 +31,8 @@ export class GatewayMetrics {
   readonly latency: Histogram<'origin'>;
   readonly recoveries: Counter<'outcome'>;
 
-  constructor(sources: GaugeSources) {
+  constructor(sources: GaugeSources, registry: Registry = new Registry()) {
+    this.registry = registry;
     const p = METRICS_PREFIX;
     const r = [this.registry];
     const t = this.tallies;

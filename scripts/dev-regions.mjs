@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+/**
+ * `npm run dev:regions`: a local two-region system to try the gateway the way it runs in
+ * production, on loopback only.
+ *
+ *   region a: Kafka cluster a, two gateways, nginx (least_conn) on 127.0.0.1:8081
+ *   region b: Kafka cluster b, two gateways, nginx (least_conn) on 127.0.0.1:8082
+ *   MirrorMaker 2 replicates wsgw.fanout.a to b and wsgw.fanout.b to a
+ *
+ * Kafka needs a token setting (anonymous access is for embedded mode only), so the script makes a
+ * development secret and prints a token that may do everything; open the printed URLs in two
+ * browser tabs, one per region, and join the same channel. Ctrl-C stops everything.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/kafka.mjs';
+
+const REGIONS = [
+  { name: 'a', port: 8081 },
+  { name: 'b', port: 8082 },
+];
+const GATEWAYS_PER_REGION = 2;
+const dir = join(KAFKA_DIR, 'dev-regions');
+const children = [];
+const stoppers = [];
+let stopping = false;
+
+function log(msg) {
+  process.stdout.write(`dev:regions: ${msg}\n`);
+}
+
+function ensureNginx() {
+  if (spawnSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx']).status === 0) return;
+  log('installing nginx (apt-get)');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'nginx-light']]) {
+    const r = spawnSync(sudo[0] ?? args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit', env });
+    if (r.status !== 0) throw new Error(`${args.join(' ')} failed`);
+  }
+}
+
+/** An HS256 JWT granting everything for a day, signed with the development secret. */
+function devToken(secret) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'dev', subscribe: ['*'], publish: ['*'], exp: Math.floor(Date.now() / 1000) + 86_400 })}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+function nginxConf(region, gatewayPorts, prefix) {
+  return `
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  # least_conn: long-lived WebSocket connections make "fewest open connections" the fair choice.
+  upstream gateways_${region.name} {
+    least_conn;
+${gatewayPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join('\n')}
+  }
+  server {
+    listen 127.0.0.1:${region.port};
+    location / {
+      proxy_pass http://gateways_${region.name};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+  }
+}
+`;
+}
+
+function run(cmd, args, opts) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  children.push(child);
+  const tag = opts.tag;
+  const relay = (stream) => {
+    let buf = '';
+    stream.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (/"level":(4|5|6)\d/.test(line) || opts.verbose) process.stdout.write(`[${tag}] ${line}\n`);
+      }
+    });
+  };
+  relay(child.stdout);
+  relay(child.stderr);
+  child.on('exit', (code, signal) => {
+    if (!stopping) log(`${tag} exited (${signal ?? code})`);
+  });
+  return child;
+}
+
+async function waitReady(url, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {}
+    if (Date.now() > until) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+async function stop(exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping');
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  for (const s of stoppers.reverse()) await s().catch(() => {});
+  log('stopped');
+  process.exit(exitCode);
+}
+
+async function main() {
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  ensureNginx();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  log('fetching Kafka (cached after the first run)');
+  fetchKafka();
+  log('starting Kafka clusters a and b');
+  const clusters = {};
+  await Promise.all(
+    REGIONS.map(async (r) => {
+      const c = await startCluster({ name: r.name, dir: join(dir, `kafka-${r.name}`), port: await freePort(), owner: process.pid });
+      stoppers.push(() => c.stop());
+      clusters[r.name] = c;
+    }),
+  );
+  const secret = randomBytes(32).toString('hex');
+  const gatewayPorts = {};
+  for (const r of REGIONS) {
+    gatewayPorts[r.name] = [];
+    for (let i = 1; i <= GATEWAYS_PER_REGION; i++) {
+      const port = await freePort();
+      gatewayPorts[r.name].push(port);
+      run(process.execPath, [join(ROOT, 'dist/services/gateway/src/main.js')], {
+        tag: `gw-${r.name}${i}`,
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          WSGW_HOST: '127.0.0.1',
+          WSGW_REGION: r.name,
+          WSGW_NODE_ID: `${r.name}${i}-${randomBytes(2).toString('hex')}`,
+          WSGW_KAFKA_BROKERS: clusters[r.name].brokers.join(','),
+          WSGW_JWT_SECRET: secret,
+          WSGW_DRAIN_DELAY_MS: '0',
+          WSGW_DRAIN_WINDOW_MS: '1000',
+          WSGW_DRAIN_DEADLINE_MS: '5000',
+        },
+      });
+    }
+  }
+  log('starting MirrorMaker 2 (a <-> b)');
+  const mm = await startMirrorMaker({
+    clusters: REGIONS.map((r) => ({ name: r.name, brokers: clusters[r.name].brokers })),
+    dir: join(dir, 'mm2'),
+    owner: process.pid,
+  });
+  stoppers.push(() => mm.stop());
+  for (const r of REGIONS) {
+    const prefix = join(dir, `nginx-${r.name}`);
+    mkdirSync(prefix, { recursive: true });
+    const conf = join(prefix, 'nginx.conf');
+    writeFileSync(conf, nginxConf(r, gatewayPorts[r.name], prefix));
+    const nginx = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
+    run(nginx, ['-c', conf, '-p', prefix, '-e', join(prefix, 'error.log')], { tag: `nginx-${r.name}`, cwd: prefix });
+  }
+  for (const r of REGIONS) {
+    for (const p of gatewayPorts[r.name]) await waitReady(`http://127.0.0.1:${p}/readyz`, 90_000);
+    await waitReady(`http://127.0.0.1:${r.port}/readyz`, 10_000);
+  }
+  const token = devToken(secret);
+  log('ready');
+  for (const r of REGIONS) log(`region ${r.name}: http://127.0.0.1:${r.port}/?token=${token}`);
+  log(`websocket: ws://127.0.0.1:8081/?token=<token> (region a), ws://127.0.0.1:8082/?token=<token> (region b)`);
+  log('Ctrl-C stops everything');
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`dev:regions: ${err.stack ?? err}\n`);
+  await stop(1);
+});
