@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --smoke] [--only idle,fanout,channels,storm,cross-region] [--targets gateway,socketio,ws]`
- *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build]`
+ *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build] [--from old.json]`
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
  * table and writes bench/results/latest.json and latest.svg. `--smoke` runs every scenario at
@@ -8,12 +8,12 @@
  * docs/benchmarks.md explains the scenarios and how to read the figures.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ClientPool } from './load/pool.js';
 import type { TargetKind } from './load/wire.js';
-import { ROOT, buildGateway, startGateway, startTarget, type Running } from './servers/targets.js';
+import { ROOT, GATEWAY_BENCH_ENV, buildGateway, startGateway, startTarget, type Running } from './servers/targets.js';
 import { runIdle, type IdleResult } from './scenarios/idle.js';
 import { runFanout, runLatencyAt, KEEP_UP_RULE, type FanoutConfig, type FanoutResult, type StepResult } from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
@@ -95,6 +95,8 @@ const { values: args } = parseArgs({
     /** Overrides of the fan-out plan, for profiling one case: --subscribers 10000 --sizes 100 */
     subscribers: { type: 'string' },
     sizes: { type: 'string' },
+    /** Re-renders the summary, table and chart of an earlier run's JSON without running anything. */
+    from: { type: 'string' },
   },
 });
 
@@ -224,47 +226,68 @@ async function main(): Promise<void> {
       ? { status: 'not_done', reason: 'the Kafka bus is committed but this suite does not drive it yet' }
       : { status: 'not_done', reason: 'needs the Kafka bus (services/gateway/src/bus/bus-kafka.ts) and scripts/kafka committed; not available when this suite was written' };
 
-  const rows = summarize(idle, fanout, channels, storm);
-  const results = {
+  const scenarios = { idle, fanout, channels: channels ?? null, storm: storm ?? null, crossRegion };
+  const results: Results = {
     schema: 1,
-    smoke: args.smoke,
+    smoke: args.smoke!,
     startedAt: new Date(t0).toISOString(),
     durationSec: Math.round((Date.now() - t0) / 1000),
     machine: m,
     method: {
       keepUpRule: KEEP_UP_RULE,
-      latency: 'publish-to-receive, publisher and subscribers in separate client processes on one clock; measured at half the highest rate that kept up',
-      serverCpu: 'utime+stime of the server process(es) from /proc; Redis CPU is reported separately and not included',
+      latency: 'publish-to-receive, publisher and subscribers in separate client processes on one clock; at half the highest rate that kept up, and at equal load (half the slowest server\'s maximum)',
+      serverCpu: 'utime+stime of the server process(es) from /proc; Socket.IO\'s Redis is reported separately (helperCpuSec) and not included',
       advantage: 'gateway ÷ peer where higher is better, peer ÷ gateway where lower is better: above 1 favours the gateway',
       plan,
       targets: kinds,
-      gatewayEnv: (await import('./servers/targets.js')).GATEWAY_BENCH_ENV,
+      gatewayEnv: GATEWAY_BENCH_ENV,
     },
-    scenarios: { idle, fanout, channels: channels ?? null, storm: storm ?? null, crossRegion },
-    summary: rows,
+    scenarios,
+    summary: summarize(scenarios),
   };
-  const out = args.out!;
+  write(results, args.out!);
+  log(`bench: done in ${results.durationSec} s`);
+}
+
+interface Scenarios {
+  readonly idle: ReadonlyArray<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }>;
+  readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
+  readonly channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
+  readonly storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | null;
+  readonly crossRegion: { status: string; reason: string };
+}
+
+interface Results {
+  readonly schema: 1;
+  readonly smoke: boolean;
+  readonly startedAt: string;
+  readonly durationSec: number;
+  readonly machine: ReturnType<typeof machine>;
+  readonly method: Record<string, unknown>;
+  readonly scenarios: Scenarios;
+  summary: Row[];
+}
+
+/** Writes the JSON and the SVG chart next to it, and prints the table. */
+function write(results: Results, out: string): void {
+  const m = results.machine;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   const svg = out.replace(/\.json$/, '') + '.svg';
   writeFileSync(
     svg,
     svgChart(
-      `wsgw benchmark${args.smoke ? ' (smoke scale)' : ''}: ${LABELS.gateway} vs ${LABELS.socketio} vs ${LABELS.ws}`,
+      `wsgw benchmark${results.smoke ? ' (smoke scale)' : ''}: ${LABELS.gateway} vs ${LABELS.socketio} vs ${LABELS.ws}`,
       `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, ${results.startedAt.slice(0, 10)}; loopback, same client load for each`,
-      rows,
+      results.summary,
     ),
   );
-  process.stdout.write(`\n${markdownTable(rows)}\n\nAdvantage: above 1× favours wsgw. Cross-region: ${crossRegion.status} (${crossRegion.reason}).\n`);
-  log(`bench: wrote ${relative(process.cwd(), out)} and ${relative(process.cwd(), svg)} in ${results.durationSec} s`);
+  const cr = results.scenarios.crossRegion;
+  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw. Cross-region: ${cr.status} (${cr.reason}).\n`);
+  log(`bench: wrote ${relative(process.cwd(), out)} and ${relative(process.cwd(), svg)}`);
 }
 
-function summarize(
-  idle: ReadonlyArray<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }>,
-  fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>,
-  channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined,
-  storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | undefined,
-): Row[] {
+function summarize({ idle, fanout, channels, storm }: Scenarios): Row[] {
   const rows: Row[] = [];
   const pick = <T>(res: Partial<Record<TargetKind, T>>, f: (r: T) => number | undefined) =>
     Object.fromEntries(KINDS.map((k) => [k, res[k] === undefined ? undefined : f(res[k]!)])) as Partial<Record<TargetKind, number | undefined>>;
@@ -285,6 +308,7 @@ function summarize(
       const at = `at equal load (${sig(e.equalLoad.rate)} msg/s)`;
       rows.push(row(name, `p50 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p50Ms)));
       rows.push(row(name, `p99 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p99Ms)));
+      rows.push(row(name, `deliveries per server CPU-second ${at}`, '/cpu-s', 'higher', pick(e.equalLoad.results, (r) => r.deliveriesPerCpuSec || undefined)));
     }
   };
   for (const e of fanout) flowRows(`Fan-out, 1 channel, ${e.subscribers.toLocaleString('en-US')} subs, ${e.size} B`, e);
@@ -295,6 +319,13 @@ function summarize(
     rows.push(row(name, 'time until all subscribed', 'ms', 'lower', pick(storm.results, (r) => (r.subscribed === storm.clients ? r.allSubscribedMs : undefined))));
   }
   return rows;
+}
+
+if (args.from !== undefined) {
+  const results = JSON.parse(readFileSync(args.from, 'utf8')) as Results;
+  results.summary = summarize(results.scenarios);
+  write(results, args.out!);
+  process.exit(0);
 }
 
 main().then(

@@ -53,6 +53,8 @@ export interface StepResult {
   readonly keptUp: boolean;
   readonly deliveriesPerSec: number;
   readonly serverCpuSec: number;
+  /** CPU of helper processes (Socket.IO's Redis), not counted in the server's figures. */
+  readonly helperCpuSec: number;
   readonly deliveriesPerCpuSec: number;
   readonly clientCpuShare: number;
   readonly p50Ms: number;
@@ -82,6 +84,7 @@ async function step(run: Running, subs: ClientPool, pub: ClientPool, cfg: Fanout
   const pids = run.serverPids();
   await subs.reset(clock() + windowMs / 2);
   const cpu0 = sumCpu(pids);
+  const helperCpu0 = sumCpu(run.helperPids());
   const clientCpu0 = sumCpu(subs.pids);
   const t0 = clock();
   const p = await pub.publish(rate, windowMs, cfg.size, cfg.publishTo);
@@ -124,6 +127,7 @@ async function step(run: Running, subs: ClientPool, pub: ClientPool, cfg: Fanout
     keptUp,
     deliveriesPerSec: sig(stats.delivered / (windowMs / 1000)),
     serverCpuSec: sig(cpu),
+    helperCpuSec: sig(sumCpu(run.helperPids()) - helperCpu0),
     deliveriesPerCpuSec: sig(cpu > 0 ? stats.delivered / cpu : 0),
     // Client workers' CPU as a share of the machine's other core: near 1 means the load
     // generator, not the server, may have been the limit.
