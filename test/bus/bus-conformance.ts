@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bus, BusHandler, BusMessage } from '../../services/gateway/src/bus/bus.js';
 import { BusError } from '../../services/gateway/src/bus/bus.js';
+import { decodeEnvelope } from '../../services/shared/src/envelope.js';
 
 /** A set of bus instances that see each other's messages (one network, one cluster). */
 export interface BusHarness {
@@ -21,6 +22,8 @@ export interface BusHarness {
 export class Recorder implements BusHandler {
   readonly got: BusMessage[] = [];
   readonly asked: string[] = [];
+  /** What the bus handed to `skipped`, decoded here when it came as (decodable) bytes. */
+  readonly passed: { channel: string; msg: BusMessage | Uint8Array }[] = [];
   constructor(private readonly accept: (channel: string) => boolean = () => true) {}
   wants(channel: string): boolean {
     this.asked.push(channel);
@@ -28,6 +31,15 @@ export class Recorder implements BusHandler {
   }
   deliver(msg: BusMessage): void {
     this.got.push(msg);
+  }
+  skipped(channel: string, value: Uint8Array | BusMessage): void {
+    let msg: BusMessage | Uint8Array = value;
+    try {
+      if (value instanceof Uint8Array) msg = decodeEnvelope(value);
+    } catch {
+      // not an envelope: kept as bytes
+    }
+    this.passed.push({ channel, msg });
   }
   ids(): string[] {
     return this.got.map((m) => m.id);
@@ -140,6 +152,8 @@ export function describeBus(name: string, factory: () => Promise<BusHarness>, ti
       await eventually(() => rec.asked.includes('unwanted:1'), timing.deliverMs, 'wants(unwanted:1)');
       await quiet();
       expect(rec.ids()).toEqual([kept.id]);
+      // The optional `skipped` hook sees the declined message (for history), never the wanted one.
+      expect(rec.passed.map((p) => [p.channel, p.msg instanceof Uint8Array ? 'bytes' : p.msg.id])).toEqual([['unwanted:1', skipped.id]]);
     });
 
     it('delivers a message id once even when it is published twice', async () => {

@@ -93,6 +93,8 @@ describe('KafkaBus on the wire', () => {
     await eventually(() => rec.got.length === 1, 15_000, 'the wanted record');
     await eventually(() => rec.asked.filter((c) => c === 'other').length === 50, 5_000, 'wants(other) 50 times');
     expect(await counter(registry, 'wsgw_bus_skipped_unwanted_total')).toBe(50);
+    // Declined records reach the optional `skipped` hook as raw bytes, copied out of the fetch buffer.
+    expect(rec.passed.filter((p) => p.channel === 'other' && p.msg instanceof Uint8Array && p.msg.byteLength === 32)).toHaveLength(50);
     expect(await counter(registry, 'wsgw_bus_malformed_total')).toBe(0);
     expect(await counter(registry, 'wsgw_bus_delivered_total', { origin: 'r1' })).toBe(1);
     expect(await counter(registry, 'wsgw_bus_produced_total', { topic: bus.topic })).toBe(1);

@@ -434,6 +434,15 @@ export class KafkaBus implements Bus {
       }
       if (!h.wants(key)) {
         skipped++;
+        // kafkajs hands out views into the whole fetch response; a copy keeps a retained record
+        // from pinning that buffer.
+        if (h.skipped !== undefined && m.value !== null) {
+          try {
+            h.skipped(key, Uint8Array.prototype.slice.call(m.value));
+          } catch {
+            this.countError('handler');
+          }
+        }
         continue;
       }
       let env: BusMessage;
@@ -457,6 +466,7 @@ export class KafkaBus implements Bus {
       try {
         h.deliver(env);
       } catch (err) {
+        this.countError('handler');
         this.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
       }
     }
