@@ -21,6 +21,8 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** C1-only JIT: starts faster, runs slower. Default true; benchmarks pass false. */
   fastStart?: boolean;
+  /** Aborts the start: the broker is killed and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Cluster {
@@ -48,6 +50,8 @@ export interface MirrorMakerOptions {
   topicPrefix?: string;
   wait?: boolean;
   timeoutMs?: number;
+  /** Aborts the start: MirrorMaker is killed and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 export interface MirrorMaker {

@@ -103,6 +103,18 @@ export function fetchKafka(opts = {}) {
   return join(LIB_DIR, '*');
 }
 
+/** Runs a command to completion without blocking the event loop; resolves with its exit code and output. */
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
 function requireTool(cmd, args, what) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
@@ -253,6 +265,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
  * @property {number} [owner]       pid whose death stops this broker (watchdog)
  * @property {number} [timeoutMs]   how long to wait for readiness (default 90 s)
  * @property {boolean} [fastStart]  C1-only JIT: starts faster, runs slower (default true; false for benchmarks)
+ * @property {AbortSignal} [signal] aborts the start: the broker is killed and the promise rejects
  */
 
 /**
@@ -289,10 +302,11 @@ export async function startCluster(opts) {
   const jvm = [...JVM_BASE, ...(opts.fastStart === false ? [] : FAST_START), `-Xms64m`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
 
   const clusterId = randomBytes(16).toString('base64url');
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props], {
-    encoding: 'utf8',
-  });
-  if (fmt.status !== 0) throw new Error(`formatting storage of cluster ${name} failed:\n${fmt.stderr}${fmt.stdout}`);
+  // Asynchronous, so that a host process (the vitest main process) is not blocked meanwhile.
+  const fmt = await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props]);
+  if (fmt.code !== 0) throw new Error(`formatting storage of cluster ${name} failed:\n${fmt.output}`);
+  const aborted = () => opts.signal?.aborted === true;
+  if (aborted()) throw new Error(`start of cluster ${name} aborted`);
 
   const brokers = [`127.0.0.1:${port}`];
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ name, brokers, port, controllerPort }, null, 2));
@@ -302,7 +316,7 @@ export async function startCluster(opts) {
   const launch = async () => {
     proc = spawnJava(dir, 'broker', [...jvm, 'kafka.Kafka', props]);
     if (opts.owner) watchdog = startWatchdog(opts.owner, [proc.child.pid]);
-    await waitBrokerReady(brokers, { timeoutMs, isDead: proc.exited, log: proc.log });
+    await waitBrokerReady(brokers, { timeoutMs, isDead: () => proc.exited() || aborted(), log: proc.log });
   };
   const halt = async (signal) => {
     await terminate(proc.child.pid, { signal, child: proc.child });
@@ -377,6 +391,7 @@ log.segment.bytes=16777216
  *   created on each cluster before MirrorMaker starts
  * @property {boolean} [wait]      wait until a record flows both ways (default true)
  * @property {number} [timeoutMs]  how long to wait for replication to flow (default 120 s)
+ * @property {AbortSignal} [signal] aborts the start: MirrorMaker is killed and the promise rejects
  */
 
 /**
@@ -410,16 +425,18 @@ export async function startMirrorMaker(opts) {
     if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
   };
   const stop = () => halt('SIGTERM');
+  const aborted = () => opts.signal?.aborted === true;
+  const isDead = () => proc.exited() || aborted();
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     if (opts.wait !== false) {
       await Promise.all([
-        waitReplicated(a, b, `${prefix}${a.name}`, { deadline, isDead: proc.exited, log: proc.log }),
-        waitReplicated(b, a, `${prefix}${b.name}`, { deadline, isDead: proc.exited, log: proc.log }),
+        waitReplicated(a, b, `${prefix}${a.name}`, { deadline, isDead, log: proc.log }),
+        waitReplicated(b, a, `${prefix}${b.name}`, { deadline, isDead, log: proc.log }),
       ]);
     }
   } catch (err) {
-    await stop();
+    await halt(aborted() ? 'SIGKILL' : 'SIGTERM');
     throw err;
   }
   return { pid: proc.child.pid, dir, log: proc.log, stop, kill: () => halt('SIGKILL') };

@@ -60,10 +60,10 @@ export function message(channel: string, node: string, text: string, origin = 'r
 
 export const text = (m: BusMessage): string => JSON.parse(new TextDecoder().decode(m.payload)) as string;
 
-export async function eventually(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+export async function eventually(cond: () => boolean, timeoutMs = 15_000, what: string | (() => string) = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${typeof what === 'string' ? what : what()} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -99,7 +99,11 @@ describe('KafkaBus without its broker', () => {
     expect(acked.length + rejected.length).toBe(inflight.length);
     expect(rejected).toEqual([]);
     const want = new Set(acked);
-    await eventually(() => rec.got.filter((m) => want.has(m.id)).length === want.size, 60_000, 'every acknowledged message delivered');
+    const missing = (): string[] => {
+      const got = new Set(rec.ids());
+      return acked.filter((id) => !got.has(id));
+    };
+    await eventually(() => missing().length === 0, 60_000, () => `every acknowledged message delivered (${missing().length} of ${want.size} missing, reader ${JSON.stringify(reader.health())})`);
     expect(new Set(rec.ids()).size).toBe(rec.got.length);
     const errors = (await registry.getMetricsAsJSON()).find((x) => x.name === 'wsgw_bus_errors_total');
     expect(errors?.values.some((v) => v.labels.kind === 'produce' && Number(v.value) > 0)).toBe(true);

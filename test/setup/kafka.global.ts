@@ -38,24 +38,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const started: Cluster[] = [];
   let mirror: MirrorMaker | undefined;
+  const abort = new AbortController();
+  const { signal } = abort;
   writeStatus({ state: 'starting' });
 
   const startAll = async (): Promise<void> => {
     if (externalA && externalB) return;
     fetchKafka();
-    const spec = (name: string, brokers: string[]) => ({ name, port: Number(brokers[0]!.split(':')[1]), dir: join(dir, name), heap: HEAP, owner: process.pid });
+    const spec = (name: string, brokers: string[]) => ({ name, port: Number(brokers[0]!.split(':')[1]), dir: join(dir, name), heap: HEAP, owner: process.pid, signal });
     const specs = [externalA ? undefined : spec('a', a), externalB ? undefined : spec('b', b)];
     await Promise.all(specs.map(async (s) => s && started.push(await startCluster(s))));
-    mirror = await startMirrorMaker({ clusters: [{ name: 'a', brokers: a }, { name: 'b', brokers: b }], dir: join(dir, 'mm2'), heap: HEAP, owner: process.pid });
+    if (signal.aborted) return;
+    mirror = await startMirrorMaker({ clusters: [{ name: 'a', brokers: a }, { name: 'b', brokers: b }], dir: join(dir, 'mm2'), heap: HEAP, owner: process.pid, signal });
   };
 
   const t0 = Date.now();
-  const starting = startAll().then(
+  let settled = false;
+  const starting = startAll().finally(() => (settled = true)).then(
     () => writeStatus({ state: 'ready', ms: Date.now() - t0 }),
     (err: unknown) => writeStatus({ state: 'failed', error: err instanceof Error ? err.message : String(err) }),
   );
 
   return async () => {
+    // A run whose tests never needed Kafka may end before it is up: stop starting it.
+    if (!settled) abort.abort();
     await starting;
     // The clusters' data is thrown away, so there is nothing to shut down cleanly for.
     await mirror?.kill();

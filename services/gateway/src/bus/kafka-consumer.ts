@@ -185,6 +185,11 @@ export class FanoutConsumer {
       });
       this.commitTimer ??= setInterval(() => void this.commit(), COMMIT_INTERVAL_MS).unref();
       await joined;
+      // The start positions must be committed before anything else happens: a consumer that
+      // rejoins (after a broker restart) with no committed offset for a partition would resolve
+      // "latest" there and silently skip what was published while it was away.
+      await this.commit();
+      if (this.dirty) throw new Error('could not commit the start positions');
     } catch (err) {
       this.consumer = undefined;
       await consumer.disconnect().catch(() => undefined);
