@@ -17,6 +17,7 @@ import { ROOT, GATEWAY_BENCH_ENV, buildGateway, startGateway, startTarget, type 
 import { runIdle, type IdleResult } from './scenarios/idle.js';
 import { runFanout, runLatencyAt, KEEP_UP_RULE, type FanoutConfig, type FanoutResult, type StepResult } from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
+import { runCrossRegion, type CrossRegionConfig, type CrossRegionResult } from './scenarios/cross-region.js';
 import { machine } from './lib/machine.js';
 import { KINDS, LABELS, markdownTable, row, type Row } from './lib/report.js';
 import { svgChart } from './lib/chart.js';
@@ -61,6 +62,7 @@ interface Plan {
   readonly fanout: { readonly subscribers: readonly number[]; readonly sizes: readonly number[] };
   readonly channels: { readonly connections: number; readonly channels: number; readonly per: number; readonly size: number };
   readonly storm: { readonly clients: number };
+  readonly crossRegion: CrossRegionConfig;
   readonly steps: Pick<FanoutConfig, 'windowMs' | 'latencyWindowMs' | 'maxSteps' | 'refineSteps' | 'startDeliveriesPerSec'>;
 }
 
@@ -72,6 +74,8 @@ const FULL: Plan = {
   fanout: { subscribers: [1_000, 10_000], sizes: [100, 1024] },
   channels: { connections: 10_000, channels: 1_000, per: 5, size: 100 },
   storm: { clients: 10_000 },
+  // Few subscribers per region, so that the latency is the hops' and not a long fan-out pass's.
+  crossRegion: { subscribers: 100, rate: 100, seconds: 10, size: 100 },
   steps: { windowMs: 3_000, latencyWindowMs: 5_000, maxSteps: 9, refineSteps: 2, startDeliveriesPerSec: 50_000 },
 };
 
@@ -82,6 +86,7 @@ const SMOKE: Plan = {
   fanout: { subscribers: [200], sizes: [100, 1024] },
   channels: { connections: 200, channels: 40, per: 5, size: 100 },
   storm: { clients: 200 },
+  crossRegion: { subscribers: 50, rate: 20, seconds: 2, size: 100 },
   // Two doubling steps and short windows: enough to exercise every code path, not to find a maximum.
   steps: { windowMs: 250, latencyWindowMs: 300, maxSteps: 2, refineSteps: 0, startDeliveriesPerSec: 20_000 },
 };
@@ -219,14 +224,24 @@ async function main(): Promise<void> {
   }
 
   for (const r of servers.values()) await stopped(r);
+
+  let crossRegion: CrossRegion;
+  if (!only.has('cross-region')) crossRegion = { status: 'skipped', reason: 'not selected with --only' };
+  else if (args.smoke) crossRegion = { status: 'skipped', reason: 'two Kafka clusters and MirrorMaker 2 take longer to start than the smoke budget' };
+  else if (!kafkaBusCommitted()) crossRegion = { status: 'skipped', reason: 'needs the Kafka bus (services/gateway/src/bus/bus-kafka.ts) and scripts/kafka' };
+  else {
+    const subsB = await ClientPool.start(1);
+    pools.push(subsB);
+    try {
+      crossRegion = await runCrossRegion(subs, subsB, pub, plan.crossRegion, log);
+    } catch (err) {
+      crossRegion = { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
+      log(`cross-region: failed: ${crossRegion.reason}`);
+    }
+    await subsB.stop();
+  }
+
   await Promise.all([subs.stop(), pub.stop()]);
-
-  const crossRegion = !only.has('cross-region')
-    ? { status: 'skipped', reason: 'not selected with --only' }
-    : kafkaBusCommitted()
-      ? { status: 'not_done', reason: 'the Kafka bus is committed but this suite does not drive it yet' }
-      : { status: 'not_done', reason: 'needs the Kafka bus (services/gateway/src/bus/bus-kafka.ts) and scripts/kafka committed; not available when this suite was written' };
-
   const scenarios = { idle, fanout, channels: channels ?? null, storm: storm ?? null, crossRegion };
   const results: Results = {
     schema: 1,
@@ -255,8 +270,10 @@ interface Scenarios {
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
   readonly channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
   readonly storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | null;
-  readonly crossRegion: { status: string; reason: string };
+  readonly crossRegion: CrossRegion;
 }
+
+type CrossRegion = CrossRegionResult | { readonly status: 'skipped' | 'failed'; readonly reason: string };
 
 interface Results {
   readonly schema: 1;
@@ -284,11 +301,12 @@ function write(results: Results, out: string): void {
     ),
   );
   const cr = results.scenarios.crossRegion;
-  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw. Cross-region: ${cr.status} (${cr.reason}).\n`);
+  const crNote = cr.status === 'done' ? '' : ` Cross-region: ${cr.status} (${cr.reason}).`;
+  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`);
   log(`bench: wrote ${relative(process.cwd(), out)} and ${relative(process.cwd(), svg)}`);
 }
 
-function summarize({ idle, fanout, channels, storm }: Scenarios): Row[] {
+function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): Row[] {
   const rows: Row[] = [];
   const pick = <T>(res: Partial<Record<TargetKind, T>>, f: (r: T) => number | undefined) =>
     Object.fromEntries(KINDS.map((k) => [k, res[k] === undefined ? undefined : f(res[k]!)])) as Partial<Record<TargetKind, number | undefined>>;
@@ -318,6 +336,14 @@ function summarize({ idle, fanout, channels, storm }: Scenarios): Row[] {
     const name = `Connect storm, ${storm.clients.toLocaleString('en-US')} clients`;
     rows.push(row(name, 'handshakes/s', '/s', 'higher', pick(storm.results, (r) => (r.opened === storm.clients ? r.handshakesPerSec : undefined))));
     rows.push(row(name, 'time until all subscribed', 'ms', 'lower', pick(storm.results, (r) => (r.subscribed === storm.clients ? r.allSubscribedMs : undefined))));
+  }
+  if (crossRegion.status === 'done') {
+    const c = crossRegion.config;
+    for (const [hop, h] of [['publish on a, receive on a (one Kafka hop)', crossRegion.local], ['publish on a, receive on b (+ MirrorMaker 2 + Kafka b)', crossRegion.remote]] as const) {
+      const name = `Cross-region, ${c.subscribers.toLocaleString('en-US')} subs per region, ${c.rate} msg/s`;
+      rows.push(row(name, `p50 latency, ${hop}`, 'ms', 'lower', { gateway: h.p50Ms }));
+      rows.push(row(name, `p99 latency, ${hop}`, 'ms', 'lower', { gateway: h.p99Ms }));
+    }
   }
   return rows;
 }

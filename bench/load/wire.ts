@@ -16,6 +16,8 @@ export type TargetKind = 'gateway' | 'socketio' | 'ws';
 export interface Target {
   readonly kind: TargetKind;
   readonly port: number;
+  /** Query string for the upgrade request (e.g. `token=…` for a gateway that requires a JWT). */
+  readonly query?: string;
 }
 
 const OP_TEXT = 0x1;
@@ -76,7 +78,7 @@ export interface ClientEvents {
 const KEY = 'd3NndyBiZW5jaCBrZXkhIQ==';
 
 function upgradeRequest(t: Target): string {
-  const path = t.kind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : '/';
+  const path = t.kind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : t.query ? `/?${t.query}` : '/';
   return (
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +

@@ -105,10 +105,13 @@ async function gatewayHeap(port: number): Promise<number | undefined> {
   }
 }
 
-/** The gateway, as `npm start` runs it (`processes` > 1: a cluster behind one port). */
-export async function startGateway(processes = 1): Promise<Running> {
+/**
+ * The gateway, as `npm start` runs it (`processes` > 1: a cluster behind one port); `extraEnv`
+ * adds settings (a Kafka bus, a JWT secret), `query` goes on every client's upgrade URL.
+ */
+export async function startGateway(processes = 1, extraEnv: Readonly<Record<string, string>> = {}, query?: string): Promise<Running> {
   const port = await freePort();
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, PORT: String(port) };
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, PORT: String(port) };
   const args = processes === 1 ? [GATEWAY_MAIN] : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, (l) => (processes === 1 ? l.includes('gateway listening') : l.startsWith('cluster listening')), 'gateway');
@@ -116,7 +119,7 @@ export async function startGateway(processes = 1): Promise<Running> {
   const serverPids = () => (processes === 1 ? [child.pid!] : childrenOf(child.pid!));
   return {
     kind: 'gateway',
-    target: { kind: 'gateway', port },
+    target: { kind: 'gateway', port, ...(query ? { query } : {}) },
     serverPids,
     helperPids: () => [],
     // With several processes /metrics reaches one of them; heap is reported for one process only.
