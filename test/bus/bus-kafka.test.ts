@@ -104,6 +104,33 @@ describe('KafkaBus on the wire', () => {
     expect(text).toMatch(/wsgw_bus_consumer_lag\{topic="[^"]+",partition="\d+"\} 0/);
   });
 
+  it('refuses a message that is too large for good, and keeps publishing the others', async () => {
+    const { a } = await kafka();
+    const topicPrefix = uniquePrefix();
+    const big = (n: number) => ({ ...message('big:1', 'n1', 'x'), payload: new Uint8Array(n) });
+    // The bus's own limit: refused before it is queued.
+    const guarded = kafkaBus(a, { nodeId: 'n1', topicPrefix, maxMessageBytes: 10_000 });
+    open.push(guarded);
+    await guarded.start(new Recorder());
+    await expect(guarded.publish(big(20_000))).rejects.toMatchObject({ code: 'bus_rejected' });
+
+    // The broker's limit (1 MB): the batch is split to find the record, which alone is refused.
+    const registry = new Registry();
+    const bus = kafkaBus(a, { nodeId: 'n2', topicPrefix, maxMessageBytes: 4_000_000, registry });
+    open.push(bus);
+    const rec = new Recorder();
+    await bus.start(rec);
+    const before = message('big:1', 'n2', 'before');
+    const after = message('big:1', 'n2', 'after');
+    const results = await Promise.allSettled([bus.publish(before), bus.publish(big(2_000_000)), bus.publish(after)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'bus_rejected' });
+    await eventually(() => rec.got.length === 2, 15_000, 'the two small messages');
+    expect(rec.ids()).toEqual([before.id, after.id]);
+    expect(await counter(registry, 'wsgw_bus_errors_total', { kind: 'rejected' })).toBe(1);
+    expect(bus.health()).toEqual({ ok: true });
+  });
+
   it('starts consuming a fan-out topic that appears after start', async () => {
     const { a } = await kafka();
     const topicPrefix = uniquePrefix();

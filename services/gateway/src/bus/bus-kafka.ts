@@ -66,6 +66,11 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
   readonly bufferTimeoutMs?: number;
   /** Most records in one produce request. Default 500. */
   readonly maxBatch?: number;
+  /**
+   * Largest encoded envelope accepted (bytes); larger publishes reject with `bus_rejected`.
+   * Default 1 000 000, under the broker's default `message.max.bytes` (1 048 588).
+   */
+  readonly maxMessageBytes?: number;
   /** Partitions of the origin topic when the bus creates it. Default 6. */
   readonly partitions?: number;
   /** Replication factor of the origin topic when created. Default min(3, brokers in the cluster). */
@@ -88,6 +93,7 @@ const DEFAULTS = Object.freeze({
   bufferLimit: 10_000,
   bufferTimeoutMs: 30_000,
   maxBatch: 500,
+  maxMessageBytes: 1_000_000,
   partitions: 6,
   dedupWindow: 50_000,
   topicRefreshMs: 10_000,
@@ -146,7 +152,7 @@ export class KafkaBus implements Bus {
     if (typeof opts.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(opts.region)) throw new TypeError('region: 1-100 characters of A-Z a-z 0-9 _ -');
     if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
     if (!/^[A-Za-z0-9._-]{1,200}$/.test(opts.topicPrefix)) throw new TypeError('topicPrefix: 1-200 characters of A-Z a-z 0-9 . _ -');
-    for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
+    for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
     }
     this.opts = opts;
@@ -331,6 +337,10 @@ export class KafkaBus implements Bus {
 
   private enqueue(key: string, bytes: Uint8Array): Promise<PublishReceipt> {
     if (this.state === 'closed' || this.closing) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
+    if (bytes.byteLength > this.opts.maxMessageBytes) {
+      this.countError('rejected');
+      return Promise.reject(new BusError('bus_rejected', `message of ${bytes.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`));
+    }
     if (this.queue.length >= this.opts.bufferLimit) {
       this.countError('buffer_full');
       return Promise.reject(new BusError('bus_unavailable', `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`));
@@ -360,9 +370,12 @@ export class KafkaBus implements Bus {
     if (this.sending || this.state !== 'running') return;
     this.sending = true;
     let attempt = 0;
+    // After a batch failed for a reason that belongs to one of its records, send the records of
+    // that batch one by one to find it.
+    let isolate = 0;
     try {
       while (this.queue.length > 0 && this.state === 'running') {
-        const batch = this.queue.slice(0, this.opts.maxBatch);
+        const batch = this.queue.slice(0, isolate > 0 ? 1 : this.opts.maxBatch);
         for (const p of batch) p.inFlight = true;
         try {
           if (!this.producer) await this.newProducer();
@@ -379,9 +392,22 @@ export class KafkaBus implements Bus {
           if (!this.producerOk) this.log.info({}, 'kafka produce works again');
           this.producerOk = true;
           attempt = 0;
+          if (isolate > 0) isolate--;
         } catch (err) {
           for (const p of batch) p.inFlight = false;
           if (this.state !== 'running') break;
+          if (isRecordError(err)) {
+            if (batch.length > 1) {
+              isolate = batch.length;
+            } else {
+              this.queue.shift();
+              this.metrics.buffered.set(this.queue.length);
+              this.countError('rejected');
+              batch[0]!.reject(new BusError('bus_rejected', `Kafka refused the message: ${(err as Error).message}`, { cause: err }));
+              if (isolate > 0) isolate--;
+            }
+            continue;
+          }
           this.producerOk = false;
           this.countError('produce');
           this.log.warn({ err, waiting: this.queue.length, attempt }, 'kafka produce failed; retrying with a new producer');
@@ -512,6 +538,14 @@ export class KafkaBus implements Bus {
     this.consumerUp = false;
     await Promise.all([withTimeout(consumer?.stop(), 5_000), withTimeout(producer?.disconnect(), 5_000), withTimeout(admin?.disconnect(), 2_000)]);
   }
+}
+
+/** Broker answers that condemn a record rather than the connection: retrying cannot help. */
+const RECORD_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+
+function isRecordError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return err instanceof Error && err.name === 'KafkaJSProtocolError' && typeof type === 'string' && RECORD_ERRORS.has(type);
 }
 
 /** Resolves each publish with `partition:offset`, computed from the per-partition base offsets. */

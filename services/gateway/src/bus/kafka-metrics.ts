@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export type MalformedReason = 'malformed' | 'unknown_version' | 'invalid' | 'no_key' | 'key_mismatch';
 
 /** Kinds of bus errors counted in `wsgw_bus_errors_total`. */
-export type BusErrorKind = 'produce' | 'connect' | 'consumer_crash' | 'topic_refresh' | 'buffer_full' | 'buffer_timeout' | 'handler';
+export type BusErrorKind = 'produce' | 'connect' | 'consumer_crash' | 'topic_refresh' | 'buffer_full' | 'buffer_timeout' | 'handler' | 'rejected';
 
 export class KafkaBusMetrics {
   readonly registry: Registry;
