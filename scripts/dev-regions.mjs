@@ -167,6 +167,7 @@ async function main() {
           WSGW_NODE_ID: `${r.name}${i}-${randomBytes(2).toString('hex')}`,
           WSGW_KAFKA_BROKERS: clusters[r.name].brokers.join(','),
           WSGW_JWT_SECRET: secret,
+          WSGW_HISTORY_WARM_MS: '5000',
           WSGW_DRAIN_DELAY_MS: '0',
           WSGW_DRAIN_WINDOW_MS: '1000',
           WSGW_DRAIN_DEADLINE_MS: '5000',

@@ -14,7 +14,7 @@ export interface TestGateway {
 }
 
 export async function startGateway(env: Record<string, string> = {}, bus: Bus = new MemoryBus()): Promise<TestGateway> {
-  const config = loadConfig({ PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_LOG_LEVEL: 'silent', WSGW_READY_PROBE_INTERVAL_MS: '200', ...env });
+  const config = loadConfig({ PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_LOG_LEVEL: 'silent', WSGW_READY_PROBE_INTERVAL_MS: '200', WSGW_HISTORY_WARM_MS: '0', ...env });
   const emf: string[] = [];
   const gateway = new Gateway({ config, bus, logger: pino({ level: 'silent' }), emfSink: (l) => emf.push(l) });
   await gateway.start();

@@ -38,6 +38,11 @@ export interface HistorySettings {
   readonly maxAgeMs: number;
   /** Clock skew and replication lag allowed for when recovering (ms). */
   readonly skewMs: number;
+  /**
+   * A starting gateway reports ready only once its history reaches back this far (ms), so that
+   * clients moving to it from a draining task can recover. 0 turns the wait off.
+   */
+  readonly warmMs: number;
 }
 
 export interface RebalanceSettings {
@@ -213,6 +218,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxBytes: intIn(env, ENV.historyMaxBytes, 0, 16 * 1024 * 1024 * 1024, 128 * 1024 * 1024),
     maxAgeMs: intIn(env, ENV.historyTtlMs, 0, 86_400_000, 300_000),
     skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, 5_000),
+    warmMs: intIn(env, ENV.historyWarmMs, 0, 3_600_000, 30_000),
   };
   const fraction = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(1));
   const rebalance: RebalanceSettings = {

@@ -150,9 +150,17 @@ export class Gateway {
     return this.config.limits.maxPayloadBytes;
   }
 
-  /** True while this task should receive new connections: running, and the bus path works end to end. */
+  /**
+   * True while this task should receive new connections: running, the bus path works end to end,
+   * and the history reaches back far enough for clients arriving from other tasks to recover.
+   */
   get ready(): boolean {
-    return this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok;
+    return this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok && this.warm;
+  }
+
+  /** Whether the recovery history covers `WSGW_HISTORY_WARM_MS`. */
+  get warm(): boolean {
+    return Date.now() - this.history.coveredSince >= this.config.history.warmMs;
   }
 
   /** The bound port (useful with PORT=0). */
@@ -367,6 +375,7 @@ export class Gateway {
       const r = this.history.recover(ch, since);
       recovered = r.recovered;
       this.metrics.recoveries.inc({ outcome: r.recovered ? 'recovered' : 'gap' });
+      if (!r.recovered) this.log.info({ channel: ch, sync: r.sync, floor: r.floor }, 'recovery not possible: history does not reach back to the client position');
       if (r.recovered) {
         for (const m of r.messages) {
           const frame = msgFrame(m, conn.proto);

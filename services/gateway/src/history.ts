@@ -58,7 +58,7 @@ interface ChannelLog {
 
 export type Recovery =
   | { readonly recovered: true; readonly messages: readonly BusMessage[] }
-  | { readonly recovered: false };
+  | { readonly recovered: false; readonly sync: number; readonly floor: number };
 
 export class History {
   private readonly channels = new Map<string, ChannelLog>();
@@ -78,6 +78,11 @@ export class History {
 
   get byteSize(): number {
     return this.bytes;
+  }
+
+  /** Every channel's history is complete for messages stamped after this time (ms). */
+  get coveredSince(): number {
+    return this.globalFloor;
   }
 
   /**
@@ -188,10 +193,9 @@ export class History {
    */
   recover(channel: string, since: Position): Recovery {
     const sync = Number(since[SYNC_KEY]);
-    if (!Number.isFinite(sync) || sync <= 0) return { recovered: false };
     const log = this.channels.get(channel);
     const floor = Math.max(this.globalFloor, log?.floor ?? 0);
-    if (sync - this.opts.skewMs < floor) return { recovered: false };
+    if (!Number.isFinite(sync) || sync <= 0 || sync - this.opts.skewMs < floor) return { recovered: false, sync, floor };
     if (log === undefined) return { recovered: true, messages: [] };
 
     const live: BusMessage[] = [];

@@ -20,7 +20,8 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
     case HTTP_PATHS.health:
       return json(res, 200, { status: 'ok' });
     case HTTP_PATHS.ready:
-      return gw.ready ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: gw.state === 'running' ? 'bus_not_ready' : gw.state });
+      if (gw.ready) return json(res, 200, { status: 'ready' });
+      return json(res, 503, { status: gw.state !== 'running' ? gw.state : gw.warm ? 'bus_not_ready' : 'warming_history' });
     case HTTP_PATHS.metrics: {
       const text = await gw.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);

@@ -99,6 +99,7 @@ export const ENV = Object.freeze({
   historySize: 'WSGW_HISTORY_SIZE',
   historyMaxBytes: 'WSGW_HISTORY_MAX_BYTES',
   historyTtlMs: 'WSGW_HISTORY_TTL_MS',
+  historyWarmMs: 'WSGW_HISTORY_WARM_MS',
   recoverySkewMs: 'WSGW_RECOVERY_SKEW_MS',
   rebalanceIntervalMs: 'WSGW_REBALANCE_INTERVAL_MS',
   rebalanceThreshold: 'WSGW_REBALANCE_THRESHOLD',

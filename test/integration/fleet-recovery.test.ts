@@ -1,0 +1,206 @@
+/**
+ * Reconnects that lose nothing, with real gateway processes on real Kafka and real clients
+ * (the SDK) behind a load balancer: a gateway killed mid-stream, a rolling restart of the whole
+ * fleet, a region failover, and rebalancing onto a new gateway. Every client must end with every
+ * acknowledged message exactly once.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { WsgwClient } from '../../services/client/src/client.js';
+import { kafka, type TestKafka } from '../setup/kafka.js';
+import { build } from '../helpers/process.js';
+import { TestBalancer } from '../helpers/balancer.js';
+import { JWT_SECRET, kill, publish, startFleetGateway, type FleetGateway } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/gateway.js';
+
+let k: TestKafka;
+let token: string;
+beforeAll(async () => {
+  build();
+  k = await kafka();
+  token = await new SignJWT({ subscribe: ['*'], publish: ['*'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}, 180_000);
+
+const fleet: FleetGateway[] = [];
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await Promise.all(fleet.splice(0).map((g) => (g.proc.child.exitCode === null ? kill(g, 'SIGKILL') : undefined)));
+});
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function gateway(name: string, region: 'a' | 'b', env: Record<string, string> = {}): Promise<FleetGateway> {
+  const g = await startFleetGateway(name, region, k[region], { WSGW_REBALANCE_INTERVAL_MS: '0', ...env });
+  fleet.push(g);
+  return g;
+}
+
+async function balancer(ports: number[]): Promise<TestBalancer> {
+  const b = await new TestBalancer(ports).listen();
+  cleanups.push(() => b.close());
+  return b;
+}
+
+interface Subscriber {
+  readonly client: WsgwClient;
+  readonly seqs: number[];
+  /** Outcomes of resubscriptions after reconnects: 'recovered:<missed>' or 'gap'. */
+  readonly resubs: string[];
+}
+
+/** `n` SDK clients through the balancer, all subscribed to `ch`. */
+async function subscribers(n: number, url: string, ch: string): Promise<Subscriber[]> {
+  const subs: Subscriber[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, async () => {
+        const client = new WsgwClient({ url, token, pingIntervalMs: 500, backoff: { baseMs: 250, maxMs: 2_000 }, requestTimeoutMs: 15_000 });
+        const s: Subscriber = { client, seqs: [], resubs: [] };
+        client.on('message', (m) => s.seqs.push((m.data as { seq: number }).seq));
+        client.on('resubscribed', (e) => s.resubs.push(e.recovered ? `recovered:${e.missed}` : 'gap'));
+        cleanups.push(() => client.close());
+        await client.connect();
+        await client.subscribe(ch);
+        return s;
+      }),
+    );
+    subs.push(...batch);
+  }
+  return subs;
+}
+
+/** Publishes `count` messages through the given gateways, round robin; returns the acknowledged seqs. */
+async function publishStream(ports: () => number[], ch: string, count: number, onEach?: (i: number) => Promise<void> | void, from = 0): Promise<Set<number>> {
+  const acked = new Set<number>();
+  for (let i = from; i < from + count; i++) {
+    await onEach?.(i);
+    const live = ports();
+    // Try every live gateway once; a message no gateway acknowledged is simply not expected.
+    for (let t = 0; t < live.length; t++) {
+      if (await publish(live[(i + t) % live.length]!, ch, { seq: i })) {
+        acked.add(i);
+        break;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return acked;
+}
+
+/** Every subscriber got every acknowledged message, and no message twice. */
+async function expectExactlyOnce(subs: Subscriber[], acked: Set<number>, attempted: number, timeoutMs = 60_000): Promise<void> {
+  const missing = (s: Subscriber) => [...acked].filter((seq) => !s.seqs.includes(seq));
+  try {
+    await waitFor(() => subs.every((s) => missing(s).length === 0), timeoutMs, 'every client to hold every acknowledged message');
+  } catch (err) {
+    const bad = subs.filter((s) => missing(s).length > 0);
+    const sample = bad.slice(0, 5).map((s) => ({ missing: missing(s).slice(0, 10), resubs: s.resubs, state: s.client.state }));
+    const logs = fleet.flatMap((g) => g.proc.stdout.filter((l) => l.includes('recovery not possible')).slice(0, 3).map((l) => `${g.name}: ${l}`));
+    throw new Error(`${bad.length} of ${subs.length} clients miss messages: ${JSON.stringify(sample)}\n${logs.join('\n')}`, { cause: err });
+  }
+  await new Promise((r) => setTimeout(r, 500)); // anything late would be a duplicate
+  for (const s of subs) {
+    expect(new Set(s.seqs).size).toBe(s.seqs.length);
+    for (const seq of s.seqs) expect(seq).toBeLessThan(attempted);
+  }
+}
+
+describe('fleet recovery', () => {
+  it('SIGKILL of one gateway mid-stream: its 1,000 clients reconnect to the others, with jitter, and lose nothing', async () => {
+    const gs = [await gateway('k1', 'a'), await gateway('k2', 'a'), await gateway('k3', 'a')];
+    const lb = await balancer(gs.map((g) => g.port));
+    const subs = await subscribers(1_000, lb.url, 'kill:1');
+    const victim = gs[0]!;
+    let killedAt = 0;
+    const acked = await publishStream(() => gs.filter((g) => g.proc.child.exitCode === null && g !== victim).map((g) => g.port), 'kill:1', 200, async (i) => {
+      if (i === 80) {
+        lb.remove(victim.port);
+        killedAt = performance.now();
+        await kill(victim, 'SIGKILL');
+      }
+    });
+    expect(acked.size).toBe(200);
+    await expectExactlyOnce(subs, acked, 200);
+
+    // Reconnect storm: the dropped clients' attempts are spread over the backoff window, not one spike.
+    const after = lb.accepts.filter((t) => t >= killedAt).map((t) => t - killedAt);
+    expect(after.length).toBeGreaterThanOrEqual(300);
+    const buckets = new Array<number>(10).fill(0);
+    for (const t of after) if (t < 500) buckets[Math.floor(t / 50)]!++;
+    const first = after.filter((t) => t < 500).length;
+    expect(Math.max(...buckets)).toBeLessThan(first / 3); // no 50 ms slot holds a third of them
+  }, 240_000);
+
+  it('rolling restart of every gateway loses no message', async () => {
+    const env = { WSGW_DRAIN_DELAY_MS: '200', WSGW_DRAIN_WINDOW_MS: '1000', WSGW_DRAIN_DEADLINE_MS: '4000' };
+    const names = ['r1', 'r2', 'r3'];
+    const gs: FleetGateway[] = [];
+    for (const n of names) gs.push(await gateway(n, 'a', env));
+    const lb = await balancer(gs.map((g) => g.port));
+    const subs = await subscribers(300, lb.url, 'roll:1');
+    const live = () => gs.filter((g) => g.proc.child.exitCode === null).map((g) => g.port);
+    let restarting = Promise.resolve();
+    const acked = await publishStream(live, 'roll:1', 240, (i) => {
+      if (i % 60 === 20 && i / 60 < 3) {
+        const idx = Math.floor(i / 60);
+        restarting = restarting.then(async () => {
+          const old = gs[idx]!;
+          const fresh = await gateway(`${names[idx]}b`, 'a', env);
+          lb.add(fresh.port);
+          lb.remove(old.port);
+          await kill(old, 'SIGTERM');
+          expect(old.proc.child.exitCode).toBe(0);
+          gs[idx] = fresh;
+        });
+      }
+    });
+    await restarting;
+    await expectExactlyOnce(subs, acked, 240);
+    expect(acked.size).toBe(240);
+  }, 240_000);
+
+  it('region failover: clients of region a move to region b and recover', async () => {
+    const a = [await gateway('fa1', 'a'), await gateway('fa2', 'a')];
+    const b = [await gateway('fb1', 'b'), await gateway('fb2', 'b')];
+    const lb = await balancer(a.map((g) => g.port));
+    const subs = await subscribers(200, lb.url, 'fo:1');
+    const bPorts = b.map((g) => g.port);
+    // Publishes enter in region b and reach region a through MirrorMaker.
+    const acked = await publishStream(() => bPorts, 'fo:1', 150, async (i) => {
+      if (i === 50) {
+        await waitFor(() => subs.every((s) => s.seqs.length >= 40), 30_000, 'replicated messages before the failover');
+        lb.setTargets(bPorts); // Global Accelerator sends new connections to the healthy region
+        await Promise.all(a.map((g) => kill(g, 'SIGKILL')));
+      }
+    });
+    expect(acked.size).toBe(150);
+    await expectExactlyOnce(subs, acked, 150);
+  }, 240_000);
+
+  it('rebalancing: a second gateway takes half of 2,000 clients within the configured time, losing nothing', async () => {
+    const env = { WSGW_REBALANCE_INTERVAL_MS: '500', WSGW_REBALANCE_THRESHOLD: '0.1', WSGW_REBALANCE_RATE: '0.1' };
+    const g1 = await gateway('b1', 'a', env);
+    const lb = await balancer([g1.port]);
+    const subs = await subscribers(2_000, lb.url, 'bal:1');
+    const g2 = await gateway('b2', 'a', env);
+    lb.setTargets([g2.port, g1.port]);
+    const connections = async (g: FleetGateway) => {
+      const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+      return Number(/^wsgw_connections (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const acked = await publishStream(() => [g1.port, g2.port], 'bal:1', 100);
+    // 10% of 2,000 per second at first: about 8 s to reach the average, 20 s allowed.
+    await waitFor(async () => {
+      const [c1, c2] = [await connections(g1), await connections(g2)];
+      return c1 + c2 === 2_000 && Math.abs(c1 - c2) <= 0.2 * 1_000;
+    }, 20_000, 'load within 20% of the average');
+    for (const seq of await publishStream(() => [g1.port, g2.port], 'bal:1', 50, undefined, 100)) acked.add(seq);
+    expect(acked.size).toBe(150);
+    await expectExactlyOnce(subs, acked, 150);
+  }, 240_000);
+});
