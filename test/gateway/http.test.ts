@@ -23,8 +23,8 @@ describe('health and readiness', () => {
     const page = await fetch(`${gw.http}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const html = await page.text();
-    expect(html).toContain('wsgw.v1.json');
-    expect(html).toContain("op: 'sub'");
+    expect(html).toContain("import { WsgwClient } from '/wsgw-client.js'");
+    expect(html).toContain('client.subscribe(ch)');
     expect((await fetch(`${gw.http}/nope`)).status).toBe(404);
   });
 });

@@ -6,9 +6,10 @@ import { waitFor } from './gateway.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
-/** Compiles the services once per test file (tsc, a few seconds). */
+/** Compiles the services and the browser client bundle once per test file (a few seconds). */
 export function build(): void {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-client.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export interface GatewayProcess {

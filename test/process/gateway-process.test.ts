@@ -60,6 +60,10 @@ describe('process life cycle', () => {
     });
     const port = await listening(p);
     expect(p.stdout.some((l) => l.includes('anonymous access is allowed'))).toBe(true);
+    // The demo page's client SDK bundle is served next to it.
+    const bundle = await fetch(`http://127.0.0.1:${port}/wsgw-client.js`);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect(await bundle.text()).toMatch(/export\s*\{[^}]*WsgwClient/);
     const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)));
     await waitFor(() => p.stdout.some((l) => l.includes('"ActiveConnections":10')), 5_000, 'EMF line with 10 connections');
 

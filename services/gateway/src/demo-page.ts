@@ -1,6 +1,6 @@
 /**
- * The demo page served at `/`: join a channel, send messages, watch them arrive. Plain HTML and
- * a few lines of script speaking protocol v1 (JSON), so it needs no front-end build.
+ * The demo page served at `/`: join a channel, send messages, watch them arrive. Plain HTML and a
+ * module script on top of the client SDK bundle the gateway serves at `/wsgw-client.js`.
  */
 export const DEMO_PAGE = `<!doctype html>
 <html lang="en">
@@ -29,51 +29,51 @@ export const DEMO_PAGE = `<!doctype html>
 <form id="join"><input id="token" placeholder="token (leave empty for anonymous access)" autocomplete="off"><input id="channel" value="room:lobby" aria-label="channel"><button id="joinBtn">Join</button></form>
 <form id="send"><input id="text" placeholder="message" autocomplete="off" aria-label="message"><button id="sendBtn" disabled>Send</button></form>
 <ul id="log"></ul>
-<script>
-(() => {
-  const $ = (id) => document.getElementById(id);
-  let ws, nextId = 1, channel = null;
-  const pending = new Map();
-  const log = (text, cls) => { const li = document.createElement('li'); if (cls) li.className = cls; li.textContent = text; $('log').prepend(li); };
-  const request = (frame) => new Promise((resolve, reject) => { const id = nextId++; pending.set(id, { resolve, reject }); ws.send(JSON.stringify({ ...frame, id })); });
+<script type="module">
+// The page uses the client SDK the gateway serves (services/client): reconnects with jitter,
+// resubscribes with its position, and recovers what it missed while away.
+import { WsgwClient } from '/wsgw-client.js';
 
-  function connect() {
-    const token = $('token').value.trim();
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/' + (token ? '?token=' + encodeURIComponent(token) : '');
-    ws = new WebSocket(url, 'wsgw.v1.json');
-    ws.onopen = () => { $('status').textContent = 'connected to ' + location.host; if (channel) join(channel); };
-    ws.onclose = (e) => { $('status').textContent = 'disconnected (' + e.code + (e.reason ? ' ' + e.reason : '') + '), retrying...'; $('sendBtn').disabled = true; setTimeout(connect, 1000 + Math.random() * 2000); };
-    ws.onmessage = (e) => {
-      const f = JSON.parse(e.data);
-      if (f.op === 'msg') {
-        const li = document.createElement('li'); const b = document.createElement('b'); b.textContent = f.ch + ' ';
-        li.append(b, typeof f.data === 'object' && f.data && 'text' in f.data ? String(f.data.text) : JSON.stringify(f.data)); $('log').prepend(li);
-      } else if (f.op === 'ack' || f.op === 'pong') { pending.get(f.id)?.resolve(f); pending.delete(f.id); }
-      else if (f.op === 'error') { log(f.code + ': ' + f.message, 'err'); pending.get(f.id)?.reject(f); pending.delete(f.id); }
-    };
-  }
-  async function join(ch) {
-    try { await request({ op: 'sub', ch }); channel = ch; $('sendBtn').disabled = false; log('joined ' + ch, 'sys'); } catch {}
-  }
-  $('join').onsubmit = (e) => {
-    e.preventDefault();
-    const ch = $('channel').value.trim();
-    if (channel && channel !== ch) request({ op: 'unsub', ch: channel }).catch(() => {});
-    if (ws.readyState === WebSocket.OPEN && $('token').dataset.used === $('token').value) join(ch);
-    else { $('token').dataset.used = $('token').value; channel = ch; ws.onclose = null; ws.close(); connect(); }
-  };
-  $('send').onsubmit = (e) => {
-    e.preventDefault();
-    const text = $('text').value; if (!text || !channel) return;
-    request({ op: 'pub', ch: channel, data: { text } }).then(() => { $('text').value = ''; }, () => {});
-  };
-  // App-level ping: browsers cannot see WebSocket ping frames, so this is how the page notices a dead link.
-  setInterval(() => { if (ws.readyState === WebSocket.OPEN) request({ op: 'ping' }).catch(() => {}); }, 20000);
-  // A token in the page's own URL (as npm run dev:regions prints it) is used from the start.
-  $('token').value = new URLSearchParams(location.search).get('token') || '';
-  $('token').dataset.used = $('token').value;
-  connect();
-})();
+const $ = (id) => document.getElementById(id);
+const log = (text, cls) => { const li = document.createElement('li'); if (cls) li.className = cls; li.textContent = text; $('log').prepend(li); };
+const params = new URLSearchParams(location.search);
+$('token').value = params.get('token') || '';
+let client, channel = null;
+
+function connect() {
+  client?.close();
+  const token = $('token').value.trim();
+  client = new WsgwClient({ url: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/', token: token || undefined });
+  client.on('state', ({ state }) => {
+    $('status').textContent = state === 'open' ? 'connected to ' + location.host : state + '...';
+    $('sendBtn').disabled = state !== 'open' || !channel;
+  });
+  client.on('disconnected', ({ code, reason, delayMs }) => log('disconnected (' + code + (reason ? ' ' + reason : '') + ')' + (delayMs === undefined ? '' : ', retrying in ' + delayMs + ' ms'), 'sys'));
+  client.on('resubscribed', ({ ch, recovered, missed }) => log((recovered ? 'back on ' + ch + ', recovered ' + missed + ' missed message(s)' : 'back on ' + ch), 'sys'));
+  client.on('gap', ({ ch }) => log('some messages on ' + ch + ' could not be recovered', 'err'));
+  client.on('error', ({ error }) => log(error.message, 'err'));
+  client.on('message', ({ ch, data }) => {
+    const li = document.createElement('li'); const b = document.createElement('b'); b.textContent = ch + ' ';
+    li.append(b, data && typeof data === 'object' && 'text' in data ? String(data.text) : JSON.stringify(data)); $('log').prepend(li);
+  });
+  client.connect().catch((e) => log(e.message, 'err'));
+}
+
+$('join').onsubmit = async (e) => {
+  e.preventDefault();
+  const ch = $('channel').value.trim();
+  if ($('token').dataset.used !== $('token').value) { $('token').dataset.used = $('token').value; channel = null; connect(); }
+  if (channel && channel !== ch) client.unsubscribe(channel).catch(() => {});
+  try { await client.subscribe(ch); channel = ch; $('sendBtn').disabled = false; log('joined ' + ch, 'sys'); }
+  catch (err) { log(err.code + ': ' + err.message, 'err'); }
+};
+$('send').onsubmit = (e) => {
+  e.preventDefault();
+  const text = $('text').value; if (!text || !channel) return;
+  client.publish(channel, { text }).then(() => { $('text').value = ''; }, (err) => log(err.code + ': ' + err.message, 'err'));
+};
+$('token').dataset.used = $('token').value;
+connect();
 </script>
 </body>
 </html>

@@ -3,11 +3,30 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { HTTP_PATHS } from '../../shared/src/constants.js';
 import { BusError } from './bus/bus.js';
 import { isValidChannel } from './channel.js';
 import { DEMO_PAGE } from './demo-page.js';
 import type { Gateway } from './gateway.js';
+
+/** The browser build of the client SDK (scripts/build-client.mjs). */
+export const CLIENT_BUNDLE_PATH = '/wsgw-client.js';
+
+let bundle: Promise<Buffer | undefined> | undefined;
+
+/** Reads the bundle once: next to the compiled gateway, or under dist/ when running from source. */
+function clientBundle(): Promise<Buffer | undefined> {
+  bundle ??= (async () => {
+    for (const rel of ['../../../client/wsgw-client.js', '../../../dist/client/wsgw-client.js']) {
+      try {
+        return await readFile(new URL(rel, import.meta.url));
+      } catch {}
+    }
+    return undefined;
+  })();
+  return bundle;
+}
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
@@ -29,6 +48,12 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
     }
     case HTTP_PATHS.publish:
       return publish(gw, req, res);
+    case CLIENT_BUNDLE_PATH: {
+      const bundle = await clientBundle();
+      if (bundle === undefined) return json(res, 404, { error: 'not_found', message: 'client bundle not built (npm run build)' });
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }).end(bundle);
+      return;
+    }
     case HTTP_PATHS.demo:
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method_not_allowed' });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);

@@ -115,6 +115,14 @@ export function encodeClientJson(op: ClientOp): string {
   }
 }
 
+/** Base64 to bytes with what browsers and Node both have (the client SDK runs in both). */
+function fromBase64(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 /** Client side: decodes a server text frame. Throws {@link FrameError}. */
 export function decodeServerJson(text: string): ServerOp {
   let o: Record<string, unknown>;
@@ -130,7 +138,7 @@ export function decodeServerJson(text: string): ServerOp {
         op: 'msg',
         ch: String(o.ch),
         contentType: binary ? 'application/octet-stream' : 'application/json',
-        payload: binary ? Buffer.from(String(o.data), 'base64') : textEncoder.encode(JSON.stringify(o.data)),
+        payload: binary ? fromBase64(String(o.data)) : textEncoder.encode(JSON.stringify(o.data)),
         pos: (o.pos ?? {}) as Position,
       };
     }
