@@ -40,6 +40,7 @@ import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } f
 import { FanoutConsumer } from './kafka-consumer.js';
 import { DedupWindow } from './kafka-dedup.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
+import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
 
 /** Record keys under this prefix are the bus's own (probes, set-up markers), never channels. */
 export const RESERVED_KEY_PREFIX = '__wsgw.';
@@ -83,6 +84,12 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
   readonly maxWaitTimeMs?: number;
   /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
   readonly startSlackMs?: number;
+  /**
+   * Cross-region direct mode (`WSGW_KAFKA_REMOTE_BROKERS`): other regions' clusters whose origin
+   * topic `<topicPrefix><region>` this bus reads directly (./kafka-remote.ts). Leave empty when
+   * MirrorMaker 2 or MSK Replicator copies the topics into the local cluster.
+   */
+  readonly remotes?: readonly RemoteCluster[];
   /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
   readonly registry?: Registry;
   readonly logger?: BusLogger;
@@ -119,7 +126,9 @@ export class KafkaBus implements Bus {
   readonly metrics: KafkaBusMetrics;
   /** The topic this gateway produces to. */
   readonly topic: string;
-  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | keyof KafkaConnectionOptions | 'replicationFactor'>> & KafkaBusOptions;
+  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor'>> & KafkaBusOptions;
+  private readonly deps: KafkaConfigDeps;
+  private readonly feeds: RemoteFeed[] = [];
   private readonly kafka: Kafka;
   private readonly log: BusLogger;
   private readonly groupId: string;
@@ -155,7 +164,15 @@ export class KafkaBus implements Bus {
     for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
     }
+    const seen = new Set([opts.region]);
+    for (const r of opts.remotes ?? []) {
+      if (typeof r.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(r.region) || seen.has(r.region)) {
+        throw new TypeError(`remotes: region "${String(r.region)}" is invalid, repeated or this bus's own`);
+      }
+      seen.add(r.region);
+    }
     this.opts = opts;
+    this.deps = deps;
     this.log = options.logger ?? noLog;
     this.metrics = new KafkaBusMetrics(options.registry, () => this.health().ok);
     this.topic = `${opts.topicPrefix}${opts.region}`;
@@ -253,6 +270,7 @@ export class KafkaBus implements Bus {
         this.state = 'running';
         this.log.info({ topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] }, 'kafka bus running');
         this.timers.push(setInterval(() => void this.refreshTopics(), this.opts.topicRefreshMs).unref());
+        this.startRemoteFeeds(startedAt);
         this.schedulePump();
         return;
       } catch (err) {
@@ -298,6 +316,37 @@ export class KafkaBus implements Bus {
       },
     });
     await this.consumer.start();
+  }
+
+  private startRemoteFeeds(startedAt: number): void {
+    for (const r of this.opts.remotes ?? []) {
+      const kafka = new Kafka(
+        buildKafkaConfig(
+          { ...this.opts, brokers: r.brokers, awsRegion: r.awsRegion ?? r.region, clientId: `wsgw-${this.opts.region}-${this.opts.nodeId}` },
+          { ...this.deps, log: this.deps.log ?? this.log },
+        ),
+      );
+      let wasUp = false;
+      const feed = new RemoteFeed(kafka, {
+        topic: `${this.opts.topicPrefix}${r.region}`,
+        groupId: this.groupId,
+        fromTimestamp: startedAt - this.opts.startSlackMs,
+        maxWaitTimeMs: this.opts.maxWaitTimeMs,
+        retryMs: this.opts.topicRefreshMs,
+        onBatch: (p) => this.onBatch(p),
+        onState: (up, err) => {
+          this.metrics.remoteUp.set({ region: r.region }, up ? 1 : 0);
+          if (up !== wasUp) {
+            if (up) this.log.info({ remote: r.region }, 'reading the remote region directly');
+            else this.log.warn({ err, remote: r.region }, 'remote region unreachable; retrying');
+          }
+          wasUp = up;
+        },
+      });
+      this.metrics.remoteUp.set({ region: r.region }, 0);
+      feed.start();
+      this.feeds.push(feed);
+    }
   }
 
   private async loadPartitions(): Promise<void> {
@@ -524,7 +573,7 @@ export class KafkaBus implements Bus {
     this.metrics.buffered.set(0);
     const consumer = this.consumer;
     this.consumer = undefined;
-    await withTimeout(consumer?.stop(), 5_000);
+    await Promise.all([withTimeout(consumer?.stop(), 5_000), ...this.feeds.splice(0).map((f) => withTimeout(f.stop(), 5_000))]);
     if (this.admin && wasRunning) await withTimeout(this.admin.deleteGroups([this.groupId]), 2_000);
     await this.disconnectAll();
     this.handler = undefined;

@@ -22,6 +22,7 @@ export class KafkaBusMetrics {
   readonly buffered: Gauge;
   readonly up: Gauge;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly remoteUp: Gauge<'region'>;
   readonly replicationDelay: Histogram<'origin'>;
 
   /** @param healthy read at each scrape for `wsgw_bus_up` */
@@ -45,6 +46,7 @@ export class KafkaBusMetrics {
       },
     });
     this.consumerLag = new Gauge({ name: 'wsgw_bus_consumer_lag', help: 'Records behind the partition end, as of the last fetch.', labelNames: ['topic', 'partition'], registers });
+    this.remoteUp = new Gauge({ name: 'wsgw_bus_remote_up', help: 'Direct mode: 1 while the origin topic of a remote region is being read from its cluster.', labelNames: ['region'], registers });
     this.replicationDelay = new Histogram({
       name: 'wsgw_bus_replication_delay_seconds',
       help: 'Time from publish at the origin (envelope timestamp) to delivery here, by origin region.',
