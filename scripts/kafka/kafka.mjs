@@ -136,7 +136,6 @@ function requireJava() {
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
