@@ -1,0 +1,68 @@
+/**
+ * The demo page in a real browser (Debian's Chromium, driven by playwright-core): two people join
+ * the same channel in two tabs, one sends, both see it; then the gateway drops the connection and
+ * the page reconnects and recovers what was published meanwhile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from '../helpers/process.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { TestProxy } from '../helpers/proxy.js';
+
+let browser: Browser;
+let gw: TestGateway;
+let proxy: TestProxy;
+
+beforeAll(async () => {
+  build();
+  gw = await startGateway({ WSGW_RECOVERY_SKEW_MS: '50' });
+  proxy = await new TestProxy(gw.gateway.port).listen();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await gw?.stop();
+});
+
+async function open(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(proxy.url.replace('ws://', 'http://'));
+  await page.getByText('connected to').waitFor();
+  return page;
+}
+
+async function join(page: Page, ch: string): Promise<void> {
+  await page.fill('#channel', ch);
+  await page.click('#joinBtn');
+  await page.getByText(`joined ${ch}`).waitFor();
+}
+
+describe('demo page', () => {
+  it('lets two tabs exchange messages on a channel', async () => {
+    const [alice, bob] = [await open(), await open()];
+    await join(alice, 'room:e2e');
+    await join(bob, 'room:e2e');
+    await bob.fill('#text', 'hello from bob');
+    await bob.click('#sendBtn');
+    await alice.locator('#log li', { hasText: 'hello from bob' }).waitFor();
+    await bob.locator('#log li', { hasText: 'hello from bob' }).waitFor();
+    expect(await bob.inputValue('#text')).toBe('');
+  }, 60_000);
+
+  it('reconnects after the link drops and shows what was missed', async () => {
+    const page = await open();
+    await join(page, 'room:away');
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.dropAll();
+    await page.getByText('disconnected (1006').first().waitFor();
+    await gw.gateway.publish('room:away', 'application/json', Buffer.from(JSON.stringify({ text: 'sent while you were away' })));
+    await page.getByText(/back on room:away, recovered 1 missed message/).waitFor({ timeout: 15_000 });
+    await page.locator('#log li', { hasText: 'sent while you were away' }).waitFor();
+    await page.screenshot({ path: 'dist/demo-page.png' });
+  }, 60_000);
+});
