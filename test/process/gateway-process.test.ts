@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { ROOT, build, listening, spawnGateway } from '../helpers/process.js';
 import { TestClient } from '../helpers/client.js';
@@ -72,5 +73,36 @@ describe('process life cycle', () => {
     expect(await p.exited).toBe(0);
     for (const c of clients) expect(c.closed?.code).toBe(1001);
     expect(p.stdout.some((l) => l.includes('"msg":"drained"'))).toBe(true);
+  }, 30_000);
+});
+
+describe('ECS stop', () => {
+  it('drains as soon as the task metadata says the task is stopping, before any SIGTERM', async () => {
+    // A stand-in for the ECS agent's task metadata endpoint (v4), which only exists on ECS.
+    let desired = 'RUNNING';
+    const agent = createServer((req, res) => {
+      if (req.url !== '/v4/abc/task') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ DesiredStatus: desired, KnownStatus: 'RUNNING' }));
+    });
+    await new Promise<void>((r) => agent.listen(0, '127.0.0.1', r));
+    const agentPort = (agent.address() as { port: number }).port;
+    const p = spawnGateway(MAIN, {
+      ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${agentPort}/v4/abc`,
+      WSGW_DRAIN_DELAY_MS: '20000',
+      WSGW_DRAIN_WINDOW_MS: '500',
+      WSGW_DRAIN_DEADLINE_MS: '30000',
+    });
+    const port = await listening(p);
+    const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)));
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(p.child.exitCode).toBeNull();
+    const t0 = Date.now();
+    desired = 'STOPPED';
+    expect(await p.exited).toBe(0);
+    // Well before the 20 s drain delay: the balancer is already deregistering this task.
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    for (const c of clients) expect(c.closed?.code).toBe(1001);
+    expect(p.stdout.some((l) => l.includes('ECS is stopping this task'))).toBe(true);
+    agent.close();
   }, 30_000);
 });

@@ -525,17 +525,18 @@ export class Gateway {
 
   /**
    * Graceful drain (see drain.ts). Resolves when every connection is closed and the bus is shut;
-   * the caller exits the process. Safe to call more than once.
+   * the caller exits the process. Safe to call more than once. `delayMs` overrides the wait for
+   * the load balancer, for callers that know it has already stopped sending (ecs-stop.ts).
    */
-  drain(): Promise<void> {
-    this.drainPromise ??= this.runDrain();
+  drain(opts: { delayMs?: number } = {}): Promise<void> {
+    this.drainPromise ??= this.runDrain(opts.delayMs ?? this.config.timing.drainDelayMs);
     return this.drainPromise;
   }
 
   private drainPromise: Promise<void> | undefined;
 
-  private async runDrain(): Promise<void> {
-    const { drainDelayMs, drainWindowMs, drainDeadlineMs } = this.config.timing;
+  private async runDrain(drainDelayMs: number): Promise<void> {
+    const { drainWindowMs, drainDeadlineMs } = this.config.timing;
     const started = Date.now();
     this.stateValue = 'draining';
     this.log.info({ connections: this.conns.size, drainDelayMs, drainWindowMs }, 'draining: readiness off, upgrades refused');

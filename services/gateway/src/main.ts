@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Gateway } from './gateway.js';
 import { createBus } from './bus/create.js';
+import { watchEcsStop } from './ecs-stop.js';
 import { Registry } from 'prom-client';
 
 /** Exit status for a configuration error (EX_CONFIG from sysexits.h). */
@@ -34,19 +35,16 @@ async function main(): Promise<void> {
   const bus = await createBus(config, log, registry);
   const gateway = new Gateway({ config, bus, logger: log, registry });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'signal received: draining');
+  let draining = false;
+  const drainAndExit = (delayMs?: number) => {
+    if (draining) return;
+    draining = true;
     // Hard deadline: the drain itself is bounded, this guards against anything that hangs.
     setTimeout(() => {
       log.error('drain did not finish before the deadline: exiting');
       process.exit(0);
     }, config.timing.drainDeadlineMs).unref();
-    gateway.drain().then(
+    gateway.drain({ delayMs }).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'drain failed');
@@ -54,8 +52,29 @@ async function main(): Promise<void> {
       },
     );
   };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'signal received: draining');
+    drainAndExit();
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const metadataUri = process.env.ECS_CONTAINER_METADATA_URI_V4;
+  if (metadataUri) {
+    watchEcsStop({
+      metadataUri,
+      onStopping: () => {
+        // The target is already deregistering: no need to wait for the balancer.
+        log.info('ECS is stopping this task: draining ahead of SIGTERM');
+        drainAndExit(0);
+      },
+      onError: (err) => log.debug({ err }, 'task metadata poll failed'),
+    });
+  }
 
   await gateway.start();
 }
