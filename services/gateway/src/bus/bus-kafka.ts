@@ -119,7 +119,7 @@ interface Pending {
 
 const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 export class KafkaBus implements Bus {
@@ -155,6 +155,7 @@ export class KafkaBus implements Bus {
   private readonly probes = new Map<string, () => void>();
   private probeSeq = 0;
   private closing: Promise<void> | undefined;
+  private readonly naps = new Set<() => void>();
 
   constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
     const opts = { ...DEFAULTS, ...options };
@@ -185,6 +186,22 @@ export class KafkaBus implements Bus {
     this.kafka = new Kafka(
       buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
     );
+  }
+
+  /**
+   * A backoff wait that `close()` cuts short. Its timer keeps the process alive on purpose: someone
+   * awaits the start or a publish meanwhile (an unref'd timer let a lone script exit mid-start).
+   */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.naps.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.naps.add(done);
+    });
   }
 
   /** Read through a method so that TypeScript does not narrow the state across awaits. */
@@ -278,7 +295,7 @@ export class KafkaBus implements Bus {
         this.countError('connect');
         this.log.warn({ err, attempt }, 'kafka bus cannot connect yet; retrying');
         await this.disconnectAll();
-        await sleep(backoff(attempt));
+        await this.nap(backoff(attempt));
       }
     }
   }
@@ -463,7 +480,7 @@ export class KafkaBus implements Bus {
           const old = this.producer;
           this.producer = undefined;
           await old?.disconnect().catch(() => undefined);
-          await sleep(backoff(attempt++));
+          await this.nap(backoff(attempt++));
           this.expire();
         }
       }
@@ -567,6 +584,7 @@ export class KafkaBus implements Bus {
     const deadline = Date.now() + (wasRunning ? 5_000 : 0);
     while (this.queue.length > 0 && Date.now() < deadline && this.producerOk) await sleep(10);
     this.state = 'closed';
+    for (const wake of [...this.naps]) wake();
     for (const t of this.timers) clearInterval(t);
     clearInterval(this.expiryTimer);
     for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
