@@ -8,6 +8,7 @@
  * Gateways on the Kafka bus require tokens, so the suite signs an HS256 JWT that grants everything.
  * There is no peer column: neither peer has a cross-region path to compare with.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker, type Cluster, type MirrorMaker } from '../../scripts/kafka/kafka.mjs';
@@ -46,7 +47,7 @@ export interface CrossRegionResult {
 const SECRET = 'wsgw-bench-secret-0123456789abcdef0123456789';
 
 export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: ClientPool, cfg: CrossRegionConfig, log: (s: string) => void): Promise<CrossRegionResult> {
-  const dir = join(KAFKA_DIR, `bench-${process.pid}`);
+  const dir = join(KAFKA_DIR, `bench-regions-${process.pid}`);
   const clusters: Cluster[] = [];
   let mm: MirrorMaker | undefined;
   const gateways: Running[] = [];
@@ -108,5 +109,7 @@ export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: 
     await Promise.allSettled(gateways.map((g) => g.stop()));
     await mm?.stop().catch(() => {});
     await Promise.allSettled(clusters.map((c) => c.stop()));
+    // The clusters' data is of no use after the run.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
