@@ -26,8 +26,16 @@ describe('loadConfig', () => {
 
   it('reads Kafka settings and turns anonymous access off with Kafka', () => {
     const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b1:9092, b2:9092', WSGW_REGION: 'eu-west-1', WSGW_JWT_SECRET: SECRET });
-    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined });
+    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined, remotes: [] });
     expect(c.auth.allowAnonymous).toBe(false);
+  });
+
+  it('reads the other regions\' clusters for direct cross-region mode', () => {
+    const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_REGION: 'us-east-1', WSGW_JWT_SECRET: SECRET, WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1=e1:9098,e2:9098;ap-southeast-1=s1:9098' });
+    expect(c.kafka?.remotes).toEqual([
+      { region: 'eu-west-1', brokers: ['e1:9098', 'e2:9098'] },
+      { region: 'ap-southeast-1', brokers: ['s1:9098'] },
+    ]);
   });
 
   it('implies TLS for msk-iam and needs AWS_REGION', () => {
@@ -57,6 +65,8 @@ describe('loadConfig', () => {
     [{ WSGW_LOG_LEVEL: 'loud' }, 'WSGW_LOG_LEVEL'],
     [{ WSGW_DRAIN_DELAY_MS: '30000', WSGW_DRAIN_WINDOW_MS: '30000' }, 'WSGW_DRAIN_DEADLINE_MS'],
     [{ WSGW_ALLOW_ANONYMOUS: 'maybe' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_REGION: 'us-east-1', WSGW_KAFKA_REMOTE_BROKERS: 'us-east-1=x:9098' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
     [{ WSGW_ALLOW_ANONYMOUS: 'true', WSGW_KAFKA_BROKERS: 'b:9092' }, 'WSGW_ALLOW_ANONYMOUS'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
     [{ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],

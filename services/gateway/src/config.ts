@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
+import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -61,6 +62,8 @@ export interface KafkaSettings {
   readonly topicPrefix: string;
   /** AWS region used to sign MSK IAM tokens. */
   readonly awsRegion: string | undefined;
+  /** Other regions' clusters read directly (cross-region `direct` mode); empty with replication. */
+  readonly remotes: readonly RemoteCluster[];
 }
 
 export interface AuthSettings {
@@ -131,6 +134,7 @@ const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const production = env.NODE_ENV === 'production';
+  const region = read(env, ENV.region, z.string().regex(REGION), 'must be lower-case letters, digits and dashes (e.g. eu-west-1)', 'local');
 
   const brokers = read(env, ENV.kafkaBrokers, list.pipe(z.array(z.string().regex(BROKER)).min(1)), 'must be a comma-separated list of host:port');
   const kafkaAuth = read(env, ENV.kafkaAuth, z.enum(['none', 'msk-iam']), 'must be "none" or "msk-iam"', 'none');
@@ -149,6 +153,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         tls: read(env, ENV.kafkaTls, bool, 'must be true or false', kafkaAuth === 'msk-iam'),
         topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(/^[A-Za-z0-9._-]{1,200}$/), 'must be 1-200 characters of A-Z a-z 0-9 . _ -', DEFAULT_TOPIC_PREFIX),
         awsRegion,
+        remotes: readRemotes(env, region),
       }
     : undefined;
   if (kafka?.auth === 'msk-iam' && !kafka.tls) {
@@ -227,7 +232,6 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', 0.02),
   };
 
-  const region = read(env, ENV.region, z.string().regex(REGION), 'must be lower-case letters, digits and dashes (e.g. eu-west-1)', 'local');
   return Object.freeze({
     port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
     host: env[ENV.host] || '0.0.0.0',
@@ -245,6 +249,21 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     history,
     rebalance,
   });
+}
+
+function readRemotes(env: Env, ownRegion: string): RemoteCluster[] {
+  const raw = env[ENV.kafkaRemoteBrokers];
+  if (raw === undefined || raw.trim() === '') return [];
+  let remotes: RemoteCluster[];
+  try {
+    remotes = parseRemoteBrokers(raw);
+  } catch (err) {
+    throw new ConfigError(ENV.kafkaRemoteBrokers, `must be region=host:port,...;region=... (${(err as Error).message})`, raw);
+  }
+  if (remotes.some((r) => r.region === ownRegion)) {
+    throw new ConfigError(ENV.kafkaRemoteBrokers, `must not list this gateway's own region ${ownRegion}`, raw);
+  }
+  return remotes;
 }
 
 function defaultNodeId(): string {

@@ -17,6 +17,7 @@ export async function createBus(config: GatewayConfig, log: Logger, registry: Re
     auth: k.auth,
     tls: k.tls,
     awsRegion: k.awsRegion,
+    remotes: k.remotes,
     topicPrefix: k.topicPrefix,
     region: config.region,
     nodeId: config.nodeId,
