@@ -203,4 +203,25 @@ describe('fleet recovery', () => {
     expect(acked.size).toBe(150);
     await expectExactlyOnce(subs, acked, 150);
   }, 240_000);
+
+  it('a new gateway warms its history from Kafka: clients moving to it recover messages published before it started', async () => {
+    const g1 = await gateway('w1', 'a');
+    const lb = await balancer([g1.port]);
+    const subs = await subscribers(50, lb.url, 'warm:1');
+    const early = await publishStream(() => [g1.port], 'warm:1', 40);
+    await waitFor(() => subs.every((s) => s.seqs.length === 40), 20_000, 'early messages');
+    // Cut the clients off, publish while they are away, then start a gateway that has never seen
+    // any of it. A 30 s warm-up would keep it unready; the read-back makes it ready at once.
+    lb.setTargets([]);
+    await kill(g1, 'SIGKILL');
+    const g0 = await gateway('w0', 'a');
+    const missed = await publishStream(() => [g0.port], 'warm:1', 40, undefined, 40);
+    const t0 = Date.now();
+    const g2 = await gateway('w2', 'a', { WSGW_HISTORY_WARM_MS: '30000' });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    lb.setTargets([g2.port]);
+    const acked = new Set([...early, ...missed]);
+    await expectExactlyOnce(subs, acked, 80);
+    expect(subs.every((s) => s.resubs.length > 0 && s.resubs.every((r) => r.startsWith('recovered')))).toBe(true);
+  }, 240_000);
 });

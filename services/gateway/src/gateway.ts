@@ -182,6 +182,10 @@ export class Gateway {
     // The gateway listens even when the bus is down: /healthz answers, /readyz stays 503 until
     // the bus works, so the load balancer waits instead of the orchestrator restarting us.
     this.startBus(0);
+    void this.bus.historyWarm?.then((since) => {
+      this.history.coverFrom(since);
+      this.log.info({ since: new Date(since).toISOString() }, 'history warmed from the bus');
+    });
     const t = this.config.timing;
     this.every(t.pingIntervalMs, () => this.sweep());
     this.every(t.emfIntervalMs, () => this.emitEmf());

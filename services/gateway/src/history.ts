@@ -44,6 +44,8 @@ interface Entry {
   readonly bytes: number;
   /** Local arrival time (ms), for age eviction. */
   readonly at: number;
+  /** Origin time (ms) when known before decoding (the Kafka record timestamp), for floors. */
+  readonly ts: number | undefined;
   /** Set when removed, so the channel's deque can skip it lazily. */
   evicted: boolean;
 }
@@ -95,21 +97,21 @@ export class History {
 
   /** Keeps a decoded message (one that local subscribers received). */
   add(msg: BusMessage, now: number = Date.now()): void {
-    this.push(msg.channel, msg, msg.payload.byteLength + 64, now);
+    this.push(msg.channel, msg, msg.payload.byteLength + 64, now, msg.ts);
   }
 
-  /** Keeps a record nobody here wanted, undecoded. */
-  addRaw(channel: string, value: Uint8Array, now: number = Date.now()): void {
-    this.push(channel, value, value.byteLength + 32, now);
+  /** Keeps a record nobody here wanted, undecoded; `ts` is its timestamp if the bus knows it. */
+  addRaw(channel: string, value: Uint8Array, now: number = Date.now(), ts?: number): void {
+    this.push(channel, value, value.byteLength + 32, now, ts !== undefined && Number.isFinite(ts) ? ts : undefined);
   }
 
-  private push(channel: string, value: BusMessage | Uint8Array, bytes: number, now: number): void {
+  private push(channel: string, value: BusMessage | Uint8Array, bytes: number, now: number, ts: number | undefined): void {
     let log = this.channels.get(channel);
     if (log === undefined) {
       log = { entries: [], head: 0, floor: 0 };
       this.channels.set(channel, log);
     }
-    const e: Entry = { channel, value, bytes, at: now, evicted: false };
+    const e: Entry = { channel, value, bytes, at: now, ts, evicted: false };
     log.entries.push(e);
     this.fifo.push(e);
     this.bytes += bytes;
@@ -243,6 +245,6 @@ export class History {
 
 function tsOf(e: Entry): number {
   if (!(e.value instanceof Uint8Array)) return e.value.ts;
-  // Undecoded: its arrival time is a safe upper bound of its origin time for floor purposes.
-  return e.at;
+  // Undecoded: the record timestamp, or else its arrival time, a safe upper bound of its origin time.
+  return e.ts ?? e.at;
 }

@@ -51,8 +51,8 @@ export class Hub implements BusHandler {
     return this.channels.has(ch) || ch === LOAD_CHANNEL;
   }
 
-  skipped(ch: string, value: Uint8Array | BusMessage): void {
-    if (value instanceof Uint8Array) this.opts.history.addRaw(ch, value);
+  skipped(ch: string, value: Uint8Array | BusMessage, ts?: number): void {
+    if (value instanceof Uint8Array) this.opts.history.addRaw(ch, value, Date.now(), ts);
     else this.opts.history.add(value);
   }
 

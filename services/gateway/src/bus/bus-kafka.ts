@@ -85,6 +85,12 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
   /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
   readonly startSlackMs?: number;
   /**
+   * At start, read this much of the fan-out stream from before the start (ms) into the handler's
+   * history (`skipped`), never delivering it; {@link KafkaBus.historyWarm} tells when it is done.
+   * Default 0.
+   */
+  readonly readBackMs?: number;
+  /**
    * Cross-region direct mode (`WSGW_KAFKA_REMOTE_BROKERS`): other regions' clusters whose origin
    * topic `<topicPrefix><region>` this bus reads directly (./kafka-remote.ts). Leave empty when
    * MirrorMaker 2 or MSK Replicator copies the topics into the local cluster.
@@ -106,6 +112,7 @@ const DEFAULTS = Object.freeze({
   topicRefreshMs: 10_000,
   maxWaitTimeMs: 20,
   startSlackMs: 1_000,
+  readBackMs: 0,
 });
 
 interface Pending {
@@ -320,6 +327,7 @@ export class KafkaBus implements Bus {
       groupId: this.groupId,
       match: (t) => this.match.test(t),
       fromTimestamp: startedAt - this.opts.startSlackMs,
+      readBackMs: this.opts.readBackMs,
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
       onBatch: (p) => this.onBatch(p),
       onState: (up, err) => {
@@ -332,8 +340,17 @@ export class KafkaBus implements Bus {
         this.consumerUp = up;
       },
     });
-    await this.consumer.start();
+    const consumer = this.consumer;
+    void consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs));
+    await consumer.start();
   }
+
+  private warmResolve: (since: number) => void = () => {};
+  /**
+   * Resolves, once the start-up read-back is done, with the time from which the handler has seen
+   * every record of the local cluster's fan-out topics (the read-back window's start).
+   */
+  readonly historyWarm: Promise<number> = new Promise((r) => (this.warmResolve = r));
 
   private startRemoteFeeds(startedAt: number): void {
     for (const r of this.opts.remotes ?? []) {
@@ -514,6 +531,8 @@ export class KafkaBus implements Bus {
     if (!h || this.state === 'closed') return;
     const msgs = batch.messages;
     let skipped = 0;
+    // Records before the live range (start-up read-back) feed the history only.
+    const liveFrom = this.consumer?.backfillEnd(batch.topic, batch.partition, batch.lastOffset());
     for (const m of msgs) {
       if (m.key === null || m.key.length === 0) {
         this.malformed('no_key');
@@ -524,13 +543,14 @@ export class KafkaBus implements Bus {
         if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
         continue;
       }
-      if (!h.wants(key)) {
+      const backfill = liveFrom !== undefined && BigInt(m.offset) < liveFrom;
+      if (backfill || !h.wants(key)) {
         skipped++;
         // kafkajs hands out views into the whole fetch response; a copy keeps a retained record
         // from pinning that buffer.
         if (h.skipped !== undefined && m.value !== null) {
           try {
-            h.skipped(key, Uint8Array.prototype.slice.call(m.value));
+            h.skipped(key, Uint8Array.prototype.slice.call(m.value), Number(m.timestamp));
           } catch {
             this.countError('handler');
           }

@@ -33,6 +33,11 @@ export interface Bus {
   probe(timeoutMs: number): Promise<void>;
   /** Flushes what is pending, then disconnects. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: buses that read back recent traffic at start-up (into `skipped`) resolve this with
+   * the time from which the handler has seen every message, once the read-back is done.
+   */
+  readonly historyWarm?: Promise<number>;
 }
 
 /** Receives the fan-out stream. */
@@ -45,8 +50,9 @@ export interface BusHandler {
    * Optional: every well-keyed record that `wants` declined, still undecoded (the raw envelope
    * bytes), or the message itself when the bus holds it decoded anyway. The gateway keeps these as
    * history for clients that reconnect from elsewhere. Not deduplicated; may be malformed.
+   * `ts` is the record's timestamp (ms) when the bus knows it without decoding.
    */
-  skipped?(channel: string, value: Uint8Array | BusMessage): void;
+  skipped?(channel: string, value: Uint8Array | BusMessage, ts?: number): void;
 }
 
 /** One message as it travels between regions: the protobuf `Envelope` (services/shared/src/envelope.ts). */

@@ -18,6 +18,8 @@ export async function createBus(config: GatewayConfig, log: Logger, registry: Re
     tls: k.tls,
     awsRegion: k.awsRegion,
     remotes: k.remotes,
+    // Warm the recovery history: a new gateway can then serve clients moving over from others.
+    readBackMs: config.history.maxAgeMs,
     topicPrefix: k.topicPrefix,
     region: config.region,
     nodeId: config.nodeId,

@@ -33,6 +33,11 @@ export interface FanoutConsumerOptions {
   readonly match: (topic: string) => boolean;
   /** Records from this time on (ms since the epoch, record timestamp) are read. */
   readonly fromTimestamp: number;
+  /**
+   * Also read the records of this many ms before `fromTimestamp` ("backfill"): they go to the
+   * gateway's history, never to clients (see {@link FanoutConsumer.backfillEnd}). Default 0.
+   */
+  readonly readBackMs?: number;
   /** Longest time the broker holds a fetch open when there is no data (ms). */
   readonly maxWaitTimeMs: number;
   /** Receives each fetched batch. Must not throw. */
@@ -50,6 +55,11 @@ export class FanoutConsumer {
   private readonly positions = new Map<string, TopicPartitionOffset>();
   private dirty = false;
   private commitTimer: NodeJS.Timeout | undefined;
+  /** Per `topic|partition` still being backfilled: the first offset of the live range. */
+  private readonly backfill = new Map<string, bigint>();
+  private warmResolve: (() => void) | undefined;
+  /** Resolves once every partition's backfill (if any) has been read. */
+  readonly warm: Promise<void> = new Promise((r) => (this.warmResolve = r));
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,6 +111,22 @@ export class FanoutConsumer {
     return this.serial(() => this.halt());
   }
 
+  /**
+   * For a batch, the first offset that is live rather than backfill; undefined when the whole
+   * partition is live. Once a partition's backfill is read its entry is dropped, so the common
+   * case costs one failed map lookup per batch.
+   */
+  backfillEnd(topic: string, partition: number, lastOffset: string): bigint | undefined {
+    const key = `${topic}|${partition}`;
+    const end = this.backfill.get(key);
+    if (end === undefined) return undefined;
+    if (BigInt(lastOffset) + 1n >= end) {
+      this.backfill.delete(key);
+      if (this.backfill.size === 0) this.warmResolve?.();
+    }
+    return end;
+  }
+
   private note(topic: string, partition: number, offset: string): void {
     this.positions.set(`${topic}|${partition}`, { topic, partition, offset });
     this.dirty = true;
@@ -134,12 +160,18 @@ export class FanoutConsumer {
   /** (Re)creates and runs the consumer on all topics; `fresh` ones start at the start time. */
   private async launch(fresh: string[]): Promise<void> {
     const seeks: { topic: string; partition: number; offset: string }[] = [];
+    const readBack = this.opts.readBackMs ?? 0;
     for (const topic of fresh) {
-      for (const p of await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp)) {
-        seeks.push({ topic, partition: p.partition, offset: p.offset });
+      const live = await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp);
+      const back = readBack > 0 ? await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp - readBack) : live;
+      for (const p of live) {
+        const from = back.find((b) => b.partition === p.partition)?.offset ?? p.offset;
+        seeks.push({ topic, partition: p.partition, offset: from });
+        if (BigInt(from) < BigInt(p.offset)) this.backfill.set(`${topic}|${p.partition}`, BigInt(p.offset));
       }
       this.topics.add(topic);
     }
+    if (this.backfill.size === 0) this.warmResolve?.();
     if (this.stopped) return;
     const consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
