@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { WsgwClient, WsgwError, type MessageEvent } from '../../services/client/src/client.js';
 import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-memory.js';
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { TestProxy } from '../helpers/proxy.js';
+import { TestBalancer } from '../helpers/balancer.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -53,7 +53,7 @@ describe.each(['json', 'proto'] as const)('WsgwClient over %s', (protocol) => {
   it('reconnects to another gateway and recovers exactly the messages it missed, then live ones', async () => {
     const [g1, g2] = await gateways(2);
     await new Promise((r) => setTimeout(r, 100)); // let the histories' coverage pass the skew
-    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    const proxy = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => proxy.close());
     const a = client(proxy.url, { protocol });
     const resub: Array<{ recovered: boolean; missed: number }> = [];
@@ -64,7 +64,7 @@ describe.each(['json', 'proto'] as const)('WsgwClient over %s', (protocol) => {
     await waitFor(() => a.got.length === 5);
     // Ping so the client holds a recent sync time, then lose the link and publish meanwhile.
     await new Promise((r) => setTimeout(r, 50));
-    proxy.targetPort = g2!.gateway.port;
+    proxy.setTargets([g2!.gateway.port]);
     proxy.dropAll();
     for (let i = 5; i < 15; i++) await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
     await waitFor(() => resub.length === 1, 5_000, 'resubscribe');
@@ -79,7 +79,7 @@ describe.each(['json', 'proto'] as const)('WsgwClient over %s', (protocol) => {
 describe('WsgwClient recovery limits', () => {
   it('emits gap when the history no longer covers what was missed', async () => {
     const [g1] = await gateways(1, { WSGW_HISTORY_SIZE: '3' });
-    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    const proxy = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => proxy.close());
     const a = client(proxy.url, { backoff: { baseMs: 300, maxMs: 300 } });
     const gaps: string[] = [];
@@ -98,7 +98,7 @@ describe('WsgwClient recovery limits', () => {
 describe('WsgwClient connection handling', () => {
   it('queues publishes while offline and flushes them on reconnect', async () => {
     const [g1] = await gateways(1);
-    const proxy = await new TestProxy(g1!.gateway.port).listen();
+    const proxy = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => proxy.close());
     const a = client(proxy.url, { backoff: { baseMs: 200, maxMs: 200 } });
     await a.c.connect();

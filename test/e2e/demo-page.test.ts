@@ -7,16 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from '../helpers/process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { TestProxy } from '../helpers/proxy.js';
+import { TestBalancer } from '../helpers/balancer.js';
 
 let browser: Browser;
 let gw: TestGateway;
-let proxy: TestProxy;
+let proxy: TestBalancer;
 
 beforeAll(async () => {
   build();
   gw = await startGateway({ WSGW_RECOVERY_SKEW_MS: '50' });
-  proxy = await new TestProxy(gw.gateway.port).listen();
+  proxy = await new TestBalancer([gw.gateway.port]).listen();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -1,5 +1,5 @@
 /**
- * A loopback TCP load balancer standing in for the ALB / Global Accelerator in fleet tests:
+ * A loopback TCP load balancer standing in for the ALB / Global Accelerator in tests:
  * round-robin over the live targets, a target that refuses is skipped (the client's connection is
  * dropped, so it retries as it would through a real balancer), targets can be added and removed
  * at run time, and every accepted connection's time is recorded (to see reconnect storms).
@@ -63,8 +63,14 @@ export class TestBalancer {
     client.pipe(upstream).pipe(client);
   }
 
-  async close(): Promise<void> {
+  /** Cuts every connection abruptly, as a lost network or a killed task would. */
+  dropAll(): void {
     for (const s of this.open) s.destroy();
+    this.open.clear();
+  }
+
+  async close(): Promise<void> {
+    this.dropAll();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 }
