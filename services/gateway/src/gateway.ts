@@ -431,7 +431,7 @@ export class Gateway {
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeAckProto(id)) : textFrame(encodeAckJson(id)));
   }
 
-  private sendError(conn: Conn, id: number | undefined, code: ErrorCode | 'bad_frame' | 'bad_request', message: string = ERROR_CODES[code]): void {
+  private sendError(conn: Conn, id: number | undefined, code: ErrorCode, message: string = ERROR_CODES[code]): void {
     this.metrics.errors.inc({ code });
     if (conn.closing) return;
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeErrorProto(id, code, message)) : textFrame(encodeErrorJson(id, code, message)));

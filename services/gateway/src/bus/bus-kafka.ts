@@ -38,7 +38,7 @@ import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './b
 import { BusError } from './bus.js';
 import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } from './kafka-config.js';
 import { FanoutConsumer } from './kafka-consumer.js';
-import { DedupWindow } from './kafka-dedup.js';
+import { DedupWindow } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
 

@@ -8,7 +8,7 @@
  */
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
-import { DedupWindow } from './kafka-dedup.js';
+import { DedupWindow } from './dedup-window.js';
 
 /** A set of memory buses that see each other's messages. */
 export class MemoryBusNetwork {

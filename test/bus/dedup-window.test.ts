@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DedupWindow } from '../../services/gateway/src/bus/kafka-dedup.js';
+import { DedupWindow } from '../../services/gateway/src/bus/dedup-window.js';
 
 describe('DedupWindow', () => {
   it('refuses an id seen within the window', () => {
