@@ -519,8 +519,28 @@ export class Gateway {
     if (n === 0) return;
     const victims = shuffle([...this.conns].filter((c) => !c.closing)).slice(0, n);
     this.log.info({ shedding: victims.length, connections: this.conns.size }, 'rebalancing: above the region average');
-    // Spread within the second, so the reconnects do not arrive at the balancer as one burst.
-    for (const c of victims) setTimeout(() => this.close(c, CLOSE_CODES.reconnectNow, 'rebalance'), Math.random() * 1_000).unref();
+    void this.closeSpread(victims, 1_000, CLOSE_CODES.reconnectNow, 'rebalance');
+  }
+
+  /**
+   * The gentle close shared by drain and rebalancing: random order, jittered batches spread over
+   * `windowMs` (drain.ts), so the reconnects reach the load balancer as a trickle, not a wave.
+   */
+  private closeSpread(conns: Conn[], windowMs: number, code: number, reason: string): Promise<void> {
+    const order = shuffle(conns);
+    let next = 0;
+    const steps = planDrain(order.length, windowMs).map((step) => ({ atMs: step.atMs, batch: order.slice(next, (next += step.count)) }));
+    return Promise.all(
+      steps.map(
+        ({ atMs, batch }) =>
+          new Promise<void>((resolve) => {
+            setTimeout(() => {
+              for (const c of batch) this.close(c, code, reason);
+              resolve();
+            }, atMs).unref();
+          }),
+      ),
+    ).then(() => undefined);
   }
 
   private emitEmf(): void {
@@ -547,21 +567,8 @@ export class Gateway {
     const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), drainDeadlineMs - 1_000).unref());
     const gentle = (async () => {
       await sleep(drainDelayMs);
-      const victims = shuffle([...this.conns]);
-      this.log.info({ connections: victims.length }, 'draining: closing connections');
-      const plan = planDrain(victims.length, drainWindowMs);
-      let i = 0;
-      await Promise.all(
-        plan.map(
-          (step) =>
-            new Promise<void>((resolve) => {
-              setTimeout(() => {
-                for (const c of victims.slice(i, (i += step.count))) this.close(c, CLOSE_CODES.goingAway, 'server draining');
-                resolve();
-              }, step.atMs);
-            }),
-        ),
-      );
+      this.log.info({ connections: this.conns.size }, 'draining: closing connections');
+      await this.closeSpread([...this.conns], drainWindowMs, CLOSE_CODES.goingAway, 'server draining');
       while (this.conns.size > 0) await sleep(50);
       return 'done' as const;
     })();
