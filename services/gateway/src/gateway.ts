@@ -158,10 +158,17 @@ export class Gateway {
     return this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok && this.warm;
   }
 
-  /** Whether the recovery history covers `WSGW_HISTORY_WARM_MS`. */
+  /**
+   * Whether the recovery history has covered `WSGW_HISTORY_WARM_MS` once. A start-up gate only:
+   * later, heavy traffic may shorten what the byte-bounded history covers, and that must never
+   * take a whole fleet out of the load balancer.
+   */
   get warm(): boolean {
-    return Date.now() - this.history.coveredSince >= this.config.history.warmMs;
+    this.warmed ||= Date.now() - this.history.coveredSince >= this.config.history.warmMs;
+    return this.warmed;
   }
+
+  private warmed = false;
 
   /** The bound port (useful with PORT=0). */
   get port(): number {
