@@ -82,4 +82,17 @@ describe('History#recover', () => {
     expect(h.position('c', T0 + 9)).toEqual({ a: a2.id, b: b1.id, [SYNC_KEY]: String(T0 + 9) });
     expect(h.position('none', T0 + 9)).toEqual({ [SYNC_KEY]: String(T0 + 9) });
   });
+
+  it('copies a payload that is a view into a larger buffer, so a retained entry does not pin it', () => {
+    const h = new History(opts, T0);
+    const fetchResponse = Buffer.alloc(1 << 20);
+    const payload = fetchResponse.subarray(100, 110);
+    h.add({ ...msg('c', 'a', T0 + 1), payload }, T0 + 1);
+    h.add(msg('c', 'a', T0 + 2), T0 + 2);
+    const r = h.recover('c', { [SYNC_KEY]: String(T0 + 1_000) });
+    expect(r.recovered).toBe(true);
+    const kept = r.recovered ? r.messages[0]!.payload : new Uint8Array(0);
+    expect(kept.byteLength).toBe(10);
+    expect(kept.buffer.byteLength).toBeLessThan(1024);
+  });
 });

@@ -97,7 +97,11 @@ export class History {
 
   /** Keeps a decoded message (one that local subscribers received). */
   add(msg: BusMessage, now: number = Date.now()): void {
-    this.push(msg.channel, msg, msg.payload.byteLength + 64, now, msg.ts);
+    // A decoded payload may be a view into a whole Kafka fetch response; keeping the view would
+    // pin that buffer for as long as the entry lives, far beyond what the byte bound counts.
+    const p = msg.payload;
+    const kept = p.buffer.byteLength > p.byteLength * 2 + 64 ? { ...msg, payload: Uint8Array.prototype.slice.call(p) } : msg;
+    this.push(msg.channel, kept, p.byteLength + 64, now, msg.ts);
   }
 
   /** Keeps a record nobody here wanted, undecoded; `ts` is its timestamp if the bus knows it. */
