@@ -235,7 +235,7 @@ export class WsgwClient {
     if (binary && this.opts.protocol !== 'proto') return Promise.reject(new TypeError('binary payloads need protocol "proto"'));
     const payload = binary ? data : textEncoder.encode(JSON.stringify(data));
     const op: ClientOp = { op: 'pub', ch, contentType: binary ? 'application/octet-stream' : 'application/json', payload };
-    if (this.stateValue === 'open') return this.request(op).then(() => undefined);
+    if (this.stateValue === 'open' && this.ws?.readyState === OPEN) return this.request(op).then(() => undefined);
     if (this.outbox.length >= this.opts.offlineQueueLimit) {
       return Promise.reject(new WsgwError('offline_queue_full', `${this.opts.offlineQueueLimit} publishes already wait for the connection`));
     }
@@ -332,8 +332,9 @@ export class WsgwClient {
     else this.minAttempt = Math.max(this.minAttempt, action.minAttempt);
     const delayMs = fullJitter(Math.max(this.attempt, this.minAttempt), this.opts.backoff, this.opts.random);
     this.attempt++;
-    this.emit('disconnected', { code, reason, delayMs });
+    // State first: a listener that publishes on either event must find the offline queue.
     this.setState('reconnecting');
+    this.emit('disconnected', { code, reason, delayMs });
     this.reconnectTimer = setTimeout(() => void this.open(), delayMs);
   }
 
