@@ -3,8 +3,8 @@
  * fleet, the other cross-region mode (with the break-even publish rate), and the other load balancers.
  * Every figure here comes from the same engine and price book as the main estimate.
  */
-import { BYTES_PER_GB, estimate } from './model.js';
-import { price, tiered, tieredCost, type PriceBook } from './prices.js';
+import { BYTES_PER_GB, estimate, flat, tieredLine, type Ctx } from './model.js';
+import type { PriceBook } from './prices.js';
 import type { LoadBalancerKind } from './lcu.js';
 import type { Assumptions, CrossRegionMode, Deployment, Estimate, LineItem, Load } from './types.js';
 
@@ -90,46 +90,13 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
   }
   const regions = e.regions.map((r) => {
     const t = r.traffic;
-    const lines: LineItem[] = [];
+    const c: Ctx = { book, region: r.region, lines: [] };
     const minutes = (t.connections * H * 60) / 1e6;
-    const cm = price(book, r.region, 'apiGatewayWebSocket.connectionMinutes');
-    lines.push({
-      service: 'API Gateway',
-      item: 'connection minutes',
-      quantity: minutes,
-      unit: cm.unit,
-      unitUsd: cm.usd,
-      usd: minutes * cm.usd,
-      detail: `${Math.round(t.connections).toLocaleString('en-US')} connections × ${H * 60} min`,
-      price: `${r.region}:apiGatewayWebSocket.connectionMinutes`,
-    });
+    flat(c, 'API Gateway', 'connection minutes', 'apiGatewayWebSocket.connectionMinutes', minutes, `${Math.round(t.connections).toLocaleString('en-US')} connections × ${H * 60} min`);
     const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + t.connections / a.apiGatewayKeepaliveSeconds;
-    const millions = (perSecond * seconds) / 1e6;
-    const mp = tiered(book, r.region, 'apiGatewayWebSocket.messages');
-    const musd = tieredCost(mp, millions);
-    lines.push({
-      service: 'API Gateway',
-      item: 'messages',
-      quantity: millions,
-      unit: mp.unit,
-      unitUsd: millions > 0 ? musd / millions : (mp.tiers[0]?.usd ?? 0),
-      usd: musd,
-      detail: `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s`,
-      price: `${r.region}:apiGatewayWebSocket.messages`,
-    });
-    const outGb = (t.bytesOutPerSecond * seconds) / BYTES_PER_GB;
-    const dto = tiered(book, r.region, 'dataTransfer.internetOut');
-    const dusd = tieredCost(dto, outGb);
-    lines.push({
-      service: 'Data transfer',
-      item: 'internet out',
-      quantity: outGb,
-      unit: dto.unit,
-      unitUsd: outGb > 0 ? dusd / outGb : (dto.tiers[0]?.usd ?? 0),
-      usd: dusd,
-      detail: 'same bytes as the fleet',
-      price: `${r.region}:dataTransfer.internetOut`,
-    });
+    tieredLine(c, 'API Gateway', 'messages', 'apiGatewayWebSocket.messages', (perSecond * seconds) / 1e6, `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s`);
+    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (t.bytesOutPerSecond * seconds) / BYTES_PER_GB, 'same bytes as the fleet');
+    const lines = c.lines;
     const reconnectMinutes = Math.min(e.load.sessionMinutes, APIGW_MAX_CONNECTION_MINUTES);
     const newPerSecond = t.connections / (reconnectMinutes * 60);
     if (newPerSecond > APIGW_NEW_CONNECTIONS_QUOTA) {

@@ -160,18 +160,21 @@ export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions
   };
 }
 
-interface Ctx {
+/** Where line items of one region go. */
+export interface Ctx {
   readonly book: PriceBook;
   readonly region: string;
   readonly lines: LineItem[];
 }
 
-function flat(c: Ctx, service: string, item: string, key: string, quantity: number, detail: string): void {
+/** A line item at a flat unit price. */
+export function flat(c: Ctx, service: string, item: string, key: string, quantity: number, detail: string): void {
   const p = price(c.book, c.region, key);
   c.lines.push({ service, item, quantity: round(quantity), unit: p.unit, unitUsd: p.usd, usd: quantity * p.usd, detail, price: `${c.region}:${key}` });
 }
 
-function tieredLine(c: Ctx, service: string, item: string, key: string, quantity: number, detail: string): void {
+/** A line item at a tiered price; its unit price is the effective average. */
+export function tieredLine(c: Ctx, service: string, item: string, key: string, quantity: number, detail: string): void {
   const p = tiered(c.book, c.region, key);
   const usd = tieredCost(p, quantity);
   const unitUsd = quantity > 0 ? usd / quantity : (p.tiers[0]?.usd ?? 0);
