@@ -39,7 +39,10 @@ function flushAll(): void {
   flushScheduled = false;
   const list = dirty;
   dirty = [];
-  for (const c of list) c.flush();
+  for (const c of list) {
+    c.scheduled = false;
+    c.flush();
+  }
 }
 
 export class Conn {
@@ -53,6 +56,8 @@ export class Conn {
   strikes = 0;
   closing = false;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** On the shared flusher's list for this turn (an eager flush leaves it there). */
+  scheduled = false;
 
   private queue: Buffer[] = [];
   private queuedBytes = 0;
@@ -80,8 +85,9 @@ export class Conn {
   /** Queues one complete frame for this turn's flush. */
   send(frame: Buffer): SendResult {
     if (this.closing) return 'dropped';
-    if (this.socket.writableLength + this.queuedBytes + frame.length > this.maxBufferedBytes) return 'overflow';
-    if (this.queue.length === 0) {
+    if (this.bufferedBytes + frame.length > this.maxBufferedBytes) return 'overflow';
+    if (!this.scheduled) {
+      this.scheduled = true;
       dirty.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
