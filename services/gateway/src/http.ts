@@ -15,7 +15,10 @@ export const CLIENT_BUNDLE_PATH = '/wsgw-client.js';
 
 let bundle: Promise<Buffer | undefined> | undefined;
 
-/** Reads the bundle once: next to the compiled gateway, or under dist/ when running from source. */
+/**
+ * Reads the bundle once: next to the compiled gateway, or under dist/ when running from source.
+ * A bundle not found is not remembered, so one built later is served without a restart.
+ */
 function clientBundle(): Promise<Buffer | undefined> {
   bundle ??= (async () => {
     for (const rel of ['../../../client/wsgw-client.js', '../../../dist/client/wsgw-client.js']) {
@@ -23,6 +26,7 @@ function clientBundle(): Promise<Buffer | undefined> {
         return await readFile(new URL(rel, import.meta.url));
       } catch {}
     }
+    bundle = undefined;
     return undefined;
   })();
   return bundle;
