@@ -51,6 +51,8 @@ interface Subscriber {
   readonly seqs: number[];
   /** Outcomes of resubscriptions after reconnects: 'recovered:<missed>' or 'gap'. */
   readonly resubs: string[];
+  /** Reconnect delays the client chose after each drop. */
+  readonly delays: number[];
 }
 
 /** `n` SDK clients through the balancer, all subscribed to `ch`. */
@@ -60,8 +62,11 @@ async function subscribers(n: number, url: string, ch: string): Promise<Subscrib
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, n - i) }, async () => {
         const client = new WsgwClient({ url, token, pingIntervalMs: 500, backoff: { baseMs: 250, maxMs: 2_000 }, requestTimeoutMs: 15_000 });
-        const s: Subscriber = { client, seqs: [], resubs: [] };
+        const s: Subscriber = { client, seqs: [], resubs: [], delays: [] };
         client.on('message', (m) => s.seqs.push((m.data as { seq: number }).seq));
+        client.on('disconnected', (e) => {
+          if (e.delayMs !== undefined) s.delays.push(e.delayMs);
+        });
         client.on('resubscribed', (e) => s.resubs.push(e.recovered ? `recovered:${e.missed}` : 'gap'));
         cleanups.push(() => client.close());
         await client.connect();
@@ -127,13 +132,21 @@ describe('fleet recovery', () => {
     expect(acked.size).toBe(200);
     await expectExactlyOnce(subs, acked, 200);
 
-    // Reconnect storm: the dropped clients' attempts are spread over the backoff window, not one spike.
+    // Reconnect storm: the dropped clients chose delays spread over the whole first window
+    // (full jitter, base 250 ms), not one value...
+    const firstDelays = subs.filter((s) => s.delays.length > 0).map((s) => s.delays[0]!);
+    expect(firstDelays.length).toBeGreaterThanOrEqual(300);
+    const quarters = [0, 0, 0, 0];
+    for (const d of firstDelays) quarters[Math.min(3, Math.floor(d / 62.5))]!++;
+    for (const q of quarters) expect(q).toBeGreaterThan(firstDelays.length / 8); // ~1/4 each when uniform
+    // ...and the balancer saw them arrive spread out, not as one spike. Counted over every accept
+    // after the kill: a stalled test event loop can delay when accepts are seen, so this bound is
+    // loose (a client without jitter would put nearly all of them in one 50 ms slot).
     const after = lb.accepts.filter((t) => t >= killedAt).map((t) => t - killedAt);
     expect(after.length).toBeGreaterThanOrEqual(300);
-    const buckets = new Array<number>(10).fill(0);
-    for (const t of after) if (t < 500) buckets[Math.floor(t / 50)]!++;
-    const first = after.filter((t) => t < 500).length;
-    expect(Math.max(...buckets)).toBeLessThan(first / 3); // no 50 ms slot holds a third of them
+    const buckets = new Map<number, number>();
+    for (const t of after) buckets.set(Math.floor(t / 50), (buckets.get(Math.floor(t / 50)) ?? 0) + 1);
+    expect(Math.max(...buckets.values())).toBeLessThan(after.length / 3);
   }, 240_000);
 
   it('rolling restart of every gateway loses no message', async () => {
