@@ -222,12 +222,12 @@ async function kafkajs() {
  * Waits until the broker answers a metadata request and can create a topic, i.e. it is really
  * serving clients, not just listening.
  */
-async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
+async function waitBrokerReady(brokers, { timeoutMs, isDead, log, count = 1 }) {
   const { Kafka, logLevel } = await kafkajs();
   const deadline = Date.now() + timeoutMs;
   let lastErr;
   while (Date.now() < deadline) {
-    if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(log)}`);
+    if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(typeof log === 'function' ? log() : log)}`);
     const admin = new Kafka({
       clientId: 'wsgw-kafka-ready',
       brokers,
@@ -239,7 +239,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller !== -1) return;
+      if (cluster.brokers.length >= count && cluster.controller !== null && cluster.controller !== -1) return;
     } catch (err) {
       lastErr = err;
     } finally {
@@ -247,7 +247,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
     }
     await sleep(200);
   }
-  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(log)}`);
+  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(typeof log === 'function' ? log() : log)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +265,8 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
  * @property {number} [timeoutMs]   how long to wait for readiness (default 90 s)
  * @property {boolean} [fastStart]  C1-only JIT: starts faster, runs slower (default true; false for benchmarks)
  * @property {AbortSignal} [signal] aborts the start: the broker is killed and the promise rejects
+ * @property {string[]} [racks]     one broker per rack (`broker.rack`), with rack-aware replica
+ *   selection; topics default to min(racks, 3) replicas. Default: one broker without a rack
  */
 
 /**
@@ -280,7 +282,8 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log }) {
  */
 
 /**
- * Formats storage (fresh each time) and starts one single-node KRaft cluster; resolves when it serves.
+ * Formats storage (fresh each time) and starts one KRaft cluster on loopback: a single node, or one
+ * broker per rack with `racks`; resolves when every broker serves.
  * @param {ClusterOptions} opts
  * @returns {Promise<Cluster>}
  */
@@ -293,32 +296,57 @@ export async function startCluster(opts) {
   const controllerPort = opts.controllerPort ?? (await freePort());
   const heap = opts.heap ?? '384m';
   const timeoutMs = opts.timeoutMs ?? 90_000;
+  const racks = opts.racks;
+  if (racks !== undefined && (racks.length === 0 || racks.some((r) => !/^[A-Za-z0-9._-]{1,64}$/.test(r)))) {
+    throw new Error(`racks of cluster ${name} must be a non-empty list of names (A-Z a-z 0-9 . _ -)`);
+  }
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const props = join(dir, 'server.properties');
-  writeFileSync(props, serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), partitions: opts.partitions ?? 1 }));
+  // Node 1 is the controller and a broker; further nodes (one per extra rack) are brokers only.
+  const nodes = [];
+  for (let i = 0; i < (racks?.length ?? 1); i++) {
+    const id = i + 1;
+    const nodeDir = i === 0 ? dir : join(dir, `node-${id}`);
+    mkdirSync(join(nodeDir, 'data'), { recursive: true });
+    const props = join(nodeDir, 'server.properties');
+    const nodePort = i === 0 ? port : await freePort();
+    const replication = Math.min(racks?.length ?? 1, 3);
+    writeFileSync(
+      props,
+      serverProperties({ id, port: nodePort, controllerPort, dataDir: join(nodeDir, 'data'), partitions: opts.partitions ?? 1, rack: racks?.[i], replication }),
+    );
+    nodes.push({ id, dir: nodeDir, props, port: nodePort });
+  }
   writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
   const jvm = [...JVM_BASE, ...(opts.fastStart === false ? [] : FAST_START), `-Xms64m`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
 
   const clusterId = randomBytes(16).toString('base64url');
   // Asynchronous, so that a host process (the vitest main process) is not blocked meanwhile.
-  const fmt = await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props]);
-  if (fmt.code !== 0) throw new Error(`formatting storage of cluster ${name} failed:\n${fmt.output}`);
+  for (const node of nodes) {
+    const how = node.id === 1 ? ['--standalone'] : [];
+    const fmt = await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', ...how, '-t', clusterId, '-c', node.props]);
+    if (fmt.code !== 0) throw new Error(`formatting storage of cluster ${name} (node ${node.id}) failed:\n${fmt.output}`);
+  }
   const aborted = () => opts.signal?.aborted === true;
   if (aborted()) throw new Error(`start of cluster ${name} aborted`);
 
-  const brokers = [`127.0.0.1:${port}`];
-  writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ name, brokers, port, controllerPort }, null, 2));
+  const brokers = nodes.map((n) => `127.0.0.1:${n.port}`);
+  writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ name, brokers, port, controllerPort, racks }, null, 2));
 
-  let proc;
+  let procs = [];
   let watchdog;
   const launch = async () => {
-    proc = spawnJava(dir, 'broker', [...jvm, 'kafka.Kafka', props]);
-    if (opts.owner) watchdog = startWatchdog(opts.owner, [proc.child.pid]);
-    await waitBrokerReady(brokers, { timeoutMs, isDead: () => proc.exited() || aborted(), log: proc.log });
+    procs = nodes.map((n) => spawnJava(n.dir, 'broker', [...jvm, 'kafka.Kafka', n.props]));
+    if (opts.owner) watchdog = startWatchdog(opts.owner, procs.map((p) => p.child.pid));
+    await waitBrokerReady(brokers, {
+      timeoutMs,
+      count: nodes.length,
+      isDead: () => procs.some((p) => p.exited()) || aborted(),
+      log: () => (procs.find((p) => p.exited()) ?? procs[0]).log,
+    });
   };
   const halt = async (signal) => {
-    await terminate(proc.child.pid, { signal, child: proc.child });
+    // Brokers first, the controller last, so that brokers can deregister cleanly.
+    for (const p of [...procs].reverse()) await terminate(p.child.pid, { signal, child: p.child });
     if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
   };
   try {
@@ -331,11 +359,11 @@ export async function startCluster(opts) {
     name,
     brokers,
     get pid() {
-      return proc.child.pid;
+      return procs[0].child.pid;
     },
     dir,
     get log() {
-      return proc.log;
+      return procs[0].log;
     },
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
@@ -347,18 +375,23 @@ export async function startCluster(opts) {
   return cluster;
 }
 
-function serverProperties({ port, controllerPort, dataDir, partitions }) {
-  return `process.roles=broker,controller
-node.id=1
+function serverProperties({ id, port, controllerPort, dataDir, partitions, rack, replication }) {
+  const controller = id === 1;
+  const listeners = controller ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}` : `PLAINTEXT://127.0.0.1:${port}`;
+  // With racks, a leader lets consumers that name a rack (client.rack) fetch from an in-sync
+  // replica in that rack (KIP-392), as MSK does with AZ ids.
+  const racked = rack === undefined ? '' : `broker.rack=${rack}\nreplica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector\n`;
+  return `process.roles=${controller ? 'broker,controller' : 'broker'}
+node.id=${id}
 controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+listeners=${listeners}
+advertised.listeners=${listeners}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=${dataDir}
 num.partitions=${partitions}
-default.replication.factor=1
+default.replication.factor=${replication}
 min.insync.replicas=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
@@ -373,7 +406,7 @@ num.io.threads=2
 num.recovery.threads.per.data.dir=1
 log.retention.hours=2
 log.segment.bytes=16777216
-`;
+${racked}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
 
   it('reads Kafka settings and turns anonymous access off with Kafka', () => {
     const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b1:9092, b2:9092', WSGW_REGION: 'eu-west-1', WSGW_JWT_SECRET: SECRET });
-    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined, remotes: [] });
+    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined, remotes: [], rack: undefined });
     expect(c.auth.allowAnonymous).toBe(false);
   });
 
@@ -36,6 +36,18 @@ describe('loadConfig', () => {
       { region: 'eu-west-1', brokers: ['e1:9098', 'e2:9098'] },
       { region: 'ap-southeast-1', brokers: ['s1:9098'] },
     ]);
+  });
+
+  it('reads the Kafka rack, fixed or by zone', () => {
+    const base = { WSGW_KAFKA_BROKERS: 'b:9092', WSGW_JWT_SECRET: SECRET };
+    expect(loadConfig({ ...base, WSGW_KAFKA_RACK: 'use1-az1' }).kafka?.rack).toEqual({ kind: 'fixed', rack: 'use1-az1' });
+    expect(loadConfig({ ...base, WSGW_KAFKA_RACK_MAP: 'us-east-1a=use1-az6, us-east-1b=use1-az1' }).kafka?.rack).toEqual({
+      kind: 'by-zone',
+      racks: new Map([
+        ['us-east-1a', 'use1-az6'],
+        ['us-east-1b', 'use1-az1'],
+      ]),
+    });
   });
 
   it('implies TLS for msk-iam and needs AWS_REGION', () => {
@@ -68,6 +80,11 @@ describe('loadConfig', () => {
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_REGION: 'us-east-1', WSGW_KAFKA_REMOTE_BROKERS: 'us-east-1=x:9098' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
     [{ WSGW_ALLOW_ANONYMOUS: 'true', WSGW_KAFKA_BROKERS: 'b:9092' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [{ WSGW_KAFKA_RACK: 'use1-az1' }, 'WSGW_KAFKA_RACK'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'a rack' }, 'WSGW_KAFKA_RACK'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a' }, 'WSGW_KAFKA_RACK_MAP'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x,us-east-1a=y' }, 'WSGW_KAFKA_RACK_MAP'],
+    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
     [{ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
   ])('rejects %o naming %s', (env, variable) => {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
+import { parseRackMap, type RackSetting } from './bus/kafka-rack.js';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -64,6 +65,8 @@ export interface KafkaSettings {
   readonly awsRegion: string | undefined;
   /** Other regions' clusters read directly (cross-region `direct` mode); empty with replication. */
   readonly remotes: readonly RemoteCluster[];
+  /** Where the rack of the fan-out consumer comes from (./bus/kafka-rack.ts); none: read from leaders. */
+  readonly rack: RackSetting | undefined;
 }
 
 export interface AuthSettings {
@@ -154,8 +157,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(/^[A-Za-z0-9._-]{1,200}$/), 'must be 1-200 characters of A-Z a-z 0-9 . _ -', DEFAULT_TOPIC_PREFIX),
         awsRegion,
         remotes: readRemotes(env, region),
+        rack: readRack(env),
       }
     : undefined;
+  if (!kafka) {
+    for (const name of [ENV.kafkaRack, ENV.kafkaRackMap]) {
+      if (env[name]) throw new ConfigError(name, `needs ${ENV.kafkaBrokers} to be set (racks are a Kafka setting)`, env[name]);
+    }
+  }
   if (kafka?.auth === 'msk-iam' && !kafka.tls) {
     throw new ConfigError(ENV.kafkaTls, 'cannot be false with msk-iam (MSK IAM requires TLS)', env[ENV.kafkaTls]);
   }
@@ -249,6 +258,20 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     history,
     rebalance,
   });
+}
+
+const RACK = /^[A-Za-z0-9._-]{1,64}$/;
+
+function readRack(env: Env): RackSetting | undefined {
+  const fixed = read(env, ENV.kafkaRack, z.string().regex(RACK), 'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)');
+  const raw = env[ENV.kafkaRackMap];
+  if (!raw) return fixed === undefined ? undefined : { kind: 'fixed', rack: fixed };
+  if (fixed !== undefined) throw new ConfigError(ENV.kafkaRackMap, `cannot be combined with ${ENV.kafkaRack}; set one of them`, raw);
+  try {
+    return { kind: 'by-zone', racks: parseRackMap(raw) };
+  } catch (err) {
+    throw new ConfigError(ENV.kafkaRackMap, `must be <zone>=<rack>,... (${(err as Error).message})`, raw);
+  }
 }
 
 function readRemotes(env: Env, ownRegion: string): RemoteCluster[] {

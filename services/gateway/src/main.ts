@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     log.warn('WSGW_ALLOWED_ORIGINS is not set: browsers on any site may open connections with their users\' tokens');
   }
   const registry = new Registry();
-  const bus = await createBus(config, log, registry);
+  const metadataUri = process.env.ECS_CONTAINER_METADATA_URI_V4;
+  const bus = await createBus(config, log, registry, metadataUri);
   const gateway = new Gateway({ config, bus, logger: log, registry });
 
   let draining = false;
@@ -63,7 +64,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const metadataUri = process.env.ECS_CONTAINER_METADATA_URI_V4;
   if (metadataUri) {
     watchEcsStop({
       metadataUri,

@@ -74,6 +74,17 @@ export const ENV = Object.freeze({
    * topics from, as `<region>=<host:port>,<host:port>;<region>=...`. Unset with MSK Replicator.
    */
   kafkaRemoteBrokers: 'WSGW_KAFKA_REMOTE_BROKERS',
+  /**
+   * The rack (on MSK: availability zone id, e.g. `use1-az1`) the gateway's Kafka consumer names
+   * (`client.rack`), so that it fetches from a replica in its own zone.
+   */
+  kafkaRack: 'WSGW_KAFKA_RACK',
+  /**
+   * The same, looked up by the task's availability zone name (read from the ECS task metadata) in
+   * a map `<zone name>=<rack>,...`: one task definition serves every zone. The infrastructure
+   * sets it from the region's zone names and ids.
+   */
+  kafkaRackMap: 'WSGW_KAFKA_RACK_MAP',
   awsRegion: 'AWS_REGION',
   jwtSecret: 'WSGW_JWT_SECRET',
   jwksUrl: 'WSGW_JWKS_URL',

@@ -80,6 +80,11 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
   readonly dedupWindow?: number;
   /** How often to look for new fan-out topics (ms). Default 10 000. */
   readonly topicRefreshMs?: number;
+  /**
+   * The rack this gateway runs in (on MSK: its availability zone id, e.g. `use1-az1`); the local
+   * cluster then serves its fetches from a replica in the same zone. Default: none (the leaders).
+   */
+  readonly rackId?: string;
   /** Longest the broker holds an empty fetch (ms); bounds nothing on the latency of data. Default 20. */
   readonly maxWaitTimeMs?: number;
   /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
@@ -133,7 +138,7 @@ export class KafkaBus implements Bus {
   readonly metrics: KafkaBusMetrics;
   /** The topic this gateway produces to. */
   readonly topic: string;
-  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor'>> & KafkaBusOptions;
+  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor' | 'rackId'>> & KafkaBusOptions;
   private readonly deps: KafkaConfigDeps;
   private readonly feeds: RemoteFeed[] = [];
   private readonly kafka: Kafka;
@@ -329,6 +334,8 @@ export class KafkaBus implements Bus {
       fromTimestamp: startedAt - this.opts.startSlackMs,
       readBackMs: this.opts.readBackMs,
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
+      rackId: this.opts.rackId,
+      onFetch: (broker) => this.metrics.fetches.inc({ broker }),
       onBatch: (p) => this.onBatch(p),
       onState: (up, err) => {
         if (!up && this.consumerUp) {

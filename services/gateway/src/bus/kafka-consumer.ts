@@ -40,6 +40,14 @@ export interface FanoutConsumerOptions {
   readonly readBackMs?: number;
   /** Longest time the broker holds a fetch open when there is no data (ms). */
   readonly maxWaitTimeMs: number;
+  /**
+   * The rack (on MSK: the availability zone id) this consumer runs in: with a rack-aware broker
+   * setting (`replica.selector.class`), fetches go to an in-sync replica in the same rack instead
+   * of the leader (KIP-392), which keeps the read traffic inside the zone.
+   */
+  readonly rackId?: string;
+  /** Called with the broker (`host:port`) each fetch request went to. */
+  readonly onFetch?: (broker: string) => void;
   /** Receives each fetched batch. Must not throw. */
   readonly onBatch: (payload: EachBatchPayload) => void;
   /** Called when the consumer has joined (up) or stopped running (down). */
@@ -181,7 +189,14 @@ export class FanoutConsumer {
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 },
+      ...(this.opts.rackId ? { rackId: this.opts.rackId } : {}),
     });
+    const onFetch = this.opts.onFetch;
+    if (onFetch) {
+      consumer.on(consumer.events.REQUEST, (e) => {
+        if (e.payload.apiName === 'Fetch') onFetch(e.payload.broker);
+      });
+    }
     const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         // Runs before the first fetch; seeking is committed, so later rejoins resume from there.

@@ -24,6 +24,7 @@ export class KafkaBusMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly remoteUp: Gauge<'region'>;
   readonly replicationDelay: Histogram<'origin'>;
+  readonly fetches: Counter<'broker'>;
 
   /** @param healthy read at each scrape for `wsgw_bus_up` */
   constructor(registry: Registry = new Registry(), healthy: () => boolean = () => false) {
@@ -47,6 +48,12 @@ export class KafkaBusMetrics {
     });
     this.consumerLag = new Gauge({ name: 'wsgw_bus_consumer_lag', help: 'Records behind the partition end, as of the last fetch.', labelNames: ['topic', 'partition'], registers });
     this.remoteUp = new Gauge({ name: 'wsgw_bus_remote_up', help: 'Direct mode: 1 while the origin topic of a remote region is being read from its cluster.', labelNames: ['region'], registers });
+    this.fetches = new Counter({
+      name: 'wsgw_bus_fetches_total',
+      help: 'Fetch requests of the fan-out consumer, by broker (host:port): with a rack set, most go to the broker in the same zone.',
+      labelNames: ['broker'],
+      registers,
+    });
     this.replicationDelay = new Histogram({
       name: 'wsgw_bus_replication_delay_seconds',
       help: 'Time from publish at the origin (envelope timestamp) to delivery here, by origin region.',
