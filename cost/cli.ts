@@ -32,7 +32,8 @@ load profile
   --split REGION=W,...         relative share of each region (default: equal)
 
 model
-  --rack-aware                 consumers fetch from their own AZ (Kafka client.rack)
+  --leader-reads               consumers fetch from partition leaders, across AZs (as without
+                               Kafka client.rack); default: from a replica in their own AZ
   --prices DIR                 price files directory (default: cost/prices)
 
 output
@@ -89,7 +90,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         'cross-region-share': { type: 'string' },
         'session-minutes': { type: 'string' },
         split: { type: 'string' },
-        'rack-aware': { type: 'boolean' },
+        'leader-reads': { type: 'boolean' },
         prices: { type: 'string' },
         json: { type: 'boolean' },
         chart: { type: 'string' },
@@ -127,7 +128,7 @@ export function main(argv: readonly string[], io: CliIo): number {
     const assumptions: Assumptions = {
       ...DEFAULT_ASSUMPTIONS,
       ...assumptionsFromConfig(config),
-      ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
+      ...(v['leader-reads'] ? { rackAwareConsumers: false } : {}),
     };
     const report = buildReport(deployment, load, book, assumptions);
     if (v.chart) {

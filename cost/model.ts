@@ -40,7 +40,8 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
-  rackAwareConsumers: false,
+  // The deployed clusters use the rack-aware replica selector and gateways name their zone.
+  rackAwareConsumers: true,
   albRulesPerRequest: 1,
   logBytesPerTaskHour: 150_000,
   logBytesPerConnection: 400,
@@ -263,9 +264,12 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
     }
     // Every task reads every record (broadcast consumption), so consumer traffic is tasks × stream.
     // Clients and partition leaders sit in different AZs (azCount − 1) / azCount of the time.
+    // Rack-aware consumers read from the replica in their own AZ, which exists unless the AZs
+    // outnumber the replicas.
     const crossAz = (d.azCount - 1) / d.azCount;
+    const noLocalReplica = Math.max(0, d.azCount - a.replicationFactor) / d.azCount;
     const producedCrossAz = t.kafkaBytesPerSecond * crossAz;
-    const consumedCrossAz = a.rackAwareConsumers ? 0 : T * localReads * crossAz;
+    const consumedCrossAz = T * localReads * (a.rackAwareConsumers ? noLocalReplica : crossAz);
     const interAz = price(book, r.name, 'dataTransfer.interAz');
     c.lines.push({
       service: 'Data transfer',

@@ -89,7 +89,10 @@ export interface Assumptions {
   readonly handshakeBytesIn: number;
   /** Kafka replication factor (storage check). */
   readonly replicationFactor: number;
-  /** Consumers fetch from a replica in their own AZ (Kafka `client.rack`); removes consumer cross-AZ traffic. */
+  /**
+   * Consumers fetch from a replica in their own AZ (Kafka `client.rack`, as deployed); removes the
+   * consumer cross-AZ traffic wherever the AZ holds a replica.
+   */
   readonly rackAwareConsumers: boolean;
   /** ALB listener rules evaluated per request. */
   readonly albRulesPerRequest: number;

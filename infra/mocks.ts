@@ -26,6 +26,13 @@ export function providerRegion(provider: string | undefined): string | undefined
   return provider ? /::pulumi:providers:aws::aws-([a-z0-9-]+)::/.exec(provider)?.[1] : undefined;
 }
 
+/** AWS's zone id prefix of a region: `eu-west-1` → `euw1`, `ap-southeast-2` → `apse2`. */
+function zoneIdPrefix(region: string): string {
+  const [area, dir, n] = region.split('-') as [string, string, string];
+  const short = dir.replace('north', 'n').replace('south', 's').replace('east', 'e').replace('west', 'w').replace('central', 'c');
+  return `${area}${short}${n}`;
+}
+
 function hex(seed: string, length: number): string {
   let h = 2166136261;
   let out = '';
@@ -119,7 +126,12 @@ export function createMocks(): { mocks: pulumi.runtime.Mocks; resources: Declare
         case 'aws:index/getCallerIdentity:getCallerIdentity':
           return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/synth`, userId: 'synth', id: MOCK_ACCOUNT };
         case 'aws:index/getAvailabilityZones:getAvailabilityZones':
-          return { names: ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => `${region}${z}`), zoneIds: [], id: region };
+          // Zone ids are shuffled against names, as they are in real accounts.
+          return {
+            names: ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => `${region}${z}`),
+            zoneIds: [3, 1, 2, 6, 4, 5].map((n) => `${zoneIdPrefix(region)}-az${n}`),
+            id: region,
+          };
         case 'aws:index/getPartition:getPartition':
           return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' };
         case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':

@@ -242,6 +242,8 @@ export interface GatewayEnvInput {
   readonly jwksUrl?: string;
   readonly allowedOrigins?: readonly string[];
   readonly timing?: GatewayTiming;
+  /** Zone name to zone id of the region: each task finds its Kafka rack (MSK's `broker.rack`) here. */
+  readonly zoneIds?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -270,6 +272,8 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
   };
   const remote = Object.entries(p.remoteBrokers ?? {});
   if (remote.length > 0) env[ENV.kafkaRemoteBrokers] = remote.map(([r, b]) => `${r}=${b}`).join(';');
+  const zones = Object.entries(p.zoneIds ?? {});
+  if (zones.length > 0) env[ENV.kafkaRackMap] = zones.map(([name, id]) => `${name}=${id}`).join(',');
   if (p.jwksUrl) env[ENV.jwksUrl] = p.jwksUrl;
   if (p.allowedOrigins && p.allowedOrigins.length > 0) env[ENV.allowedOrigins] = p.allowedOrigins.join(',');
   return Object.freeze(env);

@@ -114,8 +114,8 @@ export class GatewayService extends pulumi.ComponentResource {
     );
 
     const containerDefinitions = pulumi
-      .all([args.image, this.logGroup.name, ...args.kafka.map((k) => k.bootstrapBrokers), secretArn])
-      .apply(([image, logGroupName, ...rest]) => {
+      .all([args.image, this.logGroup.name, net.zoneIds, ...args.kafka.map((k) => k.bootstrapBrokers), secretArn])
+      .apply(([image, logGroupName, zoneIds, ...rest]) => {
         const brokers = rest.slice(0, args.kafka.length) as string[];
         const secret = rest[args.kafka.length] as string | undefined;
         const env = gatewayEnvironment({
@@ -125,6 +125,7 @@ export class GatewayService extends pulumi.ComponentResource {
           remoteBrokers: Object.fromEntries(args.kafka.slice(1).map((k, i) => [k.region, brokers[i + 1]!])),
           ...(args.jwksUrl ? { jwksUrl: args.jwksUrl } : {}),
           allowedOrigins: args.allowedOrigins,
+          zoneIds: zoneIds as Record<string, string>,
         });
         const container: aws.ecs.ContainerDefinition = {
           name: CONTAINER_NAME,

@@ -50,6 +50,10 @@ export class Kafka extends pulumi.ComponentResource {
       `num.partitions=${args.msk.partitions}`,
       // A lagging replica must never become leader and silently drop acknowledged messages.
       'unclean.leader.election.enable=false',
+      // Every gateway reads the whole fan-out stream; gateways name their zone id (client.rack,
+      // MSK's broker.rack) and read from the replica in their zone instead of paying for
+      // cross-zone transfer from the leader.
+      'replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector',
     ].join('\n');
     const configuration = new aws.msk.Configuration(
       `${name}-config`,

@@ -39,6 +39,11 @@ export class Network extends pulumi.ComponentResource {
   readonly assignPublicIp: boolean;
   /** Route tables of the task and broker subnets (peering adds routes here). */
   readonly routeTableIds: pulumi.Output<string>[];
+  /**
+   * The region's zone names mapped to zone ids. MSK names each broker's rack by its zone id, and
+   * zone names map to different ids in different accounts; gateways look their rack up here.
+   */
+  readonly zoneIds: pulumi.Output<Record<string, string>>;
   readonly albSecurityGroup: aws.ec2.SecurityGroup;
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
   readonly mskSecurityGroup: aws.ec2.SecurityGroup;
@@ -47,6 +52,10 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions) {
     super('wsgw:aws:Network', name, {}, opts);
     const o = { parent: this };
+
+    // Exclude Local/Wavelength zones: ALB, MSK and Fargate are not offered there.
+    const azs = aws.getAvailabilityZonesOutput({ state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] }, o);
+    this.zoneIds = pulumi.all([azs.names, azs.zoneIds]).apply(([names, ids]) => Object.fromEntries(names.map((n, i) => [n, ids[i]!] as const).filter(([, id]) => id)));
 
     if (args.existingVpc) {
       const v = args.existingVpc;
@@ -60,11 +69,6 @@ export class Network extends pulumi.ComponentResource {
     } else {
       if (!args.cidr) throw new Error(`${name}: a created VPC needs a CIDR`);
       const plan = planSubnets(args.cidr, args.azCount);
-      // Exclude Local/Wavelength zones: ALB, MSK and Fargate are not offered there.
-      const azs = aws.getAvailabilityZonesOutput(
-        { state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] },
-        o,
-      );
       const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, o);
       const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, o);
       const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }] }, o);

@@ -23,6 +23,11 @@ export interface ClusterOptions {
   fastStart?: boolean;
   /** Aborts the start: the broker is killed and the promise rejects. */
   signal?: AbortSignal;
+  /**
+   * One broker per rack (`broker.rack`), with rack-aware replica selection; topics default to
+   * min(racks, 3) replicas. Default: one broker without a rack.
+   */
+  racks?: string[];
 }
 
 export interface Cluster {

@@ -103,6 +103,12 @@ describe('npm run cost', () => {
     expect(svg.match(/<polyline /g)).toHaveLength(4);
   });
 
+  it('models rack-aware consumers unless told --leader-reads', () => {
+    const across = (args: string[]) =>
+      (JSON.parse(run(['t', '--json', ...args]).out).estimate.regions[0].lines as Array<{ item: string; usd: number }>).find((l) => l.item === 'Kafka clients across AZs')!.usd;
+    expect(across(['--leader-reads'])).toBeGreaterThan(across([]) * 2);
+  });
+
   it('defaults connections to what minTasks is sized for', () => {
     const j = JSON.parse(run(['t', '--json']).out);
     expect(j.estimate.load.connections).toBe(4 * 20_000);

@@ -112,6 +112,17 @@ describe('estimate', () => {
       }
     });
 
+    it('rack-aware consumers read in their own AZ wherever it holds a replica', () => {
+      const line = (d: typeof TWO_REGIONS, a: typeof ASSUMPTIONS) =>
+        byKey(estimate(d, load, syntheticBook(), a).regions[0]!.lines).get('Data transfer / Kafka clients across AZs')!.quantity;
+      const rack = { ...ASSUMPTIONS, rackAwareConsumers: true };
+      // 2 AZs, RF 3: every AZ holds a replica, only the producer's writes still cross.
+      expect(line(TWO_REGIONS, rack)).toBeCloseTo(gb(11_000), 4);
+      // 3 AZs, RF 2: a third of the reads find no replica in their AZ.
+      // produce 22,000 × 2/3 + 2 tasks × 44,000 × 1/3
+      expect(line({ ...TWO_REGIONS, azCount: 3 }, { ...rack, replicationFactor: 2 })).toBeCloseTo(gb((22_000 * 2) / 3 + (88_000 * 1) / 3), 4);
+    });
+
     it('cross-region share scales what leaves each region', () => {
       const half = estimate({ ...TWO_REGIONS, crossRegion: 'direct' }, { ...load, crossRegionShare: 0.5 }, syntheticBook(), ASSUMPTIONS);
       const l = byKey(half.regions[0]!.lines).get('Data transfer / inter-region out')!;

@@ -270,6 +270,15 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(env[ENV.awsRegion]).toBe(region);
         expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
         expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
+        // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
+        const racks = new Map(env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]));
+        const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+        if (!cfg.regions.find((r) => r.name === region)!.vpc) expect(subnets.length).toBeGreaterThanOrEqual(4);
+        for (const subnet of subnets) expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
+        expect(new Set(racks.values()).size).toBe(racks.size);
+        expect(one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties).toContain(
+          'replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector',
+        );
         for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const) expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
         expect(env[ENV.jwtSecret]).toBeUndefined();
         if (cfg.auth.mode === 'jwt-secret') {

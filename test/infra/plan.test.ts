@@ -185,4 +185,10 @@ describe('gatewayEnvironment', () => {
     expect(env[ENV.kafkaRemoteBrokers]).toBe('b=y:9098,z:9098;c=w:9098');
     expect(env[ENV.allowedOrigins]).toBe('https://app.example.com');
   });
+
+  it('maps the region\'s zone names to zone ids for the Kafka rack', () => {
+    const env = gatewayEnvironment({ region: 'us-east-1', serviceName: 's', brokers: 'x:9098', zoneIds: { 'us-east-1a': 'use1-az6', 'us-east-1b': 'use1-az1' } });
+    expect(env[ENV.kafkaRackMap]).toBe('us-east-1a=use1-az6,us-east-1b=use1-az1');
+    expect(gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' })[ENV.kafkaRackMap]).toBeUndefined();
+  });
 });
