@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --smoke] [--only idle,fanout,channels,storm,cross-region] [--targets gateway,socketio,ws]`
+ * `npm run bench [-- --smoke] [--only floor,idle,fanout,channels,storm,cross-region] [--targets gateway,socketio,ws]`
  *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build] [--from old.json]`
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
@@ -17,13 +17,14 @@ import { ROOT, GATEWAY_BENCH_ENV, buildGateway, startGateway, startTarget, type 
 import { runIdle, type IdleResult } from './scenarios/idle.js';
 import { runFanout, runLatencyAt, KEEP_UP_RULE, type FanoutConfig, type FanoutResult, type StepResult } from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
+import { runFloor, type FloorConfig, type FloorResult } from './scenarios/floor.js';
 import { runCrossRegion, type CrossRegionConfig, type CrossRegionResult } from './scenarios/cross-region.js';
 import { machine } from './lib/machine.js';
 import { KINDS, LABELS, markdownTable, row, type Row } from './lib/report.js';
 import { svgChart } from './lib/chart.js';
 import { sig } from './lib/util.js';
 
-const SCENARIOS = ['idle', 'fanout', 'channels', 'storm', 'cross-region'] as const;
+const SCENARIOS = ['floor', 'idle', 'fanout', 'channels', 'storm', 'cross-region'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Results of one fan-out configuration for every server, plus latency at a load all of them carry. */
@@ -58,6 +59,7 @@ interface Plan {
   readonly workers: number;
   /** Hard bound on the whole run. */
   readonly deadlineMs: number;
+  readonly floor: FloorConfig;
   readonly idle: { readonly counts: readonly number[]; readonly cluster: { readonly processes: number; readonly connections: number } };
   readonly fanout: { readonly subscribers: readonly number[]; readonly sizes: readonly number[] };
   readonly channels: { readonly connections: number; readonly channels: number; readonly per: number; readonly size: number };
@@ -69,6 +71,7 @@ interface Plan {
 const FULL: Plan = {
   workers: 4,
   deadlineMs: 60 * 60_000,
+  floor: { connections: 1_000, rounds: 500, intervalMs: 10, frameBytes: 102 },
   // 19k: the most one server process holds under a 20k open-file limit, with room for its own files.
   idle: { counts: [10_000, 19_000], cluster: { processes: 2, connections: 30_000 } },
   fanout: { subscribers: [1_000, 10_000], sizes: [100, 1024] },
@@ -82,6 +85,7 @@ const FULL: Plan = {
 const SMOKE: Plan = {
   workers: 2,
   deadlineMs: 3 * 60_000,
+  floor: { connections: 200, rounds: 50, intervalMs: 5, frameBytes: 102 },
   idle: { counts: [200], cluster: { processes: 2, connections: 200 } },
   fanout: { subscribers: [200], sizes: [100, 1024] },
   channels: { connections: 200, channels: 40, per: 5, size: 100 },
@@ -165,6 +169,13 @@ async function main(): Promise<void> {
   const pub = await ClientPool.start(1);
   pools.push(subs, pub);
 
+  let floor: FloorResult | null = null;
+  if (only.has('floor')) {
+    log(`write floor: one ${plan.floor.frameBytes}-byte write to each of ${plan.floor.connections} loopback sockets, ${plan.floor.rounds} rounds`);
+    floor = await runFloor(plan.floor);
+    log(`  ${floor.cpuUsPerWrite} µs CPU per write (user ${floor.userUsPerWrite}, system ${floor.systemUsPerWrite})`);
+  }
+
   const idle: Array<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }> = [];
   const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
   let channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
@@ -242,7 +253,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all([subs.stop(), pub.stop()]);
-  const scenarios = { idle, fanout, channels: channels ?? null, storm: storm ?? null, crossRegion };
+  const scenarios = { floor, idle, fanout, channels: channels ?? null, storm: storm ?? null, crossRegion };
   const results: Results = {
     schema: 1,
     smoke: args.smoke!,
@@ -266,6 +277,8 @@ async function main(): Promise<void> {
 }
 
 interface Scenarios {
+  /** Absent in results written before the floor was measured. */
+  readonly floor?: FloorResult | null;
   readonly idle: ReadonlyArray<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }>;
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
   readonly channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
@@ -302,8 +315,27 @@ function write(results: Results, out: string): void {
   );
   const cr = results.scenarios.crossRegion;
   const crNote = cr.status === 'done' ? '' : ` Cross-region: ${cr.status} (${cr.reason}).`;
-  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`);
+  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n${floorNote(results.scenarios)}`);
   log(`bench: wrote ${relative(process.cwd(), out)} and ${relative(process.cwd(), svg)}`);
+}
+
+/**
+ * The write floor against each server's CPU per delivery at equal load: at low load every
+ * delivery is its own write, so a peer's cost over the floor is the most any server could win.
+ */
+function floorNote({ floor, fanout, channels }: Scenarios): string {
+  if (!floor) return '';
+  const lines = [`Write floor: ${floor.cpuUsPerWrite} µs CPU per ${floor.frameBytes}-byte loopback write (system ${floor.systemUsPerWrite} µs) in a bare process.`];
+  const entries = [...fanout.map((e) => [`fan-out ${e.subscribers} subs, ${e.size} B`, e] as const), ...(channels ? [['many channels', channels] as const] : [])];
+  for (const [name, e] of entries) {
+    if (!e.equalLoad) continue;
+    const per = KINDS.filter((k) => e.equalLoad!.results[k]?.deliveriesPerCpuSec).map((k) => {
+      const us = 1e6 / e.equalLoad!.results[k]!.deliveriesPerCpuSec;
+      return `${LABELS[k]} ${sig(us)} µs (${sig(us / floor.cpuUsPerWrite)}× floor)`;
+    });
+    if (per.length > 0) lines.push(`  CPU per delivery at equal load, ${name}: ${per.join(', ')}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): Row[] {
