@@ -574,13 +574,17 @@ export async function stopAll(runDir = RUN_DIR) {
   if (!existsSync(runDir)) return;
   const entries = readdirSync(runDir);
   const stopEntry = async (entry) => {
-    for (const f of readdirSync(join(runDir, entry)).filter((n) => n.endsWith('.pid'))) {
-      const pid = Number(readFileSync(join(runDir, entry, f), 'utf8'));
-      if (isAlive(pid)) {
-        say(`stopping ${entry} (pid ${pid})`);
-        await terminate(pid);
+    // A cluster with racks keeps its further brokers' pid files in node-<id>/; those go first.
+    const dirs = readdirSync(join(runDir, entry)).filter((n) => /^node-\d+$/.test(n)).map((n) => join(entry, n));
+    for (const dir of [...dirs, entry]) {
+      for (const f of readdirSync(join(runDir, dir)).filter((n) => n.endsWith('.pid'))) {
+        const pid = Number(readFileSync(join(runDir, dir, f), 'utf8'));
+        if (isAlive(pid)) {
+          say(`stopping ${dir} (pid ${pid})`);
+          await terminate(pid);
+        }
+        rmSync(join(runDir, dir, f), { force: true });
       }
-      rmSync(join(runDir, entry, f), { force: true });
     }
   };
   // MirrorMaker first, so that it does not spend its shutdown retrying vanished brokers.

@@ -5,6 +5,7 @@
  * WSGW_KAFKA_RACK_MAP fetches only from the broker in its rack; a gateway without a rack fetches
  * from the leaders on both brokers. Both deliver every message, in order.
  */
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
@@ -31,6 +32,7 @@ afterAll(async () => {
   await Promise.all(gateways.map((g) => (g.proc.child.exitCode === null ? kill(g, 'SIGKILL') : undefined)));
   agent?.close();
   await cluster?.stop();
+  if (cluster) rmSync(cluster.dir, { recursive: true, force: true });
 }, 60_000);
 
 /** `wsgw_bus_fetches_total` per broker, from the gateway's /metrics. */
