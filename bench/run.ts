@@ -328,7 +328,8 @@ function floorNote({ floor, fanout, channels }: Scenarios): string {
   const lines = [`Write floor: ${floor.cpuUsPerWrite} µs CPU per ${floor.frameBytes}-byte loopback write (system ${floor.systemUsPerWrite} µs) in a bare process.`];
   const entries = [...fanout.map((e) => [`fan-out ${e.subscribers} subs, ${e.size} B`, e] as const), ...(channels ? [['many channels', channels] as const] : [])];
   for (const [name, e] of entries) {
-    if (!e.equalLoad) continue;
+    // Only where the messages are the floor's size: a bigger write costs more.
+    if (!e.equalLoad || e.size !== floor.frameBytes - 2) continue;
     const per = KINDS.filter((k) => e.equalLoad!.results[k]?.deliveriesPerCpuSec).map((k) => {
       const us = 1e6 / e.equalLoad!.results[k]!.deliveriesPerCpuSec;
       return `${LABELS[k]} ${sig(us)} µs (${sig(us / floor.cpuUsPerWrite)}× floor)`;
