@@ -108,4 +108,24 @@ describe('KafkaBus without its broker', () => {
     const errors = (await registry.getMetricsAsJSON()).find((x) => x.name === 'wsgw_bus_errors_total');
     expect(errors?.values.some((v) => v.labels.kind === 'produce' && Number(v.value) > 0)).toBe(true);
   }, 150_000);
+
+  it('tells a publish sent to a broker that stopped answering (maybe written) from one never sent', async () => {
+    expect(cluster).toBeDefined();
+    const writer = new KafkaBus({ brokers: cluster!.brokers, region: 'f', nodeId: 'u', bufferTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    buses.push(writer);
+    await writer.start(new Recorder());
+    await writer.publish(message('f:u', 'u', 'before'));
+    // Freeze the broker: it keeps its connections open and reads nothing, so a request sent now
+    // gets no answer at all (the case where the broker may yet write it).
+    process.kill(cluster!.pid, 'SIGSTOP');
+    try {
+      const sent = writer.publish(message('f:u', 'u', 'sent')).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 100)); // the first is in flight; the next one waits behind it
+      const queued = writer.publish(message('f:u', 'u', 'queued')).catch((e: unknown) => e);
+      expect(await queued).toMatchObject({ code: 'bus_unavailable' });
+      expect(await sent).toMatchObject({ code: 'bus_uncertain' });
+    } finally {
+      process.kill(cluster!.pid, 'SIGCONT');
+    }
+  }, 60_000);
 });

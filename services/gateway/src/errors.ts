@@ -1,6 +1,6 @@
 /**
  * Every error a client can be told about, in one table. Codes are stable API: clients branch on
- * them (the SDK retries `rate_limited` and `bus_unavailable`, reloads state on `forbidden`, ...),
+ * them (retry after `rate_limited` or `bus_unavailable`, get a new token after `forbidden`, ...),
  * so never rename one; add new ones instead.
  */
 export const ERROR_CODES = Object.freeze({
@@ -20,6 +20,8 @@ export const ERROR_CODES = Object.freeze({
   bus_unavailable: 'message bus unavailable, retry later',
   /** The bus refused the message for good. */
   bus_rejected: 'message bus rejected the message',
+  /** The bus did not confirm the message in time; it may still be delivered (a retry may duplicate it). */
+  bus_uncertain: 'message bus did not confirm the message in time; it may still be delivered',
   /** The gateway is draining and takes no new publishes. */
   draining: 'gateway is shutting down',
   internal: 'internal error',

@@ -626,6 +626,6 @@ function channelMessage(ch: string): string {
 }
 
 function publishErrorCode(err: unknown): ErrorCode {
-  if (err instanceof BusError) return err.code === 'bus_rejected' ? 'bus_rejected' : 'bus_unavailable';
+  if (err instanceof BusError) return err.code === 'bus_rejected' || err.code === 'bus_uncertain' ? err.code : 'bus_unavailable';
   return 'internal';
 }

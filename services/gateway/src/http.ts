@@ -93,8 +93,9 @@ async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): 
     const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)));
     return json(res, 202, { id });
   } catch (err) {
-    const code = err instanceof BusError && err.code === 'bus_rejected' ? 'bus_rejected' : 'bus_unavailable';
-    return json(res, code === 'bus_rejected' ? 422 : 503, { error: code, message: err instanceof Error ? err.message : String(err) });
+    const code = err instanceof BusError && (err.code === 'bus_rejected' || err.code === 'bus_uncertain') ? err.code : 'bus_unavailable';
+    const status = { bus_rejected: 422, bus_uncertain: 504, bus_unavailable: 503 }[code];
+    return json(res, status, { error: code, message: err instanceof Error ? err.message : String(err) });
   }
 }
 

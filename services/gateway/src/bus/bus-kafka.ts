@@ -22,7 +22,8 @@
  * messages, one batch in flight at a time (which keeps per-origin order). A failed batch stays at
  * the head and is retried with a fresh idempotent producer after a backoff. A publish that finds the
  * buffer full, or that waited `bufferTimeoutMs` without being in flight, is rejected with
- * `BusError('bus_unavailable')`; nothing is dropped silently. A publish resolves only after all
+ * `BusError('bus_unavailable')` when it was never sent, or `BusError('bus_uncertain')` when an
+ * attempt failed without an answer (it may have been written); nothing is dropped silently. A publish resolves only after all
  * in-sync replicas acknowledged it (acks=all), so a resolved publish survives a broker restart.
  * A retried batch may be written twice; consumers drop the copy by message id (`dedupWindow`).
  *
@@ -125,6 +126,8 @@ interface Pending {
   readonly value: Buffer;
   readonly at: number;
   inFlight: boolean;
+  /** Handed to Kafka at least once: a failed attempt may still have been written. */
+  attempted: boolean;
   readonly resolve: (r: PublishReceipt) => void;
   readonly reject: (e: Error) => void;
 }
@@ -437,7 +440,7 @@ export class KafkaBus implements Bus {
     }
     return new Promise<PublishReceipt>((resolve, reject) => {
       const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.queue.push({ key, value, at: Date.now(), inFlight: false, resolve, reject });
+      this.queue.push({ key, value, at: Date.now(), inFlight: false, attempted: false, resolve, reject });
       // Publishes time out whatever the connection state, also before the first connect.
       this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
       this.metrics.buffered.set(this.queue.length);
@@ -470,6 +473,7 @@ export class KafkaBus implements Bus {
         try {
           if (!this.producer) await this.newProducer();
           const partitions = batch.map((p) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
+          for (const p of batch) p.attempted = true;
           const result = await this.producer!.send({
             topic: this.topic,
             acks: -1,
@@ -521,7 +525,13 @@ export class KafkaBus implements Bus {
     for (const p of this.queue) {
       if (!p.inFlight && p.at <= limit) {
         this.countError('buffer_timeout');
-        p.reject(new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`));
+        // A request that failed without an answer (a timeout, a dropped connection) may have been
+        // written all the same: say so, rather than "nothing was published".
+        p.reject(
+          p.attempted
+            ? new BusError('bus_uncertain', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms; the message was sent and may still be delivered`)
+            : new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`),
+        );
       } else {
         this.queue[kept++] = p;
       }

@@ -77,6 +77,11 @@ export type BusErrorCode =
   | 'bus_unavailable'
   /** The bus refused this message for good (e.g. too large). */
   | 'bus_rejected'
+  /**
+   * The message was handed to the broker but not confirmed in time: it may or may not be
+   * delivered. A retry may deliver it twice (under a new id).
+   */
+  | 'bus_uncertain'
   | 'bus_closed';
 
 export class BusError extends Error {
