@@ -32,8 +32,8 @@ load profile
   --split REGION=W,...         relative share of each region (default: equal)
 
 model
-  --leader-reads               consumers fetch from partition leaders, across AZs (as without
-                               Kafka client.rack); default: from a replica in their own AZ
+  --rack-aware                 consumers fetch from a replica in their own AZ (Kafka client.rack),
+                               as with wsgw:msk.zoneLocalReads; default: what the stack sets
   --prices DIR                 price files directory (default: cost/prices)
 
 output
@@ -90,7 +90,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         'cross-region-share': { type: 'string' },
         'session-minutes': { type: 'string' },
         split: { type: 'string' },
-        'leader-reads': { type: 'boolean' },
+        'rack-aware': { type: 'boolean' },
         prices: { type: 'string' },
         json: { type: 'boolean' },
         chart: { type: 'string' },
@@ -128,7 +128,7 @@ export function main(argv: readonly string[], io: CliIo): number {
     const assumptions: Assumptions = {
       ...DEFAULT_ASSUMPTIONS,
       ...assumptionsFromConfig(config),
-      ...(v['leader-reads'] ? { rackAwareConsumers: false } : {}),
+      ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
     };
     const report = buildReport(deployment, load, book, assumptions);
     if (v.chart) {

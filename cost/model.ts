@@ -40,8 +40,8 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
-  // The deployed clusters use the rack-aware replica selector and gateways name their zone.
-  rackAwareConsumers: true,
+  // Stacks with wsgw:msk.zoneLocalReads turn it on (cost/stack.ts).
+  rackAwareConsumers: false,
   albRulesPerRequest: 1,
   logBytesPerTaskHour: 150_000,
   logBytesPerConnection: 400,

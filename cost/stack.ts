@@ -35,10 +35,11 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
 }
 
 /** Model constants the stack config decides: topic replication factor and log retention. */
-export function assumptionsFromConfig(c: StackConfig): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays'> {
+export function assumptionsFromConfig(c: StackConfig): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays' | 'rackAwareConsumers'> {
   return {
     replicationFactor: planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor,
     logRetentionDays: c.logRetentionDays,
+    rackAwareConsumers: c.msk.zoneLocalReads,
   };
 }
 

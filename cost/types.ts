@@ -90,8 +90,8 @@ export interface Assumptions {
   /** Kafka replication factor (storage check). */
   readonly replicationFactor: number;
   /**
-   * Consumers fetch from a replica in their own AZ (Kafka `client.rack`, as deployed); removes the
-   * consumer cross-AZ traffic wherever the AZ holds a replica.
+   * Consumers fetch from a replica in their own AZ (Kafka `client.rack`, `wsgw:msk.zoneLocalReads`);
+   * removes the consumer cross-AZ traffic wherever the AZ holds a replica.
    */
   readonly rackAwareConsumers: boolean;
   /** ALB listener rules evaluated per request. */

@@ -118,6 +118,12 @@ const msk = z
     /** How long an origin topic keeps messages (the history window gateways may read back). */
     retentionHours: z.number().int().min(1).max(8760).default(24),
     crossRegion: z.enum(CROSS_REGION_MODES, { error: `must be one of ${CROSS_REGION_MODES.join(', ')}` }).default('replicator'),
+    /**
+     * Gateways read from the replica in their own AZ (Kafka rack awareness) instead of the
+     * partition leaders: no cross-AZ charge for the stream every task reads. Sets two broker
+     * properties MSK's acceptance of which is not verified here (docs/infrastructure.md).
+     */
+    zoneLocalReads: z.boolean({ error: 'must be true or false' }).default(false),
   }, { error: 'is required (broker sizing and crossRegion)' })
   .strict();
 
@@ -201,6 +207,8 @@ export interface MskConfig {
   readonly partitions: number;
   readonly retentionHours: number;
   readonly crossRegion: CrossRegionMode;
+  /** Gateways read from the replica in their own AZ (see the schema above). */
+  readonly zoneLocalReads: boolean;
 }
 
 export interface TaskSize {

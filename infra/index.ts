@@ -112,6 +112,7 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       ...(publishKey ? { publishKey } : {}),
       ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
       allowedOrigins: config.allowedOrigins,
+      zoneLocalReads: config.msk.zoneLocalReads,
     },
     opts,
   );

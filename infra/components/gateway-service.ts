@@ -43,6 +43,8 @@ export interface GatewayServiceArgs {
   readonly publishKey?: pulumi.Input<string>;
   readonly jwksUrl?: string;
   readonly allowedOrigins: readonly string[];
+  /** Tasks find their Kafka rack (`WSGW_KAFKA_RACK_MAP`) to read from the replica in their AZ. */
+  readonly zoneLocalReads: boolean;
 }
 
 /**
@@ -125,7 +127,7 @@ export class GatewayService extends pulumi.ComponentResource {
           remoteBrokers: Object.fromEntries(args.kafka.slice(1).map((k, i) => [k.region, brokers[i + 1]!])),
           ...(args.jwksUrl ? { jwksUrl: args.jwksUrl } : {}),
           allowedOrigins: args.allowedOrigins,
-          zoneIds: zoneIds as Record<string, string>,
+          ...(args.zoneLocalReads ? { zoneIds: zoneIds as Record<string, string> } : {}),
         });
         const container: aws.ecs.ContainerDefinition = {
           name: CONTAINER_NAME,

@@ -28,6 +28,8 @@ export interface ClusterOptions {
    * min(racks, 3) replicas. Default: one broker without a rack.
    */
   racks?: string[];
+  /** With racks, the brokers' `replica.fetch.wait.max.ms`. Default 10 (Kafka's own default is 500). */
+  replicaFetchWaitMs?: number;
 }
 
 export interface Cluster {

@@ -267,6 +267,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log, count = 1 }) {
  * @property {AbortSignal} [signal] aborts the start: the broker is killed and the promise rejects
  * @property {string[]} [racks]     one broker per rack (`broker.rack`), with rack-aware replica
  *   selection; topics default to min(racks, 3) replicas. Default: one broker without a rack
+ * @property {number} [replicaFetchWaitMs] with racks, `replica.fetch.wait.max.ms` (default 10)
  */
 
 /**
@@ -312,7 +313,16 @@ export async function startCluster(opts) {
     const replication = Math.min(racks?.length ?? 1, 3);
     writeFileSync(
       props,
-      serverProperties({ id, port: nodePort, controllerPort, dataDir: join(nodeDir, 'data'), partitions: opts.partitions ?? 1, rack: racks?.[i], replication }),
+      serverProperties({
+        id,
+        port: nodePort,
+        controllerPort,
+        dataDir: join(nodeDir, 'data'),
+        partitions: opts.partitions ?? 1,
+        rack: racks?.[i],
+        replication,
+        replicaWaitMs: opts.replicaFetchWaitMs ?? 10,
+      }),
     );
     nodes.push({ id, dir: nodeDir, props, port: nodePort });
   }
@@ -375,12 +385,17 @@ export async function startCluster(opts) {
   return cluster;
 }
 
-function serverProperties({ id, port, controllerPort, dataDir, partitions, rack, replication }) {
+function serverProperties({ id, port, controllerPort, dataDir, partitions, rack, replication, replicaWaitMs }) {
   const controller = id === 1;
   const listeners = controller ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}` : `PLAINTEXT://127.0.0.1:${port}`;
   // With racks, a leader lets consumers that name a rack (client.rack) fetch from an in-sync
-  // replica in that rack (KIP-392), as MSK does with AZ ids.
-  const racked = rack === undefined ? '' : `broker.rack=${rack}\nreplica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector\n`;
+  // replica in that rack (KIP-392), as MSK does with AZ ids. The short follower wait is what the
+  // infrastructure sets with zone-local reads (infra/components/kafka.ts, ZONE_LOCAL_READS): a
+  // follower serves a record only once a fetch from the leader told it the high watermark.
+  const racked =
+    rack === undefined
+      ? ''
+      : `broker.rack=${rack}\nreplica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector\nreplica.fetch.wait.max.ms=${replicaWaitMs}\n`;
   return `process.roles=${controller ? 'broker,controller' : 'broker'}
 node.id=${id}
 controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}

@@ -103,10 +103,12 @@ describe('npm run cost', () => {
     expect(svg.match(/<polyline /g)).toHaveLength(4);
   });
 
-  it('models rack-aware consumers unless told --leader-reads', () => {
-    const across = (args: string[]) =>
-      (JSON.parse(run(['t', '--json', ...args]).out).estimate.regions[0].lines as Array<{ item: string; usd: number }>).find((l) => l.item === 'Kafka clients across AZs')!.usd;
-    expect(across(['--leader-reads'])).toBeGreaterThan(across([]) * 2);
+  it('models rack-aware consumers with --rack-aware or a stack with zoneLocalReads', () => {
+    const across = (args: string[], dir?: string) =>
+      (JSON.parse(run(['t', '--json', ...args], dir).out).estimate.regions[0].lines as Array<{ item: string; usd: number }>).find((l) => l.item === 'Kafka clients across AZs')!.usd;
+    expect(across([])).toBeGreaterThan(across(['--rack-aware']) * 2);
+    const zoneLocal = sandbox({ 'Pulumi.t.yaml': STACK.replace('crossRegion: replicator }', 'crossRegion: replicator, zoneLocalReads: true }') });
+    expect(across([], zoneLocal)).toBeCloseTo(across(['--rack-aware']), 6);
   });
 
   it('defaults connections to what minTasks is sized for', () => {

@@ -61,7 +61,7 @@ describe('parseStackConfig', () => {
     expect(c.connectionsPerTask).toBe(10_000);
     expect(c.task).toEqual({ cpu: 1024, memory: 2048, architecture: 'ARM64' });
     expect(c.network).toEqual({ nat: 'perAz', azCount: 2 });
-    expect(c.msk).toMatchObject({ brokersPerAz: 1, volumeGiB: 100, kafkaVersion: '3.6.0', partitions: 12, retentionHours: 24, crossRegion: 'replicator' });
+    expect(c.msk).toMatchObject({ brokersPerAz: 1, volumeGiB: 100, kafkaVersion: '3.6.0', partitions: 12, retentionHours: 24, crossRegion: 'replicator', zoneLocalReads: false });
     expect(c.logRetentionDays).toBe(14);
     expect(c.allowedOrigins).toEqual([]);
     expect(c.image).toBeUndefined();
@@ -129,6 +129,7 @@ describe('parseStackConfig', () => {
       ['one AZ', (r) => (r['wsgw:network'] = { azCount: 1 }), /^wsgw:network\.azCount: must be at least 2/],
       ['bad broker type', (r) => (r['wsgw:msk'] = { instanceType: 'm5.large' }), /^wsgw:msk\.instanceType: must be an MSK broker type/],
       ['bad cross-region mode', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'mirror' }), /^wsgw:msk\.crossRegion: must be one of replicator, direct/],
+      ['zone-local reads not a boolean', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', zoneLocalReads: 'yes' }), /^wsgw:msk\.zoneLocalReads: must be true or false/],
       ['bad volume', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', volumeGiB: 0 }), /^wsgw:msk\.volumeGiB: /],
       ['connectionsPerTask too small', (r) => (r['wsgw:connectionsPerTask'] = 10), /^wsgw:connectionsPerTask: must be at least 100/],
       ['connectionsPerTask not a number', (r) => (r['wsgw:connectionsPerTask'] = 'many'), /^wsgw:connectionsPerTask: /],

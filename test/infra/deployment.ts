@@ -8,6 +8,7 @@ import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src
 import { parseStackConfig, type StackConfig } from '../../infra/config.js';
 import { type DeclaredResource, resolve, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
+import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
 
 export interface DeploymentOutputs {
   readonly endpoint: string;
@@ -17,7 +18,7 @@ export interface DeploymentOutputs {
 }
 
 /** A config with `n` regions, as a user would write it. */
-export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' = 'replicator'): Record<string, unknown> {
+export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' = 'replicator', msk: Record<string, unknown> = {}): Record<string, unknown> {
   const names = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2', 'eu-central-1', 'sa-east-1'].slice(0, n);
   return {
     'wsgw:domain': 'rt.example.org',
@@ -25,7 +26,7 @@ export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' 
     'wsgw:connectionsPerTask': 15000,
     'wsgw:regions': names.map((name, i) => ({ name, minTasks: 2, maxTasks: 10 + i })),
     'wsgw:network': { nat: 'single', azCount: 2 },
-    'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2, crossRegion },
+    'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2, crossRegion, ...msk },
   };
 }
 
@@ -270,15 +271,19 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(env[ENV.awsRegion]).toBe(region);
         expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
         expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
-        // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
-        const racks = new Map(env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]));
-        const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
-        if (!cfg.regions.find((r) => r.name === region)!.vpc) expect(subnets.length).toBeGreaterThanOrEqual(4);
-        for (const subnet of subnets) expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
-        expect(new Set(racks.values()).size).toBe(racks.size);
-        expect(one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties).toContain(
-          'replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector',
-        );
+        const brokerProps = one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties as string;
+        if (cfg.msk.zoneLocalReads) {
+          // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
+          const racks = new Map(env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]));
+          const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+          if (!cfg.regions.find((r) => r.name === region)!.vpc) expect(subnets.length).toBeGreaterThanOrEqual(4);
+          for (const subnet of subnets) expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
+          expect(new Set(racks.values()).size).toBe(racks.size);
+          for (const p of ZONE_LOCAL_READS) expect(brokerProps.split('\n')).toContain(p);
+        } else {
+          expect(env[ENV.kafkaRackMap]).toBeUndefined();
+          expect(brokerProps).not.toContain('replica.selector.class');
+        }
         for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const) expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
         expect(env[ENV.jwtSecret]).toBeUndefined();
         if (cfg.auth.mode === 'jwt-secret') {
