@@ -222,12 +222,12 @@ async function kafkajs() {
  * Waits until the broker answers a metadata request and can create a topic, i.e. it is really
  * serving clients, not just listening.
  */
-async function waitBrokerReady(brokers, { timeoutMs, isDead, log, count = 1 }) {
+async function waitBrokerReady(brokers, { timeoutMs, isDead, logFile, count = 1 }) {
   const { Kafka, logLevel } = await kafkajs();
   const deadline = Date.now() + timeoutMs;
   let lastErr;
   while (Date.now() < deadline) {
-    if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(typeof log === 'function' ? log() : log)}`);
+    if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(logFile())}`);
     const admin = new Kafka({
       clientId: 'wsgw-kafka-ready',
       brokers,
@@ -247,7 +247,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, log, count = 1 }) {
     }
     await sleep(200);
   }
-  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(typeof log === 'function' ? log() : log)}`);
+  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(logFile())}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,13 +304,13 @@ export async function startCluster(opts) {
   rmSync(dir, { recursive: true, force: true });
   // Node 1 is the controller and a broker; further nodes (one per extra rack) are brokers only.
   const nodes = [];
+  const replication = Math.min(racks?.length ?? 1, 3);
   for (let i = 0; i < (racks?.length ?? 1); i++) {
     const id = i + 1;
     const nodeDir = i === 0 ? dir : join(dir, `node-${id}`);
     mkdirSync(join(nodeDir, 'data'), { recursive: true });
     const props = join(nodeDir, 'server.properties');
     const nodePort = i === 0 ? port : await freePort();
-    const replication = Math.min(racks?.length ?? 1, 3);
     writeFileSync(
       props,
       serverProperties({
@@ -351,7 +351,8 @@ export async function startCluster(opts) {
       timeoutMs,
       count: nodes.length,
       isDead: () => procs.some((p) => p.exited()) || aborted(),
-      log: () => (procs.find((p) => p.exited()) ?? procs[0]).log,
+      // The log of a broker that died, else the controller's.
+      logFile: () => (procs.find((p) => p.exited()) ?? procs[0]).log,
     });
   };
   const halt = async (signal) => {

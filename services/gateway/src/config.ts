@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
-import { parseRackMap, type RackSetting } from './bus/kafka-rack.js';
+import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -260,10 +260,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   });
 }
 
-const RACK = /^[A-Za-z0-9._-]{1,64}$/;
-
 function readRack(env: Env): RackSetting | undefined {
-  const fixed = read(env, ENV.kafkaRack, z.string().regex(RACK), 'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)');
+  const fixed = read(env, ENV.kafkaRack, z.string().regex(RACK_NAME), 'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)');
   const raw = env[ENV.kafkaRackMap];
   if (!raw) return fixed === undefined ? undefined : { kind: 'fixed', rack: fixed };
   if (fixed !== undefined) throw new ConfigError(ENV.kafkaRackMap, `cannot be combined with ${ENV.kafkaRack}; set one of them`, raw);

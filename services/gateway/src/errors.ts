@@ -1,3 +1,5 @@
+import { BusError } from './bus/bus.js';
+
 /**
  * Every error a client can be told about, in one table. Codes are stable API: clients branch on
  * them (retry after `rate_limited` or `bus_unavailable`, get a new token after `forbidden`, ...),
@@ -28,6 +30,16 @@ export const ERROR_CODES = Object.freeze({
 } as const);
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The error code a failed publish reports, for WebSocket and HTTP publishers alike: the bus's own
+ * code where a client acts on it differently, `bus_unavailable` for the other bus errors (a closed
+ * bus included), undefined when `err` is not a bus error.
+ */
+export function busFailureCode(err: unknown): 'bus_rejected' | 'bus_uncertain' | 'bus_unavailable' | undefined {
+  if (!(err instanceof BusError)) return undefined;
+  return err.code === 'bus_rejected' || err.code === 'bus_uncertain' ? err.code : 'bus_unavailable';
+}
 
 /** An error that is reported to the client as `{"op":"error","code":...}`. */
 export class ClientError extends Error {

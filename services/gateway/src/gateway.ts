@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Bus, BusMessage } from './bus/bus.js';
-import { BusError } from './bus/bus.js';
+import type { BusError } from './bus/bus.js';
 import type { GatewayConfig } from './config.js';
 import { Conn } from './conn.js';
 import { Hub, msgFrame } from './hub.js';
@@ -22,7 +22,7 @@ import { GatewayMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
 import { isValidChannel } from './channel.js';
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { ERROR_CODES, busFailureCode, type ErrorCode } from './errors.js';
 import { planDrain } from './drain.js';
 import { emfLine } from './emf.js';
 import { handleHttp } from './http.js';
@@ -404,7 +404,7 @@ export class Gateway {
     if (!conn.grant.canPublish(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
     this.publish(ch, contentType, payload).then(
       () => this.sendAck(conn, id),
-      (err: unknown) => this.sendError(conn, id, publishErrorCode(err)),
+      (err: unknown) => this.sendError(conn, id, busFailureCode(err) ?? 'internal'),
     );
   }
 
@@ -625,7 +625,3 @@ function channelMessage(ch: string): string {
   return `channel must be 1-128 characters of letters, digits and _ - . : @ / = + (got ${JSON.stringify(ch.slice(0, 140))})`;
 }
 
-function publishErrorCode(err: unknown): ErrorCode {
-  if (err instanceof BusError) return err.code === 'bus_rejected' || err.code === 'bus_uncertain' ? err.code : 'bus_unavailable';
-  return 'internal';
-}

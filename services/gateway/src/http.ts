@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HTTP_PATHS } from '../../shared/src/constants.js';
-import { BusError } from './bus/bus.js';
+import { busFailureCode } from './errors.js';
 import { isValidChannel } from './channel.js';
 import { DEMO_PAGE } from './demo-page.js';
 import type { Gateway } from './gateway.js';
@@ -93,7 +93,7 @@ async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): 
     const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)));
     return json(res, 202, { id });
   } catch (err) {
-    const code = err instanceof BusError && (err.code === 'bus_rejected' || err.code === 'bus_uncertain') ? err.code : 'bus_unavailable';
+    const code = busFailureCode(err) ?? 'bus_unavailable';
     const status = { bus_rejected: 422, bus_uncertain: 504, bus_unavailable: 503 }[code];
     return json(res, status, { error: code, message: err instanceof Error ? err.message : String(err) });
   }

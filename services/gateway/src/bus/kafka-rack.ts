@@ -16,14 +16,15 @@ export type RackSetting =
   /** `WSGW_KAFKA_RACK_MAP`: the rack of the zone the ECS task metadata names. */
   | { readonly kind: 'by-zone'; readonly racks: ReadonlyMap<string, string> };
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** A zone name or rack id: 1-64 characters of A-Z a-z 0-9 . _ - */
+export const RACK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Parses `<zone>=<rack>,<zone>=<rack>`; throws with the part at fault. */
 export function parseRackMap(raw: string): ReadonlyMap<string, string> {
   const racks = new Map<string, string>();
   for (const part of raw.split(',').map((p) => p.trim())) {
     const [zone, rack, extra] = part.split('=').map((p) => p.trim());
-    if (!zone || !rack || extra !== undefined || !NAME.test(zone) || !NAME.test(rack)) throw new Error(`"${part}" is not <zone>=<rack>`);
+    if (!zone || !rack || extra !== undefined || !RACK_NAME.test(zone) || !RACK_NAME.test(rack)) throw new Error(`"${part}" is not <zone>=<rack>`);
     if (racks.has(zone)) throw new Error(`zone ${zone} is listed twice`);
     racks.set(zone, rack);
   }
