@@ -1,12 +1,44 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test projects, so that the fast loop needs neither Java nor Chromium:
+ *
+ *   unit     the gateway over real loopback sockets, the SDK, the memory bus, pure modules  (npm run test:unit)
+ *   infra    the Pulumi program under mocks                                                 (npm run test:infra)
+ *   cost     the cost model                                                                 (npm run test:cost)
+ *   process  the built gateway as a child process
+ *   kafka    real Kafka: two KRaft clusters and MirrorMaker 2, started once by the global setup
+ *   browser  the demo page and the SDK in Chromium
+ *
+ * `npm test` runs them all.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
-    globalSetup: ['test/setup/kafka.global.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/gateway/**/*.test.ts', 'test/client/**/*.test.ts', 'test/bus/**/*.test.ts', 'test/bench/**/*.test.ts'],
+          exclude: ['test/bus/bus-kafka.test.ts'],
+        },
+      },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      { extends: true, test: { name: 'cost', include: ['test/cost/**/*.test.ts'] } },
+      { extends: true, test: { name: 'process', include: ['test/process/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'kafka',
+          include: ['test/integration/**/*.test.ts', 'test/bus/bus-kafka.test.ts'],
+          globalSetup: ['test/setup/kafka.global.ts'],
+        },
+      },
+      { extends: true, test: { name: 'browser', include: ['test/e2e/**/*.test.ts'] } },
+    ],
   },
 });
