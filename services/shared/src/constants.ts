@@ -10,7 +10,15 @@
 /** Default listening port (`PORT`). */
 export const DEFAULT_PORT = 8080;
 
-/** HTTP paths served by every gateway task. */
+/**
+ * Default port of the metrics listener (`WSGW_METRICS_PORT`): Prometheus metrics are served there
+ * only, never on the public port, because they name brokers, topics and the runtime. Inside a task
+ * it is reachable from the task's own network namespace and security group, not from the load
+ * balancer.
+ */
+export const DEFAULT_METRICS_PORT = 9464;
+
+/** HTTP paths served by every gateway task. `metrics` is served on the metrics port only. */
 export const HTTP_PATHS = Object.freeze({
   health: '/healthz',
   ready: '/readyz',
@@ -61,6 +69,10 @@ export const CLOSE_CODES = Object.freeze({
 export const ENV = Object.freeze({
   port: 'PORT',
   host: 'WSGW_HOST',
+  /** Port of the metrics listener; 0 turns it off. */
+  metricsPort: 'WSGW_METRICS_PORT',
+  /** Serve the demo page and the browser SDK bundle (default: only in embedded mode). */
+  demoPage: 'WSGW_DEMO_PAGE',
   region: 'WSGW_REGION',
   nodeId: 'WSGW_NODE_ID',
   serviceName: 'WSGW_SERVICE_NAME',
