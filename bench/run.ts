@@ -125,7 +125,10 @@ const pools: ClientPool[] = [];
 // Every run is bounded: past the deadline everything started here is stopped and the run fails.
 const watchdog = setTimeout(() => {
   log(`bench: run exceeded ${plan.deadlineMs / 60_000} min; stopping`);
-  void shutdown().finally(() => process.exit(2));
+  shutdown().then(
+    () => process.exit(2),
+    () => process.exit(2),
+  );
 }, plan.deadlineMs);
 watchdog.unref();
 
@@ -134,7 +137,12 @@ async function shutdown(): Promise<void> {
   running.clear();
   await Promise.allSettled(pools.map((p) => p.stop()));
 }
-process.on('SIGINT', () => void shutdown().finally(() => process.exit(130)));
+process.on('SIGINT', () => {
+  shutdown().then(
+    () => process.exit(130),
+    () => process.exit(130),
+  );
+});
 
 async function started(r: Promise<Running>): Promise<Running> {
   const x = await r;

@@ -196,7 +196,7 @@ process.on('message', (raw) => {
       return reply(r);
     }
     case 'publish':
-      void publish(cmd);
+      publish(cmd).catch((err: unknown) => process.stderr.write(`worker: publish failed: ${String(err)}\n`));
       return;
     case 'close': {
       for (const c of clients) c.close();

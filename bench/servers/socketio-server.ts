@@ -29,7 +29,8 @@ const io = new Server(server, {
 io.on('connection', (socket) => {
   socket.on('sub', (ch: unknown, ack?: () => void) => {
     if (typeof ch !== 'string') return;
-    void socket.join(ch);
+    // The in-memory adapter joins synchronously; the Redis adapter's promise settles on its own.
+    Promise.resolve(socket.join(ch)).catch(() => undefined);
     if (typeof ack === 'function') ack();
   });
   socket.on('pub', (m: { ch?: unknown; data?: unknown }) => {

@@ -31,7 +31,10 @@ if (process.argv[2] === '--sink') {
   const server = createServer((s) => {
     s.setNoDelay(true);
     sockets.push(s);
-    if (sockets.length === n) void run();
+    if (sockets.length === n) run().catch((err: unknown) => {
+      process.stderr.write(`write-floor: ${String(err)}\n`);
+      process.exit(1);
+    });
   });
   server.listen(0, '127.0.0.1', () => {
     const port = (server.address() as { port: number }).port;

@@ -40,9 +40,22 @@ describe('originAllowed', () => {
 
 describe('tokenFrom', () => {
   it('prefers ?token= and falls back to a Bearer header', () => {
-    expect(tokenFrom(new URL('http://h/?token=abc'), 'Bearer xyz')).toBe('abc');
-    expect(tokenFrom(new URL('http://h/'), 'bearer  xyz ')).toBe('xyz');
-    expect(tokenFrom(new URL('http://h/'), 'Basic xyz')).toBeUndefined();
-    expect(tokenFrom(new URL('http://h/'), undefined)).toBeUndefined();
+    expect(tokenFrom('/?token=abc', 'Bearer xyz')).toBe('abc');
+    expect(tokenFrom('/', 'bearer  xyz ')).toBe('xyz');
+    expect(tokenFrom('/', 'Basic xyz')).toBeUndefined();
+    expect(tokenFrom('/', undefined)).toBeUndefined();
+    expect(tokenFrom('/', 'Bearer ')).toBeUndefined();
+  });
+});
+
+describe('tokenFrom, with any request target HTTP allows', () => {
+  it('reads the query of origin-form, absolute-form, authority-like and asterisk targets without throwing', () => {
+    expect(tokenFrom('//a:b', undefined)).toBeUndefined();
+    expect(tokenFrom('//a:b/?token=t1', undefined)).toBe('t1');
+    expect(tokenFrom('http://[::1/?token=t2', undefined)).toBe('t2');
+    expect(tokenFrom('*', 'Bearer t3')).toBe('t3');
+    expect(tokenFrom('/?token=%E0%A4%A', undefined)).toBe('\uFFFD%A'); // malformed escapes stay as they are
+    expect(tokenFrom('/?a=1#token=no', undefined)).toBeUndefined();
+    expect(tokenFrom(undefined, undefined)).toBeUndefined();
   });
 });

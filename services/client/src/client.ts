@@ -191,7 +191,7 @@ export class WsgwClient {
   /** Opens the connection (and keeps it open until {@link close}). Resolves on the first open. */
   connect(): Promise<void> {
     this.stopped = false;
-    if (this.stateValue === 'idle' || this.stateValue === 'closed') void this.open();
+    if (this.stateValue === 'idle' || this.stateValue === 'closed') this.startOpen();
     return new Promise((resolve, reject) => {
       if (this.stateValue === 'open') return resolve();
       const offState = this.on('state', ({ state }) => {
@@ -267,6 +267,11 @@ export class WsgwClient {
 
   // ------------------------------------------------------------------ connection
 
+  /** open() reports its own failures; this keeps an unexpected one from going unhandled. */
+  private startOpen(): void {
+    this.open().catch((err: unknown) => this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) }));
+  }
+
   private async open(): Promise<void> {
     this.setState(this.attempt === 0 && this.stateValue !== 'reconnecting' ? 'connecting' : 'reconnecting');
     let url = this.opts.url;
@@ -335,7 +340,7 @@ export class WsgwClient {
     // State first: a listener that publishes on either event must find the offline queue.
     this.setState('reconnecting');
     this.emit('disconnected', { code, reason, delayMs });
-    this.reconnectTimer = setTimeout(() => void this.open(), delayMs);
+    this.reconnectTimer = setTimeout(() => this.startOpen(), delayMs);
   }
 
   private startPing(): void {

@@ -100,12 +100,25 @@ export class Authenticator {
   }
 }
 
-/** Extracts the token from `?token=` or an `Authorization: Bearer` header. */
-export function tokenFrom(url: URL, authorization: string | undefined): string | undefined {
-  const q = url.searchParams.get('token');
+/**
+ * Extracts the token from the request target's `?token=` or an `Authorization: Bearer` header.
+ * The target is never parsed as a URL: any request target HTTP allows (`//a:b`, `*`, an absolute
+ * URI) must reach this point without throwing, and only its query matters.
+ */
+export function tokenFrom(target: string | undefined, authorization: string | undefined): string | undefined {
+  const q = queryOf(target).get('token');
   if (q) return q;
-  if (authorization && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
+  if (authorization && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim() || undefined;
   return undefined;
+}
+
+/** The query of a request target, whatever its form; URLSearchParams never throws. */
+export function queryOf(target: string | undefined): URLSearchParams {
+  const t = target ?? '';
+  const q = t.indexOf('?');
+  if (q < 0) return new URLSearchParams();
+  const hash = t.indexOf('#', q);
+  return new URLSearchParams(t.slice(q + 1, hash < 0 ? undefined : hash));
 }
 
 /** Origin allow-list check against cross-site WebSocket hijacking. */

@@ -7,7 +7,7 @@
  * Per-socket listeners are shared functions (the connection hangs off the socket under a symbol),
  * so a connection costs its state and not a set of closures.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -74,7 +74,8 @@ export class Gateway {
   private readonly rebalancer: Rebalancer;
   private readonly config: GatewayConfig;
   private readonly bus: Bus;
-  private readonly log: Logger;
+  /** @internal */
+  readonly log: Logger;
   private readonly auth: Authenticator;
   private readonly server: Server;
   private readonly wss: WebSocketServer;
@@ -117,13 +118,23 @@ export class Gateway {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOLS.proto) ? SUBPROTOCOLS.proto : protocols.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.json : false),
     });
+    // Every entry point contains its own failures: a request that trips a bug is answered (or its
+    // socket destroyed) and logged, and the process goes on serving everyone else.
     this.server = createServer((req, res) => {
       handleHttp(this, req, res).catch((err: unknown) => {
-        this.log.error({ err }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500).end();
+        this.metrics.internalErrors.inc({ where: 'http' });
+        this.log.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'http handler failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
+        else res.destroy();
       });
     });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.metrics.internalErrors.inc({ where: 'upgrade' });
+        this.log.error({ err, url: req.url?.slice(0, 200) }, 'upgrade handler failed');
+        this.refuse(socket, 500, 'internal', 'internal error');
+      });
+    });
     // Long-lived sockets: no request timeout on upgraded connections; HTTP keep-alive as usual.
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
@@ -189,14 +200,16 @@ export class Gateway {
     // The gateway listens even when the bus is down: /healthz answers, /readyz stays 503 until
     // the bus works, so the load balancer waits instead of the orchestrator restarting us.
     this.startBus(0);
-    void this.bus.historyWarm?.then((since) => {
-      this.history.coverFrom(since);
-      this.log.info({ since: new Date(since).toISOString() }, 'history warmed from the bus');
-    });
+    this.bus.historyWarm
+      ?.then((since) => {
+        this.history.coverFrom(since);
+        this.log.info({ since: new Date(since).toISOString() }, 'history warmed from the bus');
+      })
+      .catch((err: unknown) => this.log.error({ err }, 'history warm-up failed'));
     const t = this.config.timing;
     this.every(t.pingIntervalMs, () => this.sweep());
     this.every(t.emfIntervalMs, () => this.emitEmf());
-    this.every(t.readyProbeIntervalMs, () => void this.probe());
+    this.every(t.readyProbeIntervalMs, () => this.probeLater());
     // Age eviction must happen even when no traffic arrives to trigger it.
     this.every(10_000, () => this.history.trim());
     if (this.config.rebalance.intervalMs > 0) {
@@ -216,7 +229,7 @@ export class Gateway {
       () => {
         this.busReady = true;
         this.log.info('bus started');
-        void this.probe();
+        this.probeLater();
       },
       (err: unknown) => {
         const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -224,6 +237,10 @@ export class Gateway {
         if (this.stateValue === 'running') this.busStartAttempt = setTimeout(() => this.startBus(attempt + 1), delay);
       },
     );
+  }
+
+  private probeLater(): void {
+    this.probe().catch((err: unknown) => this.log.error({ err }, 'bus probe failed unexpectedly'));
   }
 
   private async probe(): Promise<void> {
@@ -238,8 +255,16 @@ export class Gateway {
     }
   }
 
+  /** A timer whose failures are logged, never thrown into the event loop. */
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.metrics.internalErrors.inc({ where: 'timer' });
+        this.log.error({ err }, 'timer task failed');
+      }
+    }, ms);
     t.unref();
     this.timers.push(t);
   }
@@ -251,7 +276,7 @@ export class Gateway {
     if (socket.destroyed) return;
     const body = JSON.stringify({ error: reason, message });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : 'Bad Request'}\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
         (status === 503 ? 'Retry-After: 5\r\n' : '') +
         `\r\n${body}`,
@@ -268,8 +293,8 @@ export class Gateway {
       return this.refuse(socket, 403, 'origin', `origin ${String(req.headers.origin)} is not allowed`);
     }
     // Copy what we need out of the request before the await: the socket may go away meanwhile.
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const token = tokenFrom(url, req.headers.authorization);
+    // Any path is accepted; only the query is read, and reading it cannot throw.
+    const token = tokenFrom(req.url, req.headers.authorization);
     this.pendingUpgrades++;
     let grant: Grant;
     try {
@@ -313,7 +338,15 @@ export class Gateway {
   private readonly onMessage = (function (gw: Gateway) {
     return function (this: Socket, data: RawData, isBinary: boolean): void {
       const conn = this[kConn];
-      if (conn !== undefined) gw.handle(conn, data as Buffer, isBinary);
+      if (conn === undefined) return;
+      try {
+        gw.handle(conn, data as Buffer, isBinary);
+      } catch (err) {
+        // A bug in frame handling costs this connection, not the process.
+        gw.metrics.internalErrors.inc({ where: 'frame' });
+        gw.log.error({ err }, 'frame handling failed: closing the connection');
+        gw.close(conn, CLOSE_CODES.internalError, 'internal error');
+      }
     };
   })(this);
 
@@ -526,7 +559,7 @@ export class Gateway {
     if (n === 0) return;
     const victims = shuffle([...this.conns].filter((c) => !c.closing)).slice(0, n);
     this.log.info({ shedding: victims.length, connections: this.conns.size }, 'rebalancing: above the region average');
-    void this.closeSpread(victims, 1_000, CLOSE_CODES.reconnectNow, 'rebalance');
+    this.closeSpread(victims, 1_000, CLOSE_CODES.reconnectNow, 'rebalance').catch((err: unknown) => this.log.error({ err }, 'rebalancing close failed'));
   }
 
   /**

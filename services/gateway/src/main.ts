@@ -35,6 +35,13 @@ async function main(): Promise<void> {
   const metadataUri = process.env.ECS_CONTAINER_METADATA_URI_V4;
   const bus = await createBus(config, log, registry, metadataUri);
   const gateway = new Gateway({ config, bus, logger: log, registry });
+  // Last line of defence: every async path contains its own failures (and lint enforces it), but
+  // a rejection that still escapes is logged and counted rather than ending the process with every
+  // connection on it.
+  process.on('unhandledRejection', (reason) => {
+    gateway.metrics.internalErrors.inc({ where: 'background' });
+    log.error({ err: reason }, 'unhandled rejection');
+  });
 
   let draining = false;
   const drainAndExit = (delayMs?: number) => {

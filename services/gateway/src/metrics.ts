@@ -30,6 +30,8 @@ export class GatewayMetrics {
   readonly errors: Counter<'code'>;
   readonly latency: Histogram<'origin'>;
   readonly recoveries: Counter<'outcome'>;
+  /** Failures contained at an entry point (each one is a bug: alert on any increase). */
+  readonly internalErrors: Counter<'where'>;
 
   constructor(sources: GaugeSources, registry: Registry = new Registry()) {
     this.registry = registry;
@@ -52,6 +54,7 @@ export class GatewayMetrics {
     this.refused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by reason.', labelNames: ['reason'], registers: r });
     this.errors = new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'], registers: r });
     this.recoveries = new Counter({ name: `${p}recoveries_total`, help: 'Subscriptions that asked to recover from a position, by outcome.', labelNames: ['outcome'], registers: r });
+    this.internalErrors = new Counter({ name: `${p}internal_errors_total`, help: 'Unexpected failures contained at an entry point, by where (http, upgrade, frame, timer, background).', labelNames: ['where'], registers: r });
     this.latency = new Histogram({
       name: `${p}publish_to_deliver_seconds`,
       help: 'From the origin accepting a publish to this gateway writing it to its subscribers.',

@@ -301,7 +301,8 @@ export class KafkaBus implements Bus {
         }
         this.state = 'running';
         this.log.info({ topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] }, 'kafka bus running');
-        this.timers.push(setInterval(() => void this.refreshTopics(), this.opts.topicRefreshMs).unref());
+        // refreshTopics catches its own failures.
+        this.timers.push(setInterval(() => this.contain(this.refreshTopics(), 'topic_refresh'), this.opts.topicRefreshMs).unref());
         this.startRemoteFeeds(startedAt);
         this.schedulePump();
         return;
@@ -351,7 +352,7 @@ export class KafkaBus implements Bus {
       },
     });
     const consumer = this.consumer;
-    void consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs));
+    this.contain(consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)), 'connect');
     await consumer.start();
   }
 
@@ -454,7 +455,13 @@ export class KafkaBus implements Bus {
     // One macrotask of linger: publishes made in the same tick travel in one request.
     setImmediate(() => {
       this.pumpScheduled = false;
-      void this.pump();
+      this.contain(
+        this.pump().finally(() => {
+          // A pump that died on an unexpected error must not strand what is queued.
+          if (this.queue.length > 0 && this.state === 'running') setTimeout(() => this.schedulePump(), 500).unref();
+        }),
+        'produce',
+      );
     });
   }
 
@@ -602,6 +609,14 @@ export class KafkaBus implements Bus {
     this.metrics.consumed.inc({ topic: batch.topic }, msgs.length);
     if (skipped > 0) this.metrics.skippedUnwanted.inc(skipped);
     this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+  }
+
+  /** Runs a background task whose failure is counted and logged, never left unhandled. */
+  private contain(p: Promise<unknown>, kind: BusErrorKind): void {
+    p.catch((err: unknown) => {
+      this.countError(kind);
+      this.log.error({ err }, `kafka bus background task failed (${kind})`);
+    });
   }
 
   private malformed(reason: MalformedReason): void {

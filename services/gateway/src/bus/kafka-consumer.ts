@@ -230,7 +230,8 @@ export class FanoutConsumer {
           if (batch.messages.length > 0) this.note(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         },
       });
-      this.commitTimer ??= setInterval(() => void this.commit(), COMMIT_INTERVAL_MS).unref();
+      // commit() catches its own failures (it retries at the next tick).
+      this.commitTimer ??= setInterval(() => void this.commit().catch(() => undefined), COMMIT_INTERVAL_MS).unref();
       await joined;
       // The start positions must be committed before anything else happens: a consumer that
       // rejoins (after a broker restart) with no committed offset for a partition would resolve

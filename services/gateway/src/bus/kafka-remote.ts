@@ -48,8 +48,10 @@ export class RemoteFeed {
   }
 
   start(): void {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.opts.retryMs).unref();
+    // tick() reports its failures through onState; nothing else can reject.
+    const tick = (): void => void this.tick().catch((err: unknown) => this.opts.onState(false, err));
+    tick();
+    this.timer = setInterval(tick, this.opts.retryMs).unref();
   }
 
   async stop(): Promise<void> {

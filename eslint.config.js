@@ -1,0 +1,20 @@
+// Lint: type-aware rules that catch what the compiler does not. A promise nobody awaits or
+// catches is an unhandled rejection waiting to happen, and in Node that ends the process: one bad
+// request must never take a gateway down, so floating and misused promises fail CI.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.kafka/**', 'bench/results/**', 'services/client/dist/**'] },
+  {
+    files: ['**/*.ts', '**/*.mts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+);
