@@ -166,4 +166,33 @@ describe('WsgwClient connection handling', () => {
     expect(codes).toEqual([1006, 1008]);
     expect(connections).toBe(2);
   });
+
+  it('keeps backing off from a server that accepts and closes at once, and starts over after a connection that lasted', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    cleanups.push(() => new Promise((r) => wss.close(r)));
+    let accepted = 0;
+    let holdOpen = false;
+    wss.on('connection', (ws) => {
+      accepted++;
+      // A subscriber that cannot take a message is closed with 4008 as soon as it connects.
+      if (!holdOpen) ws.close(4008, 'slow consumer');
+    });
+    const port = (wss.address() as { port: number }).port;
+    // random() = 1: every delay is its whole window, so the backoff steps show.
+    const a = client(`ws://127.0.0.1:${port}/`, { backoff: { baseMs: 10, maxMs: 10_000 }, random: () => 0.999, stableAfterMs: 300, pingIntervalMs: 0 });
+    const delays: number[] = [];
+    a.c.on('disconnected', (e) => delays.push(e.delayMs ?? -1));
+    await a.c.connect();
+    await waitFor(() => delays.length >= 5, 5_000, 'five closes');
+    expect(delays.slice(0, 5)).toEqual([9, 19, 39, 79, 159]);
+    // A connection that stays up past stableAfterMs resets the backoff.
+    holdOpen = true;
+    await waitFor(() => a.c.state === 'open', 5_000, 'a connection that stays');
+    await new Promise((r) => setTimeout(r, 400));
+    for (const ws of wss.clients) ws.close(4008, 'slow consumer');
+    await waitFor(() => delays.length >= 6, 5_000, 'the next close');
+    expect(delays[5]).toBe(9);
+    expect(accepted).toBeGreaterThanOrEqual(6);
+  });
 });

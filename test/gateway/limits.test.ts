@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/client.js';
+import { textFrame } from '../../services/gateway/src/framing.js';
 
 describe('max payload', () => {
   it('closes a connection that sends a frame above WSGW_MAX_PAYLOAD_BYTES with 1009', async () => {
@@ -106,6 +107,70 @@ describe('liveness', () => {
     clearInterval(t);
     expect(closed).toEqual({ code: 1000, reason: 'idle timeout' });
     expect(busy.closed).toBeUndefined();
+    await gw.stop();
+  });
+});
+
+describe('closing flushes what was queued first', () => {
+  it('4029: the pongs and rate_limited errors of the frames that led to the close arrive before it', async () => {
+    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '1', WSGW_RATE_LIMIT_BURST: '2', WSGW_RATE_LIMIT_STRIKES: '2' });
+    const c = await TestClient.connect(gw.url);
+    // One TCP write, so that every frame is handled in the same turn as the close it causes.
+    const frames = Array.from({ length: 5 }, (_, i) => JSON.stringify({ op: 'ping', id: i + 1 }));
+    const raw = (c.ws as unknown as { _socket: Duplex })._socket;
+    raw.write(Buffer.concat(frames.map((f) => maskedText(f))));
+    expect((await c.waitClosed()).code).toBe(4029);
+    expect(c.frames.filter((f) => f.op === 'pong').map((f) => f.id)).toEqual([1, 2]);
+    expect(c.errors().map((e) => e.code)).toEqual(['rate_limited', 'rate_limited']);
+    await gw.stop();
+  });
+
+  it('4001: a message delivered in the turn the token expires reaches the client before the close', async () => {
+    const gw = await startGateway();
+    const c = await TestClient.connect(gw.url);
+    await c.sub('expiring');
+    const conn = [...gw.gateway.hub.subscribers('expiring')!][0]!;
+    await c.pub('expiring', 'x');
+    await waitFor(() => c.data('expiring').length === 1);
+    // Queue a frame and close in one turn, as the expiry timer does when a delivery precedes it.
+    conn.send(textFrame('{"op":"pong","ts":1}'));
+    gw.gateway.close(conn, 4001, 'token expired');
+    expect((await c.waitClosed()).code).toBe(4001);
+    expect(c.raw).toContain('{"op":"pong","ts":1}');
+    await gw.stop();
+  });
+});
+
+/** A masked client text frame (the gateway refuses unmasked ones). */
+function maskedText(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const body = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]!));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, body]);
+}
+
+describe('large messages', () => {
+  it('a message larger than WSGW_MAX_BUFFERED_BYTES reaches subscribers that keep up, live and replayed by recovery, without 4008', async () => {
+    const gw = await startGateway({ WSGW_MAX_PAYLOAD_BYTES: '1024', WSGW_MAX_BUFFERED_BYTES: '65536', WSGW_RECOVERY_SKEW_MS: '0' });
+    const live = await TestClient.connect(gw.url);
+    const ack = await live.sub('big');
+    const since = ack.op === 'ack' ? ack.pos : undefined;
+    // Small ones queued in the same turn ahead of a binary payload whose base64 frame is ~4x the limit.
+    const big = Buffer.alloc(200_000, 7);
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => gw.gateway.publish('big', 'application/json', Buffer.from(JSON.stringify({ i })))),
+      gw.gateway.publish('big', 'application/octet-stream', big),
+    ]);
+    await waitFor(() => live.messages('big').length === 11, 5_000, 'live delivery');
+    expect(live.closed).toBeUndefined();
+    // A client arriving later recovers the same run: before, it was closed with 4008 on every try.
+    const late = await TestClient.connect(gw.url);
+    const reply = await late.request({ op: 'sub', ch: 'big', since });
+    expect(reply).toMatchObject({ op: 'ack', recovered: true });
+    expect(late.messages('big').length).toBe(11);
+    expect(Buffer.from(late.messages('big')[10]!.payload).equals(big)).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(late.closed).toBeUndefined();
     await gw.stop();
   });
 });

@@ -86,6 +86,10 @@ describe('loadConfig', () => {
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x,us-east-1a=y' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
+    // One frame of the largest payload (base64 for JSON clients adds a third) must fit twice.
+    [{ WSGW_MAX_PAYLOAD_BYTES: '2097152' }, 'WSGW_MAX_BUFFERED_BYTES'],
+    [{ WSGW_MAX_PAYLOAD_BYTES: '400000' }, 'WSGW_MAX_BUFFERED_BYTES'],
+    [{ WSGW_MAX_PAYLOAD_BYTES: '65536', WSGW_MAX_BUFFERED_BYTES: '100000' }, 'WSGW_MAX_BUFFERED_BYTES'],
     [{ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
   ])('rejects %o naming %s', (env, variable) => {
     const err = errorOf(env as Record<string, string>);

@@ -60,6 +60,12 @@ export interface ClientOptions {
   readonly pingIntervalMs?: number;
   /** Most publishes held while disconnected. Default 1 000. */
   readonly offlineQueueLimit?: number;
+  /**
+   * A connection must stay open this long (ms) before the reconnect backoff starts over. A server
+   * that accepts and then closes at once (a message the client cannot take, an overloaded task)
+   * must not be hammered at the first backoff step forever. Default 10 000.
+   */
+  readonly stableAfterMs?: number;
   /** How long a request waits for its reply (ms). Default 10 000. */
   readonly requestTimeoutMs?: number;
   /** Message ids remembered per channel to drop duplicates after a recovery. Default 1 000. */
@@ -138,6 +144,8 @@ export class WsgwClient {
   private nextId = 1;
   private attempt = 0;
   private minAttempt = 0;
+  /** When the current connection opened (performance.now()); undefined while not open. */
+  private openedAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private awaitingPong = false;
@@ -152,6 +160,7 @@ export class WsgwClient {
       pingIntervalMs: 20_000,
       offlineQueueLimit: 1_000,
       requestTimeoutMs: 10_000,
+      stableAfterMs: 10_000,
       dedupWindow: 1_000,
       random: Math.random,
       ...options,
@@ -296,8 +305,7 @@ export class WsgwClient {
   }
 
   private onOpen(): void {
-    this.attempt = 0;
-    this.minAttempt = 0;
+    this.openedAt = performance.now();
     this.setState('open');
     this.startPing();
     // Renew every subscription with its position, then flush the offline queue.
@@ -326,6 +334,12 @@ export class WsgwClient {
   }
 
   private scheduleReconnect(code: number, reason: string): void {
+    // The backoff starts over only after a connection that lasted.
+    if (this.openedAt !== undefined && performance.now() - this.openedAt >= this.opts.stableAfterMs) {
+      this.attempt = 0;
+      this.minAttempt = 0;
+    }
+    this.openedAt = undefined;
     const action = closeAction(code);
     if (action.kind === 'stop') {
       this.emit('disconnected', { code, reason });

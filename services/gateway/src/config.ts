@@ -111,6 +111,12 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Upper bound of a `msg` frame's bytes besides its payload: frame header (10), the JSON fields and
+ * quotes, a 128-character channel, `"enc":"base64"`, and a position of one origin and id.
+ */
+const MSG_FRAME_OVERHEAD_BYTES = 512;
+
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -226,6 +232,19 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxConnections: intIn(env, ENV.maxConnections, 1, 10_000_000, 100_000),
     maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, 1024 * 1024),
   };
+
+  // The largest frame a subscriber can be sent: a binary payload of the largest size reaches JSON
+  // clients base64-encoded (a third larger), plus the frame's own fields. With room for less than
+  // two of them, one large message would close every subscriber that had anything else queued,
+  // and their recovery would replay it into the same close (docs/protocol.md, Limits).
+  const largestFrame = Math.ceil(limits.maxPayloadBytes / 3) * 4 + MSG_FRAME_OVERHEAD_BYTES;
+  if (limits.maxBufferedBytes < 2 * largestFrame) {
+    throw new ConfigError(
+      ENV.maxBufferedBytes,
+      `must be at least twice the largest message frame (${2 * largestFrame} bytes for ${ENV.maxPayloadBytes}=${limits.maxPayloadBytes}, base64 included)`,
+      String(limits.maxBufferedBytes),
+    );
+  }
 
   const history: HistorySettings = {
     perChannel: intIn(env, ENV.historySize, 0, 100_000, 200),

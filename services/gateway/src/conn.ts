@@ -54,6 +54,7 @@ export class Conn {
   lastActivity: number;
   /** Consecutive frames refused by the rate limiter. */
   strikes = 0;
+  /** Set by {@link close}, {@link terminate} and {@link closed}; a closing connection takes no frames. */
   closing = false;
   expiryTimer: NodeJS.Timeout | undefined;
   /** On the shared flusher's list for this turn (an eager flush leaves it there). */
@@ -82,10 +83,19 @@ export class Conn {
     return this.socket.writableLength + this.queuedBytes;
   }
 
-  /** Queues one complete frame for this turn's flush. */
+  /**
+   * Queues one complete frame for this turn's flush. A frame that would pass the limit first
+   * hands what is queued to the kernel; only bytes the kernel refused count against a client, and
+   * a frame is always let through an empty buffer, so one large message (a recovery replaying it
+   * included) can never close a client that keeps up.
+   */
   send(frame: Buffer): SendResult {
     if (this.closing) return 'dropped';
-    if (this.bufferedBytes + frame.length > this.maxBufferedBytes) return 'overflow';
+    if (this.bufferedBytes > 0 && this.bufferedBytes + frame.length > this.maxBufferedBytes) {
+      if (this.queuedBytes > 0) this.flush();
+      const refused = this.socket.writableLength;
+      if (refused > 0 && refused + frame.length > this.maxBufferedBytes) return 'overflow';
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       dirty.push(this);
@@ -116,8 +126,44 @@ export class Conn {
     this.socket.uncork();
   }
 
-  /** Drops whatever is queued and not yet written (used before closing a slow consumer). */
-  discardQueue(): void {
+  /**
+   * Starts the close handshake. What is queued leaves first (acks, errors and messages of this
+   * very turn), then the close frame; `discard` drops the queue instead (a slow consumer). The
+   * socket is terminated if the peer has not finished the handshake within `graceMs`.
+   * Returns false when the connection was already closing.
+   *
+   *     open ──close()──► closing ──peer's close / graceMs──► closed
+   *     open ──terminate()─────────────────────────────────► closed
+   */
+  close(code: number, reason: string, opts: { discard?: boolean; graceMs?: number } = {}): boolean {
+    if (this.closing) return false;
+    if (opts.discard) this.discardQueue();
+    else this.flush();
+    this.closing = true;
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), opts.graceMs ?? 5_000).unref();
+    return true;
+  }
+
+  /**
+   * Ends the connection at once, without a close frame (a dead peer, or a close handshake that a
+   * stop cannot wait for). Returns false when it was already closing.
+   */
+  terminate(): boolean {
+    const first = !this.closing;
+    this.closing = true;
+    this.ws.terminate();
+    return first;
+  }
+
+  /** The socket is gone: nothing more is queued or written, timers are cleared. */
+  closed(): void {
+    this.closing = true;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.discardQueue();
+  }
+
+  private discardQueue(): void {
     this.queue = [];
     this.queuedBytes = 0;
   }

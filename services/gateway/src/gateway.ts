@@ -481,14 +481,10 @@ export class Gateway {
 
   /** Closes a connection with a close frame; it is terminated if the peer does not finish the handshake in time. */
   close(conn: Conn, code: number, reason: string): void {
-    if (conn.closing) return;
-    conn.closing = true;
+    if (!conn.close(code, reason)) return;
     this.metrics.closes.inc({ code: String(code) });
     // A closing connection takes no more messages: leave the channels now, not at the handshake's end.
     this.hub.removeAll(conn);
-    conn.flush();
-    conn.ws.close(code, reason);
-    setTimeout(() => conn.ws.terminate(), 5_000).unref();
   }
 
   /**
@@ -497,22 +493,16 @@ export class Gateway {
    * stays bounded whatever the client does.
    */
   private closeSlow(conn: Conn): void {
-    if (conn.closing) return;
-    conn.discardQueue();
-    conn.closing = true;
+    if (!conn.close(CLOSE_CODES.slowConsumer, 'slow consumer', { discard: true, graceMs: 1_000 })) return;
     this.hub.removeAll(conn);
     this.metrics.closes.inc({ code: String(CLOSE_CODES.slowConsumer) });
-    conn.ws.close(CLOSE_CODES.slowConsumer, 'slow consumer');
-    setTimeout(() => conn.ws.terminate(), 1_000).unref();
   }
 
   private forget(conn: Conn, code: number): void {
     if (!this.conns.delete(conn)) return;
     if (!conn.closing) this.metrics.closes.inc({ code: String(code) });
-    conn.closing = true;
-    if (conn.expiryTimer !== undefined) clearTimeout(conn.expiryTimer);
+    conn.closed();
     this.hub.removeAll(conn);
-    conn.discardQueue();
   }
 
   /** Heartbeat and idle sweep: one timer for all connections. */
@@ -524,8 +514,8 @@ export class Gateway {
       if (conn.awaitingPong) {
         // No pong for a whole interval: the peer or the path is dead.
         this.metrics.closes.inc({ code: 'ping_timeout' });
-        conn.closing = true;
-        conn.ws.terminate();
+        conn.terminate();
+        this.hub.removeAll(conn);
         continue;
       }
       if (idle > 0 && now - conn.lastActivity > idle) {
@@ -628,7 +618,7 @@ export class Gateway {
     this.timers = [];
     if (this.busStartAttempt) clearTimeout(this.busStartAttempt);
     for (const c of [...this.conns]) {
-      c.ws.terminate();
+      c.terminate();
       this.forget(c, 1006);
     }
     await this.bus.close().catch((err: unknown) => this.log.error({ err }, 'bus close failed'));
