@@ -95,7 +95,10 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
     flat(c, 'API Gateway', 'connection minutes', 'apiGatewayWebSocket.connectionMinutes', minutes, `${Math.round(t.connections).toLocaleString('en-US')} connections × ${H * 60} min`);
     const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + t.connections / a.apiGatewayKeepaliveSeconds;
     tieredLine(c, 'API Gateway', 'messages', 'apiGatewayWebSocket.messages', (perSecond * seconds) / 1e6, `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s`);
-    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (t.bytesOutPerSecond * seconds) / BYTES_PER_GB, 'same bytes as the fleet');
+    // API Gateway sends the deliveries, handshakes and acks the fleet sends, but none of the
+    // gateway's keep-alive frames: it sends no pings of its own, and the SDK's pings are wsgw's.
+    const outBytes = t.bytesOutPerSecond - t.keepaliveBytesOutPerSecond;
+    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (outBytes * seconds) / BYTES_PER_GB, "the fleet's bytes less its keep-alives");
     const lines = c.lines;
     const reconnectMinutes = Math.min(e.load.sessionMinutes, APIGW_MAX_CONNECTION_MINUTES);
     const newPerSecond = t.connections / (reconnectMinutes * 60);

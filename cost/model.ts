@@ -15,6 +15,7 @@ import {
   tieredCost,
   type PriceBook,
 } from './prices.js';
+import { SDK_PING_INTERVAL_MS, keepaliveBytesPerSecond, keepaliveFrames } from './wire.js';
 import type {
   Assumptions,
   Deployment,
@@ -34,9 +35,12 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   hoursPerMonth: 730,
   deliveryOverheadBytes: 160,
   kafkaOverheadBytes: 100,
-  pingIntervalSeconds: TIMING_DEFAULTS.pingIntervalMs / 1000,
-  pingBytes: 80,
-  pongBytes: 84,
+  // IPv4 20 + TCP 20 + the timestamp option 12, which Linux, macOS, iOS and Android clients negotiate.
+  tcpIpHeaderBytes: 52,
+  // TLS 1.3 (the load balancer's policy prefers it): 5-byte header + 1 content-type byte + 16-byte AEAD tag.
+  tlsRecordOverheadBytes: 22,
+  serverPingIntervalSeconds: TIMING_DEFAULTS.pingIntervalMs / 1000,
+  sdkPingIntervalSeconds: SDK_PING_INTERVAL_MS / 1000,
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
@@ -146,17 +150,22 @@ export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions
   const deliveriesPerSecond = connections * load.msgRate;
   const publishesPerSecond = load.publishRate * w;
   const wire = load.msgBytes + a.deliveryOverheadBytes;
-  const heartbeats = connections / a.pingIntervalSeconds;
+  const keepalives = keepaliveFrames(a, load.sessionMinutes * 60);
+  const keepaliveOut = connections * keepaliveBytesPerSecond(keepalives, 'out');
+  const keepaliveIn = connections * keepaliveBytesPerSecond(keepalives, 'in');
+  // The client acknowledges each delivery and each publish ack with a bare ACK: it sends nothing back.
+  const bareAcksIn = (deliveriesPerSecond + publishesPerSecond) * a.tcpIpHeaderBytes;
   return {
     connections,
     newConnectionsPerSecond,
     deliveriesPerSecond,
     publishesPerSecond,
-    // Deliveries, heartbeat pings, handshakes, and one ack per publish.
-    bytesOutPerSecond:
-      deliveriesPerSecond * wire + heartbeats * a.pingBytes + newConnectionsPerSecond * a.handshakeBytesOut + publishesPerSecond * a.deliveryOverheadBytes,
-    // Publishes, pongs, handshakes.
-    bytesInPerSecond: publishesPerSecond * wire + heartbeats * a.pongBytes + newConnectionsPerSecond * a.handshakeBytesIn,
+    // Deliveries, keep-alives, handshakes, and one ack per publish (which also acknowledges the publish).
+    bytesOutPerSecond: deliveriesPerSecond * wire + keepaliveOut + newConnectionsPerSecond * a.handshakeBytesOut + publishesPerSecond * a.deliveryOverheadBytes,
+    // Publishes, keep-alives, handshakes, bare ACKs.
+    bytesInPerSecond: publishesPerSecond * wire + keepaliveIn + newConnectionsPerSecond * a.handshakeBytesIn + bareAcksIn,
+    keepaliveBytesOutPerSecond: keepaliveOut,
+    keepaliveBytesInPerSecond: keepaliveIn,
     kafkaBytesPerSecond: publishesPerSecond * (load.msgBytes + a.kafkaOverheadBytes),
   };
 }
@@ -297,7 +306,8 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
     // Internet and Global Accelerator
     const outGb = gbPerMonth(t.bytesOutPerSecond, a);
     const inGb = gbPerMonth(t.bytesInPerSecond, a);
-    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', outGb, 'deliveries, pings, handshakes, acks');
+    const keepaliveGb = gbPerMonth(t.keepaliveBytesOutPerSecond, a);
+    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', outGb, `deliveries, handshakes, acks; keep-alives ${fmt(round(keepaliveGb, 1))} GB`);
     const geo = geographyOf(book, r.name);
     const dtKey = `globalAccelerator.dtPremium.${geo}.${geo}`;
     const dt = price(book, 'global', dtKey);

@@ -19,8 +19,10 @@ describe('compareApiGateway', () => {
     // 1,000 million at $1 + 3,467.6 million at $0.80
     expect(messages!.quantity).toBeCloseTo(4_467.6, 6);
     expect(messages!.usd).toBeCloseTo(1_000 + 3_467.6 * 0.8, 6);
-    expect(dto!.usd).toBeCloseTo(((912_000 * MONTH_S) / GB) * 0.1, 6);
-    expect(g.usd).toBeCloseTo(328.5 + 1_000 + 3_467.6 * 0.8 + ((912_000 * MONTH_S) / GB) * 0.1, 6);
+    // Data out: the fleet's 1,500 × 500 (deliveries) + 10 × 5,000 (handshakes) + 100 × 160 (acks)
+    // = 816,000 B/s, without the gateway's keep-alives, which API Gateway does not send.
+    expect(dto!.usd).toBeCloseTo(((816_000 * MONTH_S) / GB) * 0.1, 6);
+    expect(g.usd).toBeCloseTo(328.5 + 1_000 + 3_467.6 * 0.8 + ((816_000 * MONTH_S) / GB) * 0.1, 6);
     expect(g.excludes.length).toBeGreaterThan(0);
   });
 
@@ -79,7 +81,7 @@ describe('compareCrossRegion', () => {
 describe('compareLoadBalancers', () => {
   it('prices ALB, NLB with TLS and NLB passing TCP for the same connections', () => {
     const [alb, tls, tcp] = compareLoadBalancers(ONE_REGION, SMALL, syntheticBook(['us-east-1']), A);
-    // 30,000 active connections: 10 units for ALB and NLB TLS, 0.3 for NLB TCP (whose bytes, 3.6 GB/h, then dominate)
+    // 30,000 active connections: 10 units for ALB and NLB TLS, 0.3 for NLB TCP (whose bytes, 5.43 GB/h, then dominate)
     expect(alb!.usd).toBeCloseTo(730 * 0.02 + 10 * 730 * 0.01, 9);
     expect(tls!.usd).toBeCloseTo(730 * 0.02 + 10 * 730 * 0.005, 9);
     expect(tcp!.regions[0]!.dominant).toBe('processedBytes');
