@@ -86,6 +86,7 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
       (g.ratioToFleet !== null ? `, ${num(g.ratioToFleet)} × the fleet` : '') +
       (g.usdPerMillionConnections !== null ? `; ${usd(g.usdPerMillionConnections)} per million connections` : ''),
   );
+  for (const line of g.assumptions) out.push(`  assumes ${line}`);
   out.push(`  not included: ${g.excludes.join('; ')}`);
   out.push('');
 
