@@ -28,7 +28,10 @@ import type {
   TaskCount,
 } from './types.js';
 
-/** AWS bills data in GB of 2^30 bytes. */
+/**
+ * Bytes in a billed GB. AWS's pricing pages do not define the GB; its one worked byte-to-GB
+ * example (the S3 FAQ) divides by 2^30. docs/cost.md lists the unit of every line.
+ */
 export const BYTES_PER_GB = 2 ** 30;
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
