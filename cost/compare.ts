@@ -160,7 +160,7 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
     assumptions: [
       `keep-alives only from connections that receive nothing for ${APIGW_IDLE_TIMEOUT_SECONDS / 60} minutes (API Gateway's idle timeout): ` +
         `with deliveries at random, ${+e.load.msgRate.toPrecision(3)}/s per connection, e^(−${+(e.load.msgRate * APIGW_IDLE_TIMEOUT_SECONDS).toPrecision(3)}) = ` +
-        `${percent >= 1 ? percent.toFixed(1) : +percent.toPrecision(2)} % of them, each sending one every ${a.apiGatewayKeepaliveSeconds} s`,
+        `${percent >= 1 ? percent.toFixed(1) : percent >= 1e-4 ? +percent.toPrecision(2) : 'under 0.0001'} % of them, each sending one every ${a.apiGatewayKeepaliveSeconds} s`,
       `requests per second against the default account quota of ${whole(APIGW_REQUESTS_QUOTA)}/s per region (all API Gateway APIs of the account share it): ` +
         regions.map((x) => `${x.region} ${whole(x.requestsPerSecond)}`).join(', '),
     ],
