@@ -59,6 +59,8 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   dashboardsPerRegion: 1,
   imageMegabytes: 150,
   imagePullsPerTaskPerMonth: 4,
+  // The repository's lifecycle policy keeps the last 30 images (infra/components/registry.ts).
+  imagesStored: 30,
   apiGatewayKeepaliveSeconds: 300,
 });
 
@@ -133,6 +135,7 @@ export function validateDeployment(d: Deployment): void {
     badDeployment('msk brokers must be at least 1 and storage positive');
   }
   if (d.msk.kind === 'serverless' && !(d.msk.partitions >= 1)) badDeployment('msk partitions must be at least 1');
+  if (!Number.isInteger(d.kmsKeysPerRegion) || d.kmsKeysPerRegion < 0) badDeployment(`kmsKeysPerRegion must be a whole number (got ${d.kmsKeysPerRegion})`);
 }
 
 /** Tasks for a region: ceil(connections / connectionsPerTask), clamped to [min, max]. */
@@ -325,16 +328,27 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
       price: `global:${dtKey}`,
     });
 
-    // NAT gateways, public IPv4
+    // NAT gateways, VPC endpoint, public IPv4
     const natCount = d.nat === 'per-az' ? d.azCount : d.nat === 'single' ? 1 : 0;
     const logGb = (T * a.logBytesPerTaskHour * H + t.newConnectionsPerSecond * H * 3600 * a.logBytesPerConnection) / BYTES_PER_GB;
+    // ECR serves image layers from S3, which the gateway endpoint reaches without NAT; an image
+    // from a registry outside AWS comes through NAT. (The few KB of ECR API calls are left out.)
+    const imageViaNat = !(d.s3GatewayEndpoint && d.image.inEcr);
     if (natCount > 0) {
-      const imageGb = (T * a.imagePullsPerTaskPerMonth * a.imageMegabytes * 1e6) / BYTES_PER_GB;
+      const imageGb = imageViaNat ? (T * a.imagePullsPerTaskPerMonth * a.imageMegabytes * 1e6) / BYTES_PER_GB : 0;
       flat(c, 'NAT gateway', 'gateway hours', 'nat.hour', natCount * H, `${natCount} gateways × ${H} h`);
-      flat(c, 'NAT gateway', 'data processed', 'nat.perGb', imageGb + logGb, 'image pulls and logs');
+      flat(c, 'NAT gateway', 'data processed', 'nat.perGb', imageGb + logGb, imageViaNat ? 'image pulls and logs' : 'logs (image layers come through the S3 gateway endpoint)');
     }
-    const ips = d.azCount + natCount + (d.nat === 'none' ? T : 0);
-    flat(c, 'VPC', 'public IPv4 addresses', 'publicIpv4.hour', ips * H, `${d.azCount} load balancer + ${natCount} NAT${d.nat === 'none' ? ` + ${T} task` : ''} addresses × ${H} h`);
+    if (d.s3GatewayEndpoint) flat(c, 'VPC', 'S3 gateway endpoint', 'vpcEndpoint.s3Gateway', 1, 'one per region; gateway endpoints have no charge');
+    flat(c, 'VPC', 'public IPv4 addresses', 'publicIpv4.hour', (d.azCount + natCount) * H, `${d.azCount} load balancer + ${natCount} NAT addresses × ${H} h`);
+    // Without NAT every task runs in a public subnet with an address of its own.
+    if (d.nat === 'none') flat(c, 'VPC', 'public IPv4 addresses (tasks)', 'publicIpv4.hour', T * H, `${T} tasks × ${H} h (nat: none)`);
+
+    // Image repository
+    if (d.image.repositoryPerRegion) {
+      const gb = (a.imagesStored * a.imageMegabytes * 1e6) / BYTES_PER_GB;
+      flat(c, 'ECR', 'image storage', 'ecr.storageGbMonth', gb, `${a.imagesStored} images × ${a.imageMegabytes} MB, counted whole (they share base layers)`);
+    }
 
     // CloudWatch
     flat(c, 'CloudWatch', 'logs ingested', 'cloudwatch.logsIngestGb', logGb, `${T} tasks × ${fmt(a.logBytesPerTaskHour)} B/h + ${fmt(a.logBytesPerConnection)} B per connection`);
@@ -342,6 +356,7 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
     flat(c, 'CloudWatch', 'custom metrics', 'cloudwatch.metricMonth', a.customMetricsPerRegion, 'EMF connections metric and Container Insights (cluster and service)');
     flat(c, 'CloudWatch', 'alarms', 'cloudwatch.alarmMonth', a.alarmsPerRegion, 'standard-resolution alarms');
     flat(c, 'CloudWatch', 'dashboards', 'cloudwatch.dashboardMonth', a.dashboardsPerRegion, 'one per region');
+    if (d.kmsKeysPerRegion > 0) flat(c, 'KMS', 'customer-managed keys', 'kms.keyMonth', d.kmsKeysPerRegion, 'the alarm topic is encrypted with a key CloudWatch may use');
 
     return {
       region: r.name,

@@ -48,6 +48,16 @@ export interface Deployment {
   readonly retentionHours: number;
   /** The load balancer in front of the tasks. */
   readonly loadBalancer: LoadBalancerKind;
+  /** Customer-managed KMS keys per region (the key of the encrypted alarm topic). */
+  readonly kmsKeysPerRegion: number;
+  /** Every region's VPC has an S3 gateway endpoint, through which ECR image layers bypass NAT. */
+  readonly s3GatewayEndpoint: boolean;
+  readonly image: {
+    /** The stack builds the image into an ECR repository in every region (no prebuilt `wsgw:image`). */
+    readonly repositoryPerRegion: boolean;
+    /** Tasks pull from ECR, whose layers come from S3 (false: a registry outside AWS, through NAT). */
+    readonly inEcr: boolean;
+  };
 }
 
 /** What users do. Rates are averages over the month. */
@@ -109,9 +119,12 @@ export interface Assumptions {
   readonly customMetricsPerRegion: number;
   readonly alarmsPerRegion: number;
   readonly dashboardsPerRegion: number;
-  /** Container image pulled through NAT: size in MB and pulls per task per month (deploys, replacements). */
+  /** Container image: compressed size in MB (10^6 bytes), as stored in ECR and pulled by a task. */
   readonly imageMegabytes: number;
+  /** Pulls per task per month (deploys, replacements); billed only where they cross a NAT gateway. */
   readonly imagePullsPerTaskPerMonth: number;
+  /** Images each region's repository keeps (its lifecycle policy), each counted whole. */
+  readonly imagesStored: number;
   /**
    * API Gateway comparison: seconds between the keep-alive messages a client sends while nothing
    * else flows, to stay under API Gateway's 10-minute idle timeout.

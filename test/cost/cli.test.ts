@@ -51,8 +51,17 @@ describe('stack files', () => {
       azCount: 3,
       retentionHours: 12,
       loadBalancer: 'alb',
+      kmsKeysPerRegion: 1,
+      s3GatewayEndpoint: true,
+      image: { repositoryPerRegion: true, inEcr: true },
     });
     expect(readDeployment(join(dir, 'Pulumi.t.yaml')).deployment.stack).toBe('t');
+  });
+
+  it('map a prebuilt image: no repository of the stack\'s, and pulls through NAT unless it is in ECR', () => {
+    const image = (ref: string) => readDeployment('i', sandbox({ 'Pulumi.i.yaml': `${STACK}  wsgw:image: ${ref}\n` })).deployment.image;
+    expect(image('123456789012.dkr.ecr.us-east-1.amazonaws.com/wsgw:1')).toEqual({ repositoryPerRegion: false, inEcr: true });
+    expect(image('ghcr.io/example/wsgw:1')).toEqual({ repositoryPerRegion: false, inEcr: false });
   });
 
   it('report configuration errors with the key', () => {

@@ -10,7 +10,10 @@ import { DEFAULT_ASSUMPTIONS, estimate } from '../../cost/model.js';
 import { loadPriceBook } from '../../cost/prices.js';
 import type { Deployment, LineItem, Load } from '../../cost/types.js';
 
-/** The prod stack with its two largest regions (1 vCPU / 2 GB tasks, 3 AZs, 3 × m7g.large per region). */
+/**
+ * The prod stack with its two largest regions (1 vCPU / 2 GB tasks, 3 AZs, 3 × m7g.large per region,
+ * a NAT gateway per AZ, an S3 gateway endpoint, an ECR repository and a KMS key per region).
+ */
 const PROD_TWO_REGIONS: Deployment = {
   stack: 'prod-two-regions',
   regions: [
@@ -25,6 +28,9 @@ const PROD_TWO_REGIONS: Deployment = {
   azCount: 3,
   retentionHours: 24,
   loadBalancer: 'alb',
+  kmsKeysPerRegion: 1,
+  s3GatewayEndpoint: true,
+  image: { repositoryPerRegion: true, inEcr: true },
 };
 
 /** One 200-byte message per connection per minute; fan-out 100 gives 166.67 publishes/s; one-hour sessions. */
@@ -87,7 +93,7 @@ const KAFKA = PUBLISHES * 300;
 const CROSS_AZ_GB = gb(KAFKA * (2 / 3) + 25 * 2 * KAFKA * (2 / 3)); // gb(850,000) = 2,080.37 GB
 // Logs: 25 tasks × 150,000 B/h × 730 h + 365,000,000 connections a month × 400 B.
 const LOG_GB = (25 * 150_000 * 730 + NEW_CONNECTIONS * MONTH_S * 400) / GB; // 138.52 GB
-const IMAGE_GB = (25 * 4 * 150e6) / GB; // 13.97 GB: 4 pulls of 150 MB per task per month
+const ECR_GB = (30 * 150e6) / GB; // 4.19 GB: the 30 images of 150 MB the repository keeps
 
 type Expected = Record<string, [quantity: number, usd: number]>;
 
@@ -114,9 +120,13 @@ function region(p: {
     'Data transfer / internet out': [OUT_GB, INTERNET_OUT_USD],
     'Global Accelerator / DT-Premium': [OUT_GB, OUT_GB * 0.015],
     'NAT gateway / gateway hours': [3 * 730, 2_190 * p.natHour],
-    'NAT gateway / data processed': [IMAGE_GB + LOG_GB, (IMAGE_GB + LOG_GB) * p.natGb],
+    // Logs only: image layers come from ECR through the free S3 gateway endpoint.
+    'NAT gateway / data processed': [LOG_GB, LOG_GB * p.natGb],
+    'VPC / S3 gateway endpoint': [1, 0],
     // 3 load balancer + 3 NAT addresses
     'VPC / public IPv4 addresses': [6 * 730, 4_380 * 0.005],
+    'ECR / image storage': [ECR_GB, ECR_GB * 0.1],
+    'KMS / customer-managed keys': [1, 1 * 1],
     'CloudWatch / logs ingested': [LOG_GB, LOG_GB * p.logsIngestGb],
     'CloudWatch / logs stored': [LOG_GB * 0.15, LOG_GB * 0.15 * 0.03],
     'CloudWatch / custom metrics': [20, 20 * 0.3],

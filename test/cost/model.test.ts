@@ -33,7 +33,7 @@ describe('estimate', () => {
     const outGb = (out * MONTH_S) / GB; // 2,802.6 GB: first tier only
     const crossAzGb = ((kafka * 0.5 + 3 * kafka * 0.5) * MONTH_S) / GB; // produce + 3 tasks reading, half cross-AZ
     const logGb = (3 * 50_000 * 730 + 10 * MONTH_S * 400) / GB;
-    const imageGb = (3 * 4 * 150e6) / GB;
+    const ecrGb = (30 * 150e6) / GB; // 30 images of 150 MB kept in the region's repository
 
     const expected: Record<string, [quantity: number, usd: number]> = {
       'Fargate / vCPU': [3 * 0.5 * 730, 1095 * 0.04],
@@ -47,8 +47,13 @@ describe('estimate', () => {
       'Data transfer / internet out': [outGb, outGb * 0.1],
       'Global Accelerator / DT-Premium': [outGb, outGb * 0.015],
       'NAT gateway / gateway hours': [730, 730 * 0.05],
-      'NAT gateway / data processed': [imageGb + logGb, (imageGb + logGb) * 0.05],
+      // Logs only: image layers come from ECR through the S3 gateway endpoint.
+      'NAT gateway / data processed': [logGb, logGb * 0.05],
+      'VPC / S3 gateway endpoint': [1, 0],
+      // 2 load balancer + 1 NAT addresses
       'VPC / public IPv4 addresses': [3 * 730, 2190 * 0.005],
+      'ECR / image storage': [ecrGb, ecrGb * 0.1],
+      'KMS / customer-managed keys': [1, 1],
       'CloudWatch / logs ingested': [logGb, logGb * 0.5],
       'CloudWatch / logs stored': [logGb * 0.15, logGb * 0.15 * 0.03],
       'CloudWatch / custom metrics': [12, 12 * 0.3],
@@ -141,6 +146,39 @@ describe('estimate', () => {
       expect(e.regions[0]!.traffic.connections).toBeCloseTo(22_500, 6);
       expect(e.regions[1]!.traffic.connections).toBeCloseTo(7_500, 6);
       expect(e.regions.map((r) => r.tasks.running)).toEqual([3, 1]);
+    });
+  });
+
+  describe('what the stack creates besides the fleet', () => {
+    const lines = (d: Deployment) => byKey(estimate(d, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS).regions[0]!.lines);
+    const logGb = (3 * 50_000 * 730 + 10 * MONTH_S * 400) / GB;
+    const pullGb = (3 * 4 * 150e6) / GB; // 3 tasks × 4 pulls of 150 MB a month
+
+    it('sends image pulls through NAT only when they cannot take the S3 gateway endpoint', () => {
+      expect(lines({ ...ONE_REGION, s3GatewayEndpoint: false }).get('NAT gateway / data processed')!.quantity).toBeCloseTo(pullGb + logGb, 4);
+      expect(lines({ ...ONE_REGION, s3GatewayEndpoint: false }).has('VPC / S3 gateway endpoint')).toBe(false);
+      // A prebuilt image from a registry outside AWS: no repository here, pulls through NAT.
+      const external = lines({ ...ONE_REGION, image: { repositoryPerRegion: false, inEcr: false } });
+      expect(external.get('NAT gateway / data processed')!.quantity).toBeCloseTo(pullGb + logGb, 4);
+      expect(external.has('ECR / image storage')).toBe(false);
+    });
+
+    it('gives every task a public IPv4 address without NAT', () => {
+      const none = lines({ ...ONE_REGION, nat: 'none' });
+      expect(none.has('NAT gateway / gateway hours')).toBe(false);
+      expect(none.get('VPC / public IPv4 addresses')!.quantity).toBe(2 * 730); // the load balancer's
+      expect(none.get('VPC / public IPv4 addresses (tasks)')!.quantity).toBe(3 * 730);
+      expect(none.get('VPC / public IPv4 addresses (tasks)')!.usd).toBeCloseTo(3 * 730 * 0.005, 9);
+      expect(lines(ONE_REGION).has('VPC / public IPv4 addresses (tasks)')).toBe(false);
+    });
+
+    it('prices one KMS key per region for the alarm topic', () => {
+      const e = estimate(TWO_REGIONS, SMALL, syntheticBook(), ASSUMPTIONS);
+      expect(e.regions.map((r) => byKey(r.lines).get('KMS / customer-managed keys')!.usd)).toEqual([1, 1]);
+      expect(lines({ ...ONE_REGION, kmsKeysPerRegion: 0 }).has('KMS / customer-managed keys')).toBe(false);
+      expect(() => estimate({ ...ONE_REGION, kmsKeysPerRegion: 0.5 }, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(
+        expect.objectContaining({ code: 'WSGW_COST_BAD_DEPLOYMENT' }),
+      );
     });
   });
 
