@@ -3,7 +3,8 @@
  * fleet, the other cross-region mode (with the break-even publish rate), and the other load balancers.
  * Every figure here comes from the same engine and price book as the main estimate.
  */
-import { BYTES_PER_GB, estimate, flat, tieredLine, type Ctx } from './model.js';
+import { BYTES_PER_GB, flat, tieredLine, type Ctx } from './lines.js';
+import { estimate } from './model.js';
 import type { PriceBook } from './prices.js';
 import type { LoadBalancerKind } from './lcu.js';
 import type { Assumptions, CrossRegionMode, Deployment, Estimate, LineItem, Load } from './types.js';
