@@ -82,10 +82,10 @@ const IN =
   500_000 * KEEPALIVE_IN + // 5,450,000
   (DELIVERIES + PUBLISHES) * BARE_ACK; // 437,666.67
 // = 6,126,000 B/s
-const OUT_GB = gb(OUT); // 22,499.23 GB a month
+const OUT_GB = gb(OUT); // 22,499.47 GB a month
 
 // Internet data out, tiered: the first 10,240 GB at $0.09, the rest (below 51,200) at $0.085.
-const INTERNET_OUT_USD = 10_240 * 0.09 + (OUT_GB - 10_240) * 0.085; // 921.60 + 1,042.03 = 1,963.63
+const INTERNET_OUT_USD = 10_240 * 0.09 + (OUT_GB - 10_240) * 0.085; // 921.60 + 1,042.05 = 1,963.65
 
 // Kafka: 83.33 publishes/s × (200 + 100) = 25,000 B/s produced per region; every task (25) reads the
 // local and the replicated stream (50,000 B/s); 2 of 3 reads and writes cross an AZ.
@@ -153,7 +153,7 @@ const KEEPALIVES_PER_S = (500_000 * IDLE_SHARE) / 300; // 0.0757/s
 const MESSAGES_M = ((DELIVERIES + PUBLISHES) * MONTH_S) / 1e6 + (KEEPALIVES_PER_S * MONTH_S) / 1e6; // 22,119.1989
 // Data out: what API Gateway sends, which is deliveries, handshakes and acks, and the bare ACK of
 // each keep-alive; none of the gateway's keep-alive traffic.
-const APIGW_OUT_GB = gb(OUT_DELIVERIES + OUT_HANDSHAKES + OUT_ACKS + KEEPALIVES_PER_S * BARE_ACK); // 9,074.86 GB
+const APIGW_OUT_GB = gb(OUT_DELIVERIES + OUT_HANDSHAKES + OUT_ACKS + KEEPALIVES_PER_S * BARE_ACK); // 9,074.85 GB
 // Requests against the account's 10,000/s throttle: @connections callbacks (one per delivery),
 // client messages (publishes, keep-alives) and new connections: 8,333.33 + 83.33 + 0.08 + 138.89.
 const REQUESTS_PER_S = DELIVERIES + PUBLISHES + KEEPALIVES_PER_S + NEW_CONNECTIONS; // 8,555.63
@@ -171,6 +171,7 @@ const APIGW: Record<string, Expected> = {
   },
 };
 const APIGW_USD = Object.values(APIGW).reduce((s, lines) => s + Object.values(lines).reduce((x, [, usd]) => x + usd, 0), 0);
+// The sums come to $10,082.96 for the fleet and $51,603.80 on API Gateway, 5.12 times as much.
 
 /** Exactly the expected lines, each at its quantity and price. */
 function expectLines(actual: readonly LineItem[], expected: Expected): void {
