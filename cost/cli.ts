@@ -30,6 +30,7 @@ load profile
   --cross-region-share S       share of published bytes other regions receive, 0..1 (default ${DEFAULT_LOAD.crossRegionShare})
   --session-minutes M          average connection lifetime (default ${DEFAULT_LOAD.sessionMinutes})
   --split REGION=W,...         relative share of each region (default: equal)
+  --regions REGION,...         price only these regions of the stack, as if it listed no others
 
 model
   --rack-aware                 consumers fetch from a replica in their own AZ (Kafka client.rack),
@@ -42,14 +43,31 @@ output
   --details                    show how each quantity was derived
   -h, --help
 
-Numbers accept k and M suffixes (250k, 1.5M).`;
+Numbers accept k and M suffixes (250k, 1.5M) and fractions (--msg-rate 1/60: one a minute).`;
 
-/** `250k` -> 250000, `1.5M` -> 1500000; throws on anything else. */
+/** `250k` -> 250000, `1.5M` -> 1500000, `1/60` -> 0.01666…; throws on anything else. */
 export function parseQuantity(flag: string, raw: string): number {
+  const [num, den, ...rest] = raw.split('/');
+  if (den !== undefined) {
+    const d = rest.length === 0 ? parseQuantity(flag, den) : 0;
+    if (!(d > 0)) throw new CostError('WSGW_COST_BAD_LOAD', `--${flag}: "${raw}" is not a number`);
+    return parseQuantity(flag, num ?? '') / d;
+  }
   const m = /^\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([kKmM]?)\s*$/.exec(raw.replace(/_/g, ''));
   if (!m) throw new CostError('WSGW_COST_BAD_LOAD', `--${flag}: "${raw}" is not a number`);
   const mult = m[2] === 'k' || m[2] === 'K' ? 1e3 : m[2] === 'm' || m[2] === 'M' ? 1e6 : 1;
   return Number(m[1]) * mult;
+}
+
+/** The stack's deployment restricted to the named regions, in the stack's order. */
+export function onlyRegions(d: Deployment, raw: string): Deployment {
+  const names = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const known = d.regions.map((r) => r.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new CostError('WSGW_COST_BAD_ARGS', `--regions: ${unknown.length > 0 ? `"${unknown.join(', ')}" not in` : 'name at least one of'} the stack's regions (${known.join(', ')})`);
+  }
+  return { ...d, regions: d.regions.filter((r) => names.includes(r.name)) };
 }
 
 /** `us-east-1=2,eu-west-1=1` -> { 'us-east-1': 2, 'eu-west-1': 1 }. */
@@ -90,6 +108,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         'cross-region-share': { type: 'string' },
         'session-minutes': { type: 'string' },
         split: { type: 'string' },
+        regions: { type: 'string' },
         'rack-aware': { type: 'boolean' },
         prices: { type: 'string' },
         json: { type: 'boolean' },
@@ -112,7 +131,9 @@ export function main(argv: readonly string[], io: CliIo): number {
     return 2;
   }
   try {
-    const { deployment, config } = readDeployment(positionals[0] as string, io.cwd);
+    const stack = readDeployment(positionals[0] as string, io.cwd);
+    const config = stack.config;
+    const deployment = v.regions === undefined ? stack.deployment : onlyRegions(stack.deployment, v.regions);
     const book = loadPriceBook(v.prices ? resolve(io.cwd, v.prices) : DEFAULT_PRICES_DIR);
     const q = (flag: string, raw: string | undefined, fallback: number): number => (raw === undefined ? fallback : parseQuantity(flag, raw));
     const load: Load = {

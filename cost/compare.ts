@@ -3,17 +3,30 @@
  * fleet, the other cross-region mode (with the break-even publish rate), and the other load balancers.
  * Every figure here comes from the same engine and price book as the main estimate.
  */
-import { BYTES_PER_GB, estimate, flat, tieredLine, type Ctx } from './model.js';
+import { BYTES_PER_GB, flat, tieredLine, type Ctx } from './lines.js';
+import { estimate } from './model.js';
 import type { PriceBook } from './prices.js';
 import type { LoadBalancerKind } from './lcu.js';
 import type { Assumptions, CrossRegionMode, Deployment, Estimate, LineItem, Load } from './types.js';
 
-/** API Gateway meters messages in 32 KB increments. */
+/** API Gateway meters messages in 32 KB increments (https://aws.amazon.com/api-gateway/pricing/). */
 export const APIGW_MESSAGE_UNIT_BYTES = 32 * 1024;
+/*
+ * WebSocket quotas, from https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ * and, for the account throttle, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+ */
 /** API Gateway closes every WebSocket connection after 2 hours. */
 export const APIGW_MAX_CONNECTION_MINUTES = 120;
+/** API Gateway closes a connection on which nothing flowed for 10 minutes. */
+export const APIGW_IDLE_TIMEOUT_SECONDS = 600;
 /** Default quota: new connections per second per account per region (adjustable). */
 export const APIGW_NEW_CONNECTIONS_QUOTA = 500;
+/**
+ * Default throttle quota per account and region, shared by every HTTP, REST and WebSocket API and
+ * the WebSocket callback (@connections) API (adjustable). Some newer regions default to 2,500;
+ * none of them is priced here.
+ */
+export const APIGW_REQUESTS_QUOTA = 10_000;
 /** API Gateway's message payload limit. */
 export const APIGW_MAX_MESSAGE_BYTES = 128 * 1024;
 
@@ -21,6 +34,11 @@ export interface ApiGatewayRegion {
   readonly region: string;
   readonly lines: readonly LineItem[];
   readonly usd: number;
+  /** Share of connections that receive nothing for longer than the idle timeout and send keep-alives. */
+  readonly idleShare: number;
+  readonly keepalivesPerSecond: number;
+  /** Requests counted by the account throttle: @connections callbacks, client messages, new connections. */
+  readonly requestsPerSecond: number;
 }
 
 export interface ApiGatewayComparison {
@@ -29,6 +47,8 @@ export interface ApiGatewayComparison {
   readonly usdPerMillionConnections: number | null;
   /** `usd` divided by the fleet's monthly cost. */
   readonly ratioToFleet: number | null;
+  /** How keep-alives and requests were counted, in words, for the report. */
+  readonly assumptions: readonly string[];
   readonly warnings: readonly string[];
   /** What the comparison leaves out (it is a lower bound for API Gateway). */
   readonly excludes: readonly string[];
@@ -78,6 +98,8 @@ const LB_NOTES: Record<LoadBalancerKind, string> = {
   'nlb-tcp': 'tasks terminate TLS: more CPU per connection and certificates in the task (not priced here)',
 };
 
+const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
+
 /** API Gateway WebSocket APIs for the same load. */
 export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayComparison {
   const a = e.assumptions;
@@ -88,14 +110,30 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
   if (e.load.msgBytes > APIGW_MAX_MESSAGE_BYTES) {
     warnings.push(`API Gateway cannot carry ${e.load.msgBytes}-byte messages (limit 128 KB)`);
   }
+  // A connection needs keep-alives only while nothing flows for longer than the idle timeout. With
+  // deliveries arriving at random (a Poisson stream of msgRate per connection), the share of
+  // connections that receive nothing for that long is e^(−msgRate × timeout).
+  const idleShare = Math.exp(-e.load.msgRate * APIGW_IDLE_TIMEOUT_SECONDS);
   const regions = e.regions.map((r) => {
     const t = r.traffic;
     const c: Ctx = { book, region: r.region, lines: [] };
     const minutes = (t.connections * H * 60) / 1e6;
-    flat(c, 'API Gateway', 'connection minutes', 'apiGatewayWebSocket.connectionMinutes', minutes, `${Math.round(t.connections).toLocaleString('en-US')} connections × ${H * 60} min`);
-    const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + t.connections / a.apiGatewayKeepaliveSeconds;
-    tieredLine(c, 'API Gateway', 'messages', 'apiGatewayWebSocket.messages', (perSecond * seconds) / 1e6, `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s`);
-    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (t.bytesOutPerSecond * seconds) / BYTES_PER_GB, 'same bytes as the fleet');
+    flat(c, 'API Gateway', 'connection minutes', 'apiGatewayWebSocket.connectionMinutes', minutes, `${whole(t.connections)} connections × ${H * 60} min`);
+    const keepalivesPerSecond = (t.connections * idleShare) / a.apiGatewayKeepaliveSeconds;
+    const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + keepalivesPerSecond;
+    tieredLine(
+      c,
+      'API Gateway',
+      'messages',
+      'apiGatewayWebSocket.messages',
+      (perSecond * seconds) / 1e6,
+      `(deliveries + publishes) × ${units} unit(s) of 32 KB + a keep-alive every ${a.apiGatewayKeepaliveSeconds} s from the idle share`,
+    );
+    // API Gateway sends the deliveries, handshakes and acks the fleet sends, but none of the
+    // gateway's keep-alive frames: it sends no pings of its own, and the SDK's pings are wsgw's.
+    // It acknowledges each client keep-alive with a bare ACK.
+    const outBytes = t.bytesOutPerSecond - t.keepaliveBytesOutPerSecond + keepalivesPerSecond * a.tcpIpHeaderBytes;
+    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (outBytes * seconds) / BYTES_PER_GB, "the fleet's bytes less its keep-alives");
     const lines = c.lines;
     const reconnectMinutes = Math.min(e.load.sessionMinutes, APIGW_MAX_CONNECTION_MINUTES);
     const newPerSecond = t.connections / (reconnectMinutes * 60);
@@ -104,14 +142,29 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
         `${r.region}: ${Math.round(newPerSecond)} new connections/s (sessions capped at 2 h) exceed API Gateway's default quota of ${APIGW_NEW_CONNECTIONS_QUOTA}/s`,
       );
     }
-    return { region: r.region, lines, usd: lines.reduce((s, l) => s + l.usd, 0) };
+    // Every delivery is an @connections callback; publishes and keep-alives are client messages.
+    const requestsPerSecond = t.deliveriesPerSecond + t.publishesPerSecond + keepalivesPerSecond + newPerSecond;
+    if (requestsPerSecond > APIGW_REQUESTS_QUOTA) {
+      warnings.push(
+        `${r.region}: ${whole(requestsPerSecond)} API Gateway requests/s (@connections callbacks, client messages, new connections) exceed the default account quota of ${whole(APIGW_REQUESTS_QUOTA)}/s per region`,
+      );
+    }
+    return { region: r.region, lines, usd: lines.reduce((s, l) => s + l.usd, 0), idleShare, keepalivesPerSecond, requestsPerSecond };
   });
   const usd = regions.reduce((s, r) => s + r.usd, 0);
+  const percent = idleShare * 100;
   return {
     regions,
     usd,
     usdPerMillionConnections: e.load.connections > 0 ? usd / (e.load.connections / 1e6) : null,
     ratioToFleet: e.usd > 0 ? usd / e.usd : null,
+    assumptions: [
+      `keep-alives only from connections that receive nothing for ${APIGW_IDLE_TIMEOUT_SECONDS / 60} minutes (API Gateway's idle timeout): ` +
+        `with deliveries at random, ${+e.load.msgRate.toPrecision(3)}/s per connection, e^(−${+(e.load.msgRate * APIGW_IDLE_TIMEOUT_SECONDS).toPrecision(3)}) = ` +
+        `${percent >= 1 ? percent.toFixed(1) : percent >= 1e-4 ? +percent.toPrecision(2) : 'under 0.0001'} % of them, each sending one every ${a.apiGatewayKeepaliveSeconds} s`,
+      `requests per second against the default account quota of ${whole(APIGW_REQUESTS_QUOTA)}/s per region (all API Gateway APIs of the account share it): ` +
+        regions.map((x) => `${x.region} ${whole(x.requestsPerSecond)}`).join(', '),
+    ],
     warnings,
     excludes: [
       'the compute that fans messages out (each delivery is an @connections POST from your code)',

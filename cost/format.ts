@@ -86,6 +86,7 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
       (g.ratioToFleet !== null ? `, ${num(g.ratioToFleet)} × the fleet` : '') +
       (g.usdPerMillionConnections !== null ? `; ${usd(g.usdPerMillionConnections)} per million connections` : ''),
   );
+  for (const line of g.assumptions) out.push(`  assumes ${line}`);
   out.push(`  not included: ${g.excludes.join('; ')}`);
   out.push('');
 
@@ -102,7 +103,7 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
     out.push('');
   }
 
-  out.push('Load-balancer line, all regions (active connections dominate it)');
+  out.push('Load-balancer line, all regions (units per region, with the dimension that decides them)');
   for (const lb of r.loadBalancers) {
     const units = lb.regions.map((x) => `${x.region} ${num(x.units)} (${x.dominant})`).join(', ');
     out.push(`  ${pad(lb.name, 34)} ${pad(usd(lb.usd), 14, true)}   units: ${units}`);

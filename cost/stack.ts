@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/config.js';
-import { planMsk } from '../infra/plan.js';
+import { ecrRepositoryArnFromImage, planMsk } from '../infra/plan.js';
 import { CostError } from './errors.js';
 import type { Assumptions, Deployment, NatChoice } from './types.js';
 
@@ -31,6 +31,13 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
     azCount: c.network.azCount,
     retentionHours: c.msk.retentionHours,
     loadBalancer: 'alb',
+    // The alarm topic is encrypted with a key of the stack's own, in every region.
+    kmsKeysPerRegion: 1,
+    s3GatewayEndpoint: true,
+    image: {
+      repositoryPerRegion: c.image === undefined,
+      inEcr: c.image === undefined || ecrRepositoryArnFromImage(c.image) !== undefined,
+    },
   };
 }
 

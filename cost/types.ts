@@ -48,6 +48,16 @@ export interface Deployment {
   readonly retentionHours: number;
   /** The load balancer in front of the tasks. */
   readonly loadBalancer: LoadBalancerKind;
+  /** Customer-managed KMS keys per region (the key of the encrypted alarm topic). */
+  readonly kmsKeysPerRegion: number;
+  /** Every region's VPC has an S3 gateway endpoint, through which ECR image layers bypass NAT. */
+  readonly s3GatewayEndpoint: boolean;
+  readonly image: {
+    /** The stack builds the image into an ECR repository in every region (no prebuilt `wsgw:image`). */
+    readonly repositoryPerRegion: boolean;
+    /** Tasks pull from ECR, whose layers come from S3 (false: a registry outside AWS, through NAT). */
+    readonly inEcr: boolean;
+  };
 }
 
 /** What users do. Rates are averages over the month. */
@@ -79,11 +89,14 @@ export interface Assumptions {
   readonly deliveryOverheadBytes: number;
   /** Bytes added to each Kafka record: protobuf envelope and record-batch framing. */
   readonly kafkaOverheadBytes: number;
-  /** Server ping interval, seconds. */
-  readonly pingIntervalSeconds: number;
-  /** Bytes of one ping (server to client) and one pong (client to server), all headers included. */
-  readonly pingBytes: number;
-  readonly pongBytes: number;
+  /** IPv4 and TCP headers of one segment, options included; also the size of a bare ACK. */
+  readonly tcpIpHeaderBytes: number;
+  /** What a TLS record adds to the data it carries (header, content type, authentication tag). */
+  readonly tlsRecordOverheadBytes: number;
+  /** Seconds between the gateway's WebSocket pings to each connection. */
+  readonly serverPingIntervalSeconds: number;
+  /** Seconds between the SDK's `ping` requests on each connection (0: the SDK does not ping). */
+  readonly sdkPingIntervalSeconds: number;
   /** TLS handshake plus HTTP upgrade, bytes each way per new connection. */
   readonly handshakeBytesOut: number;
   readonly handshakeBytesIn: number;
@@ -106,10 +119,16 @@ export interface Assumptions {
   readonly customMetricsPerRegion: number;
   readonly alarmsPerRegion: number;
   readonly dashboardsPerRegion: number;
-  /** Container image pulled through NAT: size in MB and pulls per task per month (deploys, replacements). */
+  /** Container image: compressed size in MB (10^6 bytes), as stored in ECR and pulled by a task. */
   readonly imageMegabytes: number;
+  /** Pulls per task per month (deploys, replacements); billed only where they cross a NAT gateway. */
   readonly imagePullsPerTaskPerMonth: number;
-  /** API Gateway comparison: a client must send something every 10 minutes; seconds between keep-alive messages. */
+  /** Images each region's repository keeps (its lifecycle policy), each counted whole. */
+  readonly imagesStored: number;
+  /**
+   * API Gateway comparison: seconds between the keep-alive messages a client sends while nothing
+   * else flows, to stay under API Gateway's 10-minute idle timeout.
+   */
   readonly apiGatewayKeepaliveSeconds: number;
 }
 
@@ -135,6 +154,9 @@ export interface RegionTraffic {
   /** Bytes per second through the load balancer, to clients and from clients. */
   readonly bytesOutPerSecond: number;
   readonly bytesInPerSecond: number;
+  /** The part of those bytes that keeps connections alive (pings, pongs and their bare ACKs). */
+  readonly keepaliveBytesOutPerSecond: number;
+  readonly keepaliveBytesInPerSecond: number;
   /** Kafka bytes per second produced in this region (origin traffic). */
   readonly kafkaBytesPerSecond: number;
 }

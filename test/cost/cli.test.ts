@@ -51,8 +51,17 @@ describe('stack files', () => {
       azCount: 3,
       retentionHours: 12,
       loadBalancer: 'alb',
+      kmsKeysPerRegion: 1,
+      s3GatewayEndpoint: true,
+      image: { repositoryPerRegion: true, inEcr: true },
     });
     expect(readDeployment(join(dir, 'Pulumi.t.yaml')).deployment.stack).toBe('t');
+  });
+
+  it('map a prebuilt image: no repository of the stack\'s, and pulls through NAT unless it is in ECR', () => {
+    const image = (ref: string) => readDeployment('i', sandbox({ 'Pulumi.i.yaml': `${STACK}  wsgw:image: ${ref}\n` })).deployment.image;
+    expect(image('123456789012.dkr.ecr.us-east-1.amazonaws.com/wsgw:1')).toEqual({ repositoryPerRegion: false, inEcr: true });
+    expect(image('ghcr.io/example/wsgw:1')).toEqual({ repositoryPerRegion: false, inEcr: false });
   });
 
   it('report configuration errors with the key', () => {
@@ -144,7 +153,21 @@ describe('npm run cost', () => {
     expect(run(['--help']).out).toContain('--msg-rate R');
   });
 
+  it('--regions prices only the named regions of the stack', () => {
+    const j = JSON.parse(run(['t', '--regions', 'eu-west-1', '--json']).out);
+    expect(j.estimate.regions.map((r: { region: string }) => r.region)).toEqual(['eu-west-1']);
+    // The default connections follow: eu-west-1's 2 minimum tasks × 20,000.
+    expect(j.estimate.load.connections).toBe(40_000);
+    expect(j.crossRegion).toBeNull();
+    expect(run(['t', '--regions', 'eu-west-1,us-west-2']).err).toBe("wsgw cost: --regions: \"us-west-2\" not in the stack's regions (us-east-1, eu-west-1)\n");
+    expect(run(['t', '--regions', ',']).code).toBe(1);
+  });
+
   it('parses quantities and splits', () => {
+    expect(parseQuantity('x', '1/60')).toBe(1 / 60);
+    expect(parseQuantity('x', '1M/100')).toBe(10_000);
+    expect(() => parseQuantity('x', '1/0')).toThrow('--x: "1/0" is not a number');
+    expect(() => parseQuantity('x', '1/2/3')).toThrow('--x: "1/2/3" is not a number');
     expect(parseQuantity('x', '250k')).toBe(250_000);
     expect(parseQuantity('x', '1.5M')).toBe(1_500_000);
     expect(parseQuantity('x', '1_000')).toBe(1_000);

@@ -28,6 +28,9 @@ export function syntheticRegion(region: string, overrides: Record<string, unknow
     'nat.hour': p(0.05, 'NAT gateway-hour'),
     'nat.perGb': p(0.05, 'GB processed'),
     'publicIpv4.hour': p(0.005, 'address-hour'),
+    'vpcEndpoint.s3Gateway': p(0, 'endpoint-month'),
+    'ecr.storageGbMonth': p(0.1, 'GB-month'),
+    'kms.keyMonth': p(1, 'key-month'),
     'cloudwatch.logsIngestGb': p(0.5, 'GB ingested'),
     'cloudwatch.logsStorageGbMonth': p(0.03, 'GB-month'),
     'cloudwatch.metricMonth': p(0.3, 'metric-month'),
@@ -67,7 +70,7 @@ export function syntheticBook(regions: readonly string[] = ['us-east-1', 'eu-wes
   return priceBookOf([syntheticGlobal(), ...regions.map((r) => syntheticRegion(r))]);
 }
 
-/** One region, 1..10 tasks of 0.5 vCPU / 1 GB, 10k connections each, 2 × m5.large, single NAT, 2 AZs. */
+/** One region, 1..10 tasks of 0.5 vCPU / 1 GB, 10k connections each, 2 × m5.large, single NAT, 2 AZs, an S3 endpoint, the image in a repository per region. */
 export const ONE_REGION: Deployment = {
   stack: 'fixture',
   regions: [{ name: 'us-east-1', minTasks: 1, maxTasks: 10 }],
@@ -79,6 +82,9 @@ export const ONE_REGION: Deployment = {
   azCount: 2,
   retentionHours: 24,
   loadBalancer: 'alb',
+  kmsKeysPerRegion: 1,
+  s3GatewayEndpoint: true,
+  image: { repositoryPerRegion: true, inEcr: true },
 };
 
 export const TWO_REGIONS: Deployment = {
@@ -94,9 +100,10 @@ export const ASSUMPTIONS: Assumptions = {
   hoursPerMonth: 730,
   deliveryOverheadBytes: 160,
   kafkaOverheadBytes: 100,
-  pingIntervalSeconds: 25,
-  pingBytes: 80,
-  pongBytes: 84,
+  tcpIpHeaderBytes: 52,
+  tlsRecordOverheadBytes: 22,
+  serverPingIntervalSeconds: 25,
+  sdkPingIntervalSeconds: 20,
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
@@ -111,6 +118,7 @@ export const ASSUMPTIONS: Assumptions = {
   dashboardsPerRegion: 1,
   imageMegabytes: 150,
   imagePullsPerTaskPerMonth: 4,
+  imagesStored: 30,
   apiGatewayKeepaliveSeconds: 300,
 };
 

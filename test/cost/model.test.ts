@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CostError } from '../../cost/errors.js';
+import { TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { DEFAULT_ASSUMPTIONS, estimate, resolveLoad, taskCount } from '../../cost/model.js';
+import { SDK_PING_INTERVAL_MS } from '../../cost/wire.js';
 import type { Deployment, Load, LineItem } from '../../cost/types.js';
 import { ASSUMPTIONS, GB, MONTH_S, ONE_REGION, TWO_REGIONS, syntheticBook } from './fixtures.js';
 
@@ -16,23 +18,28 @@ describe('estimate', () => {
     const e = estimate(ONE_REGION, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS);
     const r = e.regions[0]!;
 
+    // Keep-alives per connection (52 B of TCP/IP headers, 22 B of TLS record on every frame; the
+    // 150th SDK ping of a 50-minute session, {"op":"ping","id":150}, is 22 B and the gateway's
+    // pong, {"op":"pong","id":150,"ts":<13 digits>}, 41 B):
+    //   out: (ping 2 + 74 = 76 + bare ACK of the pong 52) / 25 s + pong (2 + 41 + 74 = 117) / 20 s = 10.97 B/s
+    //   in:  pong (6 + 74 = 80) / 25 s + (SDK ping 6 + 22 + 74 = 102 + bare ACK of the pong 52) / 20 s = 10.9 B/s
     // Bytes per second, worked out by hand from the documented model:
-    //   out = 1,500 × 500 (deliveries) + 1,200 × 80 (pings: 30,000 / 25 s) + 10 × 5,000 (handshakes: 30,000 / 3,000 s) + 100 × 160 (acks)
-    //   in  = 100 × 500 (publishes) + 1,200 × 84 (pongs) + 10 × 1,500 (handshakes)
+    //   out = 1,500 × 500 (deliveries) + 30,000 × 10.97 (keep-alives) + 10 × 5,000 (handshakes: 30,000 / 3,000 s) + 100 × 160 (acks)
+    //   in  = 100 × 500 (publishes) + 30,000 × 10.9 (keep-alives) + 10 × 1,500 (handshakes) + (1,500 + 100) × 52 (bare ACKs)
     //   kafka = 100 × (340 + 100)
-    const out = 750_000 + 96_000 + 50_000 + 16_000; // 912,000 B/s
-    const inb = 50_000 + 100_800 + 15_000; // 165,800 B/s
+    const out = 750_000 + 329_100 + 50_000 + 16_000; // 1,145,100 B/s
+    const inb = 50_000 + 327_000 + 15_000 + 83_200; // 475,200 B/s
     const kafka = 44_000;
-    const outGb = (out * MONTH_S) / GB; // 2,232.1 GB: first tier only
+    const outGb = (out * MONTH_S) / GB; // 2,802.6 GB: first tier only
     const crossAzGb = ((kafka * 0.5 + 3 * kafka * 0.5) * MONTH_S) / GB; // produce + 3 tasks reading, half cross-AZ
     const logGb = (3 * 50_000 * 730 + 10 * MONTH_S * 400) / GB;
-    const imageGb = (3 * 4 * 150e6) / GB;
+    const ecrGb = (30 * 150e6) / GB; // 30 images of 150 MB kept in the region's repository
 
     const expected: Record<string, [quantity: number, usd: number]> = {
       'Fargate / vCPU': [3 * 0.5 * 730, 1095 * 0.04],
       'Fargate / memory': [3 * 1 * 730, 2190 * 0.004],
       'ALB / load balancer hours': [730, 730 * 0.02],
-      // LCU = max(new 10/25 = 0.4, active 30,000/3,000 = 10, bytes 3.61 GB/h, rules 0) = 10
+      // LCU = max(new 10/25 = 0.4, active 30,000/3,000 = 10, bytes 5.43 GB/h, rules 0) = 10
       'ALB / LCU hours': [10 * 730, 7300 * 0.01],
       'MSK / broker hours (kafka.m5.large)': [2 * 730, 1460 * 0.2],
       'MSK / broker storage': [200, 200 * 0.1],
@@ -40,8 +47,13 @@ describe('estimate', () => {
       'Data transfer / internet out': [outGb, outGb * 0.1],
       'Global Accelerator / DT-Premium': [outGb, outGb * 0.015],
       'NAT gateway / gateway hours': [730, 730 * 0.05],
-      'NAT gateway / data processed': [imageGb + logGb, (imageGb + logGb) * 0.05],
+      // Logs only: image layers come from ECR through the S3 gateway endpoint.
+      'NAT gateway / data processed': [logGb, logGb * 0.05],
+      'VPC / S3 gateway endpoint': [1, 0],
+      // 2 load balancer + 1 NAT addresses
       'VPC / public IPv4 addresses': [3 * 730, 2190 * 0.005],
+      'ECR / image storage': [ecrGb, ecrGb * 0.1],
+      'KMS / customer-managed keys': [1, 1],
       'CloudWatch / logs ingested': [logGb, logGb * 0.5],
       'CloudWatch / logs stored': [logGb * 0.15, logGb * 0.15 * 0.03],
       'CloudWatch / custom metrics': [12, 12 * 0.3],
@@ -137,6 +149,39 @@ describe('estimate', () => {
     });
   });
 
+  describe('what the stack creates besides the fleet', () => {
+    const lines = (d: Deployment) => byKey(estimate(d, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS).regions[0]!.lines);
+    const logGb = (3 * 50_000 * 730 + 10 * MONTH_S * 400) / GB;
+    const pullGb = (3 * 4 * 150e6) / GB; // 3 tasks × 4 pulls of 150 MB a month
+
+    it('sends image pulls through NAT only when they cannot take the S3 gateway endpoint', () => {
+      expect(lines({ ...ONE_REGION, s3GatewayEndpoint: false }).get('NAT gateway / data processed')!.quantity).toBeCloseTo(pullGb + logGb, 4);
+      expect(lines({ ...ONE_REGION, s3GatewayEndpoint: false }).has('VPC / S3 gateway endpoint')).toBe(false);
+      // A prebuilt image from a registry outside AWS: no repository here, pulls through NAT.
+      const external = lines({ ...ONE_REGION, image: { repositoryPerRegion: false, inEcr: false } });
+      expect(external.get('NAT gateway / data processed')!.quantity).toBeCloseTo(pullGb + logGb, 4);
+      expect(external.has('ECR / image storage')).toBe(false);
+    });
+
+    it('gives every task a public IPv4 address without NAT', () => {
+      const none = lines({ ...ONE_REGION, nat: 'none' });
+      expect(none.has('NAT gateway / gateway hours')).toBe(false);
+      expect(none.get('VPC / public IPv4 addresses')!.quantity).toBe(2 * 730); // the load balancer's
+      expect(none.get('VPC / public IPv4 addresses (tasks)')!.quantity).toBe(3 * 730);
+      expect(none.get('VPC / public IPv4 addresses (tasks)')!.usd).toBeCloseTo(3 * 730 * 0.005, 9);
+      expect(lines(ONE_REGION).has('VPC / public IPv4 addresses (tasks)')).toBe(false);
+    });
+
+    it('prices one KMS key per region for the alarm topic', () => {
+      const e = estimate(TWO_REGIONS, SMALL, syntheticBook(), ASSUMPTIONS);
+      expect(e.regions.map((r) => byKey(r.lines).get('KMS / customer-managed keys')!.usd)).toEqual([1, 1]);
+      expect(lines({ ...ONE_REGION, kmsKeysPerRegion: 0 }).has('KMS / customer-managed keys')).toBe(false);
+      expect(() => estimate({ ...ONE_REGION, kmsKeysPerRegion: 0.5 }, SMALL, syntheticBook(['us-east-1']), ASSUMPTIONS)).toThrow(
+        expect.objectContaining({ code: 'WSGW_COST_BAD_DEPLOYMENT' }),
+      );
+    });
+  });
+
   describe('task count', () => {
     it('is connections / connectionsPerTask rounded up', () => {
       expect(taskCount(25_001, 10_000, 1, 10)).toEqual({ needed: 3, running: 3, clampedTo: null });
@@ -227,7 +272,8 @@ describe('estimate', () => {
     expect(l.distribution).toEqual({ 'us-east-1': 1 });
   });
 
-  it('uses the gateway ping interval from the shared constants', () => {
-    expect(DEFAULT_ASSUMPTIONS.pingIntervalSeconds).toBe(25);
+  it('uses the gateway ping interval from the shared constants and the SDK ping interval from the SDK', () => {
+    expect(DEFAULT_ASSUMPTIONS.serverPingIntervalSeconds).toBe(TIMING_DEFAULTS.pingIntervalMs / 1000);
+    expect(DEFAULT_ASSUMPTIONS.sdkPingIntervalSeconds).toBe(SDK_PING_INTERVAL_MS / 1000);
   });
 });

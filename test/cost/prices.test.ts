@@ -25,7 +25,7 @@ describe('shipped price files', () => {
       expect(f.version).not.toBe('');
       expect(f.notice).toMatch(/list prices as of \d{4}-\d{2}-\d{2}/);
       expect(f.notice).toMatch(/check/);
-      for (const [key, p] of Object.entries(f.prices)) expect(p.source, `${f.file} ${key}`).toMatch(/^https:\/\/aws\.amazon\.com\//);
+      for (const [key, p] of Object.entries(f.prices)) expect(p.source, `${f.file} ${key}`).toMatch(/^https:\/\/(docs\.)?aws\.amazon\.com\//);
     }
   });
 
