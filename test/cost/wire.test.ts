@@ -123,9 +123,10 @@ describe('the SDK ping interval', () => {
     }
     const client = new WsgwClient({ url: 'wss://example.invalid/', WebSocket: FakeSocket });
     cleanups.push(() => client.close());
-    void client.connect();
+    const opened = client.connect();
     await vi.waitFor(() => expect(socket).toBeDefined());
     socket!.onopen!({});
+    await opened;
     await vi.advanceTimersByTimeAsync(SDK_PING_INTERVAL_MS - 1);
     expect(sent).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
