@@ -4,7 +4,7 @@
  * from the protocol's own encoders and intervals, so that the bill follows the protocol when a
  * frame grows or an interval changes.
  */
-import { WsgwClient } from '../services/client/src/client.js';
+import { CLIENT_DEFAULTS } from '../services/client/src/client.js';
 import { encodeClientJson, encodePongJson } from '../services/shared/src/frames.js';
 import type { Assumptions } from './types.js';
 
@@ -26,19 +26,10 @@ export function segmentBytes(f: Framing, payloadBytes: number, fromClient: boole
 }
 
 /**
- * The SDK's default interval between its `ping` requests, in ms. `WsgwClient` keeps its defaults
- * inside the constructor and exports no constant, so they are read from a client that is never
- * connected (constructing one opens nothing). test/cost/wire.test.ts checks against the SDK's
- * timers that it really pings at this interval.
+ * The SDK's default interval between its `ping` requests, in ms. test/cost/wire.test.ts checks
+ * against the SDK's timers that it really pings at this interval.
  */
-export const SDK_PING_INTERVAL_MS: number = (() => {
-  const client = new WsgwClient({ url: 'wss://sdk-defaults.invalid/' });
-  const ms = (client as unknown as { opts?: { pingIntervalMs?: unknown } }).opts?.pingIntervalMs;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    throw new Error('cannot read the SDK default pingIntervalMs from WsgwClient; update cost/wire.ts');
-  }
-  return ms;
-})();
+export const SDK_PING_INTERVAL_MS: number = CLIENT_DEFAULTS.pingIntervalMs;
 
 /**
  * A millisecond timestamp like the one the gateway puts in every pong (`Date.now()`): all such

@@ -74,6 +74,17 @@ export interface ClientOptions {
   readonly random?: () => number;
 }
 
+/** The defaults of {@link ClientOptions}; the cost model reads the keepalive interval from here. */
+export const CLIENT_DEFAULTS = Object.freeze({
+  protocol: 'json' as const,
+  backoff: Object.freeze({ baseMs: 500, maxMs: 30_000 }),
+  pingIntervalMs: 20_000,
+  offlineQueueLimit: 1_000,
+  requestTimeoutMs: 10_000,
+  stableAfterMs: 10_000,
+  dedupWindow: 1_000,
+});
+
 export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface MessageEvent {
@@ -154,17 +165,7 @@ export class WsgwClient {
   private stopped = false;
 
   constructor(options: ClientOptions) {
-    this.opts = {
-      protocol: 'json',
-      backoff: { baseMs: 500, maxMs: 30_000 },
-      pingIntervalMs: 20_000,
-      offlineQueueLimit: 1_000,
-      requestTimeoutMs: 10_000,
-      stableAfterMs: 10_000,
-      dedupWindow: 1_000,
-      random: Math.random,
-      ...options,
-    };
+    this.opts = { ...CLIENT_DEFAULTS, random: Math.random, ...options };
     if (!/^wss?:\/\//.test(options.url)) throw new TypeError(`url must start with ws:// or wss:// (got ${options.url})`);
   }
 
