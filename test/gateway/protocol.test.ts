@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/client.js';
 import { encodeClientProto } from '../../services/shared/src/frames.js';
+import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-memory.js';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -194,5 +195,25 @@ describe('raw socket', () => {
     }
     await waitFor(() => gw.gateway.hub.subscribers('gone') === undefined);
     expect((await fetch(`${gw.http}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('message ids', () => {
+  it('are unique across restarts of a gateway with a fixed WSGW_NODE_ID: none is dropped as a duplicate', async () => {
+    const net = new MemoryBusNetwork();
+    const receiver = await startGateway({}, new MemoryBus(net));
+    const sub = await TestClient.connect(receiver.url);
+    await sub.sub('restarts');
+    for (let run = 0; run < 3; run++) {
+      const publisher = await startGateway({ WSGW_NODE_ID: 'task-1' }, new MemoryBus(net));
+      const c = await TestClient.connect(publisher.url);
+      for (let i = 0; i < 3; i++) expect(await c.pub('restarts', { run, i })).toMatchObject({ op: 'ack' });
+      await publisher.stop();
+    }
+    await waitFor(() => sub.data('restarts').length === 9, 5_000, 'all nine messages');
+    const ids = sub.messages('restarts').map((m) => Object.values(m.pos)[0]!);
+    expect(new Set(ids).size).toBe(9);
+    expect(ids.every((id) => id.startsWith('task-1.'))).toBe(true);
+    await receiver.stop();
   });
 });

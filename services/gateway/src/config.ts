@@ -14,8 +14,14 @@ export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
   readonly region: string;
-  /** Unique per process: names this task in envelopes and logs. */
+  /** Names this task in envelopes and logs; unique per process unless set by `WSGW_NODE_ID`. */
   readonly nodeId: string;
+  /**
+   * What this process's message ids start with: unique per process whatever the configuration
+   * (a fixed `WSGW_NODE_ID` gets a random incarnation), so that ids never repeat across restarts:
+   * a receiver would drop a repeated id as a duplicate.
+   */
+  readonly messageIdPrefix: string;
   /** Value of the EMF `ServiceName` dimension. */
   readonly serviceName: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -260,11 +266,15 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', 0.02),
   };
 
+  const fixedNodeId = read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  const nodeId = fixedNodeId ?? defaultNodeId();
+
   return Object.freeze({
     port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
     host: env[ENV.host] || '0.0.0.0',
     region,
-    nodeId: read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -', defaultNodeId()),
+    nodeId,
+    messageIdPrefix: fixedNodeId === undefined ? nodeId : `${nodeId}.${randomBytes(4).readUInt32BE(0).toString(36)}`,
     serviceName: read(env, ENV.serviceName, z.string().regex(/^[A-Za-z0-9._-]{1,255}$/), 'must be 1-255 characters of A-Z a-z 0-9 . _ -', 'wsgw'),
     logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', 'info'),
     production,

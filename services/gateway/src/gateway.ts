@@ -447,7 +447,7 @@ export class Gateway {
    */
   async publish(ch: string, contentType: ContentType, payload: Uint8Array): Promise<string> {
     const msg: BusMessage = {
-      id: `${this.config.nodeId}-${(++this.seq).toString(36)}`,
+      id: `${this.config.messageIdPrefix}-${(++this.seq).toString(36)}`,
       channel: ch,
       origin: this.config.region,
       node: this.config.nodeId,
