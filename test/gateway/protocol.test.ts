@@ -69,8 +69,9 @@ describe.each([
 
   it('rejects invalid channel names with bad_channel', async () => {
     const c = await TestClient.connect(gw.url, { proto });
-    for (const ch of ['', 'has space', 'x'.repeat(129), 'émoji', 'a*b']) {
+    for (const ch of ['', 'has space', 'x'.repeat(129), 'émoji', 'a*b', '__wsgw.probe.x', '__wsgw.tick']) {
       expect(await c.request({ op: 'sub', ch })).toMatchObject({ op: 'error', code: 'bad_channel' });
+      expect(await c.request({ op: 'pub', ch, contentType: 'application/json', payload: Buffer.from('1') })).toMatchObject({ op: 'error', code: 'bad_channel' });
     }
     expect(await c.request({ op: 'unsub', ch: 'bad ch' })).toMatchObject({ op: 'error', code: 'bad_channel' });
     expect(await c.request({ op: 'pub', ch: 'bad ch', contentType: 'application/json', payload: Buffer.from('1') })).toMatchObject({ op: 'error', code: 'bad_channel' });
@@ -160,6 +161,20 @@ describe('malformed frames', () => {
     expect(c.errors()[2]!.id).toBe(5);
     expect(c.errors()[3]!.id).toBe(6);
     c.close();
+  });
+
+  it('refuses a JSON payload that JSON subscribers could not receive (a byte-order mark, invalid UTF-8), so nothing is acked that is not delivered', async () => {
+    const pub = await TestClient.connect(gw.url, { proto: true });
+    const json = await TestClient.connect(gw.url);
+    await json.sub('bom');
+    for (const [i, payload] of [Buffer.from('\uFEFF{"a":1}'), Buffer.from([0x22, 0xc3, 0x28, 0x22])].entries()) {
+      expect(await pub.request({ op: 'pub', ch: 'bom', contentType: 'application/json', payload })).toMatchObject({ op: 'error', code: 'bad_request', id: i + 1 });
+    }
+    expect(await pub.request({ op: 'pub', ch: 'bom', contentType: 'application/json', payload: Buffer.from('{"a":2}') })).toMatchObject({ op: 'ack' });
+    await waitFor(() => json.data('bom').length === 1);
+    expect(json.data('bom')).toEqual([{ a: 2 }]);
+    pub.close();
+    json.close();
   });
 
   it('survives random bytes on both protocols without crashing or leaking connections', async () => {

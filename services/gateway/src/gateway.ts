@@ -21,7 +21,7 @@ import { LOAD_CHANNEL, Rebalancer, type LoadReport } from './rebalance.js';
 import { GatewayMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
-import { isValidChannel } from './channel.js';
+import { channelProblem } from '../../shared/src/channel.js';
 import { ERROR_CODES, busFailureCode, type ErrorCode } from './errors.js';
 import { planDrain } from './drain.js';
 import { emfLine } from './emf.js';
@@ -395,7 +395,8 @@ export class Gateway {
       case 'sub':
         return this.subscribe(conn, op.id, op.ch, op.since);
       case 'unsub':
-        if (!isValidChannel(op.ch)) return this.sendError(conn, op.id, 'bad_channel', channelMessage(op.ch));
+        const bad = channelProblem(op.ch);
+        if (bad !== undefined) return this.sendError(conn, op.id, 'bad_channel', bad);
         this.hub.unsubscribe(conn, op.ch);
         return this.sendAck(conn, op.id);
       case 'pub':
@@ -409,7 +410,8 @@ export class Gateway {
    * so nothing falls between history and live delivery.
    */
   private subscribe(conn: Conn, id: number | undefined, ch: string, since: Position | undefined): void {
-    if (!isValidChannel(ch)) return this.sendError(conn, id, 'bad_channel', channelMessage(ch));
+    const bad = channelProblem(ch);
+    if (bad !== undefined) return this.sendError(conn, id, 'bad_channel', bad);
     if (!conn.grant.canSubscribe(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow subscribing to ${ch}`);
     if (this.hub.subscribe(conn, ch) === 'limit') {
       return this.sendError(conn, id, 'too_many_subscriptions', `at most ${this.config.limits.maxSubscriptions} subscriptions per connection`);
@@ -433,7 +435,8 @@ export class Gateway {
   }
 
   private publishFromClient(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array): void {
-    if (!isValidChannel(ch)) return this.sendError(conn, id, 'bad_channel', channelMessage(ch));
+    const bad = channelProblem(ch);
+    if (bad !== undefined) return this.sendError(conn, id, 'bad_channel', bad);
     if (!conn.grant.canPublish(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
     this.publish(ch, contentType, payload).then(
       () => this.sendAck(conn, id),
@@ -643,8 +646,3 @@ function shuffle<T>(a: T[]): T[] {
   }
   return a;
 }
-
-function channelMessage(ch: string): string {
-  return `channel must be 1-128 characters of letters, digits and _ - . : @ / = + (got ${JSON.stringify(ch.slice(0, 140))})`;
-}
-

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HTTP_PATHS } from '../../shared/src/constants.js';
 import { busFailureCode } from './errors.js';
-import { isValidChannel } from './channel.js';
+import { channelProblem } from '../../shared/src/channel.js';
 import { DEMO_PAGE } from './demo-page.js';
 import type { Gateway } from './gateway.js';
 
@@ -87,7 +87,9 @@ async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): 
     return json(res, 400, { error: 'bad_request', message: 'body must be JSON' });
   }
   const { ch, data } = (parsed ?? {}) as { ch?: unknown; data?: unknown };
-  if (typeof ch !== 'string' || !isValidChannel(ch)) return json(res, 400, { error: 'bad_channel', message: '"ch" must be a valid channel name' });
+  if (typeof ch !== 'string') return json(res, 400, { error: 'bad_channel', message: '"ch" must be a string' });
+  const bad = channelProblem(ch);
+  if (bad !== undefined) return json(res, 400, { error: 'bad_channel', message: bad });
   if (data === undefined) return json(res, 400, { error: 'bad_request', message: '"data" is required' });
   try {
     const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)));

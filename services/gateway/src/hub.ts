@@ -10,7 +10,7 @@
 import type { BusHandler, BusMessage } from './bus/bus.js';
 import type { Conn } from './conn.js';
 import { binaryFrame, textFrame } from './framing.js';
-import { encodeMsgJson, encodeMsgProto } from '../../shared/src/frames.js';
+import { encodeMsgJson, encodeMsgProto, isJsonPayload } from '../../shared/src/frames.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { History } from './history.js';
 import { LOAD_CHANNEL } from './rebalance.js';
@@ -157,11 +157,5 @@ export function msgFrame(msg: BusMessage, proto: boolean): Buffer | undefined {
  * message, not per subscriber.
  */
 function jsonPayloadOk(msg: BusMessage): boolean {
-  if (msg.contentType !== 'application/json') return true;
-  try {
-    JSON.parse(Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
+  return msg.contentType !== 'application/json' || isJsonPayload(msg.payload);
 }

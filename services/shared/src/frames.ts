@@ -31,7 +31,24 @@ export class FrameError extends Error {
 const MAX_ID = 0xffff_ffff;
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID;
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+/** Keeps a byte-order mark as a character, as every JSON consumer downstream sees it. */
+const exactDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const textEncoder = new TextEncoder();
+
+/**
+ * Whether `bytes` can travel as an `application/json` payload: valid UTF-8 holding one JSON value,
+ * exactly as JSON subscribers will splice it into their frames (a byte-order mark is not JSON).
+ * The one check at publish and at delivery, so that nothing is acknowledged that a JSON subscriber
+ * could not receive.
+ */
+export function isJsonPayload(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(exactDecoder.decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function position(v: unknown, id: number | undefined): Position | undefined {
   if (v === undefined) return undefined;
@@ -181,13 +198,9 @@ export function decodeClientProto(bytes: Uint8Array): ClientOp {
     const contentType = f.pub.contentType || 'application/octet-stream';
     if (!CONTENT_TYPES.has(contentType)) throw new FrameError('bad_request', `content type ${JSON.stringify(contentType)} is not supported`, id);
     const payload: Uint8Array = f.pub.data ?? new Uint8Array(0);
-    if (contentType === 'application/json') {
-      // JSON payloads are spliced verbatim into JSON frames for other clients, so they must be valid JSON.
-      try {
-        JSON.parse(textDecoder.decode(payload));
-      } catch {
-        throw new FrameError('bad_request', 'data is declared application/json but is not valid JSON', id);
-      }
+    // JSON payloads are spliced verbatim into JSON frames for other clients, so they must be valid JSON.
+    if (contentType === 'application/json' && !isJsonPayload(payload)) {
+      throw new FrameError('bad_request', 'data is declared application/json but is not valid UTF-8 JSON (without a byte-order mark)', id);
     }
     return { op: 'pub', id, ch: f.pub.ch ?? '', contentType, payload };
   }

@@ -34,6 +34,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { DEFAULT_TOPIC_PREFIX } from '../../../shared/src/constants.js';
+import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
@@ -43,8 +44,8 @@ import { DedupWindow } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
 
-/** Record keys under this prefix are the bus's own (probes, set-up markers), never channels. */
-export const RESERVED_KEY_PREFIX = '__wsgw.';
+/** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
+export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
 const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
 /** The subset of a pino logger the bus writes to. */
