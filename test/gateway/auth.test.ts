@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/client.js';
+import { rawRequest, upgradeRequest } from '../helpers/raw.js';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 const key = new TextEncoder().encode(SECRET);
@@ -129,5 +130,43 @@ describe('JWKS', () => {
     await expect(TestClient.connect(`${gw2.url}?token=${bad}`)).rejects.toMatchObject({ status: 401 });
     const wrongIssuer = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://other').setExpirationTime('1h').sign(other);
     await expect(TestClient.connect(`${gw2.url}?token=${wrongIssuer}`)).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('token lifetime', () => {
+  it('refuses a token without exp, and one that expires further ahead than WSGW_JWT_MAX_LIFETIME_S', async () => {
+    const forever = await new SignJWT({ subscribe: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-1').sign(key);
+    await expect(TestClient.connect(`${gw.url}?token=${forever}`)).rejects.toMatchObject({ status: 401 });
+    const year = await hs256({ subscribe: ['*'] }, '365d');
+    await expect(TestClient.connect(`${gw.url}?token=${year}`)).rejects.toMatchObject({ status: 401 });
+    const day = await hs256({ subscribe: ['*'] }, '23h');
+    (await TestClient.connect(`${gw.url}?token=${day}`)).close();
+    // 0 lifts the bound; exp stays required.
+    const open = await startGateway({ WSGW_JWT_SECRET: SECRET, WSGW_JWT_MAX_LIFETIME_S: '0' });
+    (await TestClient.connect(`${open.url}?token=${year}`)).close();
+    await expect(TestClient.connect(`${open.url}?token=${forever}`)).rejects.toMatchObject({ status: 401 });
+    await open.stop();
+  });
+});
+
+describe('a key set that cannot be fetched', () => {
+  it('answers 503 auth_unavailable with Retry-After and no internal detail, never 401', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const tok = await new SignJWT({ subscribe: ['*'] }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey);
+    const broken = createServer((_req, res) => res.writeHead(500).end('internal jwks failure: db at 10.0.0.7 down'));
+    await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
+    const port = (broken.address() as { port: number }).port;
+    const cases = [`http://127.0.0.1:${port}/jwks.json`, 'http://127.0.0.1:1/jwks.json'];
+    for (const url of cases) {
+      const g = await startGateway({ WSGW_JWKS_URL: url });
+      const reply = await rawRequest(g.gateway.port, upgradeRequest(`/?token=${tok}`));
+      expect(reply.status, url).toBe(503);
+      expect(reply.text).toMatch(/Retry-After: \d+/);
+      const body = JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4)) as { error: string; message: string };
+      expect(body.error).toBe('auth_unavailable');
+      expect(body.message).not.toMatch(/10\.0\.0\.7|ECONNREFUSED|127\.0\.0\.1|500/);
+      await g.stop();
+    }
+    broken.close();
   });
 });

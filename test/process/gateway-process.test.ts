@@ -43,6 +43,8 @@ describe('configuration errors', () => {
     [{ WSGW_PING_INTERVAL_MS: 'soon' }, 'WSGW_PING_INTERVAL_MS'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [{ WSGW_HOST: 'no such host!' }, 'WSGW_HOST'],
+    [{ WSGW_MAX_PAYLOAD_BYTES: '4194304' }, 'WSGW_MAX_BUFFERED_BYTES'],
   ])('%o exits 78 with one line naming %s', async (env, variable) => {
     const p = spawnGateway(MAIN, env as Record<string, string>);
     expect(await p.exited).toBe(78);

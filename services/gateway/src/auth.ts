@@ -25,15 +25,38 @@ export interface Grant {
 
 const ALL: Grant = Object.freeze({ subject: undefined, expiresAt: undefined, canSubscribe: () => true, canPublish: () => true });
 
-/** Why a token was refused; `status` is the HTTP status of the refused upgrade. */
+/**
+ * Why a token was refused; `status` is the HTTP status of the refused upgrade: 401 for the token
+ * itself, 503 (retryable) when the keys to check it cannot be fetched.
+ */
 export class AuthError extends Error {
-  constructor(readonly code: 'token_missing' | 'token_invalid' | 'token_expired', message: string) {
+  constructor(readonly code: 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable', message: string) {
     super(message);
     this.name = 'AuthError';
   }
   get status(): number {
-    return 401;
+    return this.code === 'auth_unavailable' ? 503 : 401;
   }
+}
+
+/** Failures of the key set itself (as opposed to a token it does not verify). */
+class KeysUnavailable extends Error {}
+
+/**
+ * The JWKS key function, with its fetch failures (refused connection, timeout, an error status,
+ * a body that is no key set) told apart from tokens that name a key the set lacks: the first is
+ * the issuer's outage and must not read as "your token is bad".
+ */
+function remoteKeys(url: URL): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported) throw err;
+      throw new KeysUnavailable('key set unavailable', { cause: err });
+    }
+  };
 }
 
 /** Compiles `room:*`-style patterns into one matcher. */
@@ -62,7 +85,7 @@ export class Authenticator {
 
   constructor(private readonly settings: AuthSettings) {
     if (settings.jwtSecret !== undefined) this.key = new TextEncoder().encode(settings.jwtSecret);
-    else if (settings.jwksUrl !== undefined) this.key = createRemoteJWKSet(new URL(settings.jwksUrl));
+    else if (settings.jwksUrl !== undefined) this.key = remoteKeys(new URL(settings.jwksUrl));
   }
 
   /** Whether tokens can be verified at all (a secret or a JWKS is configured). */
@@ -87,13 +110,21 @@ export class Authenticator {
       payload = (this.key instanceof Uint8Array ? await jwtVerify(token, this.key, opts) : await jwtVerify(token, this.key, opts)).payload;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new AuthError('token_expired', 'token has expired');
+      // The cause (addresses, statuses) is for the log, never for the client.
+      if (err instanceof KeysUnavailable) throw new AuthError('auth_unavailable', 'token keys cannot be fetched right now; retry');
       throw new AuthError('token_invalid', `token is not valid: ${(err as Error).message}`);
+    }
+    // A token without exp would be good forever, and so would a stolen one.
+    if (typeof payload.exp !== 'number') throw new AuthError('token_invalid', 'token must carry exp');
+    const maxS = this.settings.maxLifetimeS;
+    if (maxS > 0 && payload.exp * 1000 - Date.now() > maxS * 1000) {
+      throw new AuthError('token_invalid', `token expires more than ${maxS} s from now (WSGW_JWT_MAX_LIFETIME_S)`);
     }
     const subscribe = compilePatterns(patternsClaim(payload, 'subscribe'));
     const publish = compilePatterns(patternsClaim(payload, 'publish'));
     return {
       subject: payload.sub,
-      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+      expiresAt: payload.exp * 1000,
       canSubscribe: subscribe,
       canPublish: publish,
     };

@@ -4,6 +4,7 @@
  * reading a crash-looping task's log sees at once what to fix.
  */
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
@@ -80,6 +81,8 @@ export interface AuthSettings {
   readonly jwksUrl: string | undefined;
   readonly issuer: string | undefined;
   readonly audience: string | undefined;
+  /** Tokens must expire within this many seconds of the upgrade; 0 lifts the bound (exp stays required). */
+  readonly maxLifetimeS: number;
   /** Connections without a token get every permission. Embedded mode only, never production. */
   readonly allowAnonymous: boolean;
 }
@@ -145,6 +148,7 @@ const intIn = (env: Env, name: string, min: number, max: number, fallback: numbe
 const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 const BROKER = /^[a-z0-9.-]+:\d{1,5}$/i;
 const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
@@ -185,7 +189,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     throw new ConfigError(ENV.jwtSecret, 'must be at least 32 bytes for HS256', '<redacted>');
   }
-  const jwksUrl = read(env, ENV.jwksUrl, z.string().url(), 'must be an http(s) URL');
+  const jwksUrl = read(env, ENV.jwksUrl, z.string().refine(isHttpUrl), 'must be an http(s) URL');
   if (jwtSecret && jwksUrl) {
     throw new ConfigError(ENV.jwksUrl, `cannot be combined with ${ENV.jwtSecret}; set one of them`, jwksUrl);
   }
@@ -271,7 +275,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
 
   return Object.freeze({
     port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
-    host: env[ENV.host] || '0.0.0.0',
+    host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', '0.0.0.0'),
     region,
     nodeId,
     messageIdPrefix: fixedNodeId === undefined ? nodeId : `${nodeId}.${randomBytes(4).readUInt32BE(0).toString(36)}`,
@@ -279,7 +283,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', 'info'),
     production,
     kafka,
-    auth: { jwtSecret, jwksUrl, issuer: env[ENV.jwtIssuer] || undefined, audience: env[ENV.jwtAudience] || undefined, allowAnonymous },
+    auth: {
+      jwtSecret,
+      jwksUrl,
+      issuer: env[ENV.jwtIssuer] || undefined,
+      audience: env[ENV.jwtAudience] || undefined,
+      maxLifetimeS: intIn(env, ENV.jwtMaxLifetimeS, 0, 31_536_000, 86_400),
+      allowAnonymous,
+    },
     publishKey,
     allowedOrigins,
     limits,
@@ -314,6 +325,14 @@ function readRemotes(env: Env, ownRegion: string): RemoteCluster[] {
     throw new ConfigError(ENV.kafkaRemoteBrokers, `must not list this gateway's own region ${ownRegion}`, raw);
   }
   return remotes;
+}
+
+function isHttpUrl(u: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(u).protocol);
+  } catch {
+    return false;
+  }
 }
 
 function defaultNodeId(): string {

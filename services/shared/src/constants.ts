@@ -102,6 +102,8 @@ export const ENV = Object.freeze({
   jwksUrl: 'WSGW_JWKS_URL',
   jwtIssuer: 'WSGW_JWT_ISSUER',
   jwtAudience: 'WSGW_JWT_AUDIENCE',
+  /** Longest a token may still be valid at the upgrade, in seconds (exp is required). */
+  jwtMaxLifetimeS: 'WSGW_JWT_MAX_LIFETIME_S',
   publishKey: 'WSGW_PUBLISH_KEY',
   allowedOrigins: 'WSGW_ALLOWED_ORIGINS',
   allowAnonymous: 'WSGW_ALLOW_ANONYMOUS',
