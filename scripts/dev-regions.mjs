@@ -162,7 +162,10 @@ async function main() {
         env: {
           ...process.env,
           PORT: String(port),
+          WSGW_METRICS_PORT: String(await freePort()),
           WSGW_HOST: '127.0.0.1',
+          // The two-region demo is opened in the browser through each region's nginx.
+          WSGW_DEMO_PAGE: 'true',
           WSGW_REGION: r.name,
           WSGW_NODE_ID: `${r.name}${i}-${randomBytes(2).toString('hex')}`,
           WSGW_KAFKA_BROKERS: clusters[r.name].brokers.join(','),

@@ -95,9 +95,9 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function gatewayHeap(port: number): Promise<number | undefined> {
+async function gatewayHeap(metricsPort: number): Promise<number | undefined> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const m = /^wsgw_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
     return m ? Number(m[1]) : undefined;
   } catch {
@@ -111,7 +111,8 @@ async function gatewayHeap(port: number): Promise<number | undefined> {
  */
 export async function startGateway(processes = 1, extraEnv: Readonly<Record<string, string>> = {}, query?: string): Promise<Running> {
   const port = await freePort();
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, PORT: String(port) };
+  const metricsPort = await freePort();
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, PORT: String(port), WSGW_METRICS_PORT: String(metricsPort) };
   const args = processes === 1 ? [GATEWAY_MAIN] : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, (l) => (processes === 1 ? l.includes('gateway listening') : l.startsWith('cluster listening')), 'gateway');
@@ -123,7 +124,7 @@ export async function startGateway(processes = 1, extraEnv: Readonly<Record<stri
     serverPids,
     helperPids: () => [],
     // With several processes /metrics reaches one of them; heap is reported for one process only.
-    heapUsed: () => (processes === 1 ? gatewayHeap(port) : Promise.resolve(undefined)),
+    heapUsed: () => (processes === 1 ? gatewayHeap(metricsPort) : Promise.resolve(undefined)),
     stop: async () => {
       if (processes > 1) child.kill('SIGTERM');
       await stopChild(child);

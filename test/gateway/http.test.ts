@@ -68,7 +68,7 @@ describe('/metrics', () => {
     await c.sub('m:1');
     await c.pub('m:1', { x: 1 });
     await waitFor(() => c.messages().length === 1);
-    const text = await (await fetch(`${gw.http}/metrics`)).text();
+    const text = await (await fetch(`${gw.metrics}/metrics`)).text();
     expect(text).toMatch(/^wsgw_connections [1-9]/m);
     expect(text).toMatch(/^wsgw_subscriptions [1-9]/m);
     expect(text).toMatch(/^wsgw_channels [1-9]/m);
@@ -78,6 +78,35 @@ describe('/metrics', () => {
     expect(text).toMatch(/^wsgw_publish_to_deliver_seconds_count\{origin="local"\} [1-9]/m);
     expect(text).toMatch(/^wsgw_nodejs_eventloop_lag_seconds /m);
     c.close();
+  });
+
+  it('are served on the metrics port only: the public port answers 404', async () => {
+    expect((await fetch(`${gw.http}/metrics`)).status).toBe(404);
+    expect((await fetch(`${gw.metrics}/metrics`)).status).toBe(200);
+    // The metrics listener serves nothing else.
+    expect((await fetch(`${gw.metrics}/publish`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${gw.metrics}/`)).status).toBe(404);
+  });
+
+  it('bounds the close-code label: codes a client chooses fall into "other"', async () => {
+    for (const code of [4321, 4322, 3999, 1000]) {
+      const c = await TestClient.connect(gw.url);
+      c.ws.close(code);
+      await c.waitClosed();
+    }
+    await waitFor(async () => /^wsgw_closes_total\{code="other"\} 3$/m.test(await (await fetch(`${gw.metrics}/metrics`)).text()), 3_000, 'three closes counted as other');
+    const text = await (await fetch(`${gw.metrics}/metrics`)).text();
+    expect(text).toMatch(/^wsgw_closes_total\{code="1000"\} [1-9]/m);
+    expect(text).not.toMatch(/code="43/);
+  });
+});
+
+describe('demo page', () => {
+  it('is served only in embedded mode or when WSGW_DEMO_PAGE=true; the SDK bundle path stays', async () => {
+    const off = await startGateway({ WSGW_DEMO_PAGE: 'false' });
+    expect((await fetch(`${off.http}/`)).status).toBe(404);
+    expect((await fetch(`${gw.http}/`)).status).toBe(200);
+    await off.stop();
   });
 });
 

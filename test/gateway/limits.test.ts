@@ -80,7 +80,7 @@ describe('slow consumers', () => {
     (slow.ws as unknown as { _socket: Duplex })._socket.resume();
     expect((await slow.waitClosed(10_000)).code).toBe(4008);
     expect(slow.messages('firehose').length).toBeLessThan(total);
-    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.metrics}/metrics`)).text();
     expect(metrics).toMatch(/wsgw_closes_total\{code="4008"\} 1/);
     expect(metrics).toMatch(/wsgw_drops_total\{reason="slow_consumer"\} [1-9]/);
     await gw.stop();

@@ -13,12 +13,16 @@ export interface FleetGateway {
   readonly region: string;
   readonly proc: GatewayProcess;
   readonly port: number;
+  /** The metrics listener's port. */
+  readonly metricsPort: number;
 }
 
 export async function startFleetGateway(name: string, region: string, brokers: string[], env: Record<string, string> = {}): Promise<FleetGateway> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const proc = spawnGateway(['node', 'dist/services/gateway/src/main.js'], {
     PORT: String(port),
+    WSGW_METRICS_PORT: String(metricsPort),
     WSGW_REGION: region,
     WSGW_NODE_ID: `${name}-${Math.random().toString(36).slice(2, 6)}`,
     WSGW_KAFKA_BROKERS: brokers.join(','),
@@ -34,7 +38,7 @@ export async function startFleetGateway(name: string, region: string, brokers: s
     ...env,
   });
   await waitReady(port);
-  return { name, region, proc, port };
+  return { name, region, proc, port, metricsPort };
 }
 
 export async function waitReady(port: number, timeoutMs = 60_000): Promise<void> {

@@ -9,12 +9,14 @@ export interface TestGateway {
   readonly gateway: Gateway;
   readonly url: string;
   readonly http: string;
+  /** Base URL of the metrics listener. */
+  readonly metrics: string;
   readonly emf: string[];
   stop(): Promise<void>;
 }
 
 export async function startGateway(env: Record<string, string> = {}, bus: Bus = new MemoryBus()): Promise<TestGateway> {
-  const config = loadConfig({ PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_LOG_LEVEL: 'silent', WSGW_READY_PROBE_INTERVAL_MS: '200', WSGW_HISTORY_WARM_MS: '0', ...env });
+  const config = loadConfig({ PORT: '0', WSGW_METRICS_PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_LOG_LEVEL: 'silent', WSGW_READY_PROBE_INTERVAL_MS: '200', WSGW_HISTORY_WARM_MS: '0', ...env });
   const emf: string[] = [];
   const gateway = new Gateway({ config, bus, logger: pino({ level: 'silent' }), emfSink: (l) => emf.push(l) });
   await gateway.start();
@@ -23,6 +25,7 @@ export async function startGateway(env: Record<string, string> = {}, bus: Bus = 
     gateway,
     url: `ws://127.0.0.1:${port}/`,
     http: `http://127.0.0.1:${port}`,
+    metrics: `http://127.0.0.1:${gateway.metricsPort}`,
     emf,
     stop: () => gateway.stop(),
   };

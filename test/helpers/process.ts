@@ -17,13 +17,15 @@ export interface GatewayProcess {
   readonly stdout: string[];
   readonly stderr: string[];
   port: number;
+  /** The metrics listener's port, from the start-up log line. */
+  metricsPort: number;
   exited: Promise<number | null>;
 }
 
 export function spawnGateway(args: string[], env: Record<string, string>): GatewayProcess {
   const child = spawn(args[0]!, args.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', WSGW_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', WSGW_METRICS_PORT: '0', WSGW_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p: GatewayProcess = {
@@ -31,6 +33,7 @@ export function spawnGateway(args: string[], env: Record<string, string>): Gatew
     stdout: [],
     stderr: [],
     port: 0,
+    metricsPort: 0,
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
   };
   let buf = '';
@@ -42,7 +45,10 @@ export function spawnGateway(args: string[], env: Record<string, string>): Gatew
       buf = buf.slice(i + 1);
       p.stdout.push(line);
       const m = /"port":(\d+)/.exec(line);
-      if (m && line.includes('gateway listening')) p.port = Number(m[1]);
+      if (m && line.includes('gateway listening')) {
+        p.port = Number(m[1]);
+        p.metricsPort = Number(/"metricsPort":(\d+)/.exec(line)?.[1] ?? 0);
+      }
     }
   });
   child.stderr!.on('data', (d: Buffer) => p.stderr.push(...d.toString().split('\n').filter(Boolean)));

@@ -201,7 +201,7 @@ describe('fleet recovery', () => {
     const g2 = await gateway('b2', 'a', env);
     lb.setTargets([g2.port, g1.port]);
     const connections = async (g: FleetGateway) => {
-      const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${g.metricsPort}/metrics`)).text();
       return Number(/^wsgw_connections (\d+)/m.exec(text)?.[1] ?? 0);
     };
     const acked = await publishStream(() => [g1.port, g2.port], 'bal:1', 100);

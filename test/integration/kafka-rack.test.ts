@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /** `wsgw_bus_fetches_total` per broker, from the gateway's /metrics. */
 async function fetches(g: FleetGateway): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${g.metricsPort}/metrics`)).text();
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^wsgw_bus_fetches_total\{broker="([^"]+)"\} (\d+)/gm)) out.set(m[1]!, Number(m[2]));
   return out;

@@ -21,7 +21,15 @@ describe('loadConfig', () => {
     expect(c.kafka).toBeUndefined();
     expect(c.auth.allowAnonymous).toBe(true);
     expect(c.timing.pingIntervalMs).toBe(25_000);
+    expect(c.metricsPort).toBe(9464);
+    expect(c.demoPage).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('serves the demo page only in embedded mode unless asked', () => {
+    const kafka = { WSGW_KAFKA_BROKERS: 'b:9092', WSGW_JWT_SECRET: SECRET };
+    expect(loadConfig(kafka).demoPage).toBe(false);
+    expect(loadConfig({ ...kafka, WSGW_DEMO_PAGE: 'true' }).demoPage).toBe(true);
   });
 
   it('reads Kafka settings and turns anonymous access off with Kafka', () => {
@@ -91,6 +99,9 @@ describe('loadConfig', () => {
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x,us-east-1a=y' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
+    [{ WSGW_METRICS_PORT: '8080' }, 'WSGW_METRICS_PORT'],
+    [{ WSGW_METRICS_PORT: 'nine' }, 'WSGW_METRICS_PORT'],
+    [{ WSGW_DEMO_PAGE: 'yes please' }, 'WSGW_DEMO_PAGE'],
     // One frame of the largest payload (base64 for JSON clients adds a third) must fit twice.
     [{ WSGW_MAX_PAYLOAD_BYTES: '2097152' }, 'WSGW_MAX_BUFFERED_BYTES'],
     [{ WSGW_MAX_PAYLOAD_BYTES: '400000' }, 'WSGW_MAX_BUFFERED_BYTES'],

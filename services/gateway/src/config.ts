@@ -7,13 +7,17 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
 
 export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
+  /** Port of the metrics listener (never the public port); 0 picks a free one. */
+  readonly metricsPort: number;
+  /** Serve the demo page at `/` (default: embedded mode only). */
+  readonly demoPage: boolean;
   readonly region: string;
   /** Names this task in envelopes and logs; unique per process unless set by `WSGW_NODE_ID`. */
   readonly nodeId: string;
@@ -273,8 +277,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const fixedNodeId = read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const nodeId = fixedNodeId ?? defaultNodeId();
 
+  const port = read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT);
+  const metricsPort = read(env, ENV.metricsPort, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_METRICS_PORT);
+  if (metricsPort !== 0 && metricsPort === port) throw new ConfigError(ENV.metricsPort, `must differ from ${ENV.port}: metrics are never served on the public port`, String(metricsPort));
+
   return Object.freeze({
-    port: read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT),
+    port,
+    metricsPort,
+    demoPage: read(env, ENV.demoPage, bool, 'must be true or false', embedded),
     host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', '0.0.0.0'),
     region,
     nodeId,

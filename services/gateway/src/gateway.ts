@@ -18,14 +18,14 @@ import { Conn } from './conn.js';
 import { Hub, msgFrame } from './hub.js';
 import { History } from './history.js';
 import { LOAD_CHANNEL, Rebalancer, type LoadReport } from './rebalance.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, closeLabel } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
 import { channelProblem } from '../../shared/src/channel.js';
 import { ERROR_CODES, busFailureCode, type ErrorCode } from './errors.js';
 import { planDrain } from './drain.js';
 import { emfLine } from './emf.js';
-import { handleHttp } from './http.js';
+import { handleHttp, handleMetrics } from './http.js';
 import type { Logger } from './logger.js';
 import { textFrame, binaryFrame } from './framing.js';
 import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
@@ -78,6 +78,7 @@ export class Gateway {
   readonly log: Logger;
   private readonly auth: Authenticator;
   private readonly server: Server;
+  private readonly metricsServer: Server;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<Conn>();
   private readonly emfSink: (line: string) => void;
@@ -135,6 +136,14 @@ export class Gateway {
         this.refuse(socket, 500, 'internal', 'internal error');
       });
     });
+    this.metricsServer = createServer((req, res) => {
+      handleMetrics(this, req, res).catch((err: unknown) => {
+        this.metrics.internalErrors.inc({ where: 'http' });
+        this.log.error({ err }, 'metrics handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
     // Long-lived sockets: no request timeout on upgraded connections; HTTP keep-alive as usual.
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
@@ -155,6 +164,11 @@ export class Gateway {
 
   get publishKey(): string | undefined {
     return this.config.publishKey;
+  }
+
+  /** Whether the public listener serves the demo page. */
+  get demoPage(): boolean {
+    return this.config.demoPage;
   }
 
   get maxPayloadBytes(): number {
@@ -187,14 +201,18 @@ export class Gateway {
     return typeof a === 'object' && a !== null ? a.port : this.config.port;
   }
 
+  /** The bound port of the metrics listener. */
+  get metricsPort(): number {
+    const a = this.metricsServer.address();
+    return typeof a === 'object' && a !== null ? a.port : this.config.metricsPort;
+  }
+
   async start(): Promise<void> {
     if (this.stateValue !== 'new') throw new Error(`cannot start a gateway that is ${this.stateValue}`);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
+    await listen(this.server, this.config.port, this.config.host);
+    await listen(this.metricsServer, this.config.metricsPort, this.config.host).catch(async (err: unknown) => {
+      await new Promise((r) => this.server.close(r));
+      throw err;
     });
     this.stateValue = 'running';
     // The gateway listens even when the bus is down: /healthz answers, /readyz stays 503 until
@@ -221,7 +239,7 @@ export class Gateway {
         last = now;
       });
     }
-    this.log.info({ port: this.port, region: this.config.region, node: this.config.nodeId, bus: this.config.kafka ? 'kafka' : 'memory' }, 'gateway listening');
+    this.log.info({ port: this.port, metricsPort: this.metricsPort, region: this.config.region, node: this.config.nodeId, bus: this.config.kafka ? 'kafka' : 'memory' }, 'gateway listening');
   }
 
   private startBus(attempt: number): void {
@@ -485,7 +503,7 @@ export class Gateway {
   /** Closes a connection with a close frame; it is terminated if the peer does not finish the handshake in time. */
   close(conn: Conn, code: number, reason: string): void {
     if (!conn.close(code, reason)) return;
-    this.metrics.closes.inc({ code: String(code) });
+    this.metrics.closes.inc({ code: closeLabel(code) });
     // A closing connection takes no more messages: leave the channels now, not at the handshake's end.
     this.hub.removeAll(conn);
   }
@@ -498,12 +516,12 @@ export class Gateway {
   private closeSlow(conn: Conn): void {
     if (!conn.close(CLOSE_CODES.slowConsumer, 'slow consumer', { discard: true, graceMs: 1_000 })) return;
     this.hub.removeAll(conn);
-    this.metrics.closes.inc({ code: String(CLOSE_CODES.slowConsumer) });
+    this.metrics.closes.inc({ code: closeLabel(CLOSE_CODES.slowConsumer) });
   }
 
   private forget(conn: Conn, code: number): void {
     if (!this.conns.delete(conn)) return;
-    if (!conn.closing) this.metrics.closes.inc({ code: String(code) });
+    if (!conn.closing) this.metrics.closes.inc({ code: closeLabel(code) });
     conn.closed();
     this.hub.removeAll(conn);
   }
@@ -516,7 +534,7 @@ export class Gateway {
       if (conn.closing) continue;
       if (conn.awaitingPong) {
         // No pong for a whole interval: the peer or the path is dead.
-        this.metrics.closes.inc({ code: 'ping_timeout' });
+        this.metrics.closes.inc({ code: closeLabel('ping_timeout') });
         conn.terminate();
         this.hub.removeAll(conn);
         continue;
@@ -626,8 +644,19 @@ export class Gateway {
     }
     await this.bus.close().catch((err: unknown) => this.log.error({ err }, 'bus close failed'));
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.metricsServer.closeAllConnections();
+    await Promise.all([this.server, this.metricsServer].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function onPong(this: Socket): void {

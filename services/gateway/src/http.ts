@@ -1,5 +1,8 @@
 /**
- * Plain HTTP routes: health, readiness, metrics, backend publish and the demo page.
+ * Plain HTTP routes. The public listener: health, readiness, backend publish, the browser SDK
+ * bundle and (embedded mode, or `WSGW_DEMO_PAGE=true`) the demo page. The metrics listener, on its
+ * own port: `/metrics` only, which names brokers, topics and the runtime and so never faces the
+ * internet.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
@@ -45,11 +48,6 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
     case HTTP_PATHS.ready:
       if (gw.ready) return json(res, 200, { status: 'ready' });
       return json(res, 503, { status: gw.state !== 'running' ? gw.state : gw.warm ? 'bus_not_ready' : 'warming_history' });
-    case HTTP_PATHS.metrics: {
-      const text = await gw.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);
-      return;
-    }
     case HTTP_PATHS.publish:
       return publish(gw, req, res);
     case CLIENT_BUNDLE_PATH: {
@@ -59,12 +57,20 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
       return;
     }
     case HTTP_PATHS.demo:
+      if (!gw.demoPage) return json(res, 404, { error: 'not_found' });
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method_not_allowed' });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);
       return;
     default:
       return json(res, 404, { error: 'not_found' });
   }
+}
+
+/** The metrics listener's only route. */
+export async function handleMetrics(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return json(res, 404, { error: 'not_found' });
+  const text = await gw.metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);
 }
 
 /** `POST /publish {"ch": "...", "data": <json>}` with `Authorization: Bearer <WSGW_PUBLISH_KEY>`. */

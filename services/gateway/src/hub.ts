@@ -11,7 +11,7 @@ import type { BusHandler, BusMessage } from './bus/bus.js';
 import type { Conn } from './conn.js';
 import { binaryFrame, textFrame } from './framing.js';
 import { encodeMsgJson, encodeMsgProto, isJsonPayload } from '../../shared/src/frames.js';
-import type { GatewayMetrics } from './metrics.js';
+import { originLabel, type GatewayMetrics } from './metrics.js';
 import type { History } from './history.js';
 import { LOAD_CHANNEL } from './rebalance.js';
 
@@ -132,7 +132,7 @@ export class Hub implements BusHandler {
     }
     metrics.tallies.messagesOut += sent;
     metrics.tallies.bytesOut += bytes;
-    if (msg.ts > 0) metrics.latency.observe({ origin: msg.origin }, Math.max(0, Date.now() - msg.ts) / 1000);
+    if (msg.ts > 0) metrics.latency.observe({ origin: originLabel.of(msg.origin) }, Math.max(0, Date.now() - msg.ts) / 1000);
     if (slow !== undefined) {
       metrics.drops.inc({ reason: 'slow_consumer' }, slow.length);
       for (const c of slow) this.opts.onSlowConsumer(c);

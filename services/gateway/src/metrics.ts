@@ -4,7 +4,35 @@
  * label lookups.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS_PREFIX } from '../../shared/src/constants.js';
+import { CLOSE_CODES, METRICS_PREFIX } from '../../shared/src/constants.js';
+
+/**
+ * Label values that clients or producers choose are bounded: a peer may close with any code from
+ * 1000 to 4999, and a producer writing envelopes may name any origin. Each unbounded label would be
+ * a time series per value in every scrape.
+ */
+const KNOWN_CLOSE_CODES: ReadonlySet<string> = new Set([...Object.values(CLOSE_CODES), 1002, 1003, 1005, 1006, 1007, 1011].map(String));
+
+/** The `code` label of a close: a code the gateway knows, `ping_timeout`, or `other`. */
+export function closeLabel(code: number | 'ping_timeout'): string {
+  const s = String(code);
+  return s === 'ping_timeout' || KNOWN_CLOSE_CODES.has(s) ? s : 'other';
+}
+
+/** Keeps the first `max` distinct values of a label and reports the rest as `other`. */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
+/** Origins (regions) become labels; a deployment has a handful, 32 leaves room. */
+export const originLabel = new BoundedLabel(32);
 
 /** Hot-path tallies, bumped inline and exported at scrape time. */
 export interface Tallies {

@@ -43,6 +43,7 @@ import { FanoutConsumer } from './kafka-consumer.js';
 import { DedupWindow } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
+import { originLabel } from '../metrics.js';
 
 /** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
 export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
@@ -598,8 +599,9 @@ export class KafkaBus implements Bus {
         this.metrics.duplicates.inc();
         continue;
       }
-      this.metrics.delivered.inc({ origin: env.origin });
-      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin: env.origin }, Math.max(0, Date.now() - env.ts) / 1000);
+      const origin = originLabel.of(env.origin);
+      this.metrics.delivered.inc({ origin });
+      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin }, Math.max(0, Date.now() - env.ts) / 1000);
       try {
         h.deliver(env);
       } catch (err) {
