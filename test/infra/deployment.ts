@@ -9,6 +9,8 @@ import { parseStackConfig, type StackConfig } from '../../infra/config.js';
 import { type DeclaredResource, resolve, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
+import { regionOf } from '../../infra/synth.js';
+import { expectedResources } from './expected-resources.js';
 
 export interface DeploymentOutputs {
   readonly endpoint: string;
@@ -37,30 +39,18 @@ const one = (rs: readonly DeclaredResource[], type: string, region: string, name
   expect(found, `${type} ${nameSuffix} in ${region}`).toHaveLength(1);
   return found[0]!;
 };
+/** Declared resources counted by type, per region (`global` for Global Accelerator, Cloudflare and the build). */
+function countByPlace(rs: readonly DeclaredResource[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of rs) {
+    if (r.type.startsWith('wsgw:') || r.type.startsWith('pulumi:')) continue;
+    const place = (out[regionOf(r)] ??= {});
+    place[r.type] = (place[r.type] ?? 0) + 1;
+  }
+  return out;
+}
 const statementsOf = (policy: string) => JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
 const resourcesOf = (s: { Resource?: string | string[] }) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource);
-
-/** Per region: every resource of the design, in that region. */
-const PER_REGION: readonly [string, number][] = [
-  ['aws:ec2/securityGroup:SecurityGroup', 3],
-  ['aws:ecs/cluster:Cluster', 1],
-  ['aws:ecs/taskDefinition:TaskDefinition', 1],
-  ['aws:ecs/service:Service', 1],
-  ['aws:lb/loadBalancer:LoadBalancer', 1],
-  ['aws:lb/targetGroup:TargetGroup', 1],
-  ['aws:lb/listener:Listener', 2],
-  ['aws:acm/certificate:Certificate', 1],
-  ['aws:acm/certificateValidation:CertificateValidation', 1],
-  ['aws:appautoscaling/target:Target', 1],
-  ['aws:appautoscaling/policy:Policy', 2],
-  ['aws:msk/cluster:Cluster', 1],
-  ['aws:msk/configuration:Configuration', 1],
-  ['aws:msk/topic:Topic', 1],
-  ['aws:kms/key:Key', 1],
-  ['aws:cloudwatch/metricAlarm:MetricAlarm', 4],
-  ['aws:cloudwatch/dashboard:Dashboard', 1],
-  ['aws:sns/topic:Topic', 1],
-];
 
 export function describeDeployment(label: string, p: { stack: string; config: Record<string, unknown>; secrets?: Record<string, string> }): void {
   describe(label, () => {
@@ -98,24 +88,19 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       expect(unbound.map((r) => `${r.type} ${r.name}`)).toEqual([]);
     });
 
-    it('creates every per-region resource in its own region', () => {
+    it('creates exactly the resources of the design in each region and globally, nothing else', () => {
+      const expected = expectedResources(cfg, { publishKey: Boolean(p.secrets?.publishKey) });
+      const counted = countByPlace(rs);
+      expect(Object.keys(counted).sort()).toEqual(['global', ...regions].sort());
+      expect(counted.global).toEqual(expected.global);
+      for (const region of regions) expect(counted[region], region).toEqual(expected.regions[region]);
       for (const region of regions) {
-        for (const [type, count] of PER_REGION) {
-          expect(inRegion(rs, type, region).length, `${type} in ${region}`).toBeGreaterThanOrEqual(count);
-        }
-        // The secret exists when there is something secret to hold.
-        const hasSecret = cfg.auth.mode === 'jwt-secret' || Boolean(p.secrets?.publishKey);
-        expect(inRegion(rs, 'aws:secretsmanager/secret:Secret', region)).toHaveLength(hasSecret ? 1 : 0);
         const vpc = cfg.regions.find((r) => r.name === region)!.vpc;
-        expect(inRegion(rs, 'aws:ec2/vpc:Vpc', region)).toHaveLength(vpc ? 0 : 1);
-        if (!vpc) {
-          const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
-          expect(subnets).toHaveLength(2 * cfg.network.azCount);
-          // AZ names come from a lookup through the same region's provider.
-          expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(cfg.network.azCount);
-          for (const s of subnets) expect(s.inputs.availabilityZone).toMatch(new RegExp(`^${region}[a-f]$`));
-          expect(inRegion(rs, 'aws:ec2/natGateway:NatGateway', region)).toHaveLength({ perAz: cfg.network.azCount, single: 1, none: 0 }[cfg.network.nat]);
-        }
+        if (vpc) continue;
+        // AZ names come from a lookup through the same region's provider.
+        const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+        expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(cfg.network.azCount);
+        for (const s of subnets) expect(s.inputs.availabilityZone).toMatch(new RegExp(`^${region}[a-f]$`));
       }
     });
 
