@@ -2,7 +2,7 @@
  * The wsgw Pulumi program: `pulumi up` per stack, regions listed in the stack config.
  *
  *   per region:  Network -> Kafka (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
- *   across:      Certificates (ACM via Cloudflare), Registry (ECR + image),
+ *   across:      Certificates (ACM via Cloudflare), Registry (an ECR repository and image build per region),
  *                Replication (MSK Replicator) or DirectConnectivity (VPC peering),
  *                GlobalEdge (Global Accelerator + Cloudflare record)
  *
@@ -40,11 +40,12 @@ const providers = Object.fromEntries(
 const home = providers[config.homeRegion]!;
 const accountId = aws.getCallerIdentityOutput({}, { provider: home }).accountId;
 
-const registry = new Registry(
-  'registry',
-  { repositoryName: prefix, homeRegion: config.homeRegion, regions: regionNames, accountId, ...(config.image ? { prebuiltImage: config.image } : {}) },
-  { provider: home },
-);
+const registry = new Registry('registry', {
+  repositoryName: prefix,
+  regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
+  homeRegion: config.homeRegion,
+  ...(config.image ? { prebuiltImage: config.image } : {}),
+});
 const certificates = new Certificates('certificates', {
   domain: config.domain,
   zoneId: config.cloudflareZoneId,
@@ -92,8 +93,8 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       region: r.name,
       serviceName: name,
       network,
-      image: registry.images[r.name]!,
-      ...(registry.repositoryArns[r.name] ? { ecrRepositoryArn: registry.repositoryArns[r.name]! } : {}),
+      image: registry.images[r.name]!.image,
+      ...(registry.images[r.name]!.repositoryArn ? { ecrRepositoryArn: registry.images[r.name]!.repositoryArn! } : {}),
       certificateArn: certificates.arns[r.name]!,
       task: config.task,
       minTasks: r.minTasks,
@@ -168,8 +169,17 @@ export const endpoint = `wss://${config.domain}`;
 export const acceleratorDnsName = edge.accelerator.dnsName;
 /** The two static anycast IPv4 addresses (for allow-lists and A records). */
 export const acceleratorIps = edge.ips;
-/** Per region: the ALB DNS name (direct, bypassing the accelerator) and the MSK IAM brokers. */
+/**
+ * Per region: the ALB DNS name (direct, bypassing the accelerator), the MSK IAM brokers, and the
+ * image repository (absent with a prebuilt `wsgw:image`).
+ */
 export const regions = Object.fromEntries(
-  services.map((s) => [s.region, { albDnsName: s.gateway.loadBalancer.dnsName, mskBootstrapBrokers: s.kafka.bootstrapBrokers }]),
+  services.map((s) => [
+    s.region,
+    {
+      albDnsName: s.gateway.loadBalancer.dnsName,
+      mskBootstrapBrokers: s.kafka.bootstrapBrokers,
+      ...(registry.images[s.region]!.repositoryUrl ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl } : {}),
+    },
+  ]),
 );
-export const imageRepositoryUrl = registry.repository.repositoryUrl;

@@ -208,11 +208,6 @@ export function kafkaArns(clusterArn: string): KafkaArns {
 // ---------------------------------------------------------------------------------------------
 // Images
 
-/** The same ECR repository as seen from another region (the replica ECR replication creates). */
-export function ecrRepositoryUrlIn(repositoryUrl: string, region: string): string {
-  return repositoryUrl.replace(/(\.dkr\.ecr\.)[a-z0-9-]+(\.amazonaws\.com)/, `$1${region}$2`);
-}
-
 /**
  * The ECR repository ARN behind an image reference, so the execution role may pull exactly that
  * repository; undefined for images outside ECR (public registries need no IAM).

@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackConfigError, parseStackConfig, readStackFile } from './config.js';
-import { type DeclaredResource, runProgram } from './mocks.js';
+import { type DeclaredResource, reveal, runProgram } from './mocks.js';
 import { deriveTiming, describeNat } from './plan.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-/** Types that exist once for the whole stack, whichever provider they were declared with. */
+/** Types listed under `global`: not bound to an AWS region (Global Accelerator's API lives in us-west-2). */
 const GLOBAL_TYPES = /^(aws:globalaccelerator\/|cloudflare:|docker-build:)/;
 
 /** The few settings that matter when reviewing a plan, per resource type. */
@@ -68,11 +68,9 @@ export function keySettings(r: DeclaredResource): string {
     case 'cloudflare:index/dnsRecord:DnsRecord':
       return `${i.name} ${i.type} -> ${i.content} proxied=${i.proxied}`;
     case 'docker-build:index:Image':
-      return `build ${i.dockerfile?.location?.replace(ROOT, '') || 'Dockerfile'} for ${list(i.platforms)}, push`;
+      return `build ${i.dockerfile?.location?.replace(ROOT, '') || 'Dockerfile'} for ${list(i.platforms)}, push to ${list(reveal(i.tags))}`;
     case 'aws:ecr/repository:Repository':
       return `${i.name} scanOnPush=${i.imageScanningConfiguration?.scanOnPush}`;
-    case 'aws:ecr/replicationConfiguration:ReplicationConfiguration':
-      return `to ${list(i.replicationConfiguration?.rules?.[0]?.destinations?.map((d: { region: string }) => d.region))}`;
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return `${i.metricName ?? 'metrics insights query'} > ${i.threshold}`;
     case 'aws:cloudwatch/logGroup:LogGroup':

@@ -262,6 +262,9 @@ export class GatewayService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: DEFAULT_PORT }],
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
+        // `pulumi up` waits until the new tasks run and pass their health checks (or fails, after
+        // the circuit breaker rolled back) instead of reporting success while a region runs nothing.
+        waitForSteadyState: true,
       },
       // Autoscaling owns desiredCount after creation; a `pulumi up` must not reset it to the floor.
       { parent: this, dependsOn: [https], ignoreChanges: ['desiredCount'] },

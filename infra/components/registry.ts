@@ -2,113 +2,118 @@ import { fileURLToPath } from 'node:url';
 import * as aws from '@pulumi/aws';
 import * as dockerBuild from '@pulumi/docker-build';
 import * as pulumi from '@pulumi/pulumi';
-import { ecrRepositoryArnFromImage, ecrRepositoryUrlIn } from '../plan.js';
+import { ecrRepositoryArnFromImage } from '../plan.js';
 
 /** The repository root: the Docker build context, wherever `pulumi up` is started from. */
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Images kept per repository; older ones expire (task definitions pin digests, so a rollback within this window still pulls). */
+export const IMAGES_KEPT = 30;
+
 export interface RegistryArgs {
+  /** The repository name, the same in every region (ECR repositories are regional). */
   readonly repositoryName: string;
+  /** Every region of the stack with its provider. */
+  readonly regions: readonly { readonly name: string; readonly provider: aws.Provider }[];
+  /**
+   * The region whose repository, lifecycle policy and build keep the logical names of the single
+   * repository this component used to create there, so a deployed stack does not replace them.
+   */
   readonly homeRegion: string;
-  /** Regions the image must be pullable in (home first). */
-  readonly regions: readonly string[];
-  readonly accountId: pulumi.Input<string>;
-  /** `wsgw:image`: use this reference everywhere and build nothing. */
+  /** `wsgw:image`: use this reference everywhere; no repository, nothing is built. */
   readonly prebuiltImage?: string;
 }
 
+/** One region's image: where tasks pull from and what the execution role may pull. */
+export interface RegionImage {
+  /** Digest-pinned image reference. */
+  readonly image: pulumi.Output<string>;
+  /** The ECR repository the execution role may pull from; undefined for an image outside ECR. */
+  readonly repositoryArn?: pulumi.Output<string>;
+  /** The region's repository URL; undefined with a prebuilt image. */
+  readonly repositoryUrl?: pulumi.Output<string>;
+}
+
 /**
- * Where the gateway image comes from. An ECR repository in the home region (scan on push)
- * replicates to every other region so tasks pull from their own region — no cross-region
- * pulls, and a home-region outage does not stop scale-out elsewhere. Unless `wsgw:image` names a
- * prebuilt image, the repository's Dockerfile is built for linux/arm64 with the docker-build
- * provider and pushed; task definitions pin the pushed digest, so tags never decide what runs.
+ * Where the gateway image comes from: unless `wsgw:image` names a prebuilt image, every region has
+ * its own ECR repository (scan on push, a lifecycle policy) and its own build of the repository's
+ * Dockerfile for linux/arm64, pushed there by the docker-build provider. Task definitions pin the
+ * pushed digest, so tags never decide what runs.
+ *
+ * Why a repository per region and a push into each, rather than ECR replication from one home
+ * repository: replication copies only images pushed after its rule exists, so a region added later
+ * would never receive the current image, and a registry's replication configuration is one per
+ * account and region, shared with every other stack there. A region's build is a resource of that
+ * region: adding a region builds and pushes there, retiring one removes only its own.
  */
 export class Registry extends pulumi.ComponentResource {
-  readonly repository: aws.ecr.Repository;
-  /** Digest-pinned image reference per region. */
-  readonly images: Readonly<Record<string, pulumi.Output<string>>>;
-  /** The ECR repository ARN per region the execution role may pull; undefined for a non-ECR prebuilt image. */
-  readonly repositoryArns: Readonly<Record<string, pulumi.Output<string> | undefined>>;
-  readonly image?: dockerBuild.Image;
+  /** By region name. */
+  readonly images: Readonly<Record<string, RegionImage>>;
 
-  constructor(name: string, args: RegistryArgs, opts: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('wsgw:aws:Registry', name, {}, opts);
-    const o = { parent: this };
+    const images: Record<string, RegionImage> = {};
 
-    this.repository = new aws.ecr.Repository(
-      `${name}-repo`,
-      {
-        name: args.repositoryName,
-        // Mutable tags are harmless here: deployments reference the digest, not the tag.
-        imageTagMutability: 'MUTABLE',
-        imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: 'AES256' }],
-      },
-      o,
-    );
-    new aws.ecr.LifecyclePolicy(
-      `${name}-lifecycle`,
-      {
-        repository: this.repository.name,
-        policy: JSON.stringify({
-          rules: [{ rulePriority: 1, description: 'keep the last 30 images', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 }, action: { type: 'expire' } }],
-        }),
-      },
-      o,
-    );
-
-    const others = args.regions.filter((r) => r !== args.homeRegion);
-    if (others.length > 0) {
-      // Registry-wide setting of the home region: one per account and region. It replaces any
-      // replication rules set outside this stack (see docs/infrastructure.md).
-      new aws.ecr.ReplicationConfiguration(
-        `${name}-replication`,
-        {
-          replicationConfiguration: {
-            rules: [
-              {
-                destinations: others.map((region) => ({ region, registryId: args.accountId })),
-                repositoryFilters: [{ filter: args.repositoryName, filterType: 'PREFIX_MATCH' }],
-              },
-            ],
-          },
-        },
-        o,
-      );
-    }
-
-    const images: Record<string, pulumi.Output<string>> = {};
-    const repositoryArns: Record<string, pulumi.Output<string> | undefined> = {};
     if (args.prebuiltImage) {
       const arn = ecrRepositoryArnFromImage(args.prebuiltImage);
-      for (const region of args.regions) {
-        images[region] = pulumi.output(args.prebuiltImage);
-        repositoryArns[region] = arn ? pulumi.output(arn) : undefined;
+      for (const r of args.regions) {
+        images[r.name] = { image: pulumi.output(args.prebuiltImage), ...(arn ? { repositoryArn: pulumi.output(arn) } : {}) };
       }
-    } else {
-      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: this.repository.registryId }, o);
-      this.image = new dockerBuild.Image(
-        `${name}-image`,
+    }
+
+    for (const r of args.prebuiltImage ? [] : args.regions) {
+      const o = { parent: this, provider: r.provider };
+      // The home region's children keep the names of the one repository, policy and build that
+      // lived there before every region had its own.
+      const legacy = (suffix: string) => (r.name === args.homeRegion ? { aliases: [{ name: `${name}-${suffix}` }] } : {});
+      const id = `${name}-${r.name}`;
+
+      const repository = new aws.ecr.Repository(
+        `${id}-repo`,
+        {
+          name: args.repositoryName,
+          // Mutable tags are harmless here: deployments reference the digest, not the tag.
+          imageTagMutability: 'MUTABLE',
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfigurations: [{ encryptionType: 'AES256' }],
+        },
+        { ...o, ...legacy('repo') },
+      );
+      new aws.ecr.LifecyclePolicy(
+        `${id}-lifecycle`,
+        {
+          repository: repository.name,
+          policy: JSON.stringify({
+            rules: [
+              { rulePriority: 1, description: `keep the last ${IMAGES_KEPT} images`, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: IMAGES_KEPT }, action: { type: 'expire' } },
+            ],
+          }),
+        },
+        { ...o, ...legacy('lifecycle') },
+      );
+
+      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, o);
+      const build = new dockerBuild.Image(
+        `${id}-image`,
         {
           context: { location: REPOSITORY_ROOT },
           dockerfile: { location: `${REPOSITORY_ROOT}Dockerfile` },
           // The task definitions run on Graviton (ARM64).
           platforms: [dockerBuild.Platform.Linux_arm64],
           push: true,
-          tags: [pulumi.interpolate`${this.repository.repositoryUrl}:latest`],
-          registries: [{ address: this.repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) }],
+          tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
+          registries: [{ address: repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) }],
         },
-        o,
+        { parent: this, ...legacy('image') },
       );
-      const partition = aws.getPartitionOutput({}, o).partition;
-      for (const region of args.regions) {
-        images[region] = pulumi.interpolate`${this.repository.repositoryUrl.apply((u) => ecrRepositoryUrlIn(u, region))}@${this.image.digest}`;
-        repositoryArns[region] = pulumi.interpolate`arn:${partition}:ecr:${region}:${args.accountId}:repository/${args.repositoryName}`;
-      }
+      images[r.name] = {
+        image: pulumi.interpolate`${repository.repositoryUrl}@${build.digest}`,
+        repositoryArn: repository.arn,
+        repositoryUrl: repository.repositoryUrl,
+      };
     }
+
     this.images = Object.freeze(images);
-    this.repositoryArns = Object.freeze(repositoryArns);
-    this.registerOutputs({ repositoryUrl: this.repository.repositoryUrl });
+    this.registerOutputs({});
   }
 }

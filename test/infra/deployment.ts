@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { parseStackConfig, type StackConfig } from '../../infra/config.js';
-import { type DeclaredResource, resolve, runProgram } from '../../infra/mocks.js';
+import { type DeclaredResource, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
 import { regionOf } from '../../infra/synth.js';
@@ -326,22 +326,75 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
-    it('keeps one ECR repository, replicated to the other regions', () => {
-      const repos = byType(rs, 'aws:ecr/repository:Repository');
-      expect(repos).toHaveLength(1);
-      expect(repos[0]!.region).toBe(cfg.homeRegion);
-      const repl = byType(rs, 'aws:ecr/replicationConfiguration:ReplicationConfiguration');
-      expect(repl).toHaveLength(n > 1 ? 1 : 0);
-      if (n > 1) {
-        expect(repl[0]!.inputs.replicationConfiguration.rules[0].destinations.map((d: { region: string }) => d.region)).toEqual(regions.slice(1));
+    // AWS rule: "By default, replication only applies to images pushed after the replication
+    // configuration is applied." (Amazon ECR User Guide, Replication backfill,
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html). A region
+    // added after the first push would never receive the image through replication, so every
+    // region gets a repository of its own that the plan itself pushes to.
+    // AWS rule: `aws ecs wait services-stable` succeeds only once "length(deployments) == 1 &&
+    // runningCount == desiredCount" (AWS CLI reference, ecs wait services-stable,
+    // https://docs.aws.amazon.com/cli/latest/reference/ecs/wait/services-stable.html); the
+    // provider's `waitForSteadyState` waits for exactly that, so `pulumi up` fails instead of
+    // reporting success while a region runs nothing.
+    it('gives every region an image the plan pushes into a repository in that region, and waits until the service runs it', () => {
+      for (const region of regions) {
+        expect(one(rs, 'aws:ecs/service:Service', region).inputs.waitForSteadyState).toBe(true);
+        const image = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].image as string;
+        if (cfg.image) {
+          expect(image).toBe(cfg.image);
+          continue;
+        }
+        const repo = one(rs, 'aws:ecr/repository:Repository', region);
+        const url = repo.state.repositoryUrl as string;
+        expect(url).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}$`));
+        // The digest the task runs is the one a build in the plan pushed to this very repository.
+        const builds = byType(rs, 'docker-build:index:Image').filter((b) => image === `${url}@${b.state.digest}`);
+        expect(builds, `the build behind ${region}'s task image`).toHaveLength(1);
+        const build = builds[0]!.inputs;
+        expect(build.push).toBe(true);
+        expect(build.tags.length).toBeGreaterThan(0);
+        for (const tag of build.tags) expect(tag.startsWith(`${url}:`)).toBe(true);
+        expect(reveal<{ address: string }[]>(build.registries).map((r) => r.address)).toEqual([url]);
+        // The registry password (an ECR token) stays encrypted in the state.
+        expect(isSecret(build.registries) || isSecret(build.registries[0].password)).toBe(true);
+        expect(build.platforms).toEqual(['linux/arm64']);
+        expect(build.dockerfile.location).toMatch(/\/Dockerfile$/);
+        // Untagged and superseded images expire in every region, not only where the build started.
+        const lifecycle = inRegion(rs, 'aws:ecr/lifecyclePolicy:LifecyclePolicy', region);
+        expect(lifecycle.map((l) => l.inputs.repository)).toEqual([repo.inputs.name]);
+        // The home region's repository, policy and build answer to the names the single replicated
+        // repository had, so a deployed stack keeps them instead of replacing them.
+        const legacy = (old: string) => (region === cfg.homeRegion ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:Registry::registry` }] : []);
+        expect(repo.aliases).toEqual(legacy('registry-repo'));
+        expect(lifecycle[0]!.aliases).toEqual(legacy('registry-lifecycle'));
+        expect(builds[0]!.aliases).toEqual(legacy('registry-image'));
       }
-      const images = byType(rs, 'docker-build:index:Image');
-      expect(images).toHaveLength(cfg.image ? 0 : 1);
-      if (!cfg.image) {
-        expect(images[0]!.inputs.platforms).toEqual(['linux/arm64']);
-        expect(images[0]!.inputs.push).toBe(true);
-        expect(images[0]!.inputs.dockerfile.location).toMatch(/\/Dockerfile$/);
-      }
+    });
+
+    // AWS rule: PutReplicationConfiguration "Creates or updates the replication configuration for a
+    // registry" (Amazon ECR API Reference,
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutReplicationConfiguration.html):
+    // one per registry (account and region), so two stacks in one account overwrite each other's,
+    // and a PREFIX_MATCH filter on "wsgw-prod" also matches "wsgw-prod2". The same holds for the
+    // other resources AWS keeps once per account or registry.
+    it('creates nothing AWS keeps once per account or registry, and selects nothing by name prefix', () => {
+      const shared = [
+        'aws:ecr/replicationConfiguration:ReplicationConfiguration',
+        'aws:ecr/registryPolicy:RegistryPolicy',
+        'aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration',
+        'aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate',
+        'aws:ecr/pullThroughCacheRule:PullThroughCacheRule',
+        'aws:ecr/accountSetting:AccountSetting',
+        'aws:ecs/accountSettingDefault:AccountSettingDefault',
+        'aws:iam/accountPasswordPolicy:AccountPasswordPolicy',
+        'aws:iam/accountAlias:AccountAlias',
+        'aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock',
+        'aws:apigateway/account:Account',
+        'aws:ec2/serialConsoleAccess:SerialConsoleAccess',
+        'aws:ec2/imageBlockPublicAccess:ImageBlockPublicAccess',
+      ];
+      expect(rs.filter((r) => shared.includes(r.type)).map((r) => `${r.type} ${r.name}`)).toEqual([]);
+      expect(JSON.stringify(rs.map((r) => r.inputs))).not.toContain('PREFIX_MATCH');
     });
 
     it(`${direct ? 'peers every pair of VPCs' : 'creates no VPC peering'} for direct consumption`, () => {

@@ -100,11 +100,10 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
       add('aws:ec2/route:Route', (n - 1) * routeTables);
     }
 
-    // The image repository lives in the home region and replicates to the others.
-    if (r.name === cfg.homeRegion) {
+    // Unless the image is prebuilt, every region has its own repository the build pushes to.
+    if (!cfg.image) {
       add('aws:ecr/repository:Repository', 1);
       add('aws:ecr/lifecyclePolicy:LifecyclePolicy', 1);
-      add('aws:ecr/replicationConfiguration:ReplicationConfiguration', n > 1 ? 1 : 0);
     }
     regions[r.name] = c;
   });
@@ -116,6 +115,7 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     // The public record and the one ACM validation record every region shares.
     'cloudflare:index/dnsRecord:DnsRecord': 2,
   };
-  if (!cfg.image) global['docker-build:index:Image'] = 1;
+  // One build per region, each pushed into that region's repository.
+  if (!cfg.image) global['docker-build:index:Image'] = n;
   return { global, regions };
 }

@@ -7,7 +7,6 @@ import {
   deriveTiming,
   describeNat,
   ecrRepositoryArnFromImage,
-  ecrRepositoryUrlIn,
   gatewayEnvironment,
   kafkaArns,
   natGatewayCount,
@@ -150,9 +149,6 @@ describe('kafkaArns', () => {
 });
 
 describe('images', () => {
-  it('finds the replica repository in another region', () => {
-    expect(ecrRepositoryUrlIn('123456789012.dkr.ecr.us-east-1.amazonaws.com/wsgw-prod', 'eu-west-1')).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/wsgw-prod');
-  });
   it('scopes pulls to the ECR repository of a prebuilt image, and to nothing outside ECR', () => {
     expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/team/gw');
     expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/gw@sha256:abc')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/gw');
