@@ -74,6 +74,7 @@ const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 const BURSTABLE_MSK = /^kafka\.t3\./;
 const HOSTNAME = /^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/;
 const CIDR16 = /^10\.(\d{1,3})\.0\.0\/16$|^172\.(1[6-9]|2\d|3[01])\.0\.0\/16$|^192\.168\.0\.0\/16$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 const existingVpc = z
   .object({
@@ -83,8 +84,8 @@ const existingVpc = z
     publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
     /** Subnets for tasks and brokers (one per AZ, with egress to AWS APIs). */
     privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
-    /** The VPC's CIDR; needed by `direct` mode for peering routes and broker ingress. */
-    cidr: z.string().optional(),
+    /** The VPC's CIDR; needed by `direct` mode for peering routes and broker ingress, and checked against the other regions'. */
+    cidr: z.string().regex(CIDR, 'must be an IPv4 CIDR such as 10.40.0.0/16').optional(),
     /** Route tables of the private subnets; needed by `direct` mode for peering routes. */
     privateRouteTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]+$/)).optional(),
   })
@@ -97,7 +98,11 @@ const region = z
     minTasks: z.number().int().min(1, 'must be at least 1'),
     /** Autoscaling ceiling. */
     maxTasks: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000'),
-    /** VPC CIDR for a created VPC (a private /16); derived from the region's position when absent. */
+    /**
+     * The created VPC's range, a private /16: required without `vpc`. Explicit so that no other
+     * region's list position decides it (a changed CIDR replaces the VPC, its subnets and the MSK
+     * cluster in them).
+     */
     cidr: z.string().regex(CIDR16, 'must be a private /16 such as 10.16.0.0/16').optional(),
     /** Deploy into this existing VPC instead of creating one. */
     vpc: existingVpc.optional(),
@@ -147,6 +152,8 @@ const network = z
 const schema = z
   .object({
     regions: z.array(region).min(1, 'needs at least one region').max(10, 'at most 10 regions (Global Accelerator endpoint groups per listener)'),
+    /** The region whose provider manages the global resources; required with more than one region. */
+    homeRegion: z.string().optional(),
     domain: z.string({ error: 'is required (the public hostname, e.g. ws.example.com)' }).regex(HOSTNAME, 'must be a lower-case hostname such as ws.example.com'),
     cloudflareZoneId: z.string({ error: 'is required (the Cloudflare zone holding the domain)' }).regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex Cloudflare zone id'),
     /** Target tracking value: average open WebSocket connections per task. */
@@ -193,7 +200,7 @@ export interface RegionConfig {
   readonly name: string;
   readonly minTasks: number;
   readonly maxTasks: number;
-  /** CIDR of the region's VPC: configured, derived, or the existing VPC's. Undefined only for an existing VPC without `cidr`. */
+  /** CIDR of the region's VPC: the configured one, or the existing VPC's. Undefined only for an existing VPC without `cidr`. */
   readonly cidr?: string;
   /** Set when deploying into an existing VPC. */
   readonly vpc?: ExistingVpcConfig;
@@ -222,8 +229,12 @@ export interface TaskSize {
 
 /** The parsed, validated and frozen `wsgw:` configuration of one stack. */
 export interface StackConfig {
-  /** Regions in configured order; the first is the home region (ECR, Global Accelerator calls). */
+  /** Regions in configured order. The order means nothing: no name, range or role derives from a position. */
   readonly regions: readonly RegionConfig[];
+  /**
+   * The region whose provider manages the Global Accelerator and whose ACM certificate names the
+   * shared validation record: `wsgw:homeRegion`, or the only region.
+   */
   readonly homeRegion: string;
   readonly domain: string;
   readonly cloudflareZoneId: string;
@@ -333,30 +344,40 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     }
   }
 
-  const cidrs = resolveCidrs(c.regions);
-  if (c.msk.crossRegion === 'direct' && c.regions.length > 1) {
-    // Peered VPCs must not overlap, or routes to the other region's brokers are ambiguous.
-    const byCidr = new Map<string, string>();
-    c.regions.forEach((r, i) => {
-      const cidr = cidrs[i];
-      if (!cidr) return;
-      const other = byCidr.get(cidr);
-      if (other) issues.push(`${configKey(['regions', i, 'cidr'])}: ${cidr} overlaps ${other}; peered VPCs need distinct CIDRs`);
-      else byCidr.set(cidr, `wsgw:regions[${i}]`);
-    });
+  // Every region's range is explicit and disjoint from every other's: peered VPCs need distinct
+  // ranges, and a region added later must never collide with one deployed earlier.
+  const ranges: { cidr: string; key: string }[] = [];
+  c.regions.forEach((r, i) => {
+    if (!r.vpc && !r.cidr) {
+      issues.push(`${configKey(['regions', i, 'cidr'])}: is required for a created VPC (a private /16 such as 10.16.0.0/16 that no other region uses)`);
+    }
+    const cidr = r.vpc ? r.vpc.cidr : r.cidr;
+    if (!cidr) return;
+    const key = configKey(r.vpc ? ['regions', i, 'vpc', 'cidr'] : ['regions', i, 'cidr']);
+    const range = cidrRange(cidr);
+    if (!range) {
+      issues.push(`${key}: ${cidr} is not a valid IPv4 CIDR`);
+      return;
+    }
+    const clash = ranges.find((other) => cidrsOverlap(other.cidr, cidr));
+    if (clash) issues.push(`${key}: ${cidr} overlaps ${clash.key} (${clash.cidr}); every region needs a range of its own`);
+    ranges.push({ cidr, key });
+  });
+
+  if (c.homeRegion === undefined) {
+    if (c.regions.length > 1) issues.push(`${configKey(['homeRegion'])}: is required with more than one region (one of ${c.regions.map((r) => r.name).join(', ')})`);
+  } else if (!c.regions.some((r) => r.name === c.homeRegion)) {
+    issues.push(`${configKey(['homeRegion'])}: "${c.homeRegion}" is not one of wsgw:regions (${c.regions.map((r) => r.name).join(', ')})`);
   }
 
   if (issues.length > 0) throw new StackConfigError(issues);
 
   return deepFreeze<StackConfig>({
-    regions: c.regions.map((r, i) => ({
-      name: r.name,
-      minTasks: r.minTasks,
-      maxTasks: r.maxTasks,
-      ...(cidrs[i] ? { cidr: cidrs[i] } : {}),
-      ...(r.vpc ? { vpc: r.vpc } : {}),
-    })),
-    homeRegion: c.regions[0]!.name,
+    regions: c.regions.map((r) => {
+      const cidr = r.vpc ? r.vpc.cidr : r.cidr;
+      return { name: r.name, minTasks: r.minTasks, maxTasks: r.maxTasks, ...(cidr ? { cidr } : {}), ...(r.vpc ? { vpc: r.vpc } : {}) };
+    }),
+    homeRegion: c.homeRegion ?? c.regions[0]!.name,
     domain: c.domain,
     cloudflareZoneId: c.cloudflareZoneId,
     connectionsPerTask: c.connectionsPerTask,
@@ -371,12 +392,24 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
   });
 }
 
-/**
- * The VPC CIDR of each region: the configured one, the existing VPC's, or `10.<16+i>.0.0/16` by
- * position, so that regions never overlap unless told to (peering needs distinct ranges).
- */
-export function resolveCidrs(regions: readonly { cidr?: string | undefined; vpc?: { cidr?: string | undefined } | undefined }[]): (string | undefined)[] {
-  return regions.map((r, i) => (r.vpc ? r.vpc.cidr : (r.cidr ?? `10.${16 + i}.0.0/16`)));
+/** The first and last address of an IPv4 CIDR block as unsigned integers; undefined if malformed. */
+export function cidrRange(cidr: string): { readonly first: number; readonly last: number } | undefined {
+  const m = CIDR.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return undefined;
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  const first = address - (address % size);
+  return { first, last: first + size - 1 };
+}
+
+/** Whether two IPv4 CIDR blocks share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = cidrRange(a);
+  const y = cidrRange(b);
+  return x !== undefined && y !== undefined && x.first <= y.last && y.first <= x.last;
 }
 
 /** What the Pulumi program reads: the parsed config plus the secrets, kept as secret outputs. */

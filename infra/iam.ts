@@ -37,7 +37,10 @@ export function assumeRolePolicy(service: string, accountId: string): PolicyDocu
 /** A cluster whose origin topics a gateway reads, and whether it also writes one of them. */
 export interface GatewayKafkaAccess {
   readonly clusterArn: string;
-  /** Regions whose origin topics this gateway reads from the cluster. */
+  /**
+   * Regions whose origin topics this gateway reads from the cluster; `'*'` names every fan-out
+   * topic of the cluster (`wsgw.fanout.*`): with the replicator, the local copies of all regions.
+   */
   readonly readOrigins: readonly string[];
   /** The region whose origin topic this gateway produces to (its own), on its local cluster. */
   readonly writeOrigin?: string;
@@ -47,7 +50,8 @@ export interface GatewayKafkaAccess {
  * The task role: exactly the `kafka-cluster:` actions the gateway's Kafka bus performs.
  * - Connect, DescribeCluster: every MSK IAM client.
  * - WriteDataIdempotently (cluster): the producer is idempotent (design.md §3).
- * - DescribeTopic, ReadData: its own origin topic and every replicated/remote one it consumes.
+ * - DescribeTopic, ReadData: the fan-out topics it consumes: with the replicator every one on its
+ *   own cluster, in `direct` mode its own and each remote region's origin topic on that region's.
  * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —
  *   but an admin `createTopics` is still authorized against this action).
  * - DescribeGroup, AlterGroup, DeleteGroup: its consumer groups on that cluster. Each bus instance

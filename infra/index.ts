@@ -30,7 +30,6 @@ const timing = deriveTiming();
 const multiRegion = config.regions.length > 1;
 const replicator = multiRegion && config.msk.crossRegion === 'replicator';
 const direct = multiRegion && config.msk.crossRegion === 'direct';
-const regionNames = config.regions.map((r) => r.name);
 
 // Resource names carry the region, never the stack (URNs already carry the stack), so renaming
 // nothing here ever replaces infrastructure.
@@ -50,6 +49,7 @@ const certificates = new Certificates('certificates', {
   domain: config.domain,
   zoneId: config.cloudflareZoneId,
   regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
+  homeRegion: config.homeRegion,
 });
 
 const regional = config.regions.map((r) => {
@@ -107,8 +107,10 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
         { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
         ...remote.map((x) => ({ region: x.region.name, clusterArn: x.kafka.clusterArn, bootstrapBrokers: x.kafka.bootstrapBrokers })),
       ],
-      // With the replicator every origin topic has a copy in the local cluster.
-      localReadOrigins: replicator ? regionNames : [r.name],
+      // With the replicator every origin topic has a copy in the local cluster: the grant covers
+      // every fan-out topic there ('*'), so adding or retiring a region changes no other region's
+      // role, and a retired region's leftover copy stays readable by tasks still subscribed to it.
+      localReadOrigins: replicator ? ['*'] : [r.name],
       ...(jwtSecret ? { jwtSecret } : {}),
       ...(publishKey ? { publishKey } : {}),
       ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
-import { StackConfigError, configKey, parseStackConfig, readPulumiConfig, readStackFile, resolveCidrs } from '../../infra/config.js';
+import fc from 'fast-check';
+import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readPulumiConfig, readStackFile } from '../../infra/config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -11,9 +12,18 @@ function base(): Record<string, unknown> {
   return {
     'wsgw:domain': 'ws.example.com',
     'wsgw:cloudflareZoneId': '0123456789abcdef0123456789abcdef',
-    'wsgw:regions': [{ name: 'us-east-1', minTasks: 1, maxTasks: 4 }],
+    'wsgw:regions': [{ name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 4 }],
     'wsgw:msk': { instanceType: 'kafka.m7g.large' },
   };
+}
+
+/** Two created regions with their own ranges; the first is home. */
+function twoRegions(r: Record<string, unknown>): void {
+  r['wsgw:regions'] = [
+    { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
+    { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
+  ];
+  r['wsgw:homeRegion'] = 'us-east-1';
 }
 
 function issuesOf(raw: Record<string, unknown>): string[] {
@@ -71,7 +81,7 @@ describe('parseStackConfig', () => {
     const c = parseStackConfig({
       domain: 'ws.example.com',
       cloudflareZoneId: '0123456789abcdef0123456789abcdef',
-      regions: JSON.stringify([{ name: 'eu-west-1', minTasks: 2, maxTasks: 8 }]),
+      regions: JSON.stringify([{ name: 'eu-west-1', cidr: '10.20.0.0/16', minTasks: 2, maxTasks: 8 }]),
       connectionsPerTask: '25000',
       msk: JSON.stringify({ instanceType: 'kafka.m5.large', crossRegion: 'direct' }),
       'aws:region': 'eu-west-1',
@@ -112,10 +122,10 @@ describe('parseStackConfig', () => {
       ['bad zone', (r) => (r['wsgw:cloudflareZoneId'] = 'zone-1'), /^wsgw:cloudflareZoneId: must be a 32-character hex/],
       ['missing msk', (r) => delete r['wsgw:msk'], /^wsgw:msk: is required/],
       ['no regions', (r) => (r['wsgw:regions'] = []), /^wsgw:regions: needs at least one region/],
-      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
+      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
       [
         'duplicate region',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', minTasks: 1, maxTasks: 2 }]),
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 }]),
         /^wsgw:regions\[1\]\.name: duplicate region "us-east-1" \(also wsgw:regions\[0\]\)/,
       ],
       ['minTasks > maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: minTasks \(5\) is greater than maxTasks \(2\)/],
@@ -140,31 +150,65 @@ describe('parseStackConfig', () => {
       [
         'burstable brokers with the replicator',
         (r) => {
-          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }];
+          twoRegions(r);
           r['wsgw:msk'] = { instanceType: 'kafka.t3.small', brokersPerAz: 2 };
         },
         /^wsgw:msk\.instanceType: kafka\.t3\.small cannot be a Replicator source/,
       ],
       [
         'too few brokers for the replicator',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }]),
+        (r) => twoRegions(r),
         /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; 1 per AZ × 2 AZs gives 2/,
       ],
       [
-        'overlapping CIDRs with direct mode',
+        'a created VPC without a range',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }]),
+        /^wsgw:regions\[0\]\.cidr: is required for a created VPC/,
+      ],
+      [
+        'the same range twice',
         (r) => {
-          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }];
-          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
+          twoRegions(r);
+          (r['wsgw:regions'] as { cidr: string }[])[1]!.cidr = '10.16.0.0/16';
         },
-        /^wsgw:regions\[1\]\.cidr: 10\.1\.0\.0\/16 overlaps wsgw:regions\[0\]/,
+        /^wsgw:regions\[1\]\.cidr: 10\.16\.0\.0\/16 overlaps wsgw:regions\[0\]\.cidr \(10\.16\.0\.0\/16\)/,
+      ],
+      [
+        'an existing VPC whose range covers a created one',
+        (r) => {
+          twoRegions(r);
+          (r['wsgw:regions'] as Record<string, unknown>[])[0] = {
+            name: 'us-east-1', minTasks: 1, maxTasks: 2,
+            vpc: { id: 'vpc-1', cidr: '10.0.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+          };
+        },
+        /^wsgw:regions\[1\]\.cidr: 10\.17\.0\.0\/16 overlaps wsgw:regions\[0\]\.vpc\.cidr \(10\.0\.0\.0\/8\)/,
+      ],
+      ['a malformed existing VPC range', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }]), /^wsgw:regions\[0\]\.vpc\.cidr: must be an IPv4 CIDR/],
+      [
+        'no home region with two regions',
+        (r) => {
+          twoRegions(r);
+          delete r['wsgw:homeRegion'];
+        },
+        /^wsgw:homeRegion: is required with more than one region \(one of us-east-1, eu-west-1\)/,
+      ],
+      [
+        'a home region that is not deployed',
+        (r) => {
+          twoRegions(r);
+          r['wsgw:homeRegion'] = 'ap-southeast-1';
+        },
+        /^wsgw:homeRegion: "ap-southeast-1" is not one of wsgw:regions \(us-east-1, eu-west-1\)/,
       ],
       [
         'existing VPC without routes in direct mode',
         (r) => {
           r['wsgw:regions'] = [
             { name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } },
-            { name: 'eu-west-1', minTasks: 1, maxTasks: 2 },
+            { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
           ];
+          r['wsgw:homeRegion'] = 'us-east-1';
           r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
         },
         /^wsgw:regions\[0\]\.vpc\.cidr: is required with wsgw:msk\.crossRegion "direct"/,
@@ -195,7 +239,7 @@ describe('parseStackConfig', () => {
       expect(issues[0]).toMatch(/^wsgw:domain: is required/);
       delete raw['wsgw:regions'];
       raw['wsgw:domain'] = 'ws.example.com';
-      raw['wsgw:regions'] = [{ name: 'mars-1', minTasks: 3, maxTasks: 1 }];
+      raw['wsgw:regions'] = [{ name: 'mars-1', cidr: '10.16.0.0/16', minTasks: 3, maxTasks: 1 }];
       const second = issuesOf(raw);
       expect(second).toEqual([
         'wsgw:regions[0].name: unknown AWS region "mars-1"',
@@ -210,9 +254,39 @@ describe('parseStackConfig', () => {
     expect(configKey(['msk'])).toBe('wsgw:msk');
   });
 
-  it('derives non-overlapping CIDRs by position and keeps configured ones', () => {
-    expect(resolveCidrs([{}, { cidr: '10.99.0.0/16' }, {}])).toEqual(['10.16.0.0/16', '10.99.0.0/16', '10.18.0.0/16']);
-    expect(resolveCidrs([{ vpc: { cidr: '172.16.0.0/16' } }, { vpc: {} }])).toEqual(['172.16.0.0/16', undefined]);
+  describe('CIDR ranges', () => {
+    const ipv4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
+    const block = fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([o, bits]) => `${o.join('.')}/${bits}`);
+    /** An address as a number, computed independently of cidrRange. */
+    const addressOf = (o: readonly number[]) => ((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!;
+    const contains = (cidr: string, address: number) => {
+      const [ip, bits] = cidr.split('/') as [string, string];
+      const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+      return ((addressOf(ip.split('.').map(Number)) & mask) >>> 0) === ((address & mask) >>> 0);
+    };
+
+    it('covers exactly the addresses whose network bits match', () => {
+      fc.assert(
+        fc.property(block, ipv4, (cidr, o) => {
+          const range = cidrRange(cidr)!;
+          const address = addressOf(o);
+          expect(address >= range.first && address <= range.last).toBe(contains(cidr, address));
+        }),
+      );
+    });
+
+    it('overlap is symmetric and true exactly when one block holds the other\'s first address', () => {
+      fc.assert(
+        fc.property(block, block, (a, b) => {
+          expect(cidrsOverlap(a, b)).toBe(cidrsOverlap(b, a));
+          expect(cidrsOverlap(a, b)).toBe(contains(a, cidrRange(b)!.first) || contains(b, cidrRange(a)!.first));
+        }),
+      );
+    });
+
+    it('refuses malformed blocks', () => {
+      for (const bad of ['10.0.0/8', '10.0.0.256/24', '10.0.0.0/33', 'ten/8']) expect(cidrRange(bad)).toBeUndefined();
+    });
   });
 });
 
