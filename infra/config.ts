@@ -72,6 +72,10 @@ function range(from: number, to: number, step: number): number[] {
 /** Retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const BURSTABLE_MSK = /^kafka\.t3\./;
+/** MSK Replicator with identical topic names (how origin topics are copied) needs this Kafka version or later. */
+export const REPLICATOR_MIN_KAFKA = '2.8.1';
+/** Regions where MSK takes exactly two client subnets (two AZs); elsewhere two or three. */
+const MSK_TWO_AZ_REGIONS = new Set(['us-west-1']);
 const HOSTNAME = /^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/;
 const CIDR16 = /^10\.(\d{1,3})\.0\.0\/16$|^172\.(1[6-9]|2\d|3[01])\.0\.0\/16$|^192\.168\.0\.0\/16$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -145,7 +149,7 @@ const network = z
   .object({
     nat: z.enum(NAT_MODES, { error: `must be one of ${NAT_MODES.join(', ')}` }).default('perAz'),
     /** Availability zones per created VPC (and thus subnets per tier and the MSK broker spread). */
-    azCount: z.number().int().min(2, 'must be at least 2').max(6, 'must be at most 6').default(2),
+    azCount: z.number().int().min(2, 'must be at least 2').max(3, 'must be at most 3 (MSK spreads brokers over two or three AZs)').default(2),
   })
   .strict();
 
@@ -204,6 +208,10 @@ export interface RegionConfig {
   readonly cidr?: string;
   /** Set when deploying into an existing VPC. */
   readonly vpc?: ExistingVpcConfig;
+  /** AZs the region's tasks and brokers span: `wsgw:network.azCount`, or the existing VPC's private subnets. */
+  readonly azCount: number;
+  /** MSK brokers in the region: `wsgw:msk.brokersPerAz` × `azCount`. */
+  readonly brokerCount: number;
 }
 
 export interface MskConfig {
@@ -331,17 +339,39 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     issues.push(`${configKey(['task', 'memory'])}: ${c.task.memory} MiB is not valid with ${c.task.cpu} CPU units (${memories[0]}..${memories.at(-1)} MiB)`);
   }
 
+  // MSK places brokers in two or three subnets of distinct AZs (exactly two in us-west-1); a
+  // region's broker count follows the AZs it really spans: its existing VPC's private subnets, or
+  // wsgw:network.azCount for a created VPC.
+  const azCounts = c.regions.map((r) => r.vpc?.privateSubnetIds.length ?? c.network.azCount);
+  c.regions.forEach((r, i) => {
+    const azs = azCounts[i]!;
+    if (r.vpc && azs > 3) {
+      issues.push(`${configKey(['regions', i, 'vpc', 'privateSubnetIds'])}: MSK takes two or three subnets in distinct AZs; ${azs} given`);
+    } else if (MSK_TWO_AZ_REGIONS.has(r.name) && azs !== 2) {
+      const from = r.vpc ? configKey(['regions', i, 'vpc', 'privateSubnetIds']) : configKey(['network', 'azCount']);
+      issues.push(`${configKey(['regions', i, 'name'])}: MSK in ${r.name} takes exactly two subnets (two AZs); ${from} gives ${azs}`);
+    }
+  });
+
   if (c.regions.length > 1 && c.msk.crossRegion === 'replicator') {
     // MSK Replicator and multi-VPC connectivity (needed on every source cluster) refuse
-    // burstable brokers, and the Replicator needs at least 3 brokers (4 when spread over 2 AZs).
+    // burstable brokers, and the Replicator needs at least 3 brokers (4 when spread over 2 AZs)
+    // and identical topic names need Kafka 2.8.1.
     if (BURSTABLE_MSK.test(c.msk.instanceType)) {
       issues.push(`${configKey(['msk', 'instanceType'])}: ${c.msk.instanceType} cannot be a Replicator source; use kafka.m5.large or bigger, or crossRegion "direct"`);
     }
-    const brokers = c.msk.brokersPerAz * c.network.azCount;
-    const needed = c.network.azCount === 2 ? 4 : 3;
-    if (brokers < needed) {
-      issues.push(`${configKey(['msk', 'brokersPerAz'])}: MSK Replicator needs at least ${needed} brokers; ${c.msk.brokersPerAz} per AZ × ${c.network.azCount} AZs gives ${brokers}`);
+    if (compareVersions(c.msk.kafkaVersion, REPLICATOR_MIN_KAFKA) < 0) {
+      issues.push(`${configKey(['msk', 'kafkaVersion'])}: MSK Replicator copying topics under identical names needs Kafka ${REPLICATOR_MIN_KAFKA} or later; ${c.msk.kafkaVersion} is older`);
     }
+    c.regions.forEach((r, i) => {
+      const azs = azCounts[i]!;
+      const brokers = c.msk.brokersPerAz * azs;
+      const needed = azs === 2 ? 4 : 3;
+      if (brokers < needed) {
+        const spread = r.vpc ? `${azs} private subnets of its VPC` : `${azs} AZs`;
+        issues.push(`${configKey(['msk', 'brokersPerAz'])}: MSK Replicator needs at least ${needed} brokers; ${r.name} gets ${c.msk.brokersPerAz} per AZ × ${spread} = ${brokers}`);
+      }
+    });
   }
 
   // Every region's range is explicit and disjoint from every other's: peered VPCs need distinct
@@ -375,7 +405,16 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
   return deepFreeze<StackConfig>({
     regions: c.regions.map((r) => {
       const cidr = r.vpc ? r.vpc.cidr : r.cidr;
-      return { name: r.name, minTasks: r.minTasks, maxTasks: r.maxTasks, ...(cidr ? { cidr } : {}), ...(r.vpc ? { vpc: r.vpc } : {}) };
+      const azCount = r.vpc?.privateSubnetIds.length ?? c.network.azCount;
+      return {
+        name: r.name,
+        minTasks: r.minTasks,
+        maxTasks: r.maxTasks,
+        ...(cidr ? { cidr } : {}),
+        ...(r.vpc ? { vpc: r.vpc } : {}),
+        azCount,
+        brokerCount: c.msk.brokersPerAz * azCount,
+      };
     }),
     homeRegion: c.homeRegion ?? c.regions[0]!.name,
     domain: c.domain,
@@ -390,6 +429,17 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     auth: c.jwksUrl ? { mode: 'jwks', jwksUrl: c.jwksUrl } : { mode: 'jwt-secret' },
     allowedOrigins: c.allowedOrigins,
   });
+}
+
+/** Compares dotted versions numerically: negative when `a` is older than `b`. */
+export function compareVersions(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The first and last address of an IPv4 CIDR block as unsigned integers; undefined if malformed. */

@@ -72,7 +72,7 @@ const regional = config.regions.map((r) => {
       region: r.name,
       clusterName: `${prefix}-${shortRegion(r.name)}`,
       msk: config.msk,
-      azCount: r.vpc ? r.vpc.privateSubnetIds.length : config.network.azCount,
+      azCount: r.azCount,
       subnetIds: network.privateSubnetIds,
       securityGroupId: network.mskSecurityGroup.id,
       logRetentionDays: config.logRetentionDays,

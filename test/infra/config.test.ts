@@ -114,6 +114,23 @@ describe('parseStackConfig', () => {
     expect(c.regions[0]!.cidr).toBeUndefined();
   });
 
+  it('counts each region\'s brokers over the AZs it really spans', () => {
+    const c = parseStackConfig({
+      ...base(),
+      'wsgw:homeRegion': 'us-east-1',
+      'wsgw:network': { azCount: 2 },
+      'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2 },
+      'wsgw:regions': [
+        { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
+        { name: 'eu-west-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5'] } },
+      ],
+    });
+    expect(c.regions.map((r) => [r.name, r.azCount, r.brokerCount])).toEqual([
+      ['us-east-1', 2, 4],
+      ['eu-west-1', 3, 6],
+    ]);
+  });
+
   describe('errors name the key', () => {
     const cases: [string, (raw: Record<string, unknown>) => void, RegExp][] = [
       ['missing domain', (r) => delete r['wsgw:domain'], /^wsgw:domain: is required/],
@@ -158,7 +175,54 @@ describe('parseStackConfig', () => {
       [
         'too few brokers for the replicator',
         (r) => twoRegions(r),
-        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; 1 per AZ × 2 AZs gives 2/,
+        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; us-east-1 gets 1 per AZ × 2 AZs = 2/,
+      ],
+      // AWS rule: "MSK Replicator is supported only on clusters running Apache Kafka 2.7.0 or
+      // higher" and "Identical topic name replication (Keep same topic name in console) requires an
+      // MSK cluster running Kafka version 2.8.1 or higher" (Amazon MSK Developer Guide, Supported
+      // cluster types and versions for MSK Replicator,
+      // https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-supported-clusters-versions.html).
+      [
+        'a Kafka version the replicator cannot copy identical topic names on',
+        (r) => {
+          twoRegions(r);
+          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', brokersPerAz: 2, kafkaVersion: '2.8.0' };
+        },
+        /^wsgw:msk\.kafkaVersion: MSK Replicator copying topics under identical names needs Kafka 2\.8\.1 or later; 2\.8\.0 is older/,
+      ],
+      // AWS rule: the Replicator needs "a minimum of three brokers in both source and target
+      // clusters ... in two Availability Zones ... a minimum of four brokers" (same page), and MSK
+      // spreads brokers evenly over the client subnets: an existing VPC's broker count comes from
+      // its private subnets, not from wsgw:network.azCount.
+      [
+        'an existing VPC whose two subnets hold too few brokers for the replicator',
+        (r) => {
+          twoRegions(r);
+          (r['wsgw:regions'] as Record<string, unknown>[])[1] = {
+            name: 'eu-west-1', minTasks: 1, maxTasks: 2,
+            vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+          };
+          r['wsgw:network'] = { azCount: 3 };
+        },
+        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; eu-west-1 gets 1 per AZ × 2 private subnets of its VPC = 2/,
+      ],
+      // AWS rule: ClientSubnets: "If you use the US West (N. California) Region, specify exactly two
+      // subnets. For other Regions where Amazon MSK is available, you can specify either two or three
+      // subnets." (AWS CloudFormation Template Reference, AWS::MSK::Cluster BrokerNodeGroupInfo,
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
+      ['four AZs for a created VPC', (r) => (r['wsgw:network'] = { azCount: 4 }), /^wsgw:network\.azCount: must be at most 3 \(MSK spreads brokers over two or three AZs\)/],
+      [
+        'an existing VPC with four private subnets',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5', 'subnet-6'] } }]),
+        /^wsgw:regions\[0\]\.vpc\.privateSubnetIds: MSK takes two or three subnets in distinct AZs; 4 given/,
+      ],
+      [
+        'three AZs in us-west-1',
+        (r) => {
+          r['wsgw:regions'] = [{ name: 'us-west-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }];
+          r['wsgw:network'] = { azCount: 3 };
+        },
+        /^wsgw:regions\[0\]\.name: MSK in us-west-1 takes exactly two subnets \(two AZs\); wsgw:network\.azCount gives 3/,
       ],
       [
         'a created VPC without a range',

@@ -217,6 +217,18 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "Amazon MSK distributes the broker nodes evenly across the subnets that you
+    // specify" (AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
+    it('gives each region\'s cluster brokersPerAz brokers in each subnet it spans', () => {
+      for (const r of cfg.regions) {
+        const msk = one(rs, 'aws:msk/cluster:Cluster', r.name).inputs;
+        expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(r.azCount);
+        expect(msk.numberOfBrokerNodes).toBe(cfg.msk.brokersPerAz * msk.brokerNodeGroupInfo.clientSubnets.length);
+        expect(msk.numberOfBrokerNodes).toBe(r.brokerCount);
+      }
+    });
+
     it('encrypts and authenticates everywhere', () => {
       for (const region of regions) {
         const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
