@@ -11,7 +11,7 @@ export interface PolicyStatement {
   /** Absent only in trust policies, where IAM forbids it. */
   readonly Resource?: string | readonly string[];
   readonly Principal?: Record<string, string>;
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
 }
 
 export interface PolicyDocument {
@@ -171,6 +171,57 @@ export function replicationSourceClusterPolicy(clusterArn: string, accountId: st
         Action: ['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2'],
         Resource: clusterArn,
         Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
+  };
+}
+
+/**
+ * Key policy of the customer-managed key that encrypts a region's alarm topic. The account keeps
+ * full control through IAM (without that statement nobody could manage or delete the key), and
+ * CloudWatch may use the key for this account's alarms only: CloudWatch encrypts each alarm
+ * notification it publishes to an encrypted topic, which the AWS managed key `alias/aws/sns` does
+ * not let it do (its policy cannot be edited).
+ */
+export function alarmTopicKeyPolicy(p: { readonly accountId: string; readonly partition: string }): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Account', Effect: 'Allow', Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` }, Action: ['kms:*'], Resource: '*' },
+      {
+        Sid: 'CloudWatchAlarms',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': p.accountId } },
+      },
+    ],
+  };
+}
+
+/**
+ * Access policy of a region's alarm topic: the account manages and subscribes as before, and
+ * CloudWatch may publish for exactly the given alarms of this account.
+ */
+export function alarmTopicPolicy(p: { readonly topicArn: string; readonly alarmArns: readonly string[]; readonly accountId: string; readonly partition: string }): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Account',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` },
+        Action: ['sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:AddPermission', 'sns:RemovePermission', 'sns:DeleteTopic', 'sns:Subscribe', 'sns:ListSubscriptionsByTopic', 'sns:Publish'],
+        Resource: p.topicArn,
+      },
+      {
+        Sid: 'CloudWatchAlarms',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['sns:Publish'],
+        Resource: p.topicArn,
+        Condition: { ArnLike: { 'aws:SourceArn': p.alarmArns }, StringEquals: { 'aws:SourceAccount': p.accountId } },
       },
     ],
   };

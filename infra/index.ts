@@ -128,6 +128,7 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       albArnSuffix: gateway.loadBalancer.arnSuffix,
       targetGroupArnSuffix: gateway.targetGroup.arnSuffix,
       mskClusterName: kafka.clusterName,
+      accountId,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     },
     opts,

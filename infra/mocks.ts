@@ -105,6 +105,13 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
     case 'aws:ec2/vpc:Vpc':
       state.cidrBlock = inputs.cidrBlock;
       break;
+    case 'aws:kms/key:Key':
+      state.keyId = `${hex(name, 8)}-${hex(`${name}a`, 4)}-${hex(`${name}b`, 4)}-${hex(`${name}c`, 4)}-${hex(`${name}d`, 12)}`;
+      state.arn = `arn:aws:kms:${region}:${acct}:key/${state.keyId}`;
+      break;
+    case 'aws:sns/topic:Topic':
+      state.arn = `arn:aws:sns:${region}:${acct}:${state.name}`;
+      break;
     case 'aws:secretsmanager/secret:Secret':
       state.arn = `arn:aws:secretsmanager:${region}:${acct}:secret:${inputs.namePrefix ?? name}${id.slice(0, 6)}`;
       break;

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { parseStackConfig, type StackConfig } from '../../infra/config.js';
-import { type DeclaredResource, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
+import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
 import { regionOf } from '../../infra/synth.js';
@@ -49,6 +49,13 @@ function countByPlace(rs: readonly DeclaredResource[]): Record<string, Record<st
     place[r.type] = (place[r.type] ?? 0) + 1;
   }
   return out;
+}
+/** An IAM statement as parsed from a policy's JSON. */
+interface PolicyStatementJson {
+  Action: string[];
+  Resource?: string | string[];
+  Principal?: Record<string, string>;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 const statementsOf = (policy: string) => JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
 const resourcesOf = (s: { Resource?: string | string[] }) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource);
@@ -229,6 +236,47 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "If you use the default AWS managed key, alias/aws/sns, for encryption, then
+    // CloudWatch alarms can't initiate the alarm action ... The default AWS KMS key policy for
+    // Amazon SNS doesn't allow CloudWatch alarms to perform kms:Decrypt and kms:GenerateDataKey API
+    // calls. You can't manually edit AWS managed key policies." (AWS re:Post Knowledge Center, How
+    // do I configure a CloudWatch alarm with an encrypted SNS topic?,
+    // https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns), and SNS access policies
+    // decide who may publish (Amazon SNS Developer Guide, Key management,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    it('lets every alarm notify: a topic under a key of the stack that CloudWatch may use for this account, published to only by these alarms', () => {
+      for (const region of regions) {
+        const topic = one(rs, 'aws:sns/topic:Topic', region);
+        const keys = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === topic.inputs.kmsMasterKeyId);
+        expect(keys, `the key of ${region}'s alarm topic`).toHaveLength(1);
+        const keyPolicy = JSON.parse(keys[0]!.inputs.policy) as { Statement: PolicyStatementJson[] };
+        const cloudwatch = keyPolicy.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        expect(cloudwatch).toHaveLength(1);
+        expect([...cloudwatch[0]!.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+        expect(cloudwatch[0]!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT } });
+        // The account keeps control of the key (a key policy without it locks everyone out).
+        expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` }, Action: ['kms:*'] }));
+        expect(keys[0]!.inputs.enableKeyRotation).toBe(true);
+
+        const alarms = inRegion(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm', region);
+        for (const alarm of alarms) {
+          expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
+          expect(alarm.inputs.okActions).toEqual([topic.state.arn]);
+        }
+        const policies = inRegion(rs, 'aws:sns/topicPolicy:TopicPolicy', region).filter((t) => t.inputs.arn === topic.state.arn);
+        expect(policies).toHaveLength(1);
+        const publish = (JSON.parse(policies[0]!.inputs.policy) as { Statement: PolicyStatementJson[] }).Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        expect(publish).toHaveLength(1);
+        expect(publish[0]!.Action).toEqual(['sns:Publish']);
+        expect(publish[0]!.Resource).toBe(topic.state.arn);
+        const { ArnLike, StringEquals, ...others } = publish[0]!.Condition!;
+        expect(others).toEqual({});
+        expect(StringEquals).toEqual({ 'aws:SourceAccount': MOCK_ACCOUNT });
+        expect(Object.keys(ArnLike!)).toEqual(['aws:SourceArn']);
+        expect([...(ArnLike!['aws:SourceArn'] as string[])].sort()).toEqual(alarms.map((a) => `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${a.inputs.name}`).sort());
+      }
+    });
+
     it('encrypts and authenticates everywhere', () => {
       for (const region of regions) {
         const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
@@ -236,14 +284,15 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
         expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
         expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
-        expect(one(rs, 'aws:kms/key:Key', region).inputs.enableKeyRotation).toBe(true);
+        const atRest = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === msk.encryptionInfo.encryptionAtRestKmsKeyArn);
+        expect(atRest).toHaveLength(1);
+        expect(atRest[0]!.inputs.enableKeyRotation).toBe(true);
         const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
         const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
         expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
         expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
         const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
         expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
-        expect(one(rs, 'aws:sns/topic:Topic', region).inputs.kmsMasterKeyId).toBe('alias/aws/sns');
         const env = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].environment;
         expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
       }

@@ -55,7 +55,7 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (replicator ? 2 : 0) + (direct ? n - 1 : 0));
     add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (replicator ? 2 : 0) + (direct ? n - 1 : 0));
 
-    // Kafka: the cluster, its configuration, the origin topic, the at-rest key, broker logs.
+    // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
     add('aws:msk/cluster:Cluster', 1);
     add('aws:msk/configuration:Configuration', 1);
     add('aws:msk/topic:Topic', 1);
@@ -80,10 +80,12 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     // Task logs, broker logs, and the replicators' logs of this (target) region.
     add('aws:cloudwatch/logGroup:LogGroup', 2 + (replicator ? 1 : 0));
 
-    // Monitoring.
+    // Monitoring: the alarms notify a topic encrypted under a key of its own.
     add('aws:cloudwatch/metricAlarm:MetricAlarm', 4);
     add('aws:cloudwatch/dashboard:Dashboard', 1);
     add('aws:sns/topic:Topic', 1);
+    add('aws:sns/topicPolicy:TopicPolicy', 1);
+    add('aws:kms/key:Key', 1);
     add('aws:sns/topicSubscription:TopicSubscription', cfg.alarmEmail ? 1 : 0);
 
     // The replicators into this region, each with its own role and policy.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, replicationSourceClusterPolicy, replicatorPolicy } from '../../infra/iam.js';
+import { alarmTopicKeyPolicy, alarmTopicPolicy, assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, replicationSourceClusterPolicy, replicatorPolicy } from '../../infra/iam.js';
 
 const USE1 = 'arn:aws:kafka:us-east-1:123456789012:cluster/wsgw-prod-use1/aaaa-1';
 const EUW1 = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/bbbb-2';
@@ -93,5 +93,37 @@ describe('trust and resource policies', () => {
     const doc = replicationSourceClusterPolicy(EUW1, '123456789012');
     expect(doc.Statement[0]).toMatchObject({ Principal: { Service: 'kafka.amazonaws.com' }, Resource: EUW1 });
     expect(doc.Statement[0]!.Action).toEqual(['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2']);
+  });
+});
+
+// AWS rule: CloudWatch alarms need kms:Decrypt and kms:GenerateDataKey on the key of an encrypted
+// topic, which the AWS managed key's policy does not grant and cannot be edited to grant (AWS
+// re:Post Knowledge Center, https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns);
+// a key policy that omits the account's own statement leaves the key unmanageable ("Allows access
+// to the AWS account and enables IAM policies", AWS KMS Developer Guide, Default key policy,
+// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+describe('alarm topic policies', () => {
+  const key = alarmTopicKeyPolicy({ accountId: '123456789012', partition: 'aws' });
+  it('lets CloudWatch encrypt notifications with the key for this account only, and keeps the account in control', () => {
+    expect(key.Statement).toContainEqual({
+      Sid: 'CloudWatchAlarms',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    expect(key.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: ['kms:*'] }));
+    expect(key.Statement).toHaveLength(2);
+  });
+  it('lets CloudWatch publish for the named alarms only', () => {
+    const alarmArns = ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:wsgw-prod-eu-west-1-cpu'];
+    const topic = alarmTopicPolicy({ topicArn: 'arn:aws:sns:eu-west-1:123456789012:t', alarmArns, accountId: '123456789012', partition: 'aws' });
+    const cw = topic.Statement.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cw).toEqual([
+      expect.objectContaining({ Action: ['sns:Publish'], Resource: 'arn:aws:sns:eu-west-1:123456789012:t', Condition: { ArnLike: { 'aws:SourceArn': alarmArns }, StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+    ]);
+    // No statement opens the topic to anyone outside the account.
+    for (const s of topic.Statement) expect(s.Principal).not.toEqual({ AWS: '*' });
   });
 });
