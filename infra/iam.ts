@@ -110,48 +110,57 @@ export function executionRolePolicy(p: {
 }
 
 /**
- * The MSK Replicator's execution role for one source -> target pair: read the source's origin
- * topic, create and write its copy on the target. Scoped to the two clusters instead of the
- * account-wide managed policy AWSMSKReplicatorExecutionRole.
+ * The MSK Replicator's execution role for one source -> target pair: AWS's reference policy
+ * (the managed AWSMSKReplicatorExecutionRole) statement for statement, with its account-wide
+ * resources (`cluster/*`, `topic/*\/*`, `group/*\/*`) narrowed to the two clusters. The replicator
+ * creates and manages internal topics and groups of its own on both clusters, which a grant
+ * narrowed to the copied topic would refuse.
  */
-export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string; readonly sourceRegion: string }, topicPrefix?: string): PolicyDocument {
-  const src = kafkaArns(p.sourceClusterArn);
-  const dst = kafkaArns(p.targetClusterArn);
-  const topic = originTopic(p.sourceRegion, topicPrefix);
+export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string }): PolicyDocument {
+  const clusters = [kafkaArns(p.sourceClusterArn), kafkaArns(p.targetClusterArn)];
   return {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'Clusters',
+        Sid: 'ClusterPermissions',
         Effect: 'Allow',
-        Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:AlterCluster', 'kafka-cluster:WriteDataIdempotently'],
-        Resource: [src.cluster, dst.cluster],
+        Action: [
+          'kafka-cluster:Connect',
+          'kafka-cluster:DescribeCluster',
+          'kafka-cluster:AlterCluster',
+          'kafka-cluster:DescribeTopic',
+          'kafka-cluster:CreateTopic',
+          'kafka-cluster:AlterTopic',
+          'kafka-cluster:WriteData',
+          'kafka-cluster:ReadData',
+          'kafka-cluster:AlterGroup',
+          'kafka-cluster:DescribeGroup',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+          'kafka-cluster:AlterTopicDynamicConfiguration',
+          'kafka-cluster:WriteDataIdempotently',
+        ],
+        Resource: clusters.map((c) => c.cluster),
       },
       {
-        Sid: 'SourceTopic',
-        Effect: 'Allow',
-        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:DescribeTopicDynamicConfiguration'],
-        Resource: src.topic(topic),
-      },
-      {
-        Sid: 'TargetTopic',
+        Sid: 'TopicPermissions',
         Effect: 'Allow',
         Action: [
           'kafka-cluster:DescribeTopic',
           'kafka-cluster:CreateTopic',
           'kafka-cluster:AlterTopic',
           'kafka-cluster:WriteData',
+          'kafka-cluster:ReadData',
           'kafka-cluster:DescribeTopicDynamicConfiguration',
           'kafka-cluster:AlterTopicDynamicConfiguration',
+          'kafka-cluster:AlterCluster',
         ],
-        Resource: dst.topic(topic),
+        Resource: clusters.map((c) => c.topics),
       },
       {
-        // The replicator keeps its own progress in consumer groups on both sides.
-        Sid: 'ReplicatorGroups',
+        Sid: 'GroupPermissions',
         Effect: 'Allow',
-        Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
-        Resource: [src.groups, dst.groups],
+        Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        Resource: clusters.map((c) => c.groups),
       },
     ],
   };

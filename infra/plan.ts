@@ -190,6 +190,8 @@ export function replicatorName(prefix: string, pair: ReplicationPair): string {
 export interface KafkaArns {
   readonly cluster: string;
   topic(name: string): string;
+  /** Every topic on the cluster. */
+  readonly topics: string;
   /** Every consumer group on the cluster (the gateway names one group per task). */
   readonly groups: string;
 }
@@ -201,6 +203,7 @@ export function kafkaArns(clusterArn: string): KafkaArns {
   return Object.freeze({
     cluster: clusterArn,
     topic: (name: string) => `${head}topic/${tail}/${name}`,
+    topics: `${head}topic/${tail}/*`,
     groups: `${head}group/${tail}/*`,
   });
 }

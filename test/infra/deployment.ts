@@ -140,6 +140,28 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "Cross-region replication (CRR) ... You do not need to provide security groups for
+    // the source cluster. You must provide security groups for the target cluster with appropriate
+    // inbound and outbound rules on port 9098." (Amazon MSK Developer Guide, MSK Replicator network
+    // requirements, https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-network-reqs.html)
+    it('opens for the replicators only 9098 between their ENIs and the target cluster, and nothing on the source side', () => {
+      const rules = [...byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...byType(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule')];
+      for (const rule of rules) expect(rule.inputs.fromPort > 9098 && rule.inputs.fromPort <= 14100, `${rule.name} ${rule.inputs.fromPort}`).toBe(false);
+      for (const rep of byType(rs, 'aws:msk/replicator:Replicator')) {
+        const [source, target] = rep.inputs.kafkaClusters as { vpcConfig: { subnetIds: string[]; securityGroupsIds?: string[] } }[];
+        expect(source!.vpcConfig.securityGroupsIds ?? []).toEqual([]);
+        expect(source!.vpcConfig.subnetIds.length).toBeGreaterThanOrEqual(2);
+        expect(target!.vpcConfig.securityGroupsIds).toEqual([expect.stringMatching(new RegExp(`^${rep.region}-replicator-`))]);
+      }
+      for (const region of replicator ? regions : []) {
+        const sg = (rule: DeclaredResource, field: string) => String(rule.inputs[field]).replace(/-[0-9a-f]+$/, '');
+        const fromReplicator = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => sg(r, 'referencedSecurityGroupId') === `${region}-replicator`);
+        expect(fromReplicator.map((r) => [sg(r, 'securityGroupId'), r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, 9098, 9098]]);
+        const out = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => sg(r, 'securityGroupId') === `${region}-replicator`);
+        expect(out.map((r) => [sg(r, 'referencedSecurityGroupId'), r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, undefined, 9098, 9098]]);
+      }
+    });
+
     it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);

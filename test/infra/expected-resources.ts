@@ -52,8 +52,9 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     add('aws:ec2/securityGroup:SecurityGroup', 3 + (replicator ? 1 : 0));
     // In: clients on 80 and 443, tasks from the ALB, brokers from tasks; out: ALB to tasks,
     // tasks to HTTPS and to brokers.
-    add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (replicator ? 2 : 0) + (direct ? n - 1 : 0));
-    add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (replicator ? 2 : 0) + (direct ? n - 1 : 0));
+    // tasks to HTTPS and to brokers; the replicators' ENIs to and from the local brokers on 9098.
+    add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
+    add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
 
     // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
     add('aws:msk/cluster:Cluster', 1);
