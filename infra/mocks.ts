@@ -125,6 +125,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
     case 'aws:cloudwatch/logGroup:LogGroup':
       state.arn = `arn:aws:logs:${region}:${acct}:log-group:${state.name}`;
       break;
+    case 'aws:secretsmanager/secretVersion:SecretVersion': {
+      // Every value stored is a version of its own, with a new id.
+      const value = JSON.stringify(reveal(inputs.secretString));
+      state.versionId = `${hex(value, 8)}-${hex(`${value}a`, 4)}-${hex(`${value}b`, 4)}-${hex(`${value}c`, 4)}-${hex(`${value}d`, 12)}`;
+      break;
+    }
     case 'docker-build:index:Image':
       state.digest = `sha256:${hex(name, 64)}`;
       break;

@@ -358,7 +358,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         if (cfg.auth.mode === 'jwt-secret') {
           const secretArn = inRegion(rs, 'aws:secretsmanager/secret:Secret', region)[0];
           expect(secretArn).toBeDefined();
-          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::$`)) });
+          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::[0-9a-f-]{36}$`)) });
         }
         if (direct) {
           expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(regions.filter((r) => r !== region));
