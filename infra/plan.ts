@@ -84,6 +84,13 @@ export const SCALING = Object.freeze({
 // ---------------------------------------------------------------------------------------------
 // Network
 
+/**
+ * The ports clients reach: HTTPS, and HTTP only to be redirected to it. The accelerator listens on
+ * exactly these, and the ALBs listen on and admit from the internet exactly these, so
+ * `http://<domain>` answers with a redirect instead of timing out.
+ */
+export const PUBLIC_PORTS = Object.freeze({ http: 80, https: 443 } as const);
+
 /** Splits a /16 into one /22 public and one /19 private subnet per AZ. */
 export function planSubnets(cidr: string, azCount: number): { readonly public: readonly string[]; readonly private: readonly string[] } {
   const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);

@@ -62,7 +62,7 @@ export function keySettings(r: DeclaredResource): string {
     case 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection':
       return `peer region ${i.peerRegion}`;
     case 'aws:globalaccelerator/listener:Listener':
-      return `${i.protocol} ${i.portRanges?.[0]?.fromPort} affinity=${i.clientAffinity}`;
+      return `${i.protocol} ${list((i.portRanges ?? []).map((r: { fromPort: number; toPort: number }) => (r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`)))} affinity=${i.clientAffinity}`;
     case 'aws:globalaccelerator/endpointGroup:EndpointGroup':
       return `region=${i.endpointGroupRegion} clientIpPreservation=${i.endpointConfigurations?.[0]?.clientIpPreservationEnabled}`;
     case 'cloudflare:index/dnsRecord:DnsRecord':
@@ -88,7 +88,7 @@ export function regionOf(r: DeclaredResource): string {
 export function mermaid(resources: readonly DeclaredResource[], domain: string): string {
   const of = (type: string) => resources.filter((r) => r.type === type);
   const id = (region: string) => region.replace(/-/g, '_');
-  const lines = ['flowchart LR', `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`, '  dns --> ga["Global Accelerator<br/>TCP 443, SOURCE_IP affinity"]'];
+  const lines = ['flowchart LR', `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`, '  dns --> ga["Global Accelerator<br/>TCP 443 and 80, SOURCE_IP affinity"]'];
   for (const svc of of('aws:ecs/service:Service')) {
     const region = svc.region!;
     const r = id(region);

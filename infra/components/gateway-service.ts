@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
 import type { TaskSize } from '../config.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
-import { SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
+import { PUBLIC_PORTS, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
 import type { Network } from './network.js';
 
 /** The container's name in the task definition and the load balancer mapping. */
@@ -228,7 +228,7 @@ export class GatewayService extends pulumi.ComponentResource {
       `${name}-https`,
       {
         loadBalancerArn: this.loadBalancer.arn,
-        port: 443,
+        port: PUBLIC_PORTS.https,
         protocol: 'HTTPS',
         sslPolicy: TLS_POLICY,
         certificateArn: args.certificateArn,
@@ -240,9 +240,9 @@ export class GatewayService extends pulumi.ComponentResource {
       `${name}-http`,
       {
         loadBalancerArn: this.loadBalancer.arn,
-        port: 80,
+        port: PUBLIC_PORTS.http,
         protocol: 'HTTP',
-        defaultActions: [{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
+        defaultActions: [{ type: 'redirect', redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
       },
       o,
     );

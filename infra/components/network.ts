@@ -2,7 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
 import type { ExistingVpcConfig, NatMode } from '../config.js';
-import { planSubnets } from '../plan.js';
+import { PUBLIC_PORTS, planSubnets } from '../plan.js';
 
 /** MSK's IAM listener (SASL/IAM over TLS). */
 export const MSK_IAM_PORT = 9098;
@@ -118,7 +118,7 @@ export class Network extends pulumi.ComponentResource {
     const egress = (rule: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, a, o);
     const tcp = (from: number, to = from) => ({ ipProtocol: 'tcp', fromPort: from, toPort: to });
 
-    for (const port of [80, 443]) {
+    for (const port of Object.values(PUBLIC_PORTS)) {
       ingress(`alb-in-${port}`, { securityGroupId: this.albSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
     }
     egress('alb-out-tasks', { securityGroupId: this.albSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(DEFAULT_PORT) });

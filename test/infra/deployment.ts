@@ -165,7 +165,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);
-      expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP', portRanges: [{ fromPort: 443, toPort: 443 }] });
+      expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP' });
       const groups = byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup');
       expect(groups.map((g) => g.inputs.endpointGroupRegion).sort()).toEqual([...regions].sort());
       for (const g of groups) {
@@ -174,6 +174,28 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const endpoint = g.inputs.endpointConfigurations[0];
         expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/app/${region}-alb-`));
         expect(endpoint.clientIpPreservationEnabled).toBe(true);
+      }
+    });
+
+    // AWS rule: "With AWS Global Accelerator, you add listeners that process inbound connections
+    // from clients based on the ports and protocols that you specify" (Global Accelerator
+    // Developer Guide, Listeners, https://docs.aws.amazon.com/global-accelerator/latest/dg/about-listeners.html),
+    // and traffic goes to the same port on the endpoint unless a port override maps it elsewhere
+    // (API Reference, PortOverride, https://docs.aws.amazon.com/global-accelerator/latest/api/API_PortOverride.html).
+    // A port the ALB serves but the accelerator does not listen on times out through the public
+    // name and is reachable only around the accelerator.
+    it('serves through the accelerator exactly the ports the ALBs listen on and admit from the internet', () => {
+      const gaPorts = byType(rs, 'aws:globalaccelerator/listener:Listener').flatMap((l) =>
+        (l.inputs.portRanges as { fromPort: number; toPort: number }[]).flatMap((r) => Array.from({ length: r.toPort - r.fromPort + 1 }, (_, k) => r.fromPort + k)),
+      );
+      expect(byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup').every((g) => (g.inputs.portOverrides ?? []).length === 0)).toBe(true);
+      for (const region of regions) {
+        const albPorts = inRegion(rs, 'aws:lb/listener:Listener', region).map((l) => l.inputs.port as number);
+        const open = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
+          .filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0')
+          .map((r) => r.inputs.fromPort as number);
+        expect([...albPorts].sort()).toEqual([...gaPorts].sort());
+        expect([...open].sort()).toEqual([...gaPorts].sort());
       }
     });
 
