@@ -3,7 +3,7 @@
  * directly (test/infra/plan.test.ts). Nothing here touches Pulumi, so the cost model and synth
  * can reuse it.
  */
-import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
 import type { NatMode } from './config.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -261,6 +261,9 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     [ENV.port]: String(DEFAULT_PORT),
+    // Metrics are served on their own port, which neither the load balancer nor any security
+    // group rule reaches; stated here so the task definition documents it.
+    [ENV.metricsPort]: String(DEFAULT_METRICS_PORT),
     [ENV.region]: p.region,
     [ENV.awsRegion]: p.region,
     [ENV.serviceName]: p.serviceName,

@@ -37,6 +37,8 @@ export function keySettings(r: DeclaredResource): string {
       return `port=${i.port} health=${i.healthCheck?.path} every ${i.healthCheck?.interval}s deregistrationDelay=${i.deregistrationDelay}s`;
     case 'aws:lb/listener:Listener':
       return `${i.protocol}:${i.port} ${i.sslPolicy ?? i.defaultActions?.[0]?.type}`;
+    case 'aws:lb/listenerRule:ListenerRule':
+      return `priority ${i.priority}: ${list((i.conditions ?? []).flatMap((c: { pathPattern?: { values?: string[] } }) => c.pathPattern?.values ?? []))} -> ${i.actions?.[0]?.type} ${i.actions?.[0]?.fixedResponse?.statusCode ?? ''}`.trimEnd();
     case 'aws:ecs/cluster:Cluster':
       return `containerInsights=${i.settings?.[0]?.value}`;
     case 'aws:ecs/taskDefinition:TaskDefinition': {

@@ -236,6 +236,19 @@ export class GatewayService extends pulumi.ComponentResource {
       },
       o,
     );
+    // The gateway serves /metrics only on its metrics port, which nothing outside the task reaches;
+    // this rule answers the path at the edge as well, so an image that still serves it on the
+    // public port (a prebuilt wsgw:image, say) never exposes it.
+    new aws.lb.ListenerRule(
+      `${name}-no-metrics`,
+      {
+        listenerArn: https.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: [HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`] } }],
+        actions: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' } }],
+      },
+      o,
+    );
     new aws.lb.Listener(
       `${name}-http`,
       {

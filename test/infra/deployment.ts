@@ -4,7 +4,7 @@
  * process-global, and vitest gives each file its own fork.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { parseStackConfig, type StackConfig } from '../../infra/config.js';
 import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
@@ -402,6 +402,50 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(tg.healthCheck.path).toBe(HTTP_PATHS.ready);
         expect(tg.deregistrationDelay).toBe(timing.deregistrationDelayS);
         expect(tg.deregistrationDelay * 1000).toBeGreaterThanOrEqual(TIMING_DEFAULTS.drainDelayMs);
+      }
+    });
+
+    // AWS rules: a Fargate task (awsvpc) has its own network interface, and what reaches it is what
+    // its security groups admit ("Each task ... gets its own elastic network interface"; Amazon
+    // ECS Developer Guide, Amazon ECS task networking options for Fargate,
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html);
+    // the ALB sends traffic and health checks to the target group's port, the health check "port
+    // the load balancer uses when performing health checks on targets ... the default is
+    // traffic-port, which is the port on which each target receives traffic from the load
+    // balancer" (Elastic Load Balancing API Reference, CreateTargetGroup, HealthCheckPort,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
+    // and listener rules are evaluated by priority before the default action (User Guide for
+    // Application Load Balancers, Listener rules,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html).
+    it('keeps /metrics off the public listener and the metrics port out of reach, with the health check on /readyz', () => {
+      for (const region of regions) {
+        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
+        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        expect(env[ENV.metricsPort]).toBe(String(DEFAULT_METRICS_PORT));
+        expect(env[ENV.port]).toBe(String(DEFAULT_PORT));
+        expect(DEFAULT_METRICS_PORT).not.toBe(DEFAULT_PORT);
+        expect(env[ENV.demoPage]).not.toBe('true');
+        // Only the public port is mapped, and it is what the load balancer targets and checks.
+        expect(c.portMappings).toEqual([{ containerPort: DEFAULT_PORT, protocol: 'tcp' }]);
+        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region).inputs;
+        expect(tg.port).toBe(DEFAULT_PORT);
+        expect(tg.healthCheck).toMatchObject({ path: HTTP_PATHS.ready, port: 'traffic-port' });
+        expect(one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map((l: { containerPort: number }) => l.containerPort)).toEqual([DEFAULT_PORT]);
+        // No rule lets anything reach the metrics port of a task, nor lets the ALB send there.
+        const covers = (r: DeclaredResource) => r.inputs.ipProtocol === '-1' || (r.inputs.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.inputs.toPort);
+        const into = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
+        expect(into.filter(covers).map((r) => r.name)).toEqual([]);
+        const fromAlb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-alb-`));
+        expect(fromAlb.filter(covers).map((r) => r.name)).toEqual([]);
+        // The HTTPS listener answers /metrics itself (also for an image that still serves it on the
+        // public port); the HTTP listener only redirects.
+        const https = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 443)!;
+        const rules = inRegion(rs, 'aws:lb/listenerRule:ListenerRule', region).filter((r) => r.inputs.listenerArn === https.state.arn);
+        expect(rules).toHaveLength(1);
+        const paths: string[] = rules[0]!.inputs.conditions.flatMap((cond: { pathPattern?: { values: string[] } }) => cond.pathPattern?.values ?? []);
+        expect(paths).toEqual(expect.arrayContaining([HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`]));
+        for (const path of [HTTP_PATHS.ready, HTTP_PATHS.health, HTTP_PATHS.publish, '/']) expect(paths).not.toContain(path);
+        expect(rules[0]!.inputs.actions).toEqual([expect.objectContaining({ type: 'fixed-response', fixedResponse: expect.objectContaining({ statusCode: '404' }) })]);
       }
     });
 

@@ -70,6 +70,7 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     add('aws:lb/loadBalancer:LoadBalancer', 1);
     add('aws:lb/targetGroup:TargetGroup', 1);
     add('aws:lb/listener:Listener', 2);
+    add('aws:lb/listenerRule:ListenerRule', 1);
     add('aws:acm/certificate:Certificate', 1);
     add('aws:acm/certificateValidation:CertificateValidation', 1);
     add('aws:appautoscaling/target:Target', 1);
