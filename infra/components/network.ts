@@ -99,6 +99,16 @@ export class Network extends pulumi.ComponentResource {
         return subnet;
       });
 
+      // Image layers come from S3 (ECR keeps them there): through a gateway endpoint they skip
+      // the NAT gateway's per-GB charge, and the endpoint itself is free. It serves every route
+      // table of tasks and brokers.
+      const taskTables = args.nat === 'none' ? [publicRt] : privateRts;
+      new aws.ec2.VpcEndpoint(
+        `${name}-s3`,
+        { vpcId: vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: [...new Set([...taskTables, ...privateRts])].map((rt) => rt.id), tags: { Name: `${name}-s3` } },
+        o,
+      );
+
       this.vpcId = vpc.id;
       this.cidr = vpc.cidrBlock;
       this.publicSubnetIds = publicSubnets.map((s) => s.id);

@@ -162,6 +162,30 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "For your Amazon ECS tasks to pull private images from Amazon ECR, you must create a
+    // gateway endpoint for Amazon S3. The gateway endpoint is required because Amazon ECR uses
+    // Amazon S3 to store your image layers." (Amazon ECR User Guide, Amazon ECR interface VPC
+    // endpoints, https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html); without
+    // one, every layer a task pulls passes a NAT gateway and is billed per GB there, while "There
+    // is no additional charge for using gateway endpoints" (Amazon VPC, Gateway endpoints,
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html).
+    it('routes image layers (S3) from every task subnet of a created VPC through a free gateway endpoint', () => {
+      for (const r of cfg.regions) {
+        const endpoints = inRegion(rs, 'aws:ec2/vpcEndpoint:VpcEndpoint', r.name);
+        if (r.vpc) {
+          expect(endpoints).toEqual([]);
+          continue;
+        }
+        expect(endpoints).toHaveLength(1);
+        const e = endpoints[0]!.inputs;
+        expect(e).toMatchObject({ serviceName: `com.amazonaws.${r.name}.s3`, vpcEndpointType: 'Gateway', vpcId: one(rs, 'aws:ec2/vpc:Vpc', r.name).id });
+        const taskSubnets: string[] = one(rs, 'aws:ecs/service:Service', r.name).inputs.networkConfiguration.subnets;
+        const tables = inRegion(rs, 'aws:ec2/routeTableAssociation:RouteTableAssociation', r.name).filter((a) => taskSubnets.includes(a.inputs.subnetId)).map((a) => a.inputs.routeTableId);
+        expect(tables.length).toBeGreaterThan(0);
+        for (const table of tables) expect(e.routeTableIds).toContain(table);
+      }
+    });
+
     it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);

@@ -45,6 +45,7 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
       add('aws:ec2/routeTableAssociation:RouteTableAssociation', 2 * az);
       add('aws:ec2/eip:Eip', nat);
       add('aws:ec2/natGateway:NatGateway', nat);
+      add('aws:ec2/vpcEndpoint:VpcEndpoint', 1);
       routeTables = (cfg.network.nat === 'none' ? 1 : 0) + privateTables;
     }
 

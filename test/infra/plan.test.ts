@@ -148,6 +148,17 @@ describe('kafkaArns', () => {
   });
 });
 
+// AWS rule: AWS charges for every public IPv4 address, in use or not, $0.005 per IP per hour
+// (Amazon VPC pricing, Public IPv4 address, https://aws.amazon.com/vpc/pricing/): `nat: none` saves
+// the NAT gateways but gives every task a public address.
+describe('describeNat', () => {
+  it('prices the public IPv4 address every task gets without NAT', () => {
+    expect(describeNat('none', 2)).toMatch(/public IPv4 address per task/);
+    expect(describeNat('none', 2)).not.toMatch(/\(\$0\)/);
+    expect(describeNat('perAz', 3)).toMatch(/^3 NAT gateways/);
+  });
+});
+
 describe('images', () => {
   it('scopes pulls to the ECR repository of a prebuilt image, and to nothing outside ECR', () => {
     expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/team/gw');
