@@ -76,6 +76,9 @@ export class Registry extends pulumi.ComponentResource {
           imageTagMutability: 'MUTABLE',
           imageScanningConfiguration: { scanOnPush: true },
           encryptionConfigurations: [{ encryptionType: 'AES256' }],
+          // Retiring a region deletes its repository; ECR refuses to delete one that holds images
+          // unless forced, and the images are build outputs, made again by any `pulumi up`.
+          forceDelete: true,
         },
         { ...o, ...legacy('repo') },
       );

@@ -535,6 +535,11 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(isSecret(build.registries) || isSecret(build.registries[0].password)).toBe(true);
         expect(build.platforms).toEqual(['linux/arm64']);
         expect(build.dockerfile.location).toMatch(/\/Dockerfile$/);
+        // AWS rule: DeleteRepository: "If the repository isn't empty, you must either delete the
+        // contents of the repository or use the force option" (Amazon ECR API Reference,
+        // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteRepository.html):
+        // without it, retiring a region stops at its repository. The images are build outputs.
+        expect(repo.inputs.forceDelete).toBe(true);
         // Untagged and superseded images expire in every region, not only where the build started.
         const lifecycle = inRegion(rs, 'aws:ecr/lifecyclePolicy:LifecyclePolicy', region);
         expect(lifecycle.map((l) => l.inputs.repository)).toEqual([repo.inputs.name]);
