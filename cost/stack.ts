@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/config.js';
+import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/stack-config.js';
 import { planMsk } from '../infra/plan.js';
 import { CostError } from './errors.js';
 import type { Assumptions, Deployment, NatChoice } from './types.js';

@@ -4,7 +4,7 @@
  * can reuse it.
  */
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
-import type { NatMode } from './config.js';
+import type { NatMode } from './stack-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.

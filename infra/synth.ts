@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StackConfigError, parseStackConfig, readStackFile } from './config.js';
+import { StackConfigError, parseStackConfig, readStackFile } from './stack-config.js';
 import { type DeclaredResource, reveal, runProgram } from './mocks.js';
 import { deriveTiming, describeNat } from './plan.js';
 

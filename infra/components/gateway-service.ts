@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
-import type { TaskSize } from '../config.js';
+import type { TaskSize } from '../stack-config.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
 import { PUBLIC_PORTS, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
 import type { Network } from './network.js';

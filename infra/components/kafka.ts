@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { MskConfig } from '../config.js';
+import type { MskConfig } from '../stack-config.js';
 import { replicationSourceClusterPolicy } from '../iam.js';
 import { originTopic, planMsk } from '../plan.js';
 

@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
-import type { ExistingVpcConfig, NatMode } from '../config.js';
+import type { ExistingVpcConfig, NatMode } from '../stack-config.js';
 import { PUBLIC_PORTS, planSubnets } from '../plan.js';
 
 /** MSK's IAM listener (SASL/IAM over TLS). */

@@ -1,9 +1,11 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readPulumiConfig, readStackFile } from '../../infra/config.js';
+import { readPulumiConfig } from '../../infra/config.js';
+import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readStackFile } from '../../infra/stack-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -351,6 +353,30 @@ describe('parseStackConfig', () => {
     it('refuses malformed blocks', () => {
       for (const bad of ['10.0.0/8', '10.0.0.256/24', '10.0.0.0/33', 'ten/8']) expect(cidrRange(bad)).toBeUndefined();
     });
+  });
+});
+
+describe('the stack-config parser', () => {
+  /** Every package a module loads, following its relative imports. */
+  function packagesLoadedBy(file: string, seen = new Set<string>()): Set<string> {
+    const packages = new Set<string>();
+    if (seen.has(file)) return packages;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    // `import … from '…'`, `export … from '…'` and `import '…'`, at the start of a line.
+    for (const m of source.matchAll(/^(?:import|export)\s(?:[^;'"]*\sfrom\s*)?['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) {
+        for (const p of packagesLoadedBy(join(dirname(file), spec.replace(/\.js$/, '.ts')), seen)) packages.add(p);
+      } else packages.add(spec);
+    }
+    return packages;
+  }
+
+  it('loads nothing from Pulumi, so the cost model and synth parse stacks without the Pulumi runtime', () => {
+    const packages = [...packagesLoadedBy(join(ROOT, 'infra', 'stack-config.ts'))];
+    expect(packages.length).toBeGreaterThan(0);
+    expect(packages.filter((p) => p.startsWith('@pulumi/'))).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
-import { parseStackConfig, type StackConfig } from '../../infra/config.js';
+import { parseStackConfig, type StackConfig } from '../../infra/stack-config.js';
 import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';

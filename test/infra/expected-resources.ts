@@ -4,7 +4,7 @@
  * exactly, so an unintended extra resource (or a missing one) fails a test instead of reaching a
  * bill. When the design changes, this file changes with it, in the same commit.
  */
-import type { StackConfig } from '../../infra/config.js';
+import type { StackConfig } from '../../infra/stack-config.js';
 import { natGatewayCount } from '../../infra/plan.js';
 
 export type ResourceCounts = Readonly<Record<string, number>>;

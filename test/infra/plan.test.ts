@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
-import { AWS_REGIONS } from '../../infra/config.js';
+import { AWS_REGIONS } from '../../infra/stack-config.js';
 import {
   FARGATE_MAX_STOP_TIMEOUT_S,
   SCALING,

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { readStackFile } from '../../infra/config.js';
+import { readStackFile } from '../../infra/stack-config.js';
 import { type DeclaredResource, reveal, runProgram } from '../../infra/mocks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
