@@ -1,8 +1,8 @@
 /**
  * The wsgw Pulumi program: `pulumi up` per stack, regions listed in the stack config.
  *
- *   per region:  Network -> Kafka (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
- *   across:      Certificates (ACM via Cloudflare), Registry (an ECR repository and image build per region),
+ *   per region:  Network -> KafkaCluster (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
+ *   across:      Certificates (ACM via Cloudflare), ImageRegistry (an ECR repository and image build per region),
  *                Replication (MSK Replicator) or DirectConnectivity (VPC peering),
  *                GlobalEdge (Global Accelerator + Cloudflare record)
  *
@@ -15,11 +15,11 @@ import { readPulumiConfig } from './config.js';
 import { Certificates } from './components/certificates.js';
 import { GatewayService } from './components/gateway-service.js';
 import { GlobalEdge } from './components/global-edge.js';
-import { Kafka } from './components/kafka.js';
+import { KafkaCluster } from './components/kafka-cluster.js';
 import { Monitoring } from './components/monitoring.js';
 import { Network } from './components/network.js';
-import { DirectConnectivity } from './components/peering.js';
-import { Registry } from './components/registry.js';
+import { DirectConnectivity } from './components/direct-connectivity.js';
+import { ImageRegistry } from './components/image-registry.js';
 import { Replication } from './components/replication.js';
 import { deriveTiming, serviceName, shortRegion } from './plan.js';
 
@@ -39,7 +39,7 @@ const providers = Object.fromEntries(
 const home = providers[config.homeRegion]!;
 const accountId = aws.getCallerIdentityOutput({}, { provider: home }).accountId;
 
-const registry = new Registry('registry', {
+const registry = new ImageRegistry('registry', {
   repositoryName: prefix,
   regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
   homeRegion: config.homeRegion,
@@ -66,7 +66,7 @@ const regional = config.regions.map((r) => {
     },
     opts,
   );
-  const kafka = new Kafka(
+  const kafka = new KafkaCluster(
     r.name,
     {
       region: r.name,

@@ -8,7 +8,7 @@ import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAUL
 import { parseStackConfig, type StackConfig } from '../../infra/stack-config.js';
 import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
-import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
+import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
 import { regionOf } from '../../infra/synth.js';
 import { expectedResources } from './expected-resources.js';
 
@@ -502,6 +502,21 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // Pulumi rule: "the engine combines a parent's aliases with each child's own name and type when
+    // computing the child's identity, so renaming or retyping a component with aliases set on the
+    // component preserves its children without requiring per-child aliases" (Pulumi docs, Resource
+    // option: aliases, https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
+    it('answers to the components\' former types, so renaming them replaces nothing deployed', () => {
+      const formerly = (type: string) => byType(rs, type).map((c) => c.aliases.map((a) => a.type));
+      expect(formerly('wsgw:aws:KafkaCluster')).toEqual(regions.map(() => ['wsgw:aws:Kafka']));
+      expect(formerly('wsgw:aws:ImageRegistry')).toEqual([['wsgw:aws:Registry']]);
+      expect(byType(rs, 'wsgw:aws:Kafka')).toEqual([]);
+      expect(byType(rs, 'wsgw:aws:Registry')).toEqual([]);
+      // The clusters keep their names: the URN changes only in the component's type.
+      expect(byType(rs, 'wsgw:aws:KafkaCluster').map((c) => c.name)).toEqual(regions);
+      expect(byType(rs, 'wsgw:aws:ImageRegistry').map((c) => c.name)).toEqual(['registry']);
+    });
+
     // AWS rule: "By default, replication only applies to images pushed after the replication
     // configuration is applied." (Amazon ECR User Guide, Replication backfill,
     // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html). A region
@@ -545,7 +560,8 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(lifecycle.map((l) => l.inputs.repository)).toEqual([repo.inputs.name]);
         // The home region's repository, policy and build answer to the names the single replicated
         // repository had, so a deployed stack keeps them instead of replacing them.
-        const legacy = (old: string) => (region === cfg.homeRegion ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:Registry::registry` }] : []);
+        // (The parent's own alias to its former type carries these to the old URNs.)
+        const legacy = (old: string) => (region === cfg.homeRegion ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:ImageRegistry::registry` }] : []);
         expect(repo.aliases).toEqual(legacy('registry-repo'));
         expect(lifecycle[0]!.aliases).toEqual(legacy('registry-lifecycle'));
         expect(builds[0]!.aliases).toEqual(legacy('registry-image'));

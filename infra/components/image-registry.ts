@@ -10,7 +10,7 @@ export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** Images kept per repository; older ones expire (task definitions pin digests, so a rollback within this window still pulls). */
 export const IMAGES_KEPT = 30;
 
-export interface RegistryArgs {
+export interface ImageRegistryArgs {
   /** The repository name, the same in every region (ECR repositories are regional). */
   readonly repositoryName: string;
   /** Every region of the stack with its provider. */
@@ -46,12 +46,13 @@ export interface RegionImage {
  * account and region, shared with every other stack there. A region's build is a resource of that
  * region: adding a region builds and pushes there, retiring one removes only its own.
  */
-export class Registry extends pulumi.ComponentResource {
+export class ImageRegistry extends pulumi.ComponentResource {
   /** By region name. */
   readonly images: Readonly<Record<string, RegionImage>>;
 
-  constructor(name: string, args: RegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super('wsgw:aws:Registry', name, {}, opts);
+  constructor(name: string, args: ImageRegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    // Formerly `wsgw:aws:Registry`: the alias keeps the deployed component and, through it, its children.
+    super('wsgw:aws:ImageRegistry', name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Registry' }] }));
     const images: Record<string, RegionImage> = {};
 
     if (args.prebuiltImage) {
