@@ -84,11 +84,12 @@ export function mskLines(r: RegionInput): void {
   const retentionSeconds = d.retentionHours * 3600;
   if (d.msk.kind === 'provisioned') {
     const m = d.msk;
-    flat(r, 'MSK', `broker hours (${m.instanceType})`, `msk.brokerHour.${m.instanceType}`, m.brokers * H, `${m.brokers} brokers × ${H} h`);
-    flat(r, 'MSK', 'broker storage', 'msk.storageGbMonth', m.brokers * m.storageGiB, `${m.brokers} brokers × ${m.storageGiB} GB provisioned`);
+    const brokers = d.regions.find((x) => x.name === r.region)?.mskBrokers ?? m.brokers;
+    flat(r, 'MSK', `broker hours (${m.instanceType})`, `msk.brokerHour.${m.instanceType}`, brokers * H, `${brokers} brokers × ${H} h`);
+    flat(r, 'MSK', 'broker storage', 'msk.storageGbMonth', brokers * m.storageGiB, `${brokers} brokers × ${m.storageGiB} GB provisioned`);
     const neededGb = (ingress * retentionSeconds * a.replicationFactor) / BYTES_PER_GB;
-    if (neededGb > m.brokers * m.storageGiB) {
-      r.warnings.push(`${r.region}: ${d.retentionHours} h of retention × RF ${a.replicationFactor} needs ~${fmt(Math.ceil(neededGb))} GB, more than the ${fmt(m.brokers * m.storageGiB)} GB provisioned`);
+    if (neededGb > brokers * m.storageGiB) {
+      r.warnings.push(`${r.region}: ${d.retentionHours} h of retention × RF ${a.replicationFactor} needs ~${fmt(Math.ceil(neededGb))} GB, more than the ${fmt(brokers * m.storageGiB)} GB provisioned`);
     }
   } else {
     const sl = d.msk;

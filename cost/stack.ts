@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/config.js';
+import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/stack-config.js';
 import { ecrRepositoryArnFromImage, planMsk } from '../infra/plan.js';
 import { CostError } from './errors.js';
 import type { Assumptions, Deployment, NatChoice } from './types.js';
@@ -17,7 +17,12 @@ const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = { perAz:
 export function deploymentFromConfig(stack: string, c: StackConfig): Deployment {
   return {
     stack,
-    regions: c.regions.map((r) => ({ name: r.name, minTasks: r.minTasks, maxTasks: r.maxTasks })),
+    regions: c.regions.map((r) => ({
+      name: r.name,
+      minTasks: r.minTasks,
+      maxTasks: r.maxTasks,
+      ...(r.brokerCount !== c.msk.brokersPerAz * c.network.azCount ? { mskBrokers: r.brokerCount } : {}),
+    })),
     task: { vcpu: c.task.cpu / 1024, memoryGiB: c.task.memory / 1024, arch: c.task.architecture === 'ARM64' ? 'arm64' : 'x86_64' },
     connectionsPerTask: c.connectionsPerTask,
     msk: {

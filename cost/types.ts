@@ -14,6 +14,8 @@ export interface RegionDeployment {
   readonly name: string;
   readonly minTasks: number;
   readonly maxTasks: number;
+  /** This region's broker count when it differs from `msk.brokers` (a region in an existing VPC spans its own subnets' AZs). */
+  readonly mskBrokers?: number;
 }
 
 export type MskSizing =

@@ -11,7 +11,7 @@ export interface PolicyStatement {
   /** Absent only in trust policies, where IAM forbids it. */
   readonly Resource?: string | readonly string[];
   readonly Principal?: Record<string, string>;
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
 }
 
 export interface PolicyDocument {
@@ -37,7 +37,10 @@ export function assumeRolePolicy(service: string, accountId: string): PolicyDocu
 /** A cluster whose origin topics a gateway reads, and whether it also writes one of them. */
 export interface GatewayKafkaAccess {
   readonly clusterArn: string;
-  /** Regions whose origin topics this gateway reads from the cluster. */
+  /**
+   * Regions whose origin topics this gateway reads from the cluster; `'*'` names every fan-out
+   * topic of the cluster (`wsgw.fanout.*`): with the replicator, the local copies of all regions.
+   */
   readonly readOrigins: readonly string[];
   /** The region whose origin topic this gateway produces to (its own), on its local cluster. */
   readonly writeOrigin?: string;
@@ -47,7 +50,8 @@ export interface GatewayKafkaAccess {
  * The task role: exactly the `kafka-cluster:` actions the gateway's Kafka bus performs.
  * - Connect, DescribeCluster: every MSK IAM client.
  * - WriteDataIdempotently (cluster): the producer is idempotent (design.md §3).
- * - DescribeTopic, ReadData: its own origin topic and every replicated/remote one it consumes.
+ * - DescribeTopic, ReadData: the fan-out topics it consumes: with the replicator every one on its
+ *   own cluster, in `direct` mode its own and each remote region's origin topic on that region's.
  * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —
  *   but an admin `createTopics` is still authorized against this action).
  * - DescribeGroup, AlterGroup, DeleteGroup: its consumer groups on that cluster. Each bus instance
@@ -106,48 +110,57 @@ export function executionRolePolicy(p: {
 }
 
 /**
- * The MSK Replicator's execution role for one source -> target pair: read the source's origin
- * topic, create and write its copy on the target. Scoped to the two clusters instead of the
- * account-wide managed policy AWSMSKReplicatorExecutionRole.
+ * The MSK Replicator's execution role for one source -> target pair: AWS's reference policy
+ * (the managed AWSMSKReplicatorExecutionRole) statement for statement, with its account-wide
+ * resources (`cluster/*`, `topic/*\/*`, `group/*\/*`) narrowed to the two clusters. The replicator
+ * creates and manages internal topics and groups of its own on both clusters, which a grant
+ * narrowed to the copied topic would refuse.
  */
-export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string; readonly sourceRegion: string }, topicPrefix?: string): PolicyDocument {
-  const src = kafkaArns(p.sourceClusterArn);
-  const dst = kafkaArns(p.targetClusterArn);
-  const topic = originTopic(p.sourceRegion, topicPrefix);
+export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string }): PolicyDocument {
+  const clusters = [kafkaArns(p.sourceClusterArn), kafkaArns(p.targetClusterArn)];
   return {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'Clusters',
+        Sid: 'ClusterPermissions',
         Effect: 'Allow',
-        Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:AlterCluster', 'kafka-cluster:WriteDataIdempotently'],
-        Resource: [src.cluster, dst.cluster],
+        Action: [
+          'kafka-cluster:Connect',
+          'kafka-cluster:DescribeCluster',
+          'kafka-cluster:AlterCluster',
+          'kafka-cluster:DescribeTopic',
+          'kafka-cluster:CreateTopic',
+          'kafka-cluster:AlterTopic',
+          'kafka-cluster:WriteData',
+          'kafka-cluster:ReadData',
+          'kafka-cluster:AlterGroup',
+          'kafka-cluster:DescribeGroup',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+          'kafka-cluster:AlterTopicDynamicConfiguration',
+          'kafka-cluster:WriteDataIdempotently',
+        ],
+        Resource: clusters.map((c) => c.cluster),
       },
       {
-        Sid: 'SourceTopic',
-        Effect: 'Allow',
-        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:DescribeTopicDynamicConfiguration'],
-        Resource: src.topic(topic),
-      },
-      {
-        Sid: 'TargetTopic',
+        Sid: 'TopicPermissions',
         Effect: 'Allow',
         Action: [
           'kafka-cluster:DescribeTopic',
           'kafka-cluster:CreateTopic',
           'kafka-cluster:AlterTopic',
           'kafka-cluster:WriteData',
+          'kafka-cluster:ReadData',
           'kafka-cluster:DescribeTopicDynamicConfiguration',
           'kafka-cluster:AlterTopicDynamicConfiguration',
+          'kafka-cluster:AlterCluster',
         ],
-        Resource: dst.topic(topic),
+        Resource: clusters.map((c) => c.topics),
       },
       {
-        // The replicator keeps its own progress in consumer groups on both sides.
-        Sid: 'ReplicatorGroups',
+        Sid: 'GroupPermissions',
         Effect: 'Allow',
-        Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
-        Resource: [src.groups, dst.groups],
+        Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        Resource: clusters.map((c) => c.groups),
       },
     ],
   };
@@ -167,6 +180,57 @@ export function replicationSourceClusterPolicy(clusterArn: string, accountId: st
         Action: ['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2'],
         Resource: clusterArn,
         Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
+  };
+}
+
+/**
+ * Key policy of the customer-managed key that encrypts a region's alarm topic. The account keeps
+ * full control through IAM (without that statement nobody could manage or delete the key), and
+ * CloudWatch may use the key for this account's alarms only: CloudWatch encrypts each alarm
+ * notification it publishes to an encrypted topic, which the AWS managed key `alias/aws/sns` does
+ * not let it do (its policy cannot be edited).
+ */
+export function alarmTopicKeyPolicy(p: { readonly accountId: string; readonly partition: string }): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Account', Effect: 'Allow', Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` }, Action: ['kms:*'], Resource: '*' },
+      {
+        Sid: 'CloudWatchAlarms',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': p.accountId } },
+      },
+    ],
+  };
+}
+
+/**
+ * Access policy of a region's alarm topic: the account manages and subscribes as before, and
+ * CloudWatch may publish for exactly the given alarms of this account.
+ */
+export function alarmTopicPolicy(p: { readonly topicArn: string; readonly alarmArns: readonly string[]; readonly accountId: string; readonly partition: string }): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Account',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` },
+        Action: ['sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:AddPermission', 'sns:RemovePermission', 'sns:DeleteTopic', 'sns:Subscribe', 'sns:ListSubscriptionsByTopic', 'sns:Publish'],
+        Resource: p.topicArn,
+      },
+      {
+        Sid: 'CloudWatchAlarms',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['sns:Publish'],
+        Resource: p.topicArn,
+        Condition: { ArnLike: { 'aws:SourceArn': p.alarmArns }, StringEquals: { 'aws:SourceAccount': p.accountId } },
       },
     ],
   };

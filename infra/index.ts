@@ -1,8 +1,8 @@
 /**
  * The wsgw Pulumi program: `pulumi up` per stack, regions listed in the stack config.
  *
- *   per region:  Network -> Kafka (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
- *   across:      Certificates (ACM via Cloudflare), Registry (ECR + image),
+ *   per region:  Network -> KafkaCluster (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
+ *   across:      Certificates (ACM via Cloudflare), ImageRegistry (an ECR repository and image build per region),
  *                Replication (MSK Replicator) or DirectConnectivity (VPC peering),
  *                GlobalEdge (Global Accelerator + Cloudflare record)
  *
@@ -15,11 +15,11 @@ import { readPulumiConfig } from './config.js';
 import { Certificates } from './components/certificates.js';
 import { GatewayService } from './components/gateway-service.js';
 import { GlobalEdge } from './components/global-edge.js';
-import { Kafka } from './components/kafka.js';
+import { KafkaCluster } from './components/kafka-cluster.js';
 import { Monitoring } from './components/monitoring.js';
 import { Network } from './components/network.js';
-import { DirectConnectivity } from './components/peering.js';
-import { Registry } from './components/registry.js';
+import { DirectConnectivity } from './components/direct-connectivity.js';
+import { ImageRegistry } from './components/image-registry.js';
 import { Replication } from './components/replication.js';
 import { deriveTiming, serviceName, shortRegion } from './plan.js';
 
@@ -30,7 +30,6 @@ const timing = deriveTiming();
 const multiRegion = config.regions.length > 1;
 const replicator = multiRegion && config.msk.crossRegion === 'replicator';
 const direct = multiRegion && config.msk.crossRegion === 'direct';
-const regionNames = config.regions.map((r) => r.name);
 
 // Resource names carry the region, never the stack (URNs already carry the stack), so renaming
 // nothing here ever replaces infrastructure.
@@ -40,15 +39,17 @@ const providers = Object.fromEntries(
 const home = providers[config.homeRegion]!;
 const accountId = aws.getCallerIdentityOutput({}, { provider: home }).accountId;
 
-const registry = new Registry(
-  'registry',
-  { repositoryName: prefix, homeRegion: config.homeRegion, regions: regionNames, accountId, ...(config.image ? { prebuiltImage: config.image } : {}) },
-  { provider: home },
-);
+const registry = new ImageRegistry('registry', {
+  repositoryName: prefix,
+  regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
+  homeRegion: config.homeRegion,
+  ...(config.image ? { prebuiltImage: config.image } : {}),
+});
 const certificates = new Certificates('certificates', {
   domain: config.domain,
   zoneId: config.cloudflareZoneId,
   regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
+  homeRegion: config.homeRegion,
 });
 
 const regional = config.regions.map((r) => {
@@ -65,13 +66,13 @@ const regional = config.regions.map((r) => {
     },
     opts,
   );
-  const kafka = new Kafka(
+  const kafka = new KafkaCluster(
     r.name,
     {
       region: r.name,
       clusterName: `${prefix}-${shortRegion(r.name)}`,
       msk: config.msk,
-      azCount: r.vpc ? r.vpc.privateSubnetIds.length : config.network.azCount,
+      azCount: r.azCount,
       subnetIds: network.privateSubnetIds,
       securityGroupId: network.mskSecurityGroup.id,
       logRetentionDays: config.logRetentionDays,
@@ -92,8 +93,8 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       region: r.name,
       serviceName: name,
       network,
-      image: registry.images[r.name]!,
-      ...(registry.repositoryArns[r.name] ? { ecrRepositoryArn: registry.repositoryArns[r.name]! } : {}),
+      image: registry.images[r.name]!.image,
+      ...(registry.images[r.name]!.repositoryArn ? { ecrRepositoryArn: registry.images[r.name]!.repositoryArn! } : {}),
       certificateArn: certificates.arns[r.name]!,
       task: config.task,
       minTasks: r.minTasks,
@@ -106,8 +107,10 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
         { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
         ...remote.map((x) => ({ region: x.region.name, clusterArn: x.kafka.clusterArn, bootstrapBrokers: x.kafka.bootstrapBrokers })),
       ],
-      // With the replicator every origin topic has a copy in the local cluster.
-      localReadOrigins: replicator ? regionNames : [r.name],
+      // With the replicator every origin topic has a copy in the local cluster: the grant covers
+      // every fan-out topic there ('*'), so adding or retiring a region changes no other region's
+      // role, and a retired region's leftover copy stays readable by tasks still subscribed to it.
+      localReadOrigins: replicator ? ['*'] : [r.name],
       ...(jwtSecret ? { jwtSecret } : {}),
       ...(publishKey ? { publishKey } : {}),
       ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
@@ -125,6 +128,7 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       albArnSuffix: gateway.loadBalancer.arnSuffix,
       targetGroupArnSuffix: gateway.targetGroup.arnSuffix,
       mskClusterName: kafka.clusterName,
+      accountId,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     },
     opts,
@@ -168,8 +172,17 @@ export const endpoint = `wss://${config.domain}`;
 export const acceleratorDnsName = edge.accelerator.dnsName;
 /** The two static anycast IPv4 addresses (for allow-lists and A records). */
 export const acceleratorIps = edge.ips;
-/** Per region: the ALB DNS name (direct, bypassing the accelerator) and the MSK IAM brokers. */
+/**
+ * Per region: the ALB DNS name (direct, bypassing the accelerator), the MSK IAM brokers, and the
+ * image repository (absent with a prebuilt `wsgw:image`).
+ */
 export const regions = Object.fromEntries(
-  services.map((s) => [s.region, { albDnsName: s.gateway.loadBalancer.dnsName, mskBootstrapBrokers: s.kafka.bootstrapBrokers }]),
+  services.map((s) => [
+    s.region,
+    {
+      albDnsName: s.gateway.loadBalancer.dnsName,
+      mskBootstrapBrokers: s.kafka.bootstrapBrokers,
+      ...(registry.images[s.region]!.repositoryUrl ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl } : {}),
+    },
+  ]),
 );
-export const imageRepositoryUrl = registry.repository.repositoryUrl;

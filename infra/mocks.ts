@@ -14,6 +14,20 @@ export interface DeclaredResource {
   readonly inputs: Record<string, any>;
   /** The region of its explicit AWS provider; undefined for global and non-AWS resources. */
   readonly region?: string;
+  /** The id and outputs the mocks answered with (what AWS would return), to follow references. */
+  readonly id: string;
+  readonly state: Record<string, any>;
+  /** Earlier identities the resource answers to (the `aliases` option), as the engine receives them. */
+  readonly aliases: readonly DeclaredAlias[];
+}
+
+/** One alias: a full URN, or the parts that differ from the resource's own name, type and parent. */
+export interface DeclaredAlias {
+  readonly urn?: string;
+  readonly name?: string;
+  readonly type?: string;
+  readonly parentUrn?: string;
+  readonly noParent?: boolean;
 }
 
 export interface ProgramRun<T> {
@@ -91,6 +105,13 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
     case 'aws:ec2/vpc:Vpc':
       state.cidrBlock = inputs.cidrBlock;
       break;
+    case 'aws:kms/key:Key':
+      state.keyId = `${hex(name, 8)}-${hex(`${name}a`, 4)}-${hex(`${name}b`, 4)}-${hex(`${name}c`, 4)}-${hex(`${name}d`, 12)}`;
+      state.arn = `arn:aws:kms:${region}:${acct}:key/${state.keyId}`;
+      break;
+    case 'aws:sns/topic:Topic':
+      state.arn = `arn:aws:sns:${region}:${acct}:${state.name}`;
+      break;
     case 'aws:secretsmanager/secret:Secret':
       state.arn = `arn:aws:secretsmanager:${region}:${acct}:secret:${inputs.namePrefix ?? name}${id.slice(0, 6)}`;
       break;
@@ -104,6 +125,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
     case 'aws:cloudwatch/logGroup:LogGroup':
       state.arn = `arn:aws:logs:${region}:${acct}:log-group:${state.name}`;
       break;
+    case 'aws:secretsmanager/secretVersion:SecretVersion': {
+      // Every value stored is a version of its own, with a new id.
+      const value = JSON.stringify(reveal(inputs.secretString));
+      state.versionId = `${hex(value, 8)}-${hex(`${value}a`, 4)}-${hex(`${value}b`, 4)}-${hex(`${value}c`, 4)}-${hex(`${value}d`, 12)}`;
+      break;
+    }
     case 'docker-build:index:Image':
       state.digest = `sha256:${hex(name, 64)}`;
       break;
@@ -111,14 +138,17 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
   return state;
 }
 
-/** Mocks plus the list they fill. */
-export function createMocks(): { mocks: pulumi.runtime.Mocks; resources: DeclaredResource[] } {
+/** Mocks plus the list they fill; `aliasesOf` supplies each registration's aliases (see `recordAliases`). */
+export function createMocks(aliasesOf: (type: string, name: string) => readonly DeclaredAlias[] = () => []): { mocks: pulumi.runtime.Mocks; resources: DeclaredResource[] } {
   const resources: DeclaredResource[] = [];
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
       const region = providerRegion(args.provider) ?? (args.type.startsWith('pulumi:providers:aws') ? args.inputs.region : undefined);
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, ...(region && !args.type.startsWith('pulumi:providers:') ? { region } : {}) });
-      return { id: `${args.name}-${hex(args.name, 8)}`, state: mockState(args.type, args.name, args.inputs, region ?? 'us-west-2') };
+      const id = `${args.name}-${hex(args.name, 8)}`;
+      const state = mockState(args.type, args.name, args.inputs, region ?? 'us-west-2');
+      const declared = { type: args.type, name: args.name, inputs: args.inputs, id, state, aliases: aliasesOf(args.type, args.name) };
+      resources.push(region && !args.type.startsWith('pulumi:providers:') ? { ...declared, region } : declared);
+      return { id, state };
     },
     call(args) {
       const region = providerRegion(args.provider) ?? 'us-west-2';
@@ -165,13 +195,62 @@ export async function runProgram<T>(p: {
   }
   for (const [key, value] of Object.entries(p.secrets ?? {})) all[`wsgw:${key}`] = value;
   pulumi.runtime.setAllConfig(all, Object.keys(p.secrets ?? {}).map((k) => `wsgw:${k}`));
-  const { mocks, resources } = createMocks();
+  const aliases = new Map<string, readonly DeclaredAlias[]>();
+  const { mocks, resources } = createMocks((type, name) => aliases.get(`${type}::${name}`) ?? []);
   await pulumi.runtime.setMocks(mocks, 'wsgw', p.stack, false);
+  recordAliases(aliases);
   const outputs = await p.load();
   // Registrations are asynchronous; this waits for every outstanding one, then closes the
   // mock monitor (nothing may register afterwards — fine for a single program run).
   await pulumi.runtime.disconnect();
   return { resources, outputs };
+}
+
+/** The part of a RegisterResourceRequest (Pulumi's resource monitor protocol) read here. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getAliasesList(): { getUrn(): string; getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined }[];
+}
+
+/**
+ * `Mocks.newResource` is not told a resource's aliases, so the mock monitor's registerResource is
+ * wrapped to note them (by type and name) before the mocks see the registration.
+ */
+function recordAliases(into: Map<string, readonly DeclaredAlias[]>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const aliases = req.getAliasesList().map((a): DeclaredAlias => {
+      const spec = a.getSpec();
+      if (!spec) return { urn: a.getUrn() };
+      return {
+        ...(spec.getName() ? { name: spec.getName() } : {}),
+        ...(spec.getType() ? { type: spec.getType() } : {}),
+        ...(spec.getParenturn() ? { parentUrn: spec.getParenturn() } : {}),
+        ...(spec.getNoparent() ? { noParent: true } : {}),
+      };
+    });
+    into.set(`${req.getType()}::${req.getName()}`, aliases);
+    return register(req, callback);
+  };
+}
+
+/** Pulumi's marker of a serialized secret, as mocks receive it: `{ [SIG_KEY]: SECRET_SIG, value }`. */
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+/** Whether a declared input value is a secret. */
+export function isSecret(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** A declared input with every secret replaced by its value, for assertions on the content. */
+export function reveal<T = any>(v: unknown): T {
+  if (isSecret(v)) return reveal((v as { value: unknown }).value);
+  if (Array.isArray(v)) return v.map((x) => reveal(x)) as T;
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)])) as T;
+  return v as T;
 }
 
 /** Resolves an output (preview=false, so unknowns resolve to undefined rather than hang). */

@@ -3,8 +3,8 @@
  * directly (test/infra/plan.test.ts). Nothing here touches Pulumi, so the cost model and synth
  * can reuse it.
  */
-import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
-import type { NatMode } from './config.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import type { NatMode } from './stack-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.
@@ -84,6 +84,13 @@ export const SCALING = Object.freeze({
 // ---------------------------------------------------------------------------------------------
 // Network
 
+/**
+ * The ports clients reach: HTTPS, and HTTP only to be redirected to it. The accelerator listens on
+ * exactly these, and the ALBs listen on and admit from the internet exactly these, so
+ * `http://<domain>` answers with a redirect instead of timing out.
+ */
+export const PUBLIC_PORTS = Object.freeze({ http: 80, https: 443 } as const);
+
 /** Splits a /16 into one /22 public and one /19 private subnet per AZ. */
 export function planSubnets(cidr: string, azCount: number): { readonly public: readonly string[]; readonly private: readonly string[] } {
   const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
@@ -115,7 +122,8 @@ export function describeNat(mode: NatMode, azCount: number): string {
     case 'single':
       return `1 NAT gateway: ~$33/month + $0.045/GB processed (us-east-1 prices); its AZ failing cuts image pulls and logs for every task`;
     case 'none':
-      return 'no NAT gateway ($0): tasks run in public subnets with public IPs, reachable only from the ALB security group';
+      // AWS bills every public IPv4 address ($0.005/h, ~$3.60/month): no NAT gateway, but one per task.
+      return 'no NAT gateway: tasks run in public subnets, reachable only from the ALB security group, each paying for a public IPv4 address per task (~$3.60/month at $0.005/h)';
   }
 }
 
@@ -190,6 +198,8 @@ export function replicatorName(prefix: string, pair: ReplicationPair): string {
 export interface KafkaArns {
   readonly cluster: string;
   topic(name: string): string;
+  /** Every topic on the cluster. */
+  readonly topics: string;
   /** Every consumer group on the cluster (the gateway names one group per task). */
   readonly groups: string;
 }
@@ -201,17 +211,13 @@ export function kafkaArns(clusterArn: string): KafkaArns {
   return Object.freeze({
     cluster: clusterArn,
     topic: (name: string) => `${head}topic/${tail}/${name}`,
+    topics: `${head}topic/${tail}/*`,
     groups: `${head}group/${tail}/*`,
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Images
-
-/** The same ECR repository as seen from another region (the replica ECR replication creates). */
-export function ecrRepositoryUrlIn(repositoryUrl: string, region: string): string {
-  return repositoryUrl.replace(/(\.dkr\.ecr\.)[a-z0-9-]+(\.amazonaws\.com)/, `$1${region}$2`);
-}
 
 /**
  * The ECR repository ARN behind an image reference, so the execution role may pull exactly that
@@ -256,6 +262,9 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     [ENV.port]: String(DEFAULT_PORT),
+    // Metrics are served on their own port, which neither the load balancer nor any security
+    // group rule reaches; stated here so the task definition documents it.
+    [ENV.metricsPort]: String(DEFAULT_METRICS_PORT),
     [ENV.region]: p.region,
     [ENV.awsRegion]: p.region,
     [ENV.serviceName]: p.serviceName,

@@ -9,12 +9,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StackConfigError, parseStackConfig, readStackFile } from './config.js';
-import { type DeclaredResource, runProgram } from './mocks.js';
+import { StackConfigError, parseStackConfig, readStackFile } from './stack-config.js';
+import { type DeclaredResource, reveal, runProgram } from './mocks.js';
 import { deriveTiming, describeNat } from './plan.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-/** Types that exist once for the whole stack, whichever provider they were declared with. */
+/** Types listed under `global`: not bound to an AWS region (Global Accelerator's API lives in us-west-2). */
 const GLOBAL_TYPES = /^(aws:globalaccelerator\/|cloudflare:|docker-build:)/;
 
 /** The few settings that matter when reviewing a plan, per resource type. */
@@ -37,6 +37,8 @@ export function keySettings(r: DeclaredResource): string {
       return `port=${i.port} health=${i.healthCheck?.path} every ${i.healthCheck?.interval}s deregistrationDelay=${i.deregistrationDelay}s`;
     case 'aws:lb/listener:Listener':
       return `${i.protocol}:${i.port} ${i.sslPolicy ?? i.defaultActions?.[0]?.type}`;
+    case 'aws:lb/listenerRule:ListenerRule':
+      return `priority ${i.priority}: ${list((i.conditions ?? []).flatMap((c: { pathPattern?: { values?: string[] } }) => c.pathPattern?.values ?? []))} -> ${i.actions?.[0]?.type} ${i.actions?.[0]?.fixedResponse?.statusCode ?? ''}`.trimEnd();
     case 'aws:ecs/cluster:Cluster':
       return `containerInsights=${i.settings?.[0]?.value}`;
     case 'aws:ecs/taskDefinition:TaskDefinition': {
@@ -62,17 +64,15 @@ export function keySettings(r: DeclaredResource): string {
     case 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection':
       return `peer region ${i.peerRegion}`;
     case 'aws:globalaccelerator/listener:Listener':
-      return `${i.protocol} ${i.portRanges?.[0]?.fromPort} affinity=${i.clientAffinity}`;
+      return `${i.protocol} ${list((i.portRanges ?? []).map((r: { fromPort: number; toPort: number }) => (r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`)))} affinity=${i.clientAffinity}`;
     case 'aws:globalaccelerator/endpointGroup:EndpointGroup':
       return `region=${i.endpointGroupRegion} clientIpPreservation=${i.endpointConfigurations?.[0]?.clientIpPreservationEnabled}`;
     case 'cloudflare:index/dnsRecord:DnsRecord':
       return `${i.name} ${i.type} -> ${i.content} proxied=${i.proxied}`;
     case 'docker-build:index:Image':
-      return `build ${i.dockerfile?.location?.replace(ROOT, '') || 'Dockerfile'} for ${list(i.platforms)}, push`;
+      return `build ${i.dockerfile?.location?.replace(ROOT, '') || 'Dockerfile'} for ${list(i.platforms)}, push to ${list(reveal(i.tags))}`;
     case 'aws:ecr/repository:Repository':
       return `${i.name} scanOnPush=${i.imageScanningConfiguration?.scanOnPush}`;
-    case 'aws:ecr/replicationConfiguration:ReplicationConfiguration':
-      return `to ${list(i.replicationConfiguration?.rules?.[0]?.destinations?.map((d: { region: string }) => d.region))}`;
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return `${i.metricName ?? 'metrics insights query'} > ${i.threshold}`;
     case 'aws:cloudwatch/logGroup:LogGroup':
@@ -90,7 +90,7 @@ export function regionOf(r: DeclaredResource): string {
 export function mermaid(resources: readonly DeclaredResource[], domain: string): string {
   const of = (type: string) => resources.filter((r) => r.type === type);
   const id = (region: string) => region.replace(/-/g, '_');
-  const lines = ['flowchart LR', `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`, '  dns --> ga["Global Accelerator<br/>TCP 443, SOURCE_IP affinity"]'];
+  const lines = ['flowchart LR', `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`, '  dns --> ga["Global Accelerator<br/>TCP 443 and 80, SOURCE_IP affinity"]'];
   for (const svc of of('aws:ecs/service:Service')) {
     const region = svc.region!;
     const r = id(region);

@@ -5,8 +5,10 @@ import * as pulumi from '@pulumi/pulumi';
 export interface CertificatesArgs {
   readonly domain: string;
   readonly zoneId: string;
-  /** Regions in config order with their providers; the first one's certificate drives the records. */
+  /** Every region with its provider. */
   readonly regions: readonly { readonly name: string; readonly provider: aws.Provider }[];
+  /** The region whose certificate's validation options name the shared record (all name the same). */
+  readonly homeRegion: string;
 }
 
 /**
@@ -24,17 +26,18 @@ export class Certificates extends pulumi.ComponentResource {
 
   constructor(name: string, args: CertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('wsgw:dns:Certificates', name, {}, opts);
-    const first = args.regions[0];
-    if (!first) throw new Error(`${name}: at least one region is required`);
-
-    const certs = args.regions.map(
-      (r) => new aws.acm.Certificate(`${name}-${r.name}`, { domainName: args.domain, validationMethod: 'DNS' }, { parent: this, provider: r.provider }),
+    const certs = new Map(
+      args.regions.map((r) => [r.name, new aws.acm.Certificate(`${name}-${r.name}`, { domainName: args.domain, validationMethod: 'DNS' }, { parent: this, provider: r.provider })]),
     );
+    // Read from the home region's certificate, never from a list position, so that retiring any
+    // other region leaves the record untouched.
+    const source = certs.get(args.homeRegion);
+    if (!source) throw new Error(`${name}: the home region ${args.homeRegion} is not one of the regions`);
     // The names to validate are known now (the domain; add SANs here), so the record count is
     // fixed at preview time even though their contents are outputs.
     const names = [args.domain];
     const records = names.map((domainName, i) => {
-      const dvo = certs[0]!.domainValidationOptions.apply((opts) => {
+      const dvo = source.domainValidationOptions.apply((opts) => {
         const match = opts.find((d) => d.domainName === domainName);
         if (!match) throw new Error(`ACM returned no validation option for ${domainName}`);
         return match;
@@ -60,10 +63,10 @@ export class Certificates extends pulumi.ComponentResource {
     this.validationRecords = records.map((r) => r.record);
 
     const arns: Record<string, pulumi.Output<string>> = {};
-    args.regions.forEach((r, i) => {
+    args.regions.forEach((r) => {
       const validation = new aws.acm.CertificateValidation(
         `${name}-${r.name}`,
-        { certificateArn: certs[i]!.arn, validationRecordFqdns: records.map((x) => x.fqdn.apply((f) => f.replace(/\.$/, ''))) },
+        { certificateArn: certs.get(r.name)!.arn, validationRecordFqdns: records.map((x) => x.fqdn.apply((f) => f.replace(/\.$/, ''))) },
         { parent: this, provider: r.provider, dependsOn: this.validationRecords },
       );
       arns[r.name] = validation.certificateArn;

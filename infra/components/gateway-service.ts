@@ -1,9 +1,9 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
-import type { TaskSize } from '../config.js';
+import type { TaskSize } from '../stack-config.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
-import { SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
+import { PUBLIC_PORTS, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
 import type { Network } from './network.js';
 
 /** The container's name in the task definition and the load balancer mapping. */
@@ -73,6 +73,10 @@ export class GatewayService extends pulumi.ComponentResource {
 
     // One secret per region (not a replicated one) keeps each region deployable on its own.
     // It holds JSON so the execution role needs exactly one secret ARN for both values.
+    // Tasks name the secret's version: a new value is a new version, hence a new task definition
+    // revision and a rolling deployment, and no task can start before the value exists. Without a
+    // version, old tasks would keep the old value and new ones get the new one.
+    let secretRef: pulumi.Output<{ readonly arn: string; readonly versionId: string }> | undefined;
     let secretArn: pulumi.Output<string> | undefined;
     const secretKeys: string[] = [];
     if (args.jwtSecret !== undefined || args.publishKey !== undefined) {
@@ -80,8 +84,9 @@ export class GatewayService extends pulumi.ComponentResource {
       const values: Record<string, pulumi.Input<string>> = {};
       if (args.jwtSecret !== undefined) (values.jwtSecret = args.jwtSecret), secretKeys.push('jwtSecret');
       if (args.publishKey !== undefined) (values.publishKey = args.publishKey), secretKeys.push('publishKey');
-      new aws.secretsmanager.SecretVersion(`${name}-secrets`, { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) }, o);
+      const version = new aws.secretsmanager.SecretVersion(`${name}-secrets`, { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) }, o);
       secretArn = secret.arn;
+      secretRef = pulumi.all([secret.arn, version.versionId]).apply(([arn, versionId]) => ({ arn, versionId }));
     }
 
     this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
@@ -116,10 +121,10 @@ export class GatewayService extends pulumi.ComponentResource {
     );
 
     const containerDefinitions = pulumi
-      .all([args.image, this.logGroup.name, net.zoneIds, ...args.kafka.map((k) => k.bootstrapBrokers), secretArn])
+      .all([args.image, this.logGroup.name, net.zoneIds, ...args.kafka.map((k) => k.bootstrapBrokers), secretRef])
       .apply(([image, logGroupName, zoneIds, ...rest]) => {
         const brokers = rest.slice(0, args.kafka.length) as string[];
-        const secret = rest[args.kafka.length] as string | undefined;
+        const secret = rest[args.kafka.length] as { arn: string; versionId: string } | undefined;
         const env = gatewayEnvironment({
           region: args.region,
           serviceName: args.serviceName,
@@ -135,8 +140,9 @@ export class GatewayService extends pulumi.ComponentResource {
           essential: true,
           portMappings: [{ containerPort: DEFAULT_PORT, protocol: 'tcp' }],
           environment: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+          // arn:…:secret:name:json-key:version-stage:version-id (stage empty: the id decides).
           secrets: secret
-            ? secretKeys.map((k) => ({ name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey, valueFrom: `${secret}:${k}::` }))
+            ? secretKeys.map((k) => ({ name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey, valueFrom: `${secret.arn}:${k}::${secret.versionId}` }))
             : [],
           // SIGTERM starts the gateway's drain; ECS waits this long before SIGKILL.
           stopTimeout: args.timing.stopTimeoutS,
@@ -222,7 +228,7 @@ export class GatewayService extends pulumi.ComponentResource {
       `${name}-https`,
       {
         loadBalancerArn: this.loadBalancer.arn,
-        port: 443,
+        port: PUBLIC_PORTS.https,
         protocol: 'HTTPS',
         sslPolicy: TLS_POLICY,
         certificateArn: args.certificateArn,
@@ -230,13 +236,26 @@ export class GatewayService extends pulumi.ComponentResource {
       },
       o,
     );
+    // The gateway serves /metrics only on its metrics port, which nothing outside the task reaches;
+    // this rule answers the path at the edge as well, so an image that still serves it on the
+    // public port (a prebuilt wsgw:image, say) never exposes it.
+    new aws.lb.ListenerRule(
+      `${name}-no-metrics`,
+      {
+        listenerArn: https.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: [HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`] } }],
+        actions: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' } }],
+      },
+      o,
+    );
     new aws.lb.Listener(
       `${name}-http`,
       {
         loadBalancerArn: this.loadBalancer.arn,
-        port: 80,
+        port: PUBLIC_PORTS.http,
         protocol: 'HTTP',
-        defaultActions: [{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
+        defaultActions: [{ type: 'redirect', redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
       },
       o,
     );
@@ -262,6 +281,9 @@ export class GatewayService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: DEFAULT_PORT }],
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
+        // `pulumi up` waits until the new tasks run and pass their health checks (or fails, after
+        // the circuit breaker rolled back) instead of reporting success while a region runs nothing.
+        waitForSteadyState: true,
       },
       // Autoscaling owns desiredCount after creation; a `pulumi up` must not reset it to the floor.
       { parent: this, dependsOn: [https], ignoreChanges: ['desiredCount'] },

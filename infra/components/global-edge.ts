@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as cloudflare from '@pulumi/cloudflare';
 import * as pulumi from '@pulumi/pulumi';
+import { PUBLIC_PORTS } from '../plan.js';
 
 export interface GlobalEdgeArgs {
   readonly name: string;
@@ -11,9 +12,9 @@ export interface GlobalEdgeArgs {
 }
 
 /**
- * The global front door: a Global Accelerator (two anycast IPs; TCP 443 passed through to the
- * nearest healthy region's ALB, which terminates TLS) and the Cloudflare record that points the
- * public hostname at it.
+ * The global front door: a Global Accelerator (two anycast IPs; TCP 443 and 80 passed through to
+ * the nearest healthy region's ALB, which terminates TLS and redirects 80 to 443) and the
+ * Cloudflare record that points the public hostname at it.
  *
  * - Client affinity SOURCE_IP keeps a client's reconnects in the same region, where its recent
  *   channel history is warm.
@@ -36,7 +37,13 @@ export class GlobalEdge extends pulumi.ComponentResource {
     this.accelerator = new aws.globalaccelerator.Accelerator(`${name}-accelerator`, { name: args.name, ipAddressType: 'IPV4', enabled: true }, o);
     this.listener = new aws.globalaccelerator.Listener(
       `${name}-listener`,
-      { acceleratorArn: this.accelerator.arn, protocol: 'TCP', clientAffinity: 'SOURCE_IP', portRanges: [{ fromPort: 443, toPort: 443 }] },
+      {
+        acceleratorArn: this.accelerator.arn,
+        protocol: 'TCP',
+        clientAffinity: 'SOURCE_IP',
+        // The ALBs' ports, passed through unchanged: 443, and 80 for the ALBs' redirect to HTTPS.
+        portRanges: Object.values(PUBLIC_PORTS).map((port) => ({ fromPort: port, toPort: port })),
+      },
       o,
     );
     const groups: Record<string, aws.globalaccelerator.EndpointGroup> = {};

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { EMF } from '../../services/shared/src/constants.js';
+import { alarmTopicKeyPolicy, alarmTopicPolicy } from '../iam.js';
 
 export interface MonitoringArgs {
   readonly region: string;
@@ -10,6 +11,7 @@ export interface MonitoringArgs {
   readonly albArnSuffix: pulumi.Input<string>;
   readonly targetGroupArnSuffix: pulumi.Input<string>;
   readonly mskClusterName: pulumi.Input<string>;
+  readonly accountId: pulumi.Input<string>;
   readonly alarmEmail?: string;
 }
 
@@ -24,8 +26,14 @@ export const ALARMS = Object.freeze({
 });
 
 /**
- * Alarms and a dashboard for one region. Alarms notify an SNS topic (encrypted with the AWS
- * managed key); `wsgw:alarmEmail` subscribes an address to it.
+ * Alarms and a dashboard for one region. Alarms notify an SNS topic; `wsgw:alarmEmail` subscribes
+ * an address to it.
+ *
+ * The topic is encrypted with a customer-managed key of its own: CloudWatch must encrypt each
+ * notification it publishes, and the AWS managed key `alias/aws/sns` does not let it (that key's
+ * policy cannot be changed), so alarms on such a topic fire and notify nobody. The key lets
+ * CloudWatch use it for this account only; the topic's policy lets CloudWatch publish for exactly
+ * this region's alarms, named after the service so their ARNs are known in advance.
  */
 export class Monitoring extends pulumi.ComponentResource {
   readonly topic: aws.sns.Topic;
@@ -36,7 +44,32 @@ export class Monitoring extends pulumi.ComponentResource {
     super('wsgw:aws:Monitoring', name, {}, opts);
     const o = { parent: this };
 
-    this.topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: 'alias/aws/sns' }, o);
+    const partition = aws.getPartitionOutput({}, o).partition;
+    const key = new aws.kms.Key(
+      `${name}-alarms`,
+      {
+        description: `${args.serviceName} alarm topic encryption`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.all([args.accountId, partition]).apply(([accountId, p]) => JSON.stringify(alarmTopicKeyPolicy({ accountId, partition: p }))),
+      },
+      o,
+    );
+    this.topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, o);
+    const alarmName = (suffix: string) => `${args.serviceName}-${suffix}`;
+    const suffixes = ['alb-5xx', 'unhealthy-targets', 'consumer-lag', 'cpu'] as const;
+    new aws.sns.TopicPolicy(
+      `${name}-alarms`,
+      {
+        arn: this.topic.arn,
+        policy: pulumi.all([this.topic.arn, args.accountId, partition]).apply(([topicArn, accountId, p]) =>
+          JSON.stringify(
+            alarmTopicPolicy({ topicArn, accountId, partition: p, alarmArns: suffixes.map((x) => `arn:${p}:cloudwatch:${args.region}:${accountId}:alarm:${alarmName(x)}`) }),
+          ),
+        ),
+      },
+      o,
+    );
     if (args.alarmEmail) {
       new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: this.topic.arn, protocol: 'email', endpoint: args.alarmEmail }, o);
     }
@@ -47,6 +80,7 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-alb-5xx`,
         {
+          name: alarmName('alb-5xx'),
           alarmDescription: `${args.serviceName}: the ALB is answering with 5xx (no healthy gateway task?)`,
           namespace: 'AWS/ApplicationELB',
           metricName: 'HTTPCode_ELB_5XX_Count',
@@ -65,6 +99,7 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-unhealthy-targets`,
         {
+          name: alarmName('unhealthy-targets'),
           alarmDescription: `${args.serviceName}: gateway tasks failing /readyz (bus path broken or tasks crashing)`,
           namespace: 'AWS/ApplicationELB',
           metricName: 'UnHealthyHostCount',
@@ -86,6 +121,7 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-consumer-lag`,
         {
+          name: alarmName('consumer-lag'),
           alarmDescription: `${args.serviceName}: gateways are behind the fan-out topics by more than ${ALARMS.consumerLagSeconds} s`,
           metricQueries: [
             {
@@ -107,6 +143,7 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-cpu`,
         {
+          name: alarmName('cpu'),
           alarmDescription: `${args.serviceName}: gateway CPU stays high although the CPU guard should have scaled out (at maxTasks?)`,
           namespace: 'AWS/ECS',
           metricName: 'CPUUtilization',

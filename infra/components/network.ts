@@ -1,13 +1,11 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
-import type { ExistingVpcConfig, NatMode } from '../config.js';
-import { planSubnets } from '../plan.js';
+import type { ExistingVpcConfig, NatMode } from '../stack-config.js';
+import { PUBLIC_PORTS, planSubnets } from '../plan.js';
 
 /** MSK's IAM listener (SASL/IAM over TLS). */
 export const MSK_IAM_PORT = 9098;
-/** Ports MSK multi-VPC private connectivity maps the brokers to. */
-export const MSK_MULTI_VPC_PORTS = { from: 14001, to: 14100 } as const;
 
 export interface NetworkArgs {
   readonly region: string;
@@ -16,7 +14,7 @@ export interface NetworkArgs {
   readonly azCount: number;
   readonly nat: NatMode;
   readonly existingVpc?: ExistingVpcConfig;
-  /** Create the security group MSK Replicator ENIs use (replicator mode with several regions). */
+  /** Create the security group the ENIs of the replicators into this region use (replicator mode with several regions). */
   readonly replicator: boolean;
 }
 
@@ -24,7 +22,7 @@ export interface NetworkArgs {
  * One region's network: a VPC over `azCount` AZs (or an existing one), the NAT choice, and the
  * four security groups whose rules encode who may talk to whom:
  *
- *   internet --80/443--> alb --8080--> tasks --9098--> msk <--9098/14001-14100-- replicator
+ *   internet --80/443--> alb --8080--> tasks --9098--> msk <--9098-- replicator
  *
  * No group but the ALB's admits anything from 0.0.0.0/0. Rules are standalone resources (not
  * inline blocks) so peering can add its CIDR rules without fighting over the group.
@@ -101,6 +99,16 @@ export class Network extends pulumi.ComponentResource {
         return subnet;
       });
 
+      // Image layers come from S3 (ECR keeps them there): through a gateway endpoint they skip
+      // the NAT gateway's per-GB charge, and the endpoint itself is free. It serves every route
+      // table of tasks and brokers.
+      const taskTables = args.nat === 'none' ? [publicRt] : privateRts;
+      new aws.ec2.VpcEndpoint(
+        `${name}-s3`,
+        { vpcId: vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: [...new Set([...taskTables, ...privateRts])].map((rt) => rt.id), tags: { Name: `${name}-s3` } },
+        o,
+      );
+
       this.vpcId = vpc.id;
       this.cidr = vpc.cidrBlock;
       this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -120,7 +128,7 @@ export class Network extends pulumi.ComponentResource {
     const egress = (rule: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, a, o);
     const tcp = (from: number, to = from) => ({ ipProtocol: 'tcp', fromPort: from, toPort: to });
 
-    for (const port of [80, 443]) {
+    for (const port of Object.values(PUBLIC_PORTS)) {
       ingress(`alb-in-${port}`, { securityGroupId: this.albSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
     }
     egress('alb-out-tasks', { securityGroupId: this.albSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(DEFAULT_PORT) });
@@ -133,18 +141,13 @@ export class Network extends pulumi.ComponentResource {
     ingress('msk-in-tasks', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
 
     if (args.replicator) {
+      // The replicators into this region run ENIs in its subnets with this group and reach the
+      // local brokers on 9098; a source cluster in another region is reached over its multi-VPC
+      // connectivity, which needs no rule here.
       const rep = sg('replicator', 'wsgw MSK Replicator ENIs');
       this.replicatorSecurityGroup = rep;
       ingress('msk-in-replicator', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: rep.id, ...tcp(MSK_IAM_PORT) });
-      ingress('msk-in-replicator-mvpc', {
-        securityGroupId: this.mskSecurityGroup.id,
-        referencedSecurityGroupId: rep.id,
-        ...tcp(MSK_MULTI_VPC_PORTS.from, MSK_MULTI_VPC_PORTS.to),
-      });
-      // Within the VPC only: the replicator reaches this cluster directly and, as a target-region
-      // replicator, the source through the multi-VPC endpoints MSK places in these subnets.
-      egress('replicator-out-msk', { securityGroupId: rep.id, cidrIpv4: this.cidr, ...tcp(MSK_IAM_PORT) });
-      egress('replicator-out-mvpc', { securityGroupId: rep.id, cidrIpv4: this.cidr, ...tcp(MSK_MULTI_VPC_PORTS.from, MSK_MULTI_VPC_PORTS.to) });
+      egress('replicator-out-msk', { securityGroupId: rep.id, referencedSecurityGroupId: this.mskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
     }
 
     this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });

@@ -60,7 +60,7 @@ export class Replication extends pulumi.ComponentResource {
           role: role.id,
           policy: pulumi
             .all([src.clusterArn, dst.clusterArn])
-            .apply(([sourceClusterArn, targetClusterArn]) => JSON.stringify(replicatorPolicy({ sourceClusterArn, targetClusterArn, sourceRegion: pair.source }))),
+            .apply(([sourceClusterArn, targetClusterArn]) => JSON.stringify(replicatorPolicy({ sourceClusterArn, targetClusterArn }))),
         },
         o,
       );
@@ -72,8 +72,11 @@ export class Replication extends pulumi.ComponentResource {
             replicatorName: replicatorName(args.namePrefix, pair),
             description: `wsgw fan-out ${pair.source} -> ${pair.target}`,
             serviceExecutionRoleArn: role.arn,
+            // Cross-region: the source is reached over its multi-VPC connectivity and takes no
+            // security group; the replicator's ENIs sit in the target's subnets with a group that
+            // may reach the target's brokers on 9098.
             kafkaClusters: [
-              { amazonMskCluster: { mskClusterArn: src.clusterArn }, vpcConfig: { subnetIds: src.subnetIds, securityGroupsIds: [src.replicatorSecurityGroupId] } },
+              { amazonMskCluster: { mskClusterArn: src.clusterArn }, vpcConfig: { subnetIds: src.subnetIds } },
               { amazonMskCluster: { mskClusterArn: dst.clusterArn }, vpcConfig: { subnetIds: dst.subnetIds, securityGroupsIds: [dst.replicatorSecurityGroupId] } },
             ],
             replicationInfoList: {

@@ -391,7 +391,7 @@ function serverProperties({ id, port, controllerPort, dataDir, partitions, rack,
   const listeners = controller ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}` : `PLAINTEXT://127.0.0.1:${port}`;
   // With racks, a leader lets consumers that name a rack (client.rack) fetch from an in-sync
   // replica in that rack (KIP-392), as MSK does with AZ ids. The short follower wait is what the
-  // infrastructure sets with zone-local reads (infra/components/kafka.ts, ZONE_LOCAL_READS): a
+  // infrastructure sets with zone-local reads (infra/components/kafka-cluster.ts, ZONE_LOCAL_READS): a
   // follower serves a record only once a fetch from the leader told it the high watermark.
   const racked =
     rack === undefined

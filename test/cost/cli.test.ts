@@ -15,9 +15,10 @@ const STACK = `config:
   wsgw:task: { cpu: 1024, memory: 2048 }
   wsgw:network: { nat: single, azCount: 3 }
   wsgw:msk: { instanceType: kafka.m7g.large, brokersPerAz: 1, volumeGiB: 200, retentionHours: 12, crossRegion: replicator }
+  wsgw:homeRegion: us-east-1
   wsgw:regions:
-    - { name: us-east-1, minTasks: 2, maxTasks: 40 }
-    - { name: eu-west-1, minTasks: 2, maxTasks: 40 }
+    - { name: us-east-1, cidr: 10.16.0.0/16, minTasks: 2, maxTasks: 40 }
+    - { name: eu-west-1, cidr: 10.17.0.0/16, minTasks: 2, maxTasks: 40 }
 `;
 
 function sandbox(files: Record<string, string> = { 'Pulumi.t.yaml': STACK }): string {
@@ -56,6 +57,17 @@ describe('stack files', () => {
       image: { repositoryPerRegion: true, inEcr: true },
     });
     expect(readDeployment(join(dir, 'Pulumi.t.yaml')).deployment.stack).toBe('t');
+  });
+
+  it('price a region in an existing VPC with the brokers of its own subnets, not azCount', () => {
+    const vpc = '{ id: vpc-0abc, publicSubnetIds: [subnet-01, subnet-02], privateSubnetIds: [subnet-03, subnet-04], cidr: 10.17.0.0/16 }';
+    const dir = sandbox({ 'Pulumi.v.yaml': STACK.replace('brokersPerAz: 1', 'brokersPerAz: 2').replace('{ name: eu-west-1, cidr: 10.17.0.0/16,', `{ name: eu-west-1, vpc: ${vpc},`) });
+    const { deployment } = readDeployment('v', dir);
+    // azCount 3 with two brokers per AZ: 6 brokers where the stack creates the VPC, 4 in a VPC of two private subnets.
+    expect(deployment.regions.map((r) => r.mskBrokers ?? (deployment.msk.kind === 'provisioned' ? deployment.msk.brokers : 0))).toEqual([6, 4]);
+    const report = JSON.parse(run(['v', '--json'], dir).out) as { estimate: { regions: { region: string; lines: { service: string; item: string; quantity: number }[] }[] } };
+    const hours = report.estimate.regions.map((r) => r.lines.find((l) => l.service === 'MSK' && l.item.startsWith('broker hours'))!.quantity);
+    expect(hours).toEqual([6 * 730, 4 * 730]);
   });
 
   it('map a prebuilt image: no repository of the stack\'s, and pulls through NAT unless it is in ECR', () => {

@@ -1,8 +1,11 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
-import { StackConfigError, configKey, parseStackConfig, readPulumiConfig, readStackFile, resolveCidrs } from '../../infra/config.js';
+import fc from 'fast-check';
+import { readPulumiConfig } from '../../infra/config.js';
+import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readStackFile } from '../../infra/stack-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -11,9 +14,18 @@ function base(): Record<string, unknown> {
   return {
     'wsgw:domain': 'ws.example.com',
     'wsgw:cloudflareZoneId': '0123456789abcdef0123456789abcdef',
-    'wsgw:regions': [{ name: 'us-east-1', minTasks: 1, maxTasks: 4 }],
+    'wsgw:regions': [{ name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 4 }],
     'wsgw:msk': { instanceType: 'kafka.m7g.large' },
   };
+}
+
+/** Two created regions with their own ranges; the first is home. */
+function twoRegions(r: Record<string, unknown>): void {
+  r['wsgw:regions'] = [
+    { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
+    { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
+  ];
+  r['wsgw:homeRegion'] = 'us-east-1';
 }
 
 function issuesOf(raw: Record<string, unknown>): string[] {
@@ -71,7 +83,7 @@ describe('parseStackConfig', () => {
     const c = parseStackConfig({
       domain: 'ws.example.com',
       cloudflareZoneId: '0123456789abcdef0123456789abcdef',
-      regions: JSON.stringify([{ name: 'eu-west-1', minTasks: 2, maxTasks: 8 }]),
+      regions: JSON.stringify([{ name: 'eu-west-1', cidr: '10.20.0.0/16', minTasks: 2, maxTasks: 8 }]),
       connectionsPerTask: '25000',
       msk: JSON.stringify({ instanceType: 'kafka.m5.large', crossRegion: 'direct' }),
       'aws:region': 'eu-west-1',
@@ -104,6 +116,23 @@ describe('parseStackConfig', () => {
     expect(c.regions[0]!.cidr).toBeUndefined();
   });
 
+  it('counts each region\'s brokers over the AZs it really spans', () => {
+    const c = parseStackConfig({
+      ...base(),
+      'wsgw:homeRegion': 'us-east-1',
+      'wsgw:network': { azCount: 2 },
+      'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2 },
+      'wsgw:regions': [
+        { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
+        { name: 'eu-west-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5'] } },
+      ],
+    });
+    expect(c.regions.map((r) => [r.name, r.azCount, r.brokerCount])).toEqual([
+      ['us-east-1', 2, 4],
+      ['eu-west-1', 3, 6],
+    ]);
+  });
+
   describe('errors name the key', () => {
     const cases: [string, (raw: Record<string, unknown>) => void, RegExp][] = [
       ['missing domain', (r) => delete r['wsgw:domain'], /^wsgw:domain: is required/],
@@ -112,10 +141,10 @@ describe('parseStackConfig', () => {
       ['bad zone', (r) => (r['wsgw:cloudflareZoneId'] = 'zone-1'), /^wsgw:cloudflareZoneId: must be a 32-character hex/],
       ['missing msk', (r) => delete r['wsgw:msk'], /^wsgw:msk: is required/],
       ['no regions', (r) => (r['wsgw:regions'] = []), /^wsgw:regions: needs at least one region/],
-      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
+      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
       [
         'duplicate region',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', minTasks: 1, maxTasks: 2 }]),
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 }]),
         /^wsgw:regions\[1\]\.name: duplicate region "us-east-1" \(also wsgw:regions\[0\]\)/,
       ],
       ['minTasks > maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: minTasks \(5\) is greater than maxTasks \(2\)/],
@@ -140,31 +169,112 @@ describe('parseStackConfig', () => {
       [
         'burstable brokers with the replicator',
         (r) => {
-          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }];
+          twoRegions(r);
           r['wsgw:msk'] = { instanceType: 'kafka.t3.small', brokersPerAz: 2 };
         },
         /^wsgw:msk\.instanceType: kafka\.t3\.small cannot be a Replicator source/,
       ],
       [
         'too few brokers for the replicator',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2 }]),
-        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; 1 per AZ × 2 AZs gives 2/,
+        (r) => twoRegions(r),
+        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; us-east-1 gets 1 per AZ × 2 AZs = 2/,
+      ],
+      // AWS rule: "MSK Replicator is supported only on clusters running Apache Kafka 2.7.0 or
+      // higher" and "Identical topic name replication (Keep same topic name in console) requires an
+      // MSK cluster running Kafka version 2.8.1 or higher" (Amazon MSK Developer Guide, Supported
+      // cluster types and versions for MSK Replicator,
+      // https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-supported-clusters-versions.html).
+      [
+        'a Kafka version the replicator cannot copy identical topic names on',
+        (r) => {
+          twoRegions(r);
+          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', brokersPerAz: 2, kafkaVersion: '2.8.0' };
+        },
+        /^wsgw:msk\.kafkaVersion: MSK Replicator copying topics under identical names needs Kafka 2\.8\.1 or later; 2\.8\.0 is older/,
+      ],
+      // AWS rule: the Replicator needs "a minimum of three brokers in both source and target
+      // clusters ... in two Availability Zones ... a minimum of four brokers" (same page), and MSK
+      // spreads brokers evenly over the client subnets: an existing VPC's broker count comes from
+      // its private subnets, not from wsgw:network.azCount.
+      [
+        'an existing VPC whose two subnets hold too few brokers for the replicator',
+        (r) => {
+          twoRegions(r);
+          (r['wsgw:regions'] as Record<string, unknown>[])[1] = {
+            name: 'eu-west-1', minTasks: 1, maxTasks: 2,
+            vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+          };
+          r['wsgw:network'] = { azCount: 3 };
+        },
+        /^wsgw:msk\.brokersPerAz: MSK Replicator needs at least 4 brokers; eu-west-1 gets 1 per AZ × 2 private subnets of its VPC = 2/,
+      ],
+      // AWS rule: ClientSubnets: "If you use the US West (N. California) Region, specify exactly two
+      // subnets. For other Regions where Amazon MSK is available, you can specify either two or three
+      // subnets." (AWS CloudFormation Template Reference, AWS::MSK::Cluster BrokerNodeGroupInfo,
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
+      ['four AZs for a created VPC', (r) => (r['wsgw:network'] = { azCount: 4 }), /^wsgw:network\.azCount: must be at most 3 \(MSK spreads brokers over two or three AZs\)/],
+      [
+        'an existing VPC with four private subnets',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5', 'subnet-6'] } }]),
+        /^wsgw:regions\[0\]\.vpc\.privateSubnetIds: MSK takes two or three subnets in distinct AZs; 4 given/,
       ],
       [
-        'overlapping CIDRs with direct mode',
+        'three AZs in us-west-1',
         (r) => {
-          r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }, { name: 'eu-west-1', minTasks: 1, maxTasks: 2, cidr: '10.1.0.0/16' }];
-          r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
+          r['wsgw:regions'] = [{ name: 'us-west-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }];
+          r['wsgw:network'] = { azCount: 3 };
         },
-        /^wsgw:regions\[1\]\.cidr: 10\.1\.0\.0\/16 overlaps wsgw:regions\[0\]/,
+        /^wsgw:regions\[0\]\.name: MSK in us-west-1 takes exactly two subnets \(two AZs\); wsgw:network\.azCount gives 3/,
+      ],
+      [
+        'a created VPC without a range',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2 }]),
+        /^wsgw:regions\[0\]\.cidr: is required for a created VPC/,
+      ],
+      [
+        'the same range twice',
+        (r) => {
+          twoRegions(r);
+          (r['wsgw:regions'] as { cidr: string }[])[1]!.cidr = '10.16.0.0/16';
+        },
+        /^wsgw:regions\[1\]\.cidr: 10\.16\.0\.0\/16 overlaps wsgw:regions\[0\]\.cidr \(10\.16\.0\.0\/16\)/,
+      ],
+      [
+        'an existing VPC whose range covers a created one',
+        (r) => {
+          twoRegions(r);
+          (r['wsgw:regions'] as Record<string, unknown>[])[0] = {
+            name: 'us-east-1', minTasks: 1, maxTasks: 2,
+            vpc: { id: 'vpc-1', cidr: '10.0.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+          };
+        },
+        /^wsgw:regions\[1\]\.cidr: 10\.17\.0\.0\/16 overlaps wsgw:regions\[0\]\.vpc\.cidr \(10\.0\.0\.0\/8\)/,
+      ],
+      ['a malformed existing VPC range', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }]), /^wsgw:regions\[0\]\.vpc\.cidr: must be an IPv4 CIDR/],
+      [
+        'no home region with two regions',
+        (r) => {
+          twoRegions(r);
+          delete r['wsgw:homeRegion'];
+        },
+        /^wsgw:homeRegion: is required with more than one region \(one of us-east-1, eu-west-1\)/,
+      ],
+      [
+        'a home region that is not deployed',
+        (r) => {
+          twoRegions(r);
+          r['wsgw:homeRegion'] = 'ap-southeast-1';
+        },
+        /^wsgw:homeRegion: "ap-southeast-1" is not one of wsgw:regions \(us-east-1, eu-west-1\)/,
       ],
       [
         'existing VPC without routes in direct mode',
         (r) => {
           r['wsgw:regions'] = [
             { name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } },
-            { name: 'eu-west-1', minTasks: 1, maxTasks: 2 },
+            { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
           ];
+          r['wsgw:homeRegion'] = 'us-east-1';
           r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'direct' };
         },
         /^wsgw:regions\[0\]\.vpc\.cidr: is required with wsgw:msk\.crossRegion "direct"/,
@@ -195,7 +305,7 @@ describe('parseStackConfig', () => {
       expect(issues[0]).toMatch(/^wsgw:domain: is required/);
       delete raw['wsgw:regions'];
       raw['wsgw:domain'] = 'ws.example.com';
-      raw['wsgw:regions'] = [{ name: 'mars-1', minTasks: 3, maxTasks: 1 }];
+      raw['wsgw:regions'] = [{ name: 'mars-1', cidr: '10.16.0.0/16', minTasks: 3, maxTasks: 1 }];
       const second = issuesOf(raw);
       expect(second).toEqual([
         'wsgw:regions[0].name: unknown AWS region "mars-1"',
@@ -210,9 +320,63 @@ describe('parseStackConfig', () => {
     expect(configKey(['msk'])).toBe('wsgw:msk');
   });
 
-  it('derives non-overlapping CIDRs by position and keeps configured ones', () => {
-    expect(resolveCidrs([{}, { cidr: '10.99.0.0/16' }, {}])).toEqual(['10.16.0.0/16', '10.99.0.0/16', '10.18.0.0/16']);
-    expect(resolveCidrs([{ vpc: { cidr: '172.16.0.0/16' } }, { vpc: {} }])).toEqual(['172.16.0.0/16', undefined]);
+  describe('CIDR ranges', () => {
+    const ipv4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
+    const block = fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([o, bits]) => `${o.join('.')}/${bits}`);
+    /** An address as a number, computed independently of cidrRange. */
+    const addressOf = (o: readonly number[]) => ((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!;
+    const contains = (cidr: string, address: number) => {
+      const [ip, bits] = cidr.split('/') as [string, string];
+      const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+      return ((addressOf(ip.split('.').map(Number)) & mask) >>> 0) === ((address & mask) >>> 0);
+    };
+
+    it('covers exactly the addresses whose network bits match', () => {
+      fc.assert(
+        fc.property(block, ipv4, (cidr, o) => {
+          const range = cidrRange(cidr)!;
+          const address = addressOf(o);
+          expect(address >= range.first && address <= range.last).toBe(contains(cidr, address));
+        }),
+      );
+    });
+
+    it('overlap is symmetric and true exactly when one block holds the other\'s first address', () => {
+      fc.assert(
+        fc.property(block, block, (a, b) => {
+          expect(cidrsOverlap(a, b)).toBe(cidrsOverlap(b, a));
+          expect(cidrsOverlap(a, b)).toBe(contains(a, cidrRange(b)!.first) || contains(b, cidrRange(a)!.first));
+        }),
+      );
+    });
+
+    it('refuses malformed blocks', () => {
+      for (const bad of ['10.0.0/8', '10.0.0.256/24', '10.0.0.0/33', 'ten/8']) expect(cidrRange(bad)).toBeUndefined();
+    });
+  });
+});
+
+describe('the stack-config parser', () => {
+  /** Every package a module loads, following its relative imports. */
+  function packagesLoadedBy(file: string, seen = new Set<string>()): Set<string> {
+    const packages = new Set<string>();
+    if (seen.has(file)) return packages;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    // `import … from '…'`, `export … from '…'` and `import '…'`, at the start of a line.
+    for (const m of source.matchAll(/^(?:import|export)\s(?:[^;'"]*\sfrom\s*)?['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) {
+        for (const p of packagesLoadedBy(join(dirname(file), spec.replace(/\.js$/, '.ts')), seen)) packages.add(p);
+      } else packages.add(spec);
+    }
+    return packages;
+  }
+
+  it('loads nothing from Pulumi, so the cost model and synth parse stacks without the Pulumi runtime', () => {
+    const packages = [...packagesLoadedBy(join(ROOT, 'infra', 'stack-config.ts'))];
+    expect(packages.length).toBeGreaterThan(0);
+    expect(packages.filter((p) => p.startsWith('@pulumi/'))).toEqual([]);
   });
 });
 

@@ -4,11 +4,13 @@
  * process-global, and vitest gives each file its own fork.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
-import { parseStackConfig, type StackConfig } from '../../infra/config.js';
-import { type DeclaredResource, resolve, runProgram } from '../../infra/mocks.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import { parseStackConfig, type StackConfig } from '../../infra/stack-config.js';
+import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
 import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
-import { ZONE_LOCAL_READS } from '../../infra/components/kafka.js';
+import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
+import { regionOf } from '../../infra/synth.js';
+import { expectedResources } from './expected-resources.js';
 
 export interface DeploymentOutputs {
   readonly endpoint: string;
@@ -24,7 +26,8 @@ export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' 
     'wsgw:domain': 'rt.example.org',
     'wsgw:cloudflareZoneId': 'fedcba9876543210fedcba9876543210',
     'wsgw:connectionsPerTask': 15000,
-    'wsgw:regions': names.map((name, i) => ({ name, minTasks: 2, maxTasks: 10 + i })),
+    'wsgw:homeRegion': names[0],
+    'wsgw:regions': names.map((name, i) => ({ name, cidr: `10.${16 + i}.0.0/16`, minTasks: 2, maxTasks: 10 + i })),
     'wsgw:network': { nat: 'single', azCount: 2 },
     'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2, crossRegion, ...msk },
   };
@@ -37,30 +40,25 @@ const one = (rs: readonly DeclaredResource[], type: string, region: string, name
   expect(found, `${type} ${nameSuffix} in ${region}`).toHaveLength(1);
   return found[0]!;
 };
+/** Declared resources counted by type, per region (`global` for Global Accelerator, Cloudflare and the build). */
+function countByPlace(rs: readonly DeclaredResource[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of rs) {
+    if (r.type.startsWith('wsgw:') || r.type.startsWith('pulumi:')) continue;
+    const place = (out[regionOf(r)] ??= {});
+    place[r.type] = (place[r.type] ?? 0) + 1;
+  }
+  return out;
+}
+/** An IAM statement as parsed from a policy's JSON. */
+interface PolicyStatementJson {
+  Action: string[];
+  Resource?: string | string[];
+  Principal?: Record<string, string>;
+  Condition?: Record<string, Record<string, unknown>>;
+}
 const statementsOf = (policy: string) => JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
 const resourcesOf = (s: { Resource?: string | string[] }) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource);
-
-/** Per region: every resource of the design, in that region. */
-const PER_REGION: readonly [string, number][] = [
-  ['aws:ec2/securityGroup:SecurityGroup', 3],
-  ['aws:ecs/cluster:Cluster', 1],
-  ['aws:ecs/taskDefinition:TaskDefinition', 1],
-  ['aws:ecs/service:Service', 1],
-  ['aws:lb/loadBalancer:LoadBalancer', 1],
-  ['aws:lb/targetGroup:TargetGroup', 1],
-  ['aws:lb/listener:Listener', 2],
-  ['aws:acm/certificate:Certificate', 1],
-  ['aws:acm/certificateValidation:CertificateValidation', 1],
-  ['aws:appautoscaling/target:Target', 1],
-  ['aws:appautoscaling/policy:Policy', 2],
-  ['aws:msk/cluster:Cluster', 1],
-  ['aws:msk/configuration:Configuration', 1],
-  ['aws:msk/topic:Topic', 1],
-  ['aws:kms/key:Key', 1],
-  ['aws:cloudwatch/metricAlarm:MetricAlarm', 4],
-  ['aws:cloudwatch/dashboard:Dashboard', 1],
-  ['aws:sns/topic:Topic', 1],
-];
 
 export function describeDeployment(label: string, p: { stack: string; config: Record<string, unknown>; secrets?: Record<string, string> }): void {
   describe(label, () => {
@@ -98,24 +96,19 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       expect(unbound.map((r) => `${r.type} ${r.name}`)).toEqual([]);
     });
 
-    it('creates every per-region resource in its own region', () => {
+    it('creates exactly the resources of the design in each region and globally, nothing else', () => {
+      const expected = expectedResources(cfg, { publishKey: Boolean(p.secrets?.publishKey) });
+      const counted = countByPlace(rs);
+      expect(Object.keys(counted).sort()).toEqual(['global', ...regions].sort());
+      expect(counted.global).toEqual(expected.global);
+      for (const region of regions) expect(counted[region], region).toEqual(expected.regions[region]);
       for (const region of regions) {
-        for (const [type, count] of PER_REGION) {
-          expect(inRegion(rs, type, region).length, `${type} in ${region}`).toBeGreaterThanOrEqual(count);
-        }
-        // The secret exists when there is something secret to hold.
-        const hasSecret = cfg.auth.mode === 'jwt-secret' || Boolean(p.secrets?.publishKey);
-        expect(inRegion(rs, 'aws:secretsmanager/secret:Secret', region)).toHaveLength(hasSecret ? 1 : 0);
         const vpc = cfg.regions.find((r) => r.name === region)!.vpc;
-        expect(inRegion(rs, 'aws:ec2/vpc:Vpc', region)).toHaveLength(vpc ? 0 : 1);
-        if (!vpc) {
-          const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
-          expect(subnets).toHaveLength(2 * cfg.network.azCount);
-          // AZ names come from a lookup through the same region's provider.
-          expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(cfg.network.azCount);
-          for (const s of subnets) expect(s.inputs.availabilityZone).toMatch(new RegExp(`^${region}[a-f]$`));
-          expect(inRegion(rs, 'aws:ec2/natGateway:NatGateway', region)).toHaveLength({ perAz: cfg.network.azCount, single: 1, none: 0 }[cfg.network.nat]);
-        }
+        if (vpc) continue;
+        // AZ names come from a lookup through the same region's provider.
+        const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+        expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(cfg.network.azCount);
+        for (const s of subnets) expect(s.inputs.availabilityZone).toMatch(new RegExp(`^${region}[a-f]$`));
       }
     });
 
@@ -147,10 +140,56 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "Cross-region replication (CRR) ... You do not need to provide security groups for
+    // the source cluster. You must provide security groups for the target cluster with appropriate
+    // inbound and outbound rules on port 9098." (Amazon MSK Developer Guide, MSK Replicator network
+    // requirements, https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-network-reqs.html)
+    it('opens for the replicators only 9098 between their ENIs and the target cluster, and nothing on the source side', () => {
+      const rules = [...byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...byType(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule')];
+      for (const rule of rules) expect(rule.inputs.fromPort > 9098 && rule.inputs.fromPort <= 14100, `${rule.name} ${rule.inputs.fromPort}`).toBe(false);
+      for (const rep of byType(rs, 'aws:msk/replicator:Replicator')) {
+        const [source, target] = rep.inputs.kafkaClusters as { vpcConfig: { subnetIds: string[]; securityGroupsIds?: string[] } }[];
+        expect(source!.vpcConfig.securityGroupsIds ?? []).toEqual([]);
+        expect(source!.vpcConfig.subnetIds.length).toBeGreaterThanOrEqual(2);
+        expect(target!.vpcConfig.securityGroupsIds).toEqual([expect.stringMatching(new RegExp(`^${rep.region}-replicator-`))]);
+      }
+      for (const region of replicator ? regions : []) {
+        const sg = (rule: DeclaredResource, field: string) => String(rule.inputs[field]).replace(/-[0-9a-f]+$/, '');
+        const fromReplicator = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => sg(r, 'referencedSecurityGroupId') === `${region}-replicator`);
+        expect(fromReplicator.map((r) => [sg(r, 'securityGroupId'), r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, 9098, 9098]]);
+        const out = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => sg(r, 'securityGroupId') === `${region}-replicator`);
+        expect(out.map((r) => [sg(r, 'referencedSecurityGroupId'), r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, undefined, 9098, 9098]]);
+      }
+    });
+
+    // AWS rule: "For your Amazon ECS tasks to pull private images from Amazon ECR, you must create a
+    // gateway endpoint for Amazon S3. The gateway endpoint is required because Amazon ECR uses
+    // Amazon S3 to store your image layers." (Amazon ECR User Guide, Amazon ECR interface VPC
+    // endpoints, https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html); without
+    // one, every layer a task pulls passes a NAT gateway and is billed per GB there, while "There
+    // is no additional charge for using gateway endpoints" (Amazon VPC, Gateway endpoints,
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html).
+    it('routes image layers (S3) from every task subnet of a created VPC through a free gateway endpoint', () => {
+      for (const r of cfg.regions) {
+        const endpoints = inRegion(rs, 'aws:ec2/vpcEndpoint:VpcEndpoint', r.name);
+        if (r.vpc) {
+          expect(endpoints).toEqual([]);
+          continue;
+        }
+        expect(endpoints).toHaveLength(1);
+        const e = endpoints[0]!.inputs;
+        expect(e).toMatchObject({ serviceName: `com.amazonaws.${r.name}.s3`, vpcEndpointType: 'Gateway', vpcId: one(rs, 'aws:ec2/vpc:Vpc', r.name).id });
+        const taskSubnets: string[] = one(rs, 'aws:ecs/service:Service', r.name).inputs.networkConfiguration.subnets;
+        const tables = inRegion(rs, 'aws:ec2/routeTableAssociation:RouteTableAssociation', r.name).filter((a) => taskSubnets.includes(a.inputs.subnetId)).map((a) => a.inputs.routeTableId);
+        expect(tables.length).toBeGreaterThan(0);
+        for (const table of tables) expect(e.routeTableIds).toContain(table);
+      }
+    });
+
     it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);
-      expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP', portRanges: [{ fromPort: 443, toPort: 443 }] });
+      expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP' });
       const groups = byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup');
       expect(groups.map((g) => g.inputs.endpointGroupRegion).sort()).toEqual([...regions].sort());
       for (const g of groups) {
@@ -159,6 +198,28 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const endpoint = g.inputs.endpointConfigurations[0];
         expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/app/${region}-alb-`));
         expect(endpoint.clientIpPreservationEnabled).toBe(true);
+      }
+    });
+
+    // AWS rule: "With AWS Global Accelerator, you add listeners that process inbound connections
+    // from clients based on the ports and protocols that you specify" (Global Accelerator
+    // Developer Guide, Listeners, https://docs.aws.amazon.com/global-accelerator/latest/dg/about-listeners.html),
+    // and traffic goes to the same port on the endpoint unless a port override maps it elsewhere
+    // (API Reference, PortOverride, https://docs.aws.amazon.com/global-accelerator/latest/api/API_PortOverride.html).
+    // A port the ALB serves but the accelerator does not listen on times out through the public
+    // name and is reachable only around the accelerator.
+    it('serves through the accelerator exactly the ports the ALBs listen on and admit from the internet', () => {
+      const gaPorts = byType(rs, 'aws:globalaccelerator/listener:Listener').flatMap((l) =>
+        (l.inputs.portRanges as { fromPort: number; toPort: number }[]).flatMap((r) => Array.from({ length: r.toPort - r.fromPort + 1 }, (_, k) => r.fromPort + k)),
+      );
+      expect(byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup').every((g) => (g.inputs.portOverrides ?? []).length === 0)).toBe(true);
+      for (const region of regions) {
+        const albPorts = inRegion(rs, 'aws:lb/listener:Listener', region).map((l) => l.inputs.port as number);
+        const open = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
+          .filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0')
+          .map((r) => r.inputs.fromPort as number);
+        expect([...albPorts].sort()).toEqual([...gaPorts].sort());
+        expect([...open].sort()).toEqual([...gaPorts].sort());
       }
     });
 
@@ -231,6 +292,59 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rule: "Amazon MSK distributes the broker nodes evenly across the subnets that you
+    // specify" (AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
+    it('gives each region\'s cluster brokersPerAz brokers in each subnet it spans', () => {
+      for (const r of cfg.regions) {
+        const msk = one(rs, 'aws:msk/cluster:Cluster', r.name).inputs;
+        expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(r.azCount);
+        expect(msk.numberOfBrokerNodes).toBe(cfg.msk.brokersPerAz * msk.brokerNodeGroupInfo.clientSubnets.length);
+        expect(msk.numberOfBrokerNodes).toBe(r.brokerCount);
+      }
+    });
+
+    // AWS rule: "If you use the default AWS managed key, alias/aws/sns, for encryption, then
+    // CloudWatch alarms can't initiate the alarm action ... The default AWS KMS key policy for
+    // Amazon SNS doesn't allow CloudWatch alarms to perform kms:Decrypt and kms:GenerateDataKey API
+    // calls. You can't manually edit AWS managed key policies." (AWS re:Post Knowledge Center, How
+    // do I configure a CloudWatch alarm with an encrypted SNS topic?,
+    // https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns), and SNS access policies
+    // decide who may publish (Amazon SNS Developer Guide, Key management,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    it('lets every alarm notify: a topic under a key of the stack that CloudWatch may use for this account, published to only by these alarms', () => {
+      for (const region of regions) {
+        const topic = one(rs, 'aws:sns/topic:Topic', region);
+        const keys = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === topic.inputs.kmsMasterKeyId);
+        expect(keys, `the key of ${region}'s alarm topic`).toHaveLength(1);
+        const keyPolicy = JSON.parse(keys[0]!.inputs.policy) as { Statement: PolicyStatementJson[] };
+        const cloudwatch = keyPolicy.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        expect(cloudwatch).toHaveLength(1);
+        expect([...cloudwatch[0]!.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+        expect(cloudwatch[0]!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT } });
+        // The account keeps control of the key (a key policy without it locks everyone out).
+        expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` }, Action: ['kms:*'] }));
+        expect(keys[0]!.inputs.enableKeyRotation).toBe(true);
+
+        const alarms = inRegion(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm', region);
+        for (const alarm of alarms) {
+          expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
+          expect(alarm.inputs.okActions).toEqual([topic.state.arn]);
+        }
+        const policies = inRegion(rs, 'aws:sns/topicPolicy:TopicPolicy', region).filter((t) => t.inputs.arn === topic.state.arn);
+        expect(policies).toHaveLength(1);
+        const publish = (JSON.parse(policies[0]!.inputs.policy) as { Statement: PolicyStatementJson[] }).Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        expect(publish).toHaveLength(1);
+        expect(publish[0]!.Action).toEqual(['sns:Publish']);
+        expect(publish[0]!.Resource).toBe(topic.state.arn);
+        const { ArnLike, StringEquals, ...others } = publish[0]!.Condition!;
+        expect(others).toEqual({});
+        expect(StringEquals).toEqual({ 'aws:SourceAccount': MOCK_ACCOUNT });
+        expect(Object.keys(ArnLike!)).toEqual(['aws:SourceArn']);
+        expect([...(ArnLike!['aws:SourceArn'] as string[])].sort()).toEqual(alarms.map((a) => `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${a.inputs.name}`).sort());
+      }
+    });
+
     it('encrypts and authenticates everywhere', () => {
       for (const region of regions) {
         const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
@@ -238,14 +352,15 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
         expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
         expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
-        expect(one(rs, 'aws:kms/key:Key', region).inputs.enableKeyRotation).toBe(true);
+        const atRest = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === msk.encryptionInfo.encryptionAtRestKmsKeyArn);
+        expect(atRest).toHaveLength(1);
+        expect(atRest[0]!.inputs.enableKeyRotation).toBe(true);
         const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
         const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
         expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
         expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
         const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
         expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
-        expect(one(rs, 'aws:sns/topic:Topic', region).inputs.kmsMasterKeyId).toBe('alias/aws/sns');
         const env = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].environment;
         expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
       }
@@ -289,7 +404,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         if (cfg.auth.mode === 'jwt-secret') {
           const secretArn = inRegion(rs, 'aws:secretsmanager/secret:Secret', region)[0];
           expect(secretArn).toBeDefined();
-          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::$`)) });
+          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::[0-9a-f-]{36}$`)) });
         }
         if (direct) {
           expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(regions.filter((r) => r !== region));
@@ -314,6 +429,50 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // AWS rules: a Fargate task (awsvpc) has its own network interface, and what reaches it is what
+    // its security groups admit ("Each task ... gets its own elastic network interface"; Amazon
+    // ECS Developer Guide, Amazon ECS task networking options for Fargate,
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html);
+    // the ALB sends traffic and health checks to the target group's port, the health check "port
+    // the load balancer uses when performing health checks on targets ... the default is
+    // traffic-port, which is the port on which each target receives traffic from the load
+    // balancer" (Elastic Load Balancing API Reference, CreateTargetGroup, HealthCheckPort,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
+    // and listener rules are evaluated by priority before the default action (User Guide for
+    // Application Load Balancers, Listener rules,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html).
+    it('keeps /metrics off the public listener and the metrics port out of reach, with the health check on /readyz', () => {
+      for (const region of regions) {
+        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
+        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        expect(env[ENV.metricsPort]).toBe(String(DEFAULT_METRICS_PORT));
+        expect(env[ENV.port]).toBe(String(DEFAULT_PORT));
+        expect(DEFAULT_METRICS_PORT).not.toBe(DEFAULT_PORT);
+        expect(env[ENV.demoPage]).not.toBe('true');
+        // Only the public port is mapped, and it is what the load balancer targets and checks.
+        expect(c.portMappings).toEqual([{ containerPort: DEFAULT_PORT, protocol: 'tcp' }]);
+        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region).inputs;
+        expect(tg.port).toBe(DEFAULT_PORT);
+        expect(tg.healthCheck).toMatchObject({ path: HTTP_PATHS.ready, port: 'traffic-port' });
+        expect(one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map((l: { containerPort: number }) => l.containerPort)).toEqual([DEFAULT_PORT]);
+        // No rule lets anything reach the metrics port of a task, nor lets the ALB send there.
+        const covers = (r: DeclaredResource) => r.inputs.ipProtocol === '-1' || (r.inputs.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.inputs.toPort);
+        const into = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
+        expect(into.filter(covers).map((r) => r.name)).toEqual([]);
+        const fromAlb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-alb-`));
+        expect(fromAlb.filter(covers).map((r) => r.name)).toEqual([]);
+        // The HTTPS listener answers /metrics itself (also for an image that still serves it on the
+        // public port); the HTTP listener only redirects.
+        const https = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 443)!;
+        const rules = inRegion(rs, 'aws:lb/listenerRule:ListenerRule', region).filter((r) => r.inputs.listenerArn === https.state.arn);
+        expect(rules).toHaveLength(1);
+        const paths: string[] = rules[0]!.inputs.conditions.flatMap((cond: { pathPattern?: { values: string[] } }) => cond.pathPattern?.values ?? []);
+        expect(paths).toEqual(expect.arrayContaining([HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`]));
+        for (const path of [HTTP_PATHS.ready, HTTP_PATHS.health, HTTP_PATHS.publish, '/']) expect(paths).not.toContain(path);
+        expect(rules[0]!.inputs.actions).toEqual([expect.objectContaining({ type: 'fixed-response', fixedResponse: expect.objectContaining({ statusCode: '404' }) })]);
+      }
+    });
+
     it('grants the task role only this stack\'s Kafka actions and the execution role only pull, logs and its secret', () => {
       for (const region of regions) {
         const task = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy);
@@ -325,7 +484,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(writes).toHaveLength(1);
         expect(writes[0]).toMatch(new RegExp(`^arn:aws:kafka:${region}:.*/wsgw\\.fanout\\.${region}$`));
         const reads = task.filter((s) => s.Action.includes('kafka-cluster:ReadData')).flatMap(resourcesOf).map((r) => r.split('/').at(-1));
-        expect(reads.sort()).toEqual(regions.map((r) => `wsgw.fanout.${r}`).sort());
+        // With the replicator every fan-out topic of the local cluster (all are this stack's), so
+        // the region list appears in no role; otherwise exactly the origin topics it consumes.
+        expect(reads.sort()).toEqual(replicator ? ['wsgw.fanout.*'] : regions.map((r) => `wsgw.fanout.${r}`).sort());
         const clusters = new Set(task.flatMap(resourcesOf).map((r) => /^arn:aws:kafka:([a-z0-9-]+):/.exec(r)![1]));
         expect([...clusters].sort()).toEqual(direct ? [...regions].sort() : [region]);
 
@@ -341,22 +502,96 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
-    it('keeps one ECR repository, replicated to the other regions', () => {
-      const repos = byType(rs, 'aws:ecr/repository:Repository');
-      expect(repos).toHaveLength(1);
-      expect(repos[0]!.region).toBe(cfg.homeRegion);
-      const repl = byType(rs, 'aws:ecr/replicationConfiguration:ReplicationConfiguration');
-      expect(repl).toHaveLength(n > 1 ? 1 : 0);
-      if (n > 1) {
-        expect(repl[0]!.inputs.replicationConfiguration.rules[0].destinations.map((d: { region: string }) => d.region)).toEqual(regions.slice(1));
+    // Pulumi rule: "the engine combines a parent's aliases with each child's own name and type when
+    // computing the child's identity, so renaming or retyping a component with aliases set on the
+    // component preserves its children without requiring per-child aliases" (Pulumi docs, Resource
+    // option: aliases, https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
+    it('answers to the components\' former types, so renaming them replaces nothing deployed', () => {
+      const formerly = (type: string) => byType(rs, type).map((c) => c.aliases.map((a) => a.type));
+      expect(formerly('wsgw:aws:KafkaCluster')).toEqual(regions.map(() => ['wsgw:aws:Kafka']));
+      expect(formerly('wsgw:aws:ImageRegistry')).toEqual([['wsgw:aws:Registry']]);
+      expect(byType(rs, 'wsgw:aws:Kafka')).toEqual([]);
+      expect(byType(rs, 'wsgw:aws:Registry')).toEqual([]);
+      // The clusters keep their names: the URN changes only in the component's type.
+      expect(byType(rs, 'wsgw:aws:KafkaCluster').map((c) => c.name)).toEqual(regions);
+      expect(byType(rs, 'wsgw:aws:ImageRegistry').map((c) => c.name)).toEqual(['registry']);
+    });
+
+    // AWS rule: "By default, replication only applies to images pushed after the replication
+    // configuration is applied." (Amazon ECR User Guide, Replication backfill,
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html). A region
+    // added after the first push would never receive the image through replication, so every
+    // region gets a repository of its own that the plan itself pushes to.
+    // AWS rule: `aws ecs wait services-stable` succeeds only once "length(deployments) == 1 &&
+    // runningCount == desiredCount" (AWS CLI reference, ecs wait services-stable,
+    // https://docs.aws.amazon.com/cli/latest/reference/ecs/wait/services-stable.html); the
+    // provider's `waitForSteadyState` waits for exactly that, so `pulumi up` fails instead of
+    // reporting success while a region runs nothing.
+    it('gives every region an image the plan pushes into a repository in that region, and waits until the service runs it', () => {
+      for (const region of regions) {
+        expect(one(rs, 'aws:ecs/service:Service', region).inputs.waitForSteadyState).toBe(true);
+        const image = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].image as string;
+        if (cfg.image) {
+          expect(image).toBe(cfg.image);
+          continue;
+        }
+        const repo = one(rs, 'aws:ecr/repository:Repository', region);
+        const url = repo.state.repositoryUrl as string;
+        expect(url).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}$`));
+        // The digest the task runs is the one a build in the plan pushed to this very repository.
+        const builds = byType(rs, 'docker-build:index:Image').filter((b) => image === `${url}@${b.state.digest}`);
+        expect(builds, `the build behind ${region}'s task image`).toHaveLength(1);
+        const build = builds[0]!.inputs;
+        expect(build.push).toBe(true);
+        expect(build.tags.length).toBeGreaterThan(0);
+        for (const tag of build.tags) expect(tag.startsWith(`${url}:`)).toBe(true);
+        expect(reveal<{ address: string }[]>(build.registries).map((r) => r.address)).toEqual([url]);
+        // The registry password (an ECR token) stays encrypted in the state.
+        expect(isSecret(build.registries) || isSecret(build.registries[0].password)).toBe(true);
+        expect(build.platforms).toEqual(['linux/arm64']);
+        expect(build.dockerfile.location).toMatch(/\/Dockerfile$/);
+        // AWS rule: DeleteRepository: "If the repository isn't empty, you must either delete the
+        // contents of the repository or use the force option" (Amazon ECR API Reference,
+        // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteRepository.html):
+        // without it, retiring a region stops at its repository. The images are build outputs.
+        expect(repo.inputs.forceDelete).toBe(true);
+        // Untagged and superseded images expire in every region, not only where the build started.
+        const lifecycle = inRegion(rs, 'aws:ecr/lifecyclePolicy:LifecyclePolicy', region);
+        expect(lifecycle.map((l) => l.inputs.repository)).toEqual([repo.inputs.name]);
+        // The home region's repository, policy and build answer to the names the single replicated
+        // repository had, so a deployed stack keeps them instead of replacing them.
+        // (The parent's own alias to its former type carries these to the old URNs.)
+        const legacy = (old: string) => (region === cfg.homeRegion ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:ImageRegistry::registry` }] : []);
+        expect(repo.aliases).toEqual(legacy('registry-repo'));
+        expect(lifecycle[0]!.aliases).toEqual(legacy('registry-lifecycle'));
+        expect(builds[0]!.aliases).toEqual(legacy('registry-image'));
       }
-      const images = byType(rs, 'docker-build:index:Image');
-      expect(images).toHaveLength(cfg.image ? 0 : 1);
-      if (!cfg.image) {
-        expect(images[0]!.inputs.platforms).toEqual(['linux/arm64']);
-        expect(images[0]!.inputs.push).toBe(true);
-        expect(images[0]!.inputs.dockerfile.location).toMatch(/\/Dockerfile$/);
-      }
+    });
+
+    // AWS rule: PutReplicationConfiguration "Creates or updates the replication configuration for a
+    // registry" (Amazon ECR API Reference,
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutReplicationConfiguration.html):
+    // one per registry (account and region), so two stacks in one account overwrite each other's,
+    // and a PREFIX_MATCH filter on "wsgw-prod" also matches "wsgw-prod2". The same holds for the
+    // other resources AWS keeps once per account or registry.
+    it('creates nothing AWS keeps once per account or registry, and selects nothing by name prefix', () => {
+      const shared = [
+        'aws:ecr/replicationConfiguration:ReplicationConfiguration',
+        'aws:ecr/registryPolicy:RegistryPolicy',
+        'aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration',
+        'aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate',
+        'aws:ecr/pullThroughCacheRule:PullThroughCacheRule',
+        'aws:ecr/accountSetting:AccountSetting',
+        'aws:ecs/accountSettingDefault:AccountSettingDefault',
+        'aws:iam/accountPasswordPolicy:AccountPasswordPolicy',
+        'aws:iam/accountAlias:AccountAlias',
+        'aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock',
+        'aws:apigateway/account:Account',
+        'aws:ec2/serialConsoleAccess:SerialConsoleAccess',
+        'aws:ec2/imageBlockPublicAccess:ImageBlockPublicAccess',
+      ];
+      expect(rs.filter((r) => shared.includes(r.type)).map((r) => `${r.type} ${r.name}`)).toEqual([]);
+      expect(JSON.stringify(rs.map((r) => r.inputs))).not.toContain('PREFIX_MATCH');
     });
 
     it(`${direct ? 'peers every pair of VPCs' : 'creates no VPC peering'} for direct consumption`, () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, replicationSourceClusterPolicy, replicatorPolicy } from '../../infra/iam.js';
+import { alarmTopicKeyPolicy, alarmTopicPolicy, assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, replicationSourceClusterPolicy, replicatorPolicy } from '../../infra/iam.js';
 
 const USE1 = 'arn:aws:kafka:us-east-1:123456789012:cluster/wsgw-prod-use1/aaaa-1';
 const EUW1 = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/bbbb-2';
@@ -72,13 +72,59 @@ describe('executionRolePolicy', () => {
   });
 });
 
+/**
+ * AWS's reference policy for the replicator's service execution role, as published: the managed
+ * policy AWSMSKReplicatorExecutionRole ("grants permissions to the Amazon MSK replicator to
+ * replicate data between MSK clusters ... and to delete internal topics created by the
+ * replicator"; Amazon MSK Developer Guide, AWS managed policy: AWSMSKReplicatorExecutionRole,
+ * https://docs.aws.amazon.com/msk/latest/developerguide/security-iam-awsmanpol-AWSMSKReplicatorExecutionRole.html).
+ * The replicator creates and manages topics and groups of its own on both clusters, so a grant
+ * narrowed to the copied topic can break it; the stack's policy keeps these statements and only
+ * replaces the account-wide resources with the two clusters'.
+ */
+const REPLICATOR_REFERENCE = [
+  {
+    kind: 'cluster',
+    actions: [
+      'kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:AlterCluster', 'kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic',
+      'kafka-cluster:AlterTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData', 'kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup',
+      'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:AlterTopicDynamicConfiguration', 'kafka-cluster:WriteDataIdempotently',
+    ],
+    resource: 'arn:aws:kafka:*:*:cluster/*',
+  },
+  {
+    kind: 'topic',
+    actions: [
+      'kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData',
+      'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:AlterTopicDynamicConfiguration', 'kafka-cluster:AlterCluster',
+    ],
+    resource: 'arn:aws:kafka:*:*:topic/*/*',
+  },
+  { kind: 'group', actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'], resource: 'arn:aws:kafka:*:*:group/*/*' },
+] as const;
+
 describe('replicatorPolicy', () => {
-  const doc = replicatorPolicy({ sourceClusterArn: EUW1, targetClusterArn: USE1, sourceRegion: 'eu-west-1' });
-  it('reads the source origin topic and writes its copy on the target', () => {
-    expect(actionsOn(doc, topic(EUW1, 'wsgw.fanout.eu-west-1'))).toContain('kafka-cluster:ReadData');
-    expect(actionsOn(doc, topic(EUW1, 'wsgw.fanout.eu-west-1'))).not.toContain('kafka-cluster:WriteData');
-    expect(actionsOn(doc, topic(USE1, 'wsgw.fanout.eu-west-1'))).toEqual(expect.arrayContaining(['kafka-cluster:CreateTopic', 'kafka-cluster:WriteData']));
-    expect(actionsOn(doc, topic(USE1, 'wsgw.fanout.us-east-1'))).toEqual([]);
+  const doc = replicatorPolicy({ sourceClusterArn: EUW1, targetClusterArn: USE1 });
+  const scoped = {
+    cluster: [EUW1, USE1],
+    topic: [EUW1, USE1].map((c) => c.replace(':cluster/', ':topic/') + '/*'),
+    group: [EUW1, USE1].map((c) => c.replace(':cluster/', ':group/') + '/*'),
+  };
+
+  it('grants exactly the reference policy\'s actions, on the two clusters instead of every cluster of every account', () => {
+    expect(doc.Statement).toHaveLength(REPLICATOR_REFERENCE.length);
+    for (const ref of REPLICATOR_REFERENCE) {
+      const matching = doc.Statement.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(scoped[ref.kind]));
+      expect(matching, ref.kind).toHaveLength(1);
+      expect([...matching[0]!.Action].sort()).toEqual([...ref.actions].sort());
+      // Each scoped resource is one the reference's wildcard covers.
+      const pattern = new RegExp(`^${ref.resource.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
+      for (const r of scoped[ref.kind]) expect(r).toMatch(pattern);
+    }
+  });
+
+  it('names no cluster but the two', () => {
+    for (const r of resourcesOf(doc)) expect(r.includes('/wsgw-prod-euw1/bbbb-2') || r.includes('/wsgw-prod-use1/aaaa-1')).toBe(true);
   });
 });
 
@@ -93,5 +139,37 @@ describe('trust and resource policies', () => {
     const doc = replicationSourceClusterPolicy(EUW1, '123456789012');
     expect(doc.Statement[0]).toMatchObject({ Principal: { Service: 'kafka.amazonaws.com' }, Resource: EUW1 });
     expect(doc.Statement[0]!.Action).toEqual(['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2']);
+  });
+});
+
+// AWS rule: CloudWatch alarms need kms:Decrypt and kms:GenerateDataKey on the key of an encrypted
+// topic, which the AWS managed key's policy does not grant and cannot be edited to grant (AWS
+// re:Post Knowledge Center, https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns);
+// a key policy that omits the account's own statement leaves the key unmanageable ("Allows access
+// to the AWS account and enables IAM policies", AWS KMS Developer Guide, Default key policy,
+// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+describe('alarm topic policies', () => {
+  const key = alarmTopicKeyPolicy({ accountId: '123456789012', partition: 'aws' });
+  it('lets CloudWatch encrypt notifications with the key for this account only, and keeps the account in control', () => {
+    expect(key.Statement).toContainEqual({
+      Sid: 'CloudWatchAlarms',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    expect(key.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: ['kms:*'] }));
+    expect(key.Statement).toHaveLength(2);
+  });
+  it('lets CloudWatch publish for the named alarms only', () => {
+    const alarmArns = ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:wsgw-prod-eu-west-1-cpu'];
+    const topic = alarmTopicPolicy({ topicArn: 'arn:aws:sns:eu-west-1:123456789012:t', alarmArns, accountId: '123456789012', partition: 'aws' });
+    const cw = topic.Statement.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cw).toEqual([
+      expect.objectContaining({ Action: ['sns:Publish'], Resource: 'arn:aws:sns:eu-west-1:123456789012:t', Condition: { ArnLike: { 'aws:SourceArn': alarmArns }, StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+    ]);
+    // No statement opens the topic to anyone outside the account.
+    for (const s of topic.Statement) expect(s.Principal).not.toEqual({ AWS: '*' });
   });
 });

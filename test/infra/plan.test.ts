@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
-import { AWS_REGIONS } from '../../infra/config.js';
+import { AWS_REGIONS } from '../../infra/stack-config.js';
 import {
   FARGATE_MAX_STOP_TIMEOUT_S,
   SCALING,
   deriveTiming,
   describeNat,
   ecrRepositoryArnFromImage,
-  ecrRepositoryUrlIn,
   gatewayEnvironment,
   kafkaArns,
   natGatewayCount,
@@ -149,10 +148,18 @@ describe('kafkaArns', () => {
   });
 });
 
-describe('images', () => {
-  it('finds the replica repository in another region', () => {
-    expect(ecrRepositoryUrlIn('123456789012.dkr.ecr.us-east-1.amazonaws.com/wsgw-prod', 'eu-west-1')).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/wsgw-prod');
+// AWS rule: AWS charges for every public IPv4 address, in use or not, $0.005 per IP per hour
+// (Amazon VPC pricing, Public IPv4 address, https://aws.amazon.com/vpc/pricing/): `nat: none` saves
+// the NAT gateways but gives every task a public address.
+describe('describeNat', () => {
+  it('prices the public IPv4 address every task gets without NAT', () => {
+    expect(describeNat('none', 2)).toMatch(/public IPv4 address per task/);
+    expect(describeNat('none', 2)).not.toMatch(/\(\$0\)/);
+    expect(describeNat('perAz', 3)).toMatch(/^3 NAT gateways/);
   });
+});
+
+describe('images', () => {
   it('scopes pulls to the ECR repository of a prebuilt image, and to nothing outside ECR', () => {
     expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/team/gw');
     expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/gw@sha256:abc')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/gw');

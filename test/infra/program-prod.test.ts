@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readStackFile } from '../../infra/config.js';
+import { readStackFile } from '../../infra/stack-config.js';
 import { describeDeployment } from './deployment.js';
 
 const file = join(fileURLToPath(new URL('../../', import.meta.url)), 'Pulumi.prod.yaml');

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { MskConfig } from '../config.js';
+import type { MskConfig } from '../stack-config.js';
 import { replicationSourceClusterPolicy } from '../iam.js';
 import { originTopic, planMsk } from '../plan.js';
 
@@ -15,7 +15,7 @@ import { originTopic, planMsk } from '../plan.js';
  */
 export const ZONE_LOCAL_READS = ['replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector', 'replica.fetch.wait.max.ms=10'] as const;
 
-export interface KafkaArgs {
+export interface KafkaClusterArgs {
   readonly region: string;
   readonly clusterName: string;
   readonly msk: MskConfig;
@@ -36,7 +36,7 @@ export interface KafkaArgs {
  * with its own KMS key, ships broker logs to CloudWatch, and holds this region's origin topic
  * `wsgw.fanout.<region>` (replicated copies of the others arrive beside it).
  */
-export class Kafka extends pulumi.ComponentResource {
+export class KafkaCluster extends pulumi.ComponentResource {
   readonly cluster: aws.msk.Cluster;
   readonly clusterArn: pulumi.Output<string>;
   readonly clusterName: pulumi.Output<string>;
@@ -44,8 +44,9 @@ export class Kafka extends pulumi.ComponentResource {
   readonly bootstrapBrokers: pulumi.Output<string>;
   readonly topic: aws.msk.Topic;
 
-  constructor(name: string, args: KafkaArgs, opts: pulumi.ComponentResourceOptions) {
-    super('wsgw:aws:Kafka', name, {}, opts);
+  constructor(name: string, args: KafkaClusterArgs, opts: pulumi.ComponentResourceOptions) {
+    // Formerly `wsgw:aws:Kafka`: the alias keeps the deployed component and, through it, its children.
+    super('wsgw:aws:KafkaCluster', name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Kafka' }] }));
     const o = { parent: this };
     const plan = planMsk(args.msk.brokersPerAz, args.azCount);
 
