@@ -32,10 +32,13 @@ export function segmentBytes(f: Framing, payloadBytes: number, fromClient: boole
 export const SDK_PING_INTERVAL_MS: number = CLIENT_DEFAULTS.pingIntervalMs;
 
 /**
- * A millisecond timestamp like the one the gateway puts in every pong (`Date.now()`): all such
- * values from 2001 to 2286 have 13 digits, so any of them gives the pong its size.
+ * A millisecond stamp like the sync point the gateway puts in every pong: all such values from 2001
+ * to 2286 have 13 digits, so any of them gives the pong its size.
  */
 export const PONG_TIMESTAMP_MS = Date.UTC(2025, 0, 1);
+
+/** The sync point a pong carries when no origin lags: one 13-digit stamp (`ts`), no `w`. */
+export const PONG_SYNC = Object.freeze({ common: PONG_TIMESTAMP_MS, lagging: Object.freeze({}) });
 
 /**
  * The id a ping request carries. The SDK numbers its requests from 1, and pings are nearly all of
@@ -80,7 +83,7 @@ export function keepaliveFrames(
   if (sdk > 0) {
     const id = sdkPingId(sessionSeconds, sdk);
     const ping = Buffer.byteLength(encodeClientJson({ op: 'ping', id }));
-    const pong = Buffer.byteLength(encodePongJson(id, PONG_TIMESTAMP_MS));
+    const pong = Buffer.byteLength(encodePongJson(id, PONG_SYNC));
     frames.push({ frame: 'SDK ping', direction: 'in', bytes: segmentBytes(a, ping, true), everySeconds: sdk });
     frames.push({ frame: 'gateway pong', direction: 'out', bytes: segmentBytes(a, pong, false), everySeconds: sdk });
     frames.push({ frame: 'bare ACK of the gateway pong', direction: 'in', bytes: bareAck, everySeconds: sdk });

@@ -54,6 +54,8 @@ export interface GatewayKafkaAccess {
  *   own cluster, in `direct` mode its own and each remote region's origin topic on that region's.
  * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —
  *   but an admin `createTopics` is still authorized against this action).
+ * - DescribeTopicDynamicConfiguration: its own origin topic, whose `message.timestamp.type` it
+ *   checks at start (recovery needs append-time stamps).
  * - DescribeGroup, AlterGroup, DeleteGroup: its consumer groups on that cluster. Each bus instance
  *   consumes as the only member of its own group (broadcast) and deletes the group on close, so
  *   group names are per task and not known here; the grant covers the cluster's groups.
@@ -73,7 +75,7 @@ export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPr
     if (a.writeOrigin) {
       statements.push({
         Effect: 'Allow',
-        Action: ['kafka-cluster:WriteData', 'kafka-cluster:CreateTopic'],
+        Action: ['kafka-cluster:WriteData', 'kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopicDynamicConfiguration'],
         Resource: arns.topic(originTopic(a.writeOrigin, topicPrefix)),
       });
     }

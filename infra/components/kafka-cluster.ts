@@ -62,6 +62,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
       `num.partitions=${args.msk.partitions}`,
       // A lagging replica must never become leader and silently drop acknowledged messages.
       'unclean.leader.election.enable=false',
+      // Replicated copies are created by the replicator without the origin topic's settings (so
+      // that they keep its timestamps, below): they retain what the origin topic retains.
+      `log.retention.ms=${args.msk.retentionHours * 3_600_000}`,
       ...(args.msk.zoneLocalReads ? ZONE_LOCAL_READS : []),
     ].join('\n');
     const configuration = new aws.msk.Configuration(
@@ -115,6 +118,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
           'retention.ms': String(args.msk.retentionHours * 3_600_000),
           'min.insync.replicas': String(plan.minInsyncReplicas),
           'cleanup.policy': 'delete',
+          // The broker stamps each record with its append time: the stamps follow the log's
+          // order, which the gateways' recovery sync points rest on (docs/protocol.md, Recovery).
+          'message.timestamp.type': 'LogAppendTime',
         }),
       },
       o,

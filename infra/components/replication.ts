@@ -89,7 +89,11 @@ export class Replication extends pulumi.ComponentResource {
                   topicsToReplicates: [originTopicPattern(pair.source)],
                   topicsToExcludes: [],
                   detectAndCopyNewTopics: true,
-                  copyTopicConfigurations: true,
+                  // Not the origin topic's settings: its LogAppendTime would make the target's
+                  // brokers restamp every copy, and recovery compares the origin's stamps across
+                  // regions. Copies get the cluster's defaults (retention included) and keep the
+                  // timestamps the replicator writes them with.
+                  copyTopicConfigurations: false,
                   copyAccessControlListsForTopics: false,
                   startingPosition: { type: 'LATEST' },
                   topicNameConfiguration: { type: 'IDENTICAL' },

@@ -4,7 +4,7 @@ import * as ws from 'ws';
 import { WsgwClient, type WebSocketLike } from '../../services/client/src/client.js';
 import { textFrame } from '../../services/gateway/src/framing.js';
 import { encodeClientJson, encodePongJson } from '../../services/shared/src/frames.js';
-import { keepaliveBytesPerSecond, keepaliveFrames, PONG_TIMESTAMP_MS, SDK_PING_INTERVAL_MS, sdkPingId, wsFrameBytes } from '../../cost/wire.js';
+import { keepaliveBytesPerSecond, keepaliveFrames, PONG_SYNC, SDK_PING_INTERVAL_MS, sdkPingId, wsFrameBytes } from '../../cost/wire.js';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { ASSUMPTIONS } from './fixtures.js';
 
@@ -54,7 +54,7 @@ describe('keep-alive frames', () => {
     const long = keepaliveFrames(ASSUMPTIONS, 20 * 1_000);
     expect(sdkPingId(20 * 1_000, 20)).toBe(1_000);
     expect(long.find((f) => f.frame === 'SDK ping')!.bytes).toBe(6 + Buffer.byteLength(encodeClientJson({ op: 'ping', id: 1_000 })) + 74);
-    expect(long.find((f) => f.frame === 'gateway pong')!.bytes).toBe(2 + Buffer.byteLength(encodePongJson(1_000, PONG_TIMESTAMP_MS)) + 74);
+    expect(long.find((f) => f.frame === 'gateway pong')!.bytes).toBe(2 + Buffer.byteLength(encodePongJson(1_000, PONG_SYNC)) + 74);
     expect(long.find((f) => f.frame === 'SDK ping')!.bytes).toBe(103);
   });
 
@@ -96,7 +96,7 @@ describe('keep-alive frames', () => {
     await new Promise((r) => setTimeout(r, 50));
     // The first request of a client has id 1.
     expect(up - up0).toBe(wsFrameBytes(Buffer.byteLength(encodeClientJson({ op: 'ping', id: 1 })), true));
-    expect(down - down0).toBe(wsFrameBytes(Buffer.byteLength(encodePongJson(1, PONG_TIMESTAMP_MS)), false));
+    expect(down - down0).toBe(wsFrameBytes(Buffer.byteLength(encodePongJson(1, PONG_SYNC)), false));
   });
 });
 

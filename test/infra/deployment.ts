@@ -140,6 +140,29 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
+    // Kafka rule: with message.timestamp.type=LogAppendTime "the timestamp in the message will be
+    // the broker's local time when the message is appended to the log" (Apache Kafka topic configs,
+    // https://kafka.apache.org/documentation/#topicconfigs_message.timestamp.type), so a topic created
+    // with it would restamp replicated copies with the target's clock. AWS rule: MSK Replicator's
+    // "copyTopicConfigurations" copies the source topic's configuration to the target topic
+    // (CreateReplicator, TopicReplication, https://docs.aws.amazon.com/MSK/2.0/APIReference/v1-replicators.html).
+    // The IAM action for DescribeConfigs on a topic is kafka-cluster:DescribeTopicDynamicConfiguration
+    // (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
+    it('stamps every origin topic with the append time, keeps those stamps on replicated copies, and lets the gateway check it', () => {
+      for (const region of regions) {
+        const topic = one(rs, 'aws:msk/topic:Topic', region);
+        const configs = JSON.parse(topic.inputs.configs as string) as Record<string, string>;
+        expect(configs['message.timestamp.type']).toBe('LogAppendTime');
+        // Copies get the cluster's defaults: the same retention as the origin topic.
+        const brokerProps = (one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties as string).split('\n');
+        expect(brokerProps).toContain(`log.retention.ms=${configs['retention.ms']}`);
+        expect(brokerProps.some((p) => p.startsWith('log.message.timestamp.type'))).toBe(false);
+      }
+      for (const rep of byType(rs, 'aws:msk/replicator:Replicator')) {
+        for (const t of rep.inputs.replicationInfoList.topicReplications) expect(t.copyTopicConfigurations).toBe(false);
+      }
+    });
+
     // AWS rule: "Cross-region replication (CRR) ... You do not need to provide security groups for
     // the source cluster. You must provide security groups for the target cluster with appropriate
     // inbound and outbound rules on port 9098." (Amazon MSK Developer Guide, MSK Replicator network

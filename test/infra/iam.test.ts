@@ -23,7 +23,7 @@ describe('gatewayTaskPolicy', () => {
 
   it('writes only its own origin topic and reads every local copy', () => {
     expect(actionsOn(replicatorMode, topic(USE1, 'wsgw.fanout.us-east-1')).sort()).toEqual(
-      ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'].sort(),
+      ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'].sort(),
     );
     expect(actionsOn(replicatorMode, topic(USE1, 'wsgw.fanout.eu-west-1')).sort()).toEqual(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData']);
     expect(actionsOn(replicatorMode, USE1)).toContain('kafka-cluster:WriteDataIdempotently');

@@ -36,8 +36,8 @@ describe('KafkaBus without its broker', () => {
     expect(started).toBe(false);
     expect(bus.health()).toEqual({ ok: false, reason: 'connecting' });
     await expect(bus.probe(500)).rejects.toMatchObject({ code: 'bus_unavailable' });
-    const waiting = Array.from({ length: 5 }, (_, i) => bus.publish(message('f:1', 'n1', String(i))).catch((e: unknown) => e));
-    const overflow = await bus.publish(message('f:1', 'n1', 'overflow')).catch((e: unknown) => e);
+    const waiting = Array.from({ length: 5 }, (_, i) => bus.publish(message('f:1', 'n1', String(i), 'f')).catch((e: unknown) => e));
+    const overflow = await bus.publish(message('f:1', 'n1', 'overflow', 'f')).catch((e: unknown) => e);
     expect(overflow).toBeInstanceOf(BusError);
     expect((overflow as BusError).code).toBe('bus_unavailable');
     for (const r of await Promise.all(waiting)) expect(r).toMatchObject({ code: 'bus_unavailable' });
@@ -46,7 +46,7 @@ describe('KafkaBus without its broker', () => {
     await starting;
     expect(bus.health()).toEqual({ ok: true });
     await bus.probe(10_000);
-    const m = message('f:1', 'n1', 'after start');
+    const m = message('f:1', 'n1', 'after start', 'f');
     await bus.publish(m);
     await eventually(() => rec.ids().includes(m.id), 15_000, 'the first message after the broker came');
   }, 150_000);
@@ -68,7 +68,7 @@ describe('KafkaBus without its broker', () => {
     let publishing = true;
     const loop = (async () => {
       for (let i = 0; publishing; i++) {
-        const m = message(`f:${i % 8}`, 'w', String(i));
+        const m = message(`f:${i % 8}`, 'w', String(i), 'f');
         inflight.push(
           writer.publish(m).then(
             (_r: PublishReceipt) => void acked.push(m.id),
@@ -114,14 +114,14 @@ describe('KafkaBus without its broker', () => {
     const writer = new KafkaBus({ brokers: cluster!.brokers, region: 'f', nodeId: 'u', bufferTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
     buses.push(writer);
     await writer.start(new Recorder());
-    await writer.publish(message('f:u', 'u', 'before'));
+    await writer.publish(message('f:u', 'u', 'before', 'f'));
     // Freeze the broker: it keeps its connections open and reads nothing, so a request sent now
     // gets no answer at all (the case where the broker may yet write it).
     process.kill(cluster!.pid, 'SIGSTOP');
     try {
-      const sent = writer.publish(message('f:u', 'u', 'sent')).catch((e: unknown) => e);
+      const sent = writer.publish(message('f:u', 'u', 'sent', 'f')).catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 100)); // the first is in flight; the next one waits behind it
-      const queued = writer.publish(message('f:u', 'u', 'queued')).catch((e: unknown) => e);
+      const queued = writer.publish(message('f:u', 'u', 'queued', 'f')).catch((e: unknown) => e);
       expect(await queued).toMatchObject({ code: 'bus_unavailable' });
       expect(await sent).toMatchObject({ code: 'bus_uncertain' });
     } finally {

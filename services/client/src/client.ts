@@ -12,7 +12,8 @@
  * - Reconnects use exponential backoff with full jitter and honour the close code: 1012 and 1001
  *   reconnect soon, 1013/4029 back off longer, 4001 asks for a new token, 1008 stops.
  * - Every subscription is renewed after a reconnect with its position (origin -> last id, plus the
- *   last server time the client was known in sync), so the gateway sends exactly what was missed;
+ *   sync point: how far, per origin region, the gateway had written the stream to this client), so
+ *   the gateway sends exactly what was missed;
  *   duplicates from the skew window are dropped here by message id. When the gateway's history no
  *   longer covers the gap, a `gap` event tells the application to reload its state.
  * - App-level pings detect links that died silently behind proxies (browsers cannot see WebSocket
@@ -29,6 +30,7 @@ import {
   type ServerOp,
 } from '../../shared/src/frames.js';
 import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
+import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
 import { closeAction, fullJitter, type BackoffOptions } from './backoff.js';
 
 /** The part of the WebSocket API the client uses (browsers' WebSocket and `ws` both fit). */
@@ -124,8 +126,12 @@ interface Pending {
 interface Channel {
   /** origin -> id of the last message seen from there. */
   pos: Record<string, string>;
-  /** Last server time (ms) at which this channel was known to be in sync; 0 before the first ack. */
-  sync: number;
+  /**
+   * How far this channel's stream is held, per origin (services/shared/src/sync.ts): the highest
+   * sync point of the acks and pongs received while the channel was live. Undefined before the
+   * first ack.
+   */
+  sync: Sync | undefined;
   /** Recently seen ids, oldest first, for dropping duplicates. */
   recent: string[];
   recentSet: Set<string>;
@@ -138,7 +144,6 @@ interface Channel {
 }
 
 const OPEN = 1;
-const SYNC_KEY = '@';
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 
@@ -220,7 +225,7 @@ export class WsgwClient {
   async subscribe(ch: string): Promise<void> {
     let c = this.channels.get(ch);
     if (c === undefined) {
-      c = { pos: {}, sync: 0, recent: [], recentSet: new Set(), live: false, missed: 0, waiters: [] };
+      c = { pos: {}, sync: undefined, recent: [], recentSet: new Set(), live: false, missed: 0, waiters: [] };
       this.channels.set(ch, c);
     }
     if (this.stateValue === 'open') return this.sendSub(ch);
@@ -272,7 +277,7 @@ export class WsgwClient {
   /** The recovery position of a channel (for persisting across page loads). */
   position(ch: string): Position | undefined {
     const c = this.channels.get(ch);
-    return c && c.sync > 0 ? { ...c.pos, [SYNC_KEY]: String(c.sync) } : undefined;
+    return c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
   }
 
   // ------------------------------------------------------------------ connection
@@ -386,7 +391,7 @@ export class WsgwClient {
 
   private sendSub(ch: string): Promise<void> {
     const c = this.channels.get(ch);
-    const since = c && c.sync > 0 ? { ...c.pos, [SYNC_KEY]: String(c.sync) } : undefined;
+    const since = c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
     const recovering = since !== undefined;
     if (c) c.missed = 0;
     return this.request({ op: 'sub', ch, since }).then((ack) => {
@@ -395,9 +400,8 @@ export class WsgwClient {
       cur.live = true;
       if (ack.pos) {
         // Start from the server's position for origins we have not heard from.
-        for (const [k, v] of Object.entries(ack.pos)) if (k !== SYNC_KEY && cur.pos[k] === undefined) cur.pos[k] = v;
-        const t = Number(ack.pos[SYNC_KEY]);
-        if (Number.isFinite(t)) cur.sync = Math.max(cur.sync, t);
+        for (const [k, v] of Object.entries(idsOf(ack.pos))) if (cur.pos[k] === undefined) cur.pos[k] = v;
+        cur.sync = mergeSync(cur.sync, syncOf(ack.pos));
       }
       if (recovering) {
         this.emit('resubscribed', { ch, recovered: ack.recovered === true, missed: cur.missed });
@@ -435,8 +439,8 @@ export class WsgwClient {
         return this.onMsg(op);
       case 'pong':
         this.awaitingPong = false;
-        // Everything written before this pong has arrived: every live channel is in sync up to ts.
-        if (op.ts !== undefined) for (const c of this.channels.values()) if (c.live) c.sync = Math.max(c.sync, op.ts);
+        // Everything the pong's sync point covers was written before it: every live channel holds it.
+        if (op.sync !== undefined) for (const c of this.channels.values()) if (c.live) c.sync = mergeSync(c.sync, op.sync);
         return this.settle(op.id, op);
       case 'ack':
         return this.settle(op.id, op);

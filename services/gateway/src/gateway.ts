@@ -17,6 +17,9 @@ import type { GatewayConfig } from './config.js';
 import { Conn } from './conn.js';
 import { Hub, msgFrame } from './hub.js';
 import { History } from './history.js';
+import { Progress } from './progress.js';
+import { LogSampler } from './log-sampler.js';
+import { withSync } from '../../shared/src/sync.js';
 import { LOAD_CHANNEL, Rebalancer, type LoadReport } from './rebalance.js';
 import { GatewayMetrics, closeLabel } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
@@ -71,6 +74,8 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly hub: Hub;
   readonly history: History;
+  /** What this gateway has written to its sockets, per origin: the sync point of pongs and acks. */
+  readonly progress: Progress;
   private readonly rebalancer: Rebalancer;
   private readonly config: GatewayConfig;
   private readonly bus: Bus;
@@ -102,12 +107,15 @@ export class Gateway {
       channels: () => this.hub.channelCount,
     }, deps.registry);
     this.history = new History(this.config.history);
+    this.progress = new Progress(5_000, this.config.history.skewMs);
+    this.gaps = new LogSampler(this.log, 'recovery not possible (reason origin: count)');
     this.rebalancer = new Rebalancer({ nodeId: this.config.nodeId, region: this.config.region, ...this.config.rebalance });
     this.hub = new Hub({
       maxSubscriptions: this.config.limits.maxSubscriptions,
       metrics: this.metrics,
       onSlowConsumer: (c) => this.closeSlow(c),
       history: this.history,
+      progress: this.progress,
       onControl: (msg) => this.onControl(msg),
     });
     this.wss = new WebSocketServer({
@@ -184,16 +192,23 @@ export class Gateway {
   }
 
   /**
-   * Whether the recovery history has covered `WSGW_HISTORY_WARM_MS` once. A start-up gate only:
-   * later, heavy traffic may shorten what the byte-bounded history covers, and that must never
-   * take a whole fleet out of the load balancer.
+   * Whether the recovery history has covered `WSGW_HISTORY_WARM_MS` once: the bus has read back
+   * what it reads from before the start, and that reaches back far enough (else the gateway has run
+   * long enough). A bus that reads nothing back (the memory bus: nothing to read) is warm at once.
+   * A start-up gate only: later, heavy traffic may shorten what the byte-bounded history covers,
+   * and that must never take a whole fleet out of the load balancer.
    */
   get warm(): boolean {
-    this.warmed ||= Date.now() - this.history.coveredSince >= this.config.history.warmMs;
+    if (this.bus.historyWarm === undefined) return true;
+    this.warmed ||= this.warmSince !== undefined && Date.now() - this.warmSince >= this.config.history.warmMs;
     return this.warmed;
   }
 
   private warmed = false;
+  /** Recoveries that could not be vouched for: one log line per interval, with counts. */
+  private readonly gaps: LogSampler;
+  /** Where the bus's read-back began, once it is done. */
+  private warmSince: number | undefined;
 
   /** The bound port (useful with PORT=0). */
   get port(): number {
@@ -220,7 +235,7 @@ export class Gateway {
     this.startBus(0);
     this.bus.historyWarm
       ?.then((since) => {
-        this.history.coverFrom(since);
+        this.warmSince = since;
         this.log.info({ since: new Date(since).toISOString() }, 'history warmed from the bus');
       })
       .catch((err: unknown) => this.log.error({ err }, 'history warm-up failed'));
@@ -229,7 +244,10 @@ export class Gateway {
     this.every(t.emfIntervalMs, () => this.emitEmf());
     this.every(t.readyProbeIntervalMs, () => this.probeLater());
     // Age eviction must happen even when no traffic arrives to trigger it.
-    this.every(10_000, () => this.history.trim());
+    this.every(10_000, () => {
+      this.history.trim();
+      this.gaps.flush();
+    });
     if (this.config.rebalance.intervalMs > 0) {
       this.every(this.config.rebalance.intervalMs, () => this.reportLoad());
       let last = performance.now();
@@ -405,18 +423,21 @@ export class Gateway {
       return;
     }
     switch (op.op) {
-      case 'ping':
-        // The pong carries the server time: every message written before it has reached the
-        // client, which makes it the client's recovery sync point.
-        this.sendRaw(conn, conn.proto ? binaryFrame(encodePongProto(op.id, Date.now())) : textFrame(encodePongJson(op.id, Date.now())));
+      case 'ping': {
+        // The pong carries the sync point: every message it covers was queued on this socket
+        // before it, so once the client reads the pong it holds them (progress.ts).
+        const sync = this.progress.sync();
+        this.sendRaw(conn, conn.proto ? binaryFrame(encodePongProto(op.id, sync)) : textFrame(encodePongJson(op.id, sync)));
         return;
+      }
       case 'sub':
         return this.subscribe(conn, op.id, op.ch, op.since);
-      case 'unsub':
+      case 'unsub': {
         const bad = channelProblem(op.ch);
         if (bad !== undefined) return this.sendError(conn, op.id, 'bad_channel', bad);
         this.hub.unsubscribe(conn, op.ch);
         return this.sendAck(conn, op.id);
+      }
       case 'pub':
         return this.publishFromClient(conn, op.id, op.ch, op.contentType, op.payload);
     }
@@ -438,17 +459,19 @@ export class Gateway {
     if (since !== undefined) {
       const r = this.history.recover(ch, since);
       recovered = r.recovered;
-      this.metrics.recoveries.inc({ outcome: r.recovered ? 'recovered' : 'gap' });
-      if (!r.recovered) this.log.info({ channel: ch, sync: r.sync, floor: r.floor }, 'recovery not possible: history does not reach back to the client position');
+      this.metrics.recoveries.inc({ outcome: r.recovered ? 'recovered' : r.reason });
       if (r.recovered) {
         for (const m of r.messages) {
           const frame = msgFrame(m, conn.proto);
           if (frame !== undefined) this.sendRaw(conn, frame);
         }
+      } else {
+        this.gaps.note(r.reason, r.origin);
       }
     }
     if (id === undefined || conn.closing) return;
-    const pos = this.history.position(ch);
+    // The newest id per origin, and the sync point: the client is owed everything after both.
+    const pos = withSync(this.history.position(ch), this.progress.sync());
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeSubAckProto(id, pos, recovered)) : textFrame(encodeSubAckJson(id, pos, recovered)));
   }
 

@@ -1,77 +1,99 @@
 /**
  * Bounded per-channel history, fed from the bus, that answers "everything after this position"
- * for clients that reconnect (design.md §2, Positions).
+ * for clients that reconnect (docs/protocol.md, Recovery).
  *
  * Every gateway keeps the recent messages of every channel, not only the ones its clients hold,
  * because a client may reconnect to any gateway in any region. To keep that cheap, records nobody
- * here subscribes to are retained as the raw envelope bytes the bus read (no decoding, no copy)
- * and decoded only if a recovery ever asks for them.
+ * here subscribes to are kept as the raw envelope bytes the bus read (no decoding) and decoded only
+ * if a recovery ever asks for them.
  *
- * Memory is bounded three ways: entries per channel, total bytes, and age. Eviction is FIFO over
- * one global arrival-ordered list, so each channel's entries are also in arrival order (which is
- * the per-origin order the bus guarantees) and the oldest entry of a channel is always at its head.
+ * Memory is bounded three ways: entries per channel, bytes in all, and age. Eviction is FIFO over
+ * one global arrival-ordered list, so each channel's entries are also in arrival order (which is the
+ * per-origin order the bus guarantees) and a channel's oldest entry is always at its head. The byte
+ * bound counts what an entry really costs on the heap, not only its payload (see {@link COST}).
  *
- * Coverage: a channel's history covers every message that arrived after its *floor*: the later of
- * when this history began and the origin timestamp of the newest entry evicted from the channel.
- * A recovery point older than the floor cannot be answered ("recovered: false").
+ * What the history vouches for, per channel and origin: every record stamped after its *floor*,
+ * where the floor is the highest of where the bus began reading that origin ({@link reading}), the
+ * newest stamp of that origin evicted by age or size, and the newest stamp of that channel and
+ * origin evicted by the per-channel cap. A client whose sync point for an origin lies below the
+ * floor cannot be vouched for ("recovered": false).
  */
 import { decodeEnvelope } from '../../shared/src/envelope.js';
 import type { Position } from '../../shared/src/frames.js';
+import { idsOf, syncFor, syncOf } from '../../shared/src/sync.js';
 import type { BusMessage } from './bus/bus.js';
-
-/** Reserved key of a position vector: the client's last known in-sync server time (ms, decimal). */
-export const SYNC_KEY = '@';
 
 export interface HistoryOptions {
   /** Most entries kept per channel. */
   readonly perChannel: number;
-  /** Most bytes kept in all (payload or raw envelope sizes). */
+  /** Most bytes kept in all, counted as in {@link COST}. */
   readonly maxBytes: number;
   /** Oldest entry kept (ms). */
   readonly maxAgeMs: number;
-  /**
-   * Origin clocks differ and replication lags: a message stamped up to this long before a client's
-   * sync time may still have been in flight then. Recovery of origins the client has not heard
-   * from reaches back this much further.
-   */
-  readonly skewMs: number;
 }
 
+/**
+ * What one entry costs beyond its payload bytes, in bytes of heap and off-heap memory, measured on
+ * Node 20 (x64) by test/unit/history-memory.test.ts against `process.memoryUsage()`:
+ * - `raw`: the entry object, its slot in the global list and in its channel's list, and the
+ *   Buffer view of its bytes (small ones share Node's 8 KiB pool);
+ * - `decoded`: the same with a decoded envelope instead: the message object, its id, node and
+ *   channel strings and the payload view;
+ * - `channel`: a channel's log (map entry, key string, object, arrays), once per channel.
+ */
+export const COST = Object.freeze({ raw: 150, decoded: 330, channel: 260 });
+
 interface Entry {
-  readonly channel: string;
+  readonly log: ChannelLog;
+  readonly origin: string;
   /** Decoded, or the raw envelope until first needed. */
   value: BusMessage | Uint8Array;
-  readonly bytes: number;
-  /** Local arrival time (ms), for age eviction. */
+  bytes: number;
+  /** Local arrival time, relative to the history's base (ms; small integers stay unboxed). */
   readonly at: number;
-  /** Origin time (ms) when known before decoding (the Kafka record timestamp), for floors. */
-  readonly ts: number | undefined;
-  /** Set when removed, so the channel's deque can skip it lazily. */
+  /** The record's stamp, relative to the history's base (ms). */
+  readonly stamp: number;
+  /** Set when removed, so the channel's list can skip it lazily. */
   evicted: boolean;
 }
 
 interface ChannelLog {
+  readonly channel: string;
   entries: Entry[];
   /** Index of the first live entry (lazy shift). */
   head: number;
-  /** Origin ts of the newest entry evicted by the per-channel cap. */
-  floor: number;
+  /** Per origin, the newest stamp (relative) evicted by the per-channel cap. */
+  floors: Map<string, number> | undefined;
 }
 
 export type Recovery =
   | { readonly recovered: true; readonly messages: readonly BusMessage[] }
-  | { readonly recovered: false; readonly sync: number; readonly floor: number };
+  /** `origin`: the first origin that could not be vouched for, and why. */
+  | { readonly recovered: false; readonly origin: string; readonly reason: 'no_sync_point' | 'not_read_yet' | 'evicted' };
+
+/** The bytes an entry holding a decoded message is counted at. */
+function decodedCost(m: BusMessage): number {
+  return COST.decoded + m.payload.byteLength + m.id.length + m.node.length + m.channel.length;
+}
 
 export class History {
   private readonly channels = new Map<string, ChannelLog>();
   private fifo: Entry[] = [];
   private fifoHead = 0;
   private bytes = 0;
-  /** Origin ts below which global (age/size) eviction may have removed entries of any channel. */
-  private globalFloor: number;
+  /** Stamps and times are kept relative to this, as small integers. */
+  private readonly base: number;
+  /** Per origin, the newest stamp (relative) evicted by age or size. */
+  private readonly globalFloors = new Map<string, number>();
+  /** Per origin, the stamp (relative) from which the bus hands over every record. */
+  private readonly coverage = new Map<string, number>();
+  /** The same for every origin not named in {@link coverage}. */
+  private defaultCoverage: number | undefined;
+  /** Origin strings, one copy each. */
+  private readonly origins = new Map<string, string>();
 
-  constructor(private readonly opts: HistoryOptions, startedAt: number = Date.now()) {
-    this.globalFloor = startedAt;
+  constructor(private readonly opts: HistoryOptions, now: number = Date.now()) {
+    this.base = now;
   }
 
   get size(): number {
@@ -82,64 +104,73 @@ export class History {
     return this.bytes;
   }
 
-  /** Every channel's history is complete for messages stamped after this time (ms). */
-  get coveredSince(): number {
-    return this.globalFloor;
-  }
-
   /**
-   * Lowers the floor to `since`: called after warming the history by reading back from the bus,
-   * which delivered everything since then.
+   * The bus hands over every record of `origin` (undefined: of every origin) stamped at or after
+   * `since`. The earliest such point counts if told twice.
    */
-  coverFrom(since: number): void {
-    this.globalFloor = Math.min(this.globalFloor, since);
+  reading(origin: string | undefined, since: number): void {
+    const rel = since - this.base;
+    if (origin === undefined) this.defaultCoverage = Math.min(this.defaultCoverage ?? rel, rel);
+    else this.coverage.set(this.intern(origin), Math.min(this.coverage.get(origin) ?? rel, rel));
   }
 
   /** Keeps a decoded message (one that local subscribers received). */
-  add(msg: BusMessage, now: number = Date.now()): void {
+  add(msg: BusMessage, stamp: number, now: number = Date.now()): void {
     // A decoded payload may be a view into a whole Kafka fetch response; keeping the view would
     // pin that buffer for as long as the entry lives, far beyond what the byte bound counts.
     const p = msg.payload;
     const kept = p.buffer.byteLength > p.byteLength * 2 + 64 ? { ...msg, payload: Uint8Array.prototype.slice.call(p) } : msg;
-    this.push(msg.channel, kept, p.byteLength + 64, now, msg.ts);
+    this.push(msg.channel, msg.origin, kept, decodedCost(msg), now, stamp);
   }
 
-  /** Keeps a record nobody here wanted, undecoded; `ts` is its timestamp if the bus knows it. */
-  addRaw(channel: string, value: Uint8Array, now: number = Date.now(), ts?: number): void {
-    this.push(channel, value, value.byteLength + 32, now, ts !== undefined && Number.isFinite(ts) ? ts : undefined);
+  /** Keeps a record nobody here wanted, undecoded: a copy of its bytes (so it pins no fetch buffer). */
+  addRaw(channel: string, origin: string, value: Uint8Array, stamp: number, now: number = Date.now()): void {
+    // Buffer.from copies small values into Node's shared pool: no ArrayBuffer per record.
+    const copy = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    this.push(channel, origin, Buffer.from(copy), COST.raw + value.byteLength, now, stamp);
   }
 
-  private push(channel: string, value: BusMessage | Uint8Array, bytes: number, now: number, ts: number | undefined): void {
+  private intern(origin: string): string {
+    let o = this.origins.get(origin);
+    if (o === undefined) {
+      o = origin;
+      this.origins.set(o, o);
+    }
+    return o;
+  }
+
+  private push(channel: string, origin: string, value: BusMessage | Uint8Array, bytes: number, now: number, stamp: number): void {
     let log = this.channels.get(channel);
     if (log === undefined) {
-      log = { entries: [], head: 0, floor: 0 };
+      log = { channel, entries: [], head: 0, floors: undefined };
       this.channels.set(channel, log);
+      this.bytes += COST.channel + channel.length;
     }
-    const e: Entry = { channel, value, bytes, at: now, ts, evicted: false };
+    const e: Entry = { log, origin: this.intern(origin), value, bytes, at: now - this.base, stamp: stamp - this.base, evicted: false };
     log.entries.push(e);
     this.fifo.push(e);
     this.bytes += bytes;
     if (log.entries.length - log.head > this.opts.perChannel) {
       const old = log.entries[log.head]!;
       this.evict(old);
-      log.floor = Math.max(log.floor, tsOf(old));
-      this.compact(log, channel);
+      log.floors ??= new Map();
+      log.floors.set(old.origin, Math.max(log.floors.get(old.origin) ?? -Infinity, old.stamp));
+      this.compact(log);
     }
     this.trim(now);
   }
 
   /** Evicts by age and size from the global head. */
   trim(now: number = Date.now()): void {
-    const minAt = now - this.opts.maxAgeMs;
+    const minAt = now - this.base - this.opts.maxAgeMs;
     while (this.fifoHead < this.fifo.length) {
       const e = this.fifo[this.fifoHead]!;
       if (!e.evicted && e.at >= minAt && this.bytes <= this.opts.maxBytes) break;
       this.fifoHead++;
       if (e.evicted) continue;
       this.evict(e);
-      this.globalFloor = Math.max(this.globalFloor, tsOf(e));
-      const log = this.channels.get(e.channel);
-      if (log !== undefined) this.compact(log, e.channel);
+      this.globalFloors.set(e.origin, Math.max(this.globalFloors.get(e.origin) ?? -Infinity, e.stamp));
+      this.compact(e.log);
     }
     if (this.fifoHead > 4096 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.fifoHead);
@@ -152,13 +183,14 @@ export class History {
     this.bytes -= e.bytes;
   }
 
-  private compact(log: ChannelLog, channel: string): void {
+  private compact(log: ChannelLog): void {
     while (log.head < log.entries.length && log.entries[log.head]!.evicted) log.head++;
     if (log.head === log.entries.length) {
-      // Per-channel floors only matter while the channel has entries; once it is empty the
-      // global floor (or the channel floor kept here) still bounds it.
-      if (log.floor <= this.globalFloor) this.channels.delete(channel);
-      else {
+      // An empty log matters only while one of its floors is above the origin's global floor.
+      if (log.floors === undefined || [...log.floors].every(([o, f]) => f <= (this.globalFloors.get(o) ?? -Infinity))) {
+        this.channels.delete(log.channel);
+        this.bytes -= COST.channel + log.channel.length;
+      } else {
         log.entries = [];
         log.head = 0;
       }
@@ -168,66 +200,71 @@ export class History {
     }
   }
 
-  /**
-   * The channel's latest position: origin -> id of the newest retained message from there, plus
-   * the sync key set to `now`. This is what a subscriber starts its recovery point from.
-   */
-  position(channel: string, now: number = Date.now()): Record<string, string> {
+  /** Origin -> id of the newest message of `channel` held here, per origin. */
+  position(channel: string): Record<string, string> {
     const pos: Record<string, string> = {};
     const log = this.channels.get(channel);
-    if (log !== undefined) {
-      for (let i = log.entries.length - 1; i >= log.head; i--) {
-        const e = log.entries[i]!;
-        if (e.evicted) continue;
-        const m = this.decoded(e);
-        if (m !== undefined && pos[m.origin] === undefined) pos[m.origin] = m.id;
-      }
+    if (log === undefined) return pos;
+    for (let i = log.entries.length - 1; i >= log.head; i--) {
+      const e = log.entries[i]!;
+      if (e.evicted || pos[e.origin] !== undefined) continue;
+      const m = this.decoded(e);
+      if (m !== undefined) pos[m.origin] = m.id;
     }
-    pos[SYNC_KEY] = String(now);
     return pos;
   }
 
   /**
-   * What a client that saw everything up to `since` missed on `channel`, in arrival order (so in
-   * order per origin), without duplicates.
-   *
-   * - For an origin whose id in `since` is retained here: every entry after it. Exact.
-   * - For any other origin (not in `since`, or its id evicted or not arrived yet because of
-   *   replication lag): every entry stamped after the sync time less the skew. This may repeat a
-   *   few messages the client saw within the skew window; the client drops them by id.
-   * - Not recoverable when the sync time is missing or older than the channel's floor.
+   * What a client whose position on `channel` is `since` is owed, in arrival order (so in order
+   * per origin), without duplicates; or why it cannot be vouched for. Per origin this history
+   * holds a record of:
+   * - exact: the client's last id from there is held: everything after it;
+   * - otherwise everything stamped after the client's sync point for that origin, provided the
+   *   floor (see the file comment) is not above it. Anything stamped later that has not arrived
+   *   yet will be delivered live, in order, after the ack.
    */
   recover(channel: string, since: Position): Recovery {
-    const sync = Number(since[SYNC_KEY]);
+    const ids = idsOf(since);
+    const sync = syncOf(since);
     const log = this.channels.get(channel);
-    const floor = Math.max(this.globalFloor, log?.floor ?? 0);
-    if (!Number.isFinite(sync) || sync <= 0 || sync - this.opts.skewMs < floor) return { recovered: false, sync, floor };
-    if (log === undefined) return { recovered: true, messages: [] };
+    const live: Entry[] = [];
+    if (log !== undefined) for (let i = log.head; i < log.entries.length; i++) if (!log.entries[i]!.evicted) live.push(log.entries[i]!);
 
-    const live: BusMessage[] = [];
-    for (let i = log.head; i < log.entries.length; i++) {
-      const e = log.entries[i]!;
-      if (e.evicted) continue;
-      const m = this.decoded(e);
-      if (m !== undefined) live.push(m);
-    }
-    // Where each known origin's missed messages start: after the last occurrence of its id.
-    const startAfter = new Map<string, number>();
+    // Per origin, where the client's missed messages start: after an index, or after a stamp.
+    const afterIndex = new Map<string, number>();
     for (let i = 0; i < live.length; i++) {
-      const m = live[i]!;
-      if (since[m.origin] === m.id) startAfter.set(m.origin, i);
+      const e = live[i]!;
+      const id = ids[e.origin];
+      if (id !== undefined && this.decoded(e)?.id === id) afterIndex.set(e.origin, i);
     }
+    const afterStamp = new Map<string, number>();
+    // Every origin this history knows of for the channel: held, read, named by the client, or evicted.
+    const origins = new Set<string>([
+      ...live.map((e) => e.origin),
+      ...this.coverage.keys(),
+      ...this.globalFloors.keys(),
+      ...(log?.floors?.keys() ?? []),
+      ...(this.defaultCoverage === undefined ? [] : Object.keys(ids)),
+    ]);
+    for (const origin of origins) {
+      if (afterIndex.has(origin)) continue;
+      if (sync === undefined) return { recovered: false, origin, reason: 'no_sync_point' };
+      const w = syncFor(sync, origin) - this.base;
+      const cov = this.coverage.get(origin) ?? this.defaultCoverage;
+      if (cov === undefined || cov - 1 > w) return { recovered: false, origin, reason: 'not_read_yet' };
+      const floor = Math.max(this.globalFloors.get(origin) ?? -Infinity, log?.floors?.get(origin) ?? -Infinity);
+      if (floor > w) return { recovered: false, origin, reason: 'evicted' };
+      afterStamp.set(origin, w);
+    }
+
     const seen = new Set<string>();
     const out: BusMessage[] = [];
     for (let i = 0; i < live.length; i++) {
-      const m = live[i]!;
-      const after = startAfter.get(m.origin);
-      if (after !== undefined) {
-        if (i <= after) continue;
-      } else if (m.ts < sync - this.opts.skewMs) {
-        continue;
-      }
-      if (seen.has(m.id)) continue; // a producer retry written twice
+      const e = live[i]!;
+      const idx = afterIndex.get(e.origin);
+      if (idx !== undefined ? i <= idx : e.stamp <= afterStamp.get(e.origin)!) continue;
+      const m = this.decoded(e);
+      if (m === undefined || seen.has(m.id)) continue; // a producer retry written twice
       seen.add(m.id);
       out.push(m);
     }
@@ -237,18 +274,19 @@ export class History {
   private decoded(e: Entry): BusMessage | undefined {
     if (!(e.value instanceof Uint8Array)) return e.value;
     try {
-      e.value = decodeEnvelope(e.value);
-      return e.value;
+      const m = decodeEnvelope(e.value);
+      // The origin travels twice: in the topic the record was read from, and in the envelope.
+      if (m.origin !== e.origin || m.channel !== e.log.channel) throw new Error('envelope does not match its record');
+      e.value = m;
+      const bytes = decodedCost(m);
+      this.bytes += bytes - e.bytes;
+      e.bytes = bytes;
+      return m;
     } catch {
-      // Malformed records were already counted by the bus; they simply are not history.
+      // Malformed records were already counted by the bus; they simply are not history (and,
+      // not being messages, raise no floor).
       this.evict(e);
       return undefined;
     }
   }
-}
-
-function tsOf(e: Entry): number {
-  if (!(e.value instanceof Uint8Array)) return e.value.ts;
-  // Undecoded: the record timestamp, or else its arrival time, a safe upper bound of its origin time.
-  return e.ts ?? e.at;
 }

@@ -13,6 +13,7 @@ import { binaryFrame, textFrame } from './framing.js';
 import { encodeMsgJson, encodeMsgProto, isJsonPayload } from '../../shared/src/frames.js';
 import { originLabel, type GatewayMetrics } from './metrics.js';
 import type { History } from './history.js';
+import type { Progress } from './progress.js';
 import { LOAD_CHANNEL } from './rebalance.js';
 
 export type SubscribeResult = 'subscribed' | 'already' | 'limit';
@@ -24,6 +25,8 @@ export interface HubOptions {
   readonly onSlowConsumer: (conn: Conn) => void;
   /** Keeps every message of every channel for recovery. */
   readonly history: History;
+  /** Where the bus's progress per origin goes: the sync point of pongs and acks. */
+  readonly progress: Progress;
   /** Receives the gateways' own control messages (load reports). */
   readonly onControl: (msg: BusMessage) => void;
 }
@@ -51,9 +54,17 @@ export class Hub implements BusHandler {
     return this.channels.has(ch) || ch === LOAD_CHANNEL;
   }
 
-  skipped(ch: string, value: Uint8Array | BusMessage, ts?: number): void {
-    if (value instanceof Uint8Array) this.opts.history.addRaw(ch, value, Date.now(), ts);
-    else this.opts.history.add(value);
+  skipped(ch: string, value: Uint8Array | BusMessage, stamp: number, origin: string): void {
+    if (value instanceof Uint8Array) this.opts.history.addRaw(ch, origin, value, stamp);
+    else this.opts.history.add(value, stamp);
+  }
+
+  progress(origin: string, stamp: number): void {
+    this.opts.progress.update(origin, stamp);
+  }
+
+  reading(origin: string | undefined, since: number): void {
+    this.opts.history.reading(origin, since);
   }
 
   subscribe(conn: Conn, ch: string): SubscribeResult {
@@ -96,9 +107,9 @@ export class Hub implements BusHandler {
     conn.subs.clear();
   }
 
-  deliver(msg: BusMessage): void {
+  deliver(msg: BusMessage, stamp: number): void {
     if (msg.channel === LOAD_CHANNEL) return this.opts.onControl(msg);
-    this.opts.history.add(msg);
+    this.opts.history.add(msg, stamp);
     const set = this.channels.get(msg.channel);
     if (set === undefined) return;
     const { metrics } = this.opts;

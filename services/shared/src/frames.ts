@@ -4,6 +4,7 @@
  * the client SDK does the reverse. docs/protocol.md is the prose version of this file.
  */
 import { protoTypes, type ContentType } from './envelope.js';
+import type { Sync } from './sync.js';
 
 /** Position vector: origin region -> id of the last message seen from there. */
 export type Position = Readonly<Record<string, string>>;
@@ -11,14 +12,18 @@ export type Position = Readonly<Record<string, string>>;
 export type ClientOp =
   | { readonly op: 'sub'; readonly id?: number; readonly ch: string; readonly since?: Position }
   | { readonly op: 'unsub'; readonly id?: number; readonly ch: string }
-  | { readonly op: 'pub'; readonly id?: number; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array }
+  | { readonly op: 'pub'; readonly id?: number; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly mid?: string }
   | { readonly op: 'ping'; readonly id?: number };
 
 export type ServerOp =
   | { readonly op: 'ack'; readonly id: number; readonly recovered?: boolean; readonly pos?: Position }
   | { readonly op: 'error'; readonly id?: number; readonly code: string; readonly message: string }
   | { readonly op: 'msg'; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly pos: Position }
-  | { readonly op: 'pong'; readonly id?: number; readonly ts?: number };
+  /** `sync`: the gateway's sync point (services/shared/src/sync.ts); absent before it has one. */
+  | { readonly op: 'pong'; readonly id?: number; readonly sync?: Sync };
+
+/** A client-chosen message id (`pub.mid`): 8 to 64 of A-Z a-z 0-9 _ -. */
+export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A frame that cannot be acted on. `id` is set when the frame was readable enough to carry one. */
 export class FrameError extends Error {
@@ -48,6 +53,12 @@ export function isJsonPayload(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+function messageId(v: unknown, id: number | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || !MESSAGE_ID.test(v)) throw new FrameError('bad_request', '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -', id);
+  return v;
 }
 
 function position(v: unknown, id: number | undefined): Position | undefined {
@@ -88,7 +99,8 @@ export function decodeClientJson(text: string): ClientOp {
     case 'pub': {
       const ch = needCh();
       if (!('data' in o) || o.data === undefined) throw new FrameError('bad_request', '"data" is required', id);
-      return { op: 'pub', id, ch, contentType: 'application/json', payload: textEncoder.encode(JSON.stringify(o.data)) };
+      const mid = messageId(o.mid, id);
+      return { op: 'pub', id, ch, contentType: 'application/json', payload: textEncoder.encode(JSON.stringify(o.data)), ...(mid === undefined ? {} : { mid }) };
     }
     case 'ping':
       return { op: 'ping', id };
@@ -101,8 +113,16 @@ export const encodeAckJson = (id: number): string => `{"op":"ack","id":${id}}`;
 /** The ack of a `sub`: carries the channel's position, and the outcome of a recovery if one was asked. */
 export const encodeSubAckJson = (id: number, pos: Position, recovered?: boolean): string =>
   `{"op":"ack","id":${id}${recovered === undefined ? '' : `,"recovered":${recovered}`},"pos":${JSON.stringify(pos)}}`;
-export const encodePongJson = (id: number | undefined, ts: number): string =>
-  id === undefined ? `{"op":"pong","ts":${ts}}` : `{"op":"pong","id":${id},"ts":${ts}}`;
+/** A pong carrying the sync point (`ts`, and `w` only for origins that lag behind it). */
+export function encodePongJson(id: number | undefined, sync: Sync | undefined): string {
+  let s = id === undefined ? '{"op":"pong"' : `{"op":"pong","id":${id}`;
+  if (sync !== undefined) {
+    s += `,"ts":${sync.common}`;
+    const lagging = Object.entries(sync.lagging);
+    if (lagging.length > 0) s += `,"w":{${lagging.map(([o, w]) => `${JSON.stringify(o)}:${w}`).join(',')}}`;
+  }
+  return `${s}}`;
+}
 export const encodeErrorJson = (id: number | undefined, code: string, message: string): string =>
   id === undefined
     ? `{"op":"error","code":${JSON.stringify(code)},"message":${JSON.stringify(message)}}`
@@ -126,10 +146,21 @@ export function encodeClientJson(op: ClientOp): string {
   switch (op.op) {
     case 'pub':
       if (op.contentType !== 'application/json') throw new TypeError('the JSON subprotocol carries JSON payloads only');
-      return `{"op":"pub","ch":${JSON.stringify(op.ch)},"data":${textDecoder.decode(op.payload)}${op.id === undefined ? '' : `,"id":${op.id}`}}`;
+      return `{"op":"pub","ch":${JSON.stringify(op.ch)},"data":${textDecoder.decode(op.payload)}${op.mid === undefined ? '' : `,"mid":${JSON.stringify(op.mid)}`}${op.id === undefined ? '' : `,"id":${op.id}`}}`;
     default:
       return JSON.stringify(op);
   }
+}
+
+/** The `w` of a pong: origin -> stamp, numbers only. */
+function lagging(w: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (typeof w !== 'object' || w === null) return out;
+  for (const [k, v] of Object.entries(w)) {
+    const n = toNumber(v);
+    if (Number.isFinite(n)) out[k] = n;
+  }
+  return out;
 }
 
 /** Base64 to bytes with what browsers and Node both have (the client SDK runs in both). */
@@ -167,7 +198,7 @@ export function decodeServerJson(text: string): ServerOp {
         ...(o.pos !== undefined ? { pos: o.pos as Position } : {}),
       };
     case 'pong':
-      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id), ...(typeof o.ts === 'number' ? { ts: o.ts } : {}) };
+      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id), ...(typeof o.ts === 'number' ? { sync: { common: o.ts, lagging: lagging(o.w) } } : {}) };
     case 'error':
       return { op: 'error', id: o.id === undefined ? undefined : Number(o.id), code: String(o.code), message: String(o.message) };
     default:
@@ -202,7 +233,8 @@ export function decodeClientProto(bytes: Uint8Array): ClientOp {
     if (contentType === 'application/json' && !isJsonPayload(payload)) {
       throw new FrameError('bad_request', 'data is declared application/json but is not valid UTF-8 JSON (without a byte-order mark)', id);
     }
-    return { op: 'pub', id, ch: f.pub.ch ?? '', contentType, payload };
+    const mid = messageId(f.pub.mid, id);
+    return { op: 'pub', id, ch: f.pub.ch ?? '', contentType, payload, ...(mid === undefined ? {} : { mid }) };
   }
   if (f.ping) return { op: 'ping', id };
   throw new FrameError('bad_request', 'frame carries no operation', id);
@@ -211,7 +243,8 @@ export function decodeClientProto(bytes: Uint8Array): ClientOp {
 export const encodeAckProto = (id: number): Uint8Array => ServerFrame.encode({ ack: { id } }).finish();
 export const encodeSubAckProto = (id: number, pos: Position, recovered?: boolean): Uint8Array =>
   ServerFrame.encode({ ack: recovered === undefined ? { id, pos } : { id, pos, recovered } }).finish();
-export const encodePongProto = (id: number | undefined, ts: number): Uint8Array => ServerFrame.encode({ pong: { id: id ?? 0, ts } }).finish();
+export const encodePongProto = (id: number | undefined, sync: Sync | undefined): Uint8Array =>
+  ServerFrame.encode({ pong: { id: id ?? 0, ...(sync === undefined ? {} : { ts: sync.common, w: sync.lagging }) } }).finish();
 export const encodeErrorProto = (id: number | undefined, code: string, message: string): Uint8Array =>
   ServerFrame.encode({ error: { id: id ?? 0, code, message } }).finish();
 export const encodeMsgProto = (ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): Uint8Array =>
@@ -226,7 +259,7 @@ export function encodeClientProto(op: ClientOp): Uint8Array {
     case 'unsub':
       return ClientFrame.encode({ id, unsub: { ch: op.ch } }).finish();
     case 'pub':
-      return ClientFrame.encode({ id, pub: { ch: op.ch, data: op.payload, contentType: op.contentType } }).finish();
+      return ClientFrame.encode({ id, pub: { ch: op.ch, data: op.payload, contentType: op.contentType, ...(op.mid === undefined ? {} : { mid: op.mid }) } }).finish();
     case 'ping':
       return ClientFrame.encode({ id, ping: {} }).finish();
   }
@@ -248,7 +281,7 @@ export function decodeServerProto(bytes: Uint8Array): ServerOp {
     const pos = f.ack.pos && Object.keys(f.ack.pos).length > 0 ? (f.ack.pos as Position) : undefined;
     return { op: 'ack', id: f.ack.id ?? 0, ...(typeof f.ack.recovered === 'boolean' ? { recovered: f.ack.recovered } : {}), ...(pos ? { pos } : {}) };
   }
-  if (f.pong) return { op: 'pong', id: f.pong.id || undefined, ...(f.pong.ts ? { ts: toNumber(f.pong.ts) } : {}) };
+  if (f.pong) return { op: 'pong', id: f.pong.id || undefined, ...(f.pong.ts ? { sync: { common: toNumber(f.pong.ts), lagging: lagging(f.pong.w) } } : {}) };
   if (f.error) return { op: 'error', id: f.error.id || undefined, code: f.error.code, message: f.error.message };
   throw new FrameError('bad_frame', 'server frame carries no operation');
 }

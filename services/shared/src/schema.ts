@@ -31,7 +31,9 @@ message ClientFrame {
 }
 message Sub { string ch = 1; map<string, string> since = 2; }
 message Unsub { string ch = 1; }
-message Pub { string ch = 1; bytes data = 2; string content_type = 3; }
+// mid: optional message id chosen by the client (8-64 of A-Z a-z 0-9 _ -): a publish retried
+// with the same mid is delivered once (docs/protocol.md, Idempotent publishing).
+message Pub { string ch = 1; bytes data = 2; string content_type = 3; string mid = 4; }
 message Ping {}
 
 // Server to client.
@@ -44,10 +46,12 @@ message ServerFrame {
   }
 }
 // For sub: recovered is set when the sub carried "since" (true: what was missed was sent before
-// this ack; false: history no longer covers the gap), and pos is the channel's position to
-// resume from later.
+// this ack; false: the gateway cannot vouch for the gap), and pos is the channel's position to
+// resume from later: the newest id per origin, and the sync point ("@", "@<origin>").
 message Ack { uint32 id = 1; optional bool recovered = 2; map<string, string> pos = 3; }
 message Error { uint32 id = 1; string code = 2; string message = 3; }
 message Msg { string ch = 1; bytes data = 2; map<string, string> pos = 3; string content_type = 4; }
-message Pong { uint32 id = 1; uint64 ts = 2; }  // ts: server time (ms) when the pong was written
+// ts: the gateway's sync point (ms): every message stamped at or before it, of every origin not in
+// w, was written to this connection before the pong; w: origins that lag behind ts, with theirs.
+message Pong { uint32 id = 1; uint64 ts = 2; map<string, uint64> w = 3; }
 `;

@@ -43,6 +43,7 @@ import { FanoutConsumer } from './kafka-consumer.js';
 import { DedupWindow } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
+import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
 import { originLabel } from '../metrics.js';
 
 /** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
@@ -104,6 +105,8 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
    * MirrorMaker 2 or MSK Replicator copies the topics into the local cluster.
    */
   readonly remotes?: readonly RemoteCluster[];
+  /** How often each partition of the origin topic gets a progress tick (ms). Default 1 000. */
+  readonly tickMs?: number;
   /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
   readonly registry?: Registry;
   readonly logger?: BusLogger;
@@ -121,11 +124,14 @@ const DEFAULTS = Object.freeze({
   maxWaitTimeMs: 20,
   startSlackMs: 1_000,
   readBackMs: 0,
+  tickMs: 1_000,
 });
 
 interface Pending {
   readonly key: string;
   readonly value: Buffer;
+  /** Set for ticks, which go to a partition of their own choosing. */
+  readonly partition?: number;
   readonly at: number;
   inFlight: boolean;
   /** Handed to Kafka at least once: a failed attempt may still have been written. */
@@ -133,6 +139,15 @@ interface Pending {
   readonly resolve: (r: PublishReceipt) => void;
   readonly reject: (e: Error) => void;
 }
+
+/** The topic setting that makes the broker stamp each record with its append time. */
+const TIMESTAMP_TYPE = 'message.timestamp.type';
+/**
+ * kafkajs' RESOURCE_TOPIC and SOURCE_TOPIC_CONFIG (Kafka protocol values): its
+ * enums exist in its types but, being CommonJS, cannot be imported by name from an ES module.
+ */
+const RESOURCE_TOPIC = 2;
+const SOURCE_TOPIC_CONFIG = 1;
 
 const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -154,6 +169,13 @@ export class KafkaBus implements Bus {
   private readonly dedup: DedupWindow;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMeta: PartitionMetadata[] = [];
+  private readonly originOf: (topic: string) => string | undefined;
+  private readonly originProgress: OriginProgress;
+  private readonly ticks: TickSchedule;
+  /** Whether this gateway checked that its origin topic stamps the append time (kafka-progress.ts). */
+  private stampsVerified = false;
+  /** Partitions of the own topic with a tick of ours on its way. */
+  private readonly tickPending = new Set<number>();
 
   private handler: BusHandler | undefined;
   private starting: Promise<void> | undefined;
@@ -200,6 +222,16 @@ export class KafkaBus implements Bus {
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
     this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
     this.dedup = new DedupWindow(opts.dedupWindow);
+    const origin = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}([A-Za-z0-9_-]+)$`);
+    this.originOf = (topic) => origin.exec(topic)?.[1];
+    this.originProgress = new OriginProgress(
+      (o, s) => this.handler?.progress?.(o, s),
+      (msg, fields) => {
+        this.countError('stamps');
+        this.log.error(fields, msg);
+      },
+    );
+    this.ticks = new TickSchedule(opts.tickMs);
     this.kafka = new Kafka(
       buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
     );
@@ -241,6 +273,10 @@ export class KafkaBus implements Bus {
   }
 
   publish(msg: BusMessage): Promise<PublishReceipt> {
+    // The topic says where a record comes from, and every reader checks the envelope against it.
+    if (msg.origin !== this.opts.region) {
+      return Promise.reject(new BusError('bus_rejected', `message origin ${msg.origin} is not this bus's region ${this.opts.region}`));
+    }
     return this.enqueue(msg.channel, encodeEnvelope(msg));
   }
 
@@ -306,6 +342,7 @@ export class KafkaBus implements Bus {
         // refreshTopics catches its own failures.
         this.timers.push(setInterval(() => this.contain(this.refreshTopics(), 'topic_refresh'), this.opts.topicRefreshMs).unref());
         this.startRemoteFeeds(startedAt);
+        this.timers.push(setInterval(() => this.tick(), Math.max(50, Math.floor(this.opts.tickMs / 4))).unref());
         this.schedulePump();
         return;
       } catch (err) {
@@ -327,10 +364,11 @@ export class KafkaBus implements Bus {
     if (!(await admin.listTopics()).includes(this.topic)) {
       // Another gateway of the region may create it at the same moment; kafkajs then returns false.
       await admin.createTopics({
-        topics: [{ topic: this.topic, numPartitions: this.opts.partitions, replicationFactor }],
+        topics: [{ topic: this.topic, numPartitions: this.opts.partitions, replicationFactor, configEntries: [{ name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
         waitForLeaders: true,
       });
     }
+    this.stampsVerified = await this.verifyStamps(admin);
     await this.loadPartitions();
     await this.newProducer();
     if (this.isClosed()) return;
@@ -342,7 +380,9 @@ export class KafkaBus implements Bus {
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
       rackId: this.opts.rackId,
       onFetch: (broker) => this.metrics.fetches.inc({ broker }),
-      onBatch: (p) => this.onBatch(p),
+      onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+      onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, false),
+      onCovered: (topic, since) => this.covered(topic, since),
       onState: (up, err) => {
         if (!up && this.consumerUp) {
           this.countError('consumer_crash');
@@ -356,6 +396,32 @@ export class KafkaBus implements Bus {
     const consumer = this.consumer;
     this.contain(consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)), 'connect');
     await consumer.start();
+  }
+
+  /**
+   * Checks that the origin topic stamps records with the broker's append time, which progress
+   * rests on (kafka-progress.ts), and sets it when it does not (a topic created before, or by
+   * someone else). False when that cannot be done: ticks then say so, and no gateway takes
+   * progress from them.
+   */
+  private async verifyStamps(admin: Admin): Promise<boolean> {
+    try {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: RESOURCE_TOPIC, name: this.topic }] });
+      const entries = described.resources[0]?.configEntries ?? [];
+      if (entries.find((e) => e.configName === TIMESTAMP_TYPE)?.configValue === 'LogAppendTime') return true;
+      // AlterConfigs replaces the topic's whole set of overrides: send the current ones along.
+      const overrides = entries.filter((e) => e.configSource === SOURCE_TOPIC_CONFIG && !e.readOnly && !e.isSensitive && e.configName !== TIMESTAMP_TYPE);
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: RESOURCE_TOPIC, name: this.topic, configEntries: [...overrides.map((e) => ({ name: e.configName, value: e.configValue })), { name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
+      });
+      this.log.warn({ topic: this.topic }, `set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic (recovery needs append-time stamps)`);
+      return true;
+    } catch (err) {
+      this.countError('stamps');
+      this.log.error({ err, topic: this.topic }, `cannot check or set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic: recovery will not vouch for messages from this region`);
+      return false;
+    }
   }
 
   private warmResolve: (since: number) => void = () => {};
@@ -378,9 +444,12 @@ export class KafkaBus implements Bus {
         topic: `${this.opts.topicPrefix}${r.region}`,
         groupId: this.groupId,
         fromTimestamp: startedAt - this.opts.startSlackMs,
+        readBackMs: this.opts.readBackMs,
         maxWaitTimeMs: this.opts.maxWaitTimeMs,
         retryMs: this.opts.topicRefreshMs,
-        onBatch: (p) => this.onBatch(p),
+        onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+        onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, true),
+        onCovered: (topic, since) => this.covered(topic, since),
         onState: (up, err) => {
           this.metrics.remoteUp.set({ region: r.region }, up ? 1 : 0);
           if (up !== wasUp) {
@@ -393,6 +462,39 @@ export class KafkaBus implements Bus {
       this.metrics.remoteUp.set({ region: r.region }, 0);
       feed.start();
       this.feeds.push(feed);
+    }
+  }
+
+  /** Starts following a fan-out topic's progress (kafka-progress.ts). */
+  private follow(topic: string, partitions: readonly number[], liveFrom: number, remote: boolean): void {
+    const origin = this.originOf(topic);
+    if (origin === undefined) return;
+    // Read here from a copy in the local cluster, unless it is this region's own topic.
+    const copy = !remote && origin !== this.opts.region;
+    this.originProgress.follow(topic, origin, copy, partitions, liveFrom);
+  }
+
+  /** A topic's read-back is done: the handler's history of its origin is complete from `since`. */
+  private covered(topic: string, since: number): void {
+    const origin = this.originOf(topic);
+    if (origin !== undefined) this.handler?.reading?.(origin, since);
+  }
+
+  /**
+   * Writes a tick into each partition of the origin topic that has gone `tickMs` without one, so
+   * that every gateway's progress for this region moves on when nobody publishes. Best effort:
+   * never while the brokers are away or publishes wait.
+   */
+  private tick(): void {
+    if (this.state !== 'running' || !this.producerOk || this.queue.length > 100) return;
+    const now = Date.now();
+    const due = this.ticks.due(this.partitionMeta.map((p) => p.partitionId), now).filter((p) => !this.tickPending.has(p));
+    for (const partition of due) {
+      this.tickPending.add(partition);
+      this.ticks.seen(partition, now);
+      this.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
+        .catch(() => undefined)
+        .finally(() => this.tickPending.delete(partition));
     }
   }
 
@@ -431,7 +533,7 @@ export class KafkaBus implements Bus {
   // -------------------------------------------------------------------------------------------
   // Publishing
 
-  private enqueue(key: string, bytes: Uint8Array): Promise<PublishReceipt> {
+  private enqueue(key: string, bytes: Uint8Array, partition?: number): Promise<PublishReceipt> {
     if (this.state === 'closed' || this.closing) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
     if (bytes.byteLength > this.opts.maxMessageBytes) {
       this.countError('rejected');
@@ -443,7 +545,7 @@ export class KafkaBus implements Bus {
     }
     return new Promise<PublishReceipt>((resolve, reject) => {
       const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.queue.push({ key, value, at: Date.now(), inFlight: false, attempted: false, resolve, reject });
+      this.queue.push({ key, value, ...(partition === undefined ? {} : { partition }), at: Date.now(), inFlight: false, attempted: false, resolve, reject });
       // Publishes time out whatever the connection state, also before the first connect.
       this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
       this.metrics.buffered.set(this.queue.length);
@@ -481,7 +583,7 @@ export class KafkaBus implements Bus {
         for (const p of batch) p.inFlight = true;
         try {
           if (!this.producer) await this.newProducer();
-          const partitions = batch.map((p) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
+          const partitions = batch.map((p) => p.partition ?? this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
           for (const p of batch) p.attempted = true;
           const result = await this.producer!.send({
             topic: this.topic,
@@ -552,31 +654,37 @@ export class KafkaBus implements Bus {
   // -------------------------------------------------------------------------------------------
   // Consuming
 
-  private onBatch({ batch }: EachBatchPayload): void {
+  /** One fetched batch; `liveFrom`: while the partition is read back, where its live range starts. */
+  private onBatch({ batch }: EachBatchPayload, liveFrom: bigint | undefined): void {
     const h = this.handler;
     if (!h || this.state === 'closed') return;
     const msgs = batch.messages;
+    const origin = this.originOf(batch.topic);
+    if (origin === undefined) return;
+    const own = batch.topic === this.topic;
     let skipped = 0;
-    // Records before the live range (start-up read-back) feed the history only.
-    const liveFrom = this.consumer?.backfillEnd(batch.topic, batch.partition, batch.lastOffset());
+    const ticks: number[] = [];
     for (const m of msgs) {
       if (m.key === null || m.key.length === 0) {
         this.malformed('no_key');
         continue;
       }
       const key = m.key.toString();
+      const stamp = Number(m.timestamp);
       if (key.startsWith(RESERVED_KEY_PREFIX)) {
-        if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
+        if (key === TICK_KEY) {
+          if (m.value !== null && m.value.length === 1 && m.value[0] === TICK_VERIFIED[0]) ticks.push(stamp);
+          if (own) this.ticks.seen(batch.partition);
+        } else if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
         continue;
       }
       const backfill = liveFrom !== undefined && BigInt(m.offset) < liveFrom;
       if (backfill || !h.wants(key)) {
         skipped++;
-        // kafkajs hands out views into the whole fetch response; a copy keeps a retained record
-        // from pinning that buffer.
+        // kafkajs hands out views into the whole fetch response; the history keeps a copy.
         if (h.skipped !== undefined && m.value !== null) {
           try {
-            h.skipped(key, Uint8Array.prototype.slice.call(m.value), Number(m.timestamp));
+            h.skipped(key, m.value, stamp, origin);
           } catch {
             this.countError('handler');
           }
@@ -595,20 +703,26 @@ export class KafkaBus implements Bus {
         this.malformed('key_mismatch');
         continue;
       }
+      if (env.origin !== origin) {
+        this.malformed('origin_mismatch');
+        continue;
+      }
       if (!this.dedup.add(env.id)) {
         this.metrics.duplicates.inc();
         continue;
       }
-      const origin = originLabel.of(env.origin);
-      this.metrics.delivered.inc({ origin });
-      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin }, Math.max(0, Date.now() - env.ts) / 1000);
+      const label = originLabel.of(env.origin);
+      this.metrics.delivered.inc({ origin: label });
+      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
       try {
-        h.deliver(env);
+        h.deliver(env, stamp);
       } catch (err) {
         this.countError('handler');
         this.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
       }
     }
+    // After the batch's records: progress promises only what has been handed over.
+    this.originProgress.batch(batch.topic, batch.partition, ticks, (msgs[0] as { batchContext?: { timestampType?: number } } | undefined)?.batchContext?.timestampType);
     this.metrics.consumed.inc({ topic: batch.topic }, msgs.length);
     if (skipped > 0) this.metrics.skippedUnwanted.inc(skipped);
     this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));

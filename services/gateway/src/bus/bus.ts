@@ -2,7 +2,19 @@ import type { Envelope } from '../../../shared/src/envelope.js';
 
 /**
  * The bus carries every published message from the gateway that accepted it to every gateway
- * in every region (design.md §2). The hub never knows which implementation it talks to.
+ * in every region (docs/architecture.md). The hub never knows which implementation it talks to.
+ *
+ * Stamps and progress (what recovery rests on, docs/protocol.md, Recovery):
+ * - Every record carries a *stamp*: the time its origin's log appended it (for Kafka the broker's
+ *   append time, `message.timestamp.type=LogAppendTime` on the origin topic, kept by replication).
+ *   Within one channel of one origin, stamps never decrease in delivery order.
+ * - The bus reports *progress* per origin: `progress(origin, s)` promises that every record of
+ *   that origin stamped at or before `s` has been handed to the handler (delivered or skipped),
+ *   or lies before where the bus began reading. Because stamps are the origin's, a gateway in
+ *   another region can hold a client to that promise: it is the sync point a client carries.
+ * - `reading(origin, since)` tells from which stamp on the bus holds every record of an origin
+ *   (its history is complete from there); `undefined` names every origin, for buses that read
+ *   all of them from one point (the memory bus).
  *
  * Contract, for every implementation:
  * - `publish` resolves only once the message is durably accepted (for Kafka: acknowledged by all
@@ -44,15 +56,26 @@ export interface Bus {
 export interface BusHandler {
   /** Whether any local subscriber holds `channel`. Called before the message is decoded. */
   wants(channel: string): boolean;
-  /** One message for a wanted channel, decoded, duplicates removed. */
-  deliver(msg: BusMessage): void;
+  /** One message for a wanted channel, decoded, duplicates removed, with its stamp. */
+  deliver(msg: BusMessage, stamp: number): void;
   /**
    * Optional: every well-keyed record that `wants` declined, still undecoded (the raw envelope
-   * bytes), or the message itself when the bus holds it decoded anyway. The gateway keeps these as
-   * history for clients that reconnect from elsewhere. Not deduplicated; may be malformed.
-   * `ts` is the record's timestamp (ms) when the bus knows it without decoding.
+   * bytes), or the message itself when the bus holds it decoded anyway, with its origin (known
+   * without decoding: from the topic) and stamp. The gateway keeps these as history for clients
+   * that reconnect from elsewhere. Not deduplicated; may be malformed.
    */
-  skipped?(channel: string, value: Uint8Array | BusMessage, ts?: number): void;
+  skipped?(channel: string, value: Uint8Array | BusMessage, stamp: number, origin: string): void;
+  /**
+   * Optional: every record of `origin` stamped at or before `stamp` has been handed over, or lies
+   * before where the bus began reading it. Non-decreasing per origin.
+   */
+  progress?(origin: string, stamp: number): void;
+  /**
+   * Optional: from now on the handler has been handed, or will be, every record of `origin`
+   * (`undefined`: of every origin) stamped at or after `since`. Called once the bus has read
+   * whatever it reads back from before its start.
+   */
+  reading?(origin: string | undefined, since: number): void;
 }
 
 /** One message as it travels between regions: the protobuf `Envelope` (services/shared/src/envelope.ts). */

@@ -48,8 +48,15 @@ export interface FanoutConsumerOptions {
   readonly rackId?: string;
   /** Called with the broker (`host:port`) each fetch request went to. */
   readonly onFetch?: (broker: string) => void;
-  /** Receives each fetched batch. Must not throw. */
-  readonly onBatch: (payload: EachBatchPayload) => void;
+  /**
+   * Receives each fetched batch, with the first offset of its partition's live range while the
+   * partition is still being read back (records before it feed history only). Must not throw.
+   */
+  readonly onBatch: (payload: EachBatchPayload, liveFrom: bigint | undefined) => void;
+  /** A topic is about to be read: its partitions, and the stamp its live range starts at. */
+  readonly onTopic?: (topic: string, partitions: readonly number[], liveFrom: number) => void;
+  /** Everything of a topic stamped at or after `since` has been read (its read-back is done). */
+  readonly onCovered?: (topic: string, since: number) => void;
   /** Called when the consumer has joined (up) or stopped running (down). */
   readonly onState: (up: boolean, err?: unknown) => void;
 }
@@ -65,6 +72,8 @@ export class FanoutConsumer {
   private commitTimer: NodeJS.Timeout | undefined;
   /** Per `topic|partition` still being backfilled: the first offset of the live range. */
   private readonly backfill = new Map<string, bigint>();
+  /** Per topic being backfilled: its partitions still backfilling, and where its read-back began. */
+  private readonly backfilling = new Map<string, { left: number; since: number }>();
   private warmResolve: (() => void) | undefined;
   /** Resolves once every partition's backfill (if any) has been read. */
   readonly warm: Promise<void> = new Promise((r) => (this.warmResolve = r));
@@ -124,12 +133,17 @@ export class FanoutConsumer {
    * partition is live. Once a partition's backfill is read its entry is dropped, so the common
    * case costs one failed map lookup per batch.
    */
-  backfillEnd(topic: string, partition: number, lastOffset: string): bigint | undefined {
+  private backfillEnd(topic: string, partition: number, lastOffset: string): bigint | undefined {
     const key = `${topic}|${partition}`;
     const end = this.backfill.get(key);
     if (end === undefined) return undefined;
     if (BigInt(lastOffset) + 1n >= end) {
       this.backfill.delete(key);
+      const t = this.backfilling.get(topic);
+      if (t !== undefined && --t.left === 0) {
+        this.backfilling.delete(topic);
+        this.opts.onCovered?.(topic, t.since);
+      }
       if (this.backfill.size === 0) this.warmResolve?.();
     }
     return end;
@@ -169,16 +183,26 @@ export class FanoutConsumer {
   private async launch(fresh: string[]): Promise<void> {
     const seeks: { topic: string; partition: number; offset: string }[] = [];
     const readBack = this.opts.readBackMs ?? 0;
+    const covered: string[] = [];
     for (const topic of fresh) {
       const live = await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp);
       const back = readBack > 0 ? await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp - readBack) : live;
+      let left = 0;
       for (const p of live) {
         const from = back.find((b) => b.partition === p.partition)?.offset ?? p.offset;
         seeks.push({ topic, partition: p.partition, offset: from });
-        if (BigInt(from) < BigInt(p.offset)) this.backfill.set(`${topic}|${p.partition}`, BigInt(p.offset));
+        if (BigInt(from) < BigInt(p.offset)) {
+          this.backfill.set(`${topic}|${p.partition}`, BigInt(p.offset));
+          left++;
+        }
       }
+      this.opts.onTopic?.(topic, live.map((p) => p.partition), this.opts.fromTimestamp);
+      if (left > 0) this.backfilling.set(topic, { left, since: this.opts.fromTimestamp - readBack });
+      else covered.push(topic);
       this.topics.add(topic);
     }
+    // Nothing to read back: covered from the start of the live range (or of the empty read-back).
+    for (const topic of covered) this.opts.onCovered?.(topic, this.opts.fromTimestamp - readBack);
     if (this.backfill.size === 0) this.warmResolve?.();
     if (this.stopped) return;
     const consumer = this.kafka.consumer({
@@ -225,8 +249,8 @@ export class FanoutConsumer {
         autoCommit: false,
         eachBatchAutoResolve: true,
         eachBatch: async (payload) => {
-          this.opts.onBatch(payload);
           const { batch } = payload;
+          this.opts.onBatch(payload, this.backfillEnd(batch.topic, batch.partition, batch.lastOffset()));
           if (batch.messages.length > 0) this.note(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         },
       });

@@ -5,10 +5,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why a record was not delivered although its channel was wanted. */
-export type MalformedReason = 'malformed' | 'unknown_version' | 'invalid' | 'no_key' | 'key_mismatch';
+export type MalformedReason = 'malformed' | 'unknown_version' | 'invalid' | 'no_key' | 'key_mismatch' | 'origin_mismatch';
 
 /** Kinds of bus errors counted in `wsgw_bus_errors_total`. */
-export type BusErrorKind = 'produce' | 'connect' | 'consumer_crash' | 'topic_refresh' | 'buffer_full' | 'buffer_timeout' | 'handler' | 'rejected';
+export type BusErrorKind = 'stamps' | 'produce' | 'connect' | 'consumer_crash' | 'topic_refresh' | 'buffer_full' | 'buffer_timeout' | 'handler' | 'rejected';
 
 export class KafkaBusMetrics {
   readonly registry: Registry;

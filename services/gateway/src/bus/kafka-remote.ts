@@ -7,8 +7,8 @@
  * for the remote origin topic to exist, in the background, and reports its state only through
  * `up` (and the `wsgw_bus_remote_up{region}` metric).
  */
-import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
-import { FanoutConsumer } from './kafka-consumer.js';
+import type { Admin, Kafka } from 'kafkajs';
+import { FanoutConsumer, type FanoutConsumerOptions } from './kafka-consumer.js';
 
 /** Another region's cluster, read directly. */
 export interface RemoteCluster {
@@ -22,10 +22,14 @@ export interface RemoteFeedOptions {
   readonly topic: string;
   readonly groupId: string;
   readonly fromTimestamp: number;
+  /** Read this much of the topic from before `fromTimestamp` into history (ms), as the local topics are. */
+  readonly readBackMs?: number;
   readonly maxWaitTimeMs: number;
   /** How often to retry connecting / look for the topic (ms). */
   readonly retryMs: number;
-  readonly onBatch: (payload: EachBatchPayload) => void;
+  readonly onBatch: FanoutConsumerOptions['onBatch'];
+  readonly onTopic?: FanoutConsumerOptions['onTopic'];
+  readonly onCovered?: FanoutConsumerOptions['onCovered'];
   readonly onState: (up: boolean, err?: unknown) => void;
 }
 
@@ -78,8 +82,11 @@ export class RemoteFeed {
         groupId: this.opts.groupId,
         match: (t) => t === this.opts.topic,
         fromTimestamp: this.opts.fromTimestamp,
+        readBackMs: this.opts.readBackMs,
         maxWaitTimeMs: this.opts.maxWaitTimeMs,
         onBatch: this.opts.onBatch,
+        onTopic: this.opts.onTopic,
+        onCovered: this.opts.onCovered,
         onState: (up, err) => {
           this.upValue = up;
           this.opts.onState(up, err);
