@@ -26,6 +26,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** @import { ChildProcess } from 'node:child_process' */
+/** @import { Consumer } from 'kafkajs' */
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root. */
 export const ROOT = join(here, '..', '..');
@@ -61,6 +64,7 @@ logger.mm2.name = org.apache.kafka.connect.mirror.MirrorMaker
 logger.mm2.level = INFO
 `;
 
+/** @param {string} msg */
 const say = (msg) => process.stderr.write(`kafka: ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +107,12 @@ export function fetchKafka(opts = {}) {
   return join(LIB_DIR, '*');
 }
 
-/** Runs a command to completion without blocking the event loop; resolves with its exit code and output. */
+/**
+ * Runs a command to completion without blocking the event loop; resolves with its exit code and output.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @returns {Promise<{ code: number | null, output: string }>}
+ */
 function run(cmd, args) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,6 +124,12 @@ function run(cmd, args) {
   });
 }
 
+/**
+ * Runs `cmd args` and returns its output; throws naming `what` when the tool is missing or fails.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {string} what
+ */
 function requireTool(cmd, args, what) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
@@ -132,7 +147,10 @@ function requireJava() {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/** A free TCP port on 127.0.0.1 (the kernel picks; a small race with other programs remains). */
+/**
+ * A free TCP port on 127.0.0.1 (the kernel picks; a small race with other programs remains).
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -144,15 +162,23 @@ export function freePort() {
   });
 }
 
+/**
+ * Whether a process exists; EPERM means it does but belongs to someone else.
+ * @param {number} pid
+ */
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
   }
 }
 
+/**
+ * The last lines of a log file, or '' when it cannot be read.
+ * @param {string} file
+ */
 function tail(file, lines = 30) {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -162,25 +188,45 @@ function tail(file, lines = 30) {
 }
 
 /**
- * Spawns a JVM with its output going to `log`; records its pid in `<dir>/pid`.
+ * @typedef {object} JavaProcess
+ * @property {ChildProcess} child
+ * @property {number} pid
+ * @property {string} log     file that receives its stdout and stderr
+ * @property {() => boolean} exited
+ */
+
+/**
+ * Spawns a JVM with its output going to `log`; records its pid in `<dir>/<name>.pid`.
  * The process gets its own process group (detached) so that Ctrl-C in a terminal running tests
  * does not kill it half-way; the watchdog or `stop` ends it.
+ * @param {string} dir
+ * @param {string} name
+ * @param {string[]} javaArgs
+ * @returns {JavaProcess}
  */
 function spawnJava(dir, name, javaArgs) {
   const log = join(dir, `${name}.log`);
   const fd = openSync(log, 'a');
   const child = spawn('java', javaArgs, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
+  const pid = child.pid;
+  // No pid means the spawn itself failed (java was checked beforehand, so: out of processes or memory).
+  if (pid === undefined) throw new Error(`could not start java for ${name} in ${dir}`);
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
   child.unref();
-  writeFileSync(join(dir, `${name}.pid`), String(child.pid));
-  return { child, log, exited: () => exited || !isAlive(child.pid) };
+  writeFileSync(join(dir, `${name}.pid`), String(pid));
+  return { child, pid, log, exited: () => exited || !isAlive(pid) };
 }
 
-/** Sends SIGTERM (or `signal`), waits up to `timeoutMs` for the process to go, then SIGKILLs it. */
+/**
+ * Sends SIGTERM (or `signal`), waits up to `timeoutMs` for the process to go, then SIGKILLs it.
+ * With `child`, its exit event decides, so that a zombie not yet reaped does not count as alive.
+ * @param {number | undefined} pid
+ * @param {{ signal?: NodeJS.Signals, timeoutMs?: number, child?: ChildProcess }} [opts]
+ */
 async function terminate(pid, { signal = 'SIGTERM', timeoutMs = 20_000, child } = {}) {
   if (!pid || !isAlive(pid)) return;
   const gone = () => (child ? child.exitCode !== null || child.signalCode !== null : !isAlive(pid));
@@ -201,6 +247,11 @@ async function terminate(pid, { signal = 'SIGTERM', timeoutMs = 20_000, child } 
   }
 }
 
+/**
+ * Starts scripts/kafka/watchdog.mjs, detached, to end `pids` once `owner` is gone.
+ * @param {number} owner
+ * @param {number[]} pids
+ */
 function startWatchdog(owner, pids) {
   const w = spawn(process.execPath, [join(here, 'watchdog.mjs'), String(owner), ...pids.map(String)], {
     detached: true,
@@ -221,10 +272,17 @@ async function kafkajs() {
 /**
  * Waits until the broker answers a metadata request and can create a topic, i.e. it is really
  * serving clients, not just listening.
+ * @param {string[]} brokers
+ * @param {object} opts
+ * @param {number} opts.timeoutMs
+ * @param {() => boolean} opts.isDead   stops waiting: the broker died or the start was aborted
+ * @param {() => string} opts.logFile   the log to quote when giving up
+ * @param {number} [opts.count]         brokers the cluster must report
  */
 async function waitBrokerReady(brokers, { timeoutMs, isDead, logFile, count = 1 }) {
   const { Kafka, logLevel } = await kafkajs();
   const deadline = Date.now() + timeoutMs;
+  /** @type {unknown} */
   let lastErr;
   while (Date.now() < deadline) {
     if (isDead()) throw new Error(`broker exited during start-up; last log lines:\n${tail(logFile())}`);
@@ -247,7 +305,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, logFile, count = 1 
     }
     await sleep(200);
   }
-  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr?.message ?? 'no answer'}); last log lines:\n${tail(logFile())}`);
+  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr instanceof Error ? lastErr.message : 'no answer'}); last log lines:\n${tail(logFile())}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,7 +325,7 @@ async function waitBrokerReady(brokers, { timeoutMs, isDead, logFile, count = 1 
  * @property {AbortSignal} [signal] aborts the start: the broker is killed and the promise rejects
  * @property {string[]} [racks]     one broker per rack (`broker.rack`), with rack-aware replica
  *   selection; topics default to min(racks, 3) replicas. Default: one broker without a rack
- * @property {number} [replicaFetchWaitMs] with racks, `replica.fetch.wait.max.ms` (default 10)
+ * @property {number} [replicaFetchWaitMs] with racks, `replica.fetch.wait.max.ms` (default 10; Kafka's own is 500)
  */
 
 /**
@@ -303,6 +361,7 @@ export async function startCluster(opts) {
   }
   rmSync(dir, { recursive: true, force: true });
   // Node 1 is the controller and a broker; further nodes (one per extra rack) are brokers only.
+  /** @type {Array<{ id: number, dir: string, props: string, port: number }>} */
   const nodes = [];
   const replication = Math.min(racks?.length ?? 1, 3);
   for (let i = 0; i < (racks?.length ?? 1); i++) {
@@ -342,22 +401,31 @@ export async function startCluster(opts) {
   const brokers = nodes.map((n) => `127.0.0.1:${n.port}`);
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ name, brokers, port, controllerPort, racks }, null, 2));
 
+  /** @type {JavaProcess[]} */
   let procs = [];
+  /** @type {ChildProcess | undefined} */
   let watchdog;
+  // The controller (node 1) is always there once launched: its process and log stand for the cluster.
+  const controller = () => {
+    const p = procs[0];
+    if (!p) throw new Error(`cluster ${name} has not been launched`);
+    return p;
+  };
   const launch = async () => {
     procs = nodes.map((n) => spawnJava(n.dir, 'broker', [...jvm, 'kafka.Kafka', n.props]));
-    if (opts.owner) watchdog = startWatchdog(opts.owner, procs.map((p) => p.child.pid));
+    if (opts.owner) watchdog = startWatchdog(opts.owner, procs.map((p) => p.pid));
     await waitBrokerReady(brokers, {
       timeoutMs,
       count: nodes.length,
       isDead: () => procs.some((p) => p.exited()) || aborted(),
       // The log of a broker that died, else the controller's.
-      logFile: () => (procs.find((p) => p.exited()) ?? procs[0]).log,
+      logFile: () => (procs.find((p) => p.exited()) ?? controller()).log,
     });
   };
+  /** @param {NodeJS.Signals} signal */
   const halt = async (signal) => {
     // Brokers first, the controller last, so that brokers can deregister cleanly.
-    for (const p of [...procs].reverse()) await terminate(p.child.pid, { signal, child: p.child });
+    for (const p of [...procs].reverse()) await terminate(p.pid, { signal, child: p.child });
     if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
   };
   try {
@@ -366,15 +434,16 @@ export async function startCluster(opts) {
     await halt('SIGKILL');
     throw err;
   }
+  /** @type {Cluster} */
   const cluster = {
     name,
     brokers,
     get pid() {
-      return procs[0].child.pid;
+      return controller().pid;
     },
     dir,
     get log() {
-      return procs[0].log;
+      return controller().log;
     },
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
@@ -386,6 +455,18 @@ export async function startCluster(opts) {
   return cluster;
 }
 
+/**
+ * server.properties of one KRaft node; node 1 is also the controller.
+ * @param {object} node
+ * @param {number} node.id
+ * @param {number} node.port            client port
+ * @param {number} node.controllerPort
+ * @param {string} node.dataDir
+ * @param {number} node.partitions      default partitions of auto-created topics
+ * @param {string | undefined} node.rack
+ * @param {number} node.replication     default replication factor
+ * @param {number} node.replicaWaitMs   replica.fetch.wait.max.ms, with a rack
+ */
 function serverProperties({ id, port, controllerPort, dataDir, partitions, rack, replication, replicaWaitMs }) {
   const controller = id === 1;
   const listeners = controller ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}` : `PLAINTEXT://127.0.0.1:${port}`;
@@ -429,8 +510,14 @@ ${racked}`;
 // MirrorMaker 2
 
 /**
+ * @typedef {object} ClusterAddress
+ * @property {string} name       cluster alias, as MirrorMaker names it
+ * @property {string[]} brokers  bootstrap list
+ */
+
+/**
  * @typedef {object} MirrorMakerOptions
- * @property {Array<{ name: string, brokers: string[] }>} clusters  exactly two; replicated both ways
+ * @property {ClusterAddress[]} clusters  exactly two; replicated both ways
  * @property {string} [topics]     origin topic regex (default `wsgw\.fanout\..*`)
  * @property {string} [dir]        state directory (default .kafka/run/mm2-<a>-<b>)
  * @property {string} [heap]       JVM max heap (default 384m)
@@ -443,12 +530,22 @@ ${racked}`;
  */
 
 /**
+ * @typedef {object} MirrorMaker
+ * @property {number} pid
+ * @property {string} dir
+ * @property {string} log
+ * @property {() => Promise<void>} stop  clean shutdown (SIGTERM)
+ * @property {() => Promise<void>} kill  abrupt death (SIGKILL)
+ */
+
+/**
  * Starts MirrorMaker 2 (dedicated mode) replicating both ways between two clusters with the
  * DefaultReplicationPolicy: `wsgw.fanout.a` on a appears as `a.wsgw.fanout.a` on b. Only origin
  * topics matching `topics` are replicated; because the regex must match the whole name, a replicated
  * copy never matches and nothing loops. Resolves once a record written to each ready topic has
  * arrived on the other cluster.
  * @param {MirrorMakerOptions} opts
+ * @returns {Promise<MirrorMaker>}
  */
 export async function startMirrorMaker(opts) {
   const cp = fetchKafka({ quiet: true });
@@ -467,9 +564,10 @@ export async function startMirrorMaker(opts) {
 
   const jvm = [...JVM_BASE, ...FAST_START, '-Xms64m', `-Xmx${opts.heap ?? '384m'}`, `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', cp];
   const proc = spawnJava(dir, 'mm2', [...jvm, 'org.apache.kafka.connect.mirror.MirrorMaker', props]);
-  const watchdog = opts.owner ? startWatchdog(opts.owner, [proc.child.pid]) : undefined;
+  const watchdog = opts.owner ? startWatchdog(opts.owner, [proc.pid]) : undefined;
+  /** @param {NodeJS.Signals} signal */
   const halt = async (signal) => {
-    await terminate(proc.child.pid, { signal, child: proc.child, timeoutMs: 15_000 });
+    await terminate(proc.pid, { signal, child: proc.child, timeoutMs: 15_000 });
     if (watchdog) await terminate(watchdog.pid, { timeoutMs: 2000 });
   };
   const stop = () => halt('SIGTERM');
@@ -487,9 +585,15 @@ export async function startMirrorMaker(opts) {
     await halt(aborted() ? 'SIGKILL' : 'SIGTERM');
     throw err;
   }
-  return { pid: proc.child.pid, dir, log: proc.log, stop, kill: () => halt('SIGKILL') };
+  return { pid: proc.pid, dir, log: proc.log, stop, kill: () => halt('SIGKILL') };
 }
 
+/**
+ * mm2.properties: both directions between `a` and `b`, origin topics matching `topics`.
+ * @param {ClusterAddress} a
+ * @param {ClusterAddress} b
+ * @param {string} topics
+ */
 function mm2Properties(a, b, topics) {
   const flows = [`${a.name}->${b.name}`, `${b.name}->${a.name}`];
   return `clusters = ${a.name}, ${b.name}
@@ -522,6 +626,10 @@ ${flows.map((f) => `${f}.producer.linger.ms = 0\n${f}.consumer.fetch.max.wait.ms
 `;
 }
 
+/**
+ * @param {string[]} brokers
+ * @param {string} topic
+ */
 async function createTopic(brokers, topic, partitions = 1) {
   const { Kafka, logLevel } = await kafkajs();
   const admin = new Kafka({ clientId: 'wsgw-kafka-setup', brokers, logLevel: logLevel.NOTHING }).admin();
@@ -537,6 +645,13 @@ async function createTopic(brokers, topic, partitions = 1) {
  * Writes a marker record to `topic` on `src` until a record with that marker shows up in
  * `<src.name>.<topic>` on `dst`. The marker's key is not a channel anyone subscribes to, so
  * gateways skip it without decoding.
+ * @param {ClusterAddress} src
+ * @param {ClusterAddress} dst
+ * @param {string} topic
+ * @param {object} opts
+ * @param {number} opts.deadline       epoch ms
+ * @param {() => boolean} opts.isDead  stops waiting: MirrorMaker died or the start was aborted
+ * @param {string} opts.log            MirrorMaker's log, quoted when giving up
  */
 async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
   const { Kafka, logLevel } = await kafkajs();
@@ -547,6 +662,7 @@ async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
   const admin = dstKafka.admin();
   await producer.connect();
   await admin.connect();
+  /** @type {Consumer | undefined} */
   let consumer;
   try {
     await producer.send({ topic, messages: [{ key: marker, value: 'ready' }] });
@@ -556,15 +672,18 @@ async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
       await sleep(250);
     }
     // The replicated topic starts from the source's earliest offset, so the marker will arrive.
-    consumer = dstKafka.consumer({ groupId: `wsgw-mm2-ready-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: target, fromBeginning: true });
-    await new Promise((resolve, reject) => {
+    // A const of its own: the callback below cannot see `consumer` narrowed.
+    const reader = dstKafka.consumer({ groupId: `wsgw-mm2-ready-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
+    consumer = reader;
+    await reader.connect();
+    await reader.subscribe({ topic: target, fromBeginning: true });
+    /** @type {Promise<void>} */
+    const arrived = new Promise((resolve, reject) => {
       const timer = setInterval(() => {
         if (isDead()) reject(new Error(`MirrorMaker exited; last log lines:\n${tail(log)}`));
         else if (Date.now() > deadline) reject(new Error(`no record replicated from ${src.name} to ${dst.name} in time; last log lines:\n${tail(log)}`));
       }, 250);
-      consumer
+      reader
         .run({
           eachMessage: async ({ message }) => {
             if (message.key?.toString() === marker) {
@@ -575,6 +694,7 @@ async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
         })
         .catch(reject);
     });
+    await arrived;
   } finally {
     await consumer?.disconnect().catch(() => {});
     await producer.disconnect().catch(() => {});
@@ -589,6 +709,7 @@ async function waitReplicated(src, dst, topic, { deadline, isDead, log }) {
 export async function stopAll(runDir = RUN_DIR) {
   if (!existsSync(runDir)) return;
   const entries = readdirSync(runDir);
+  /** @param {string} entry */
   const stopEntry = async (entry) => {
     // A cluster with racks keeps its further brokers' pid files in node-<id>/; those go first.
     const dirs = readdirSync(join(runDir, entry)).filter((n) => /^node-\d+$/.test(n)).map((n) => join(entry, n));
@@ -608,12 +729,26 @@ export async function stopAll(runDir = RUN_DIR) {
   await Promise.all(entries.filter((e) => !e.startsWith('mm2-')).map(stopEntry));
 }
 
+/**
+ * What `startCluster` wrote to <dir>/cluster.json.
+ * @typedef {object} ClusterRecord
+ * @property {string} name
+ * @property {string[]} brokers
+ * @property {number} port
+ * @property {number} controllerPort
+ * @property {string[]} [racks]
+ */
+
+/**
+ * The clusters recorded under `runDir` (default .kafka/run), and whether each still runs.
+ * @returns {Array<ClusterRecord & { pid: number, running: boolean }>}
+ */
 function recordedClusters(runDir = RUN_DIR) {
   if (!existsSync(runDir)) return [];
   return readdirSync(runDir)
     .filter((e) => existsSync(join(runDir, e, 'cluster.json')))
     .map((e) => {
-      const info = JSON.parse(readFileSync(join(runDir, e, 'cluster.json'), 'utf8'));
+      const info = /** @type {ClusterRecord} */ (JSON.parse(readFileSync(join(runDir, e, 'cluster.json'), 'utf8')));
       const pidFile = join(runDir, e, 'broker.pid');
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       return { ...info, pid, running: pid > 0 && isAlive(pid) };
@@ -623,11 +758,15 @@ function recordedClusters(runDir = RUN_DIR) {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-/** Fixed ports for the command line, so that `dev:regions` finds cluster a on 19092, b on 29092, … */
+/**
+ * Fixed ports for the command line, so that `dev:regions` finds cluster a on 19092, b on 29092, …
+ * @param {number} index
+ */
 function cliPorts(index) {
   return { port: 19092 + index * 10_000, controllerPort: 19093 + index * 10_000 };
 }
 
+/** @param {string[]} argv */
 async function main(argv) {
   const [cmd, ...args] = argv;
   switch (cmd) {
@@ -647,6 +786,7 @@ async function main(argv) {
     }
     case 'mm2': {
       const known = recordedClusters().filter((c) => c.running);
+      /** @param {string} n */
       const pick = (n) => {
         const c = known.find((k) => k.name === n);
         if (!c) throw new Error(`cluster ${n} is not running; start it first`);

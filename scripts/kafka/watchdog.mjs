@@ -4,16 +4,23 @@
 // that brokers started by a test run never outlive it, even when the run is killed. Exits by
 // itself as soon as all of them have ended.
 const [owner, ...pids] = process.argv.slice(2).map(Number);
+if (owner === undefined) {
+  process.stderr.write('usage: watchdog.mjs <owner-pid> <pid>...\n');
+  process.exit(2);
+}
 
+/** @param {number} pid */
 function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    // EPERM: it exists but belongs to another user.
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
   }
 }
 
+/** @param {NodeJS.Signals} sig */
 function signal(sig) {
   for (const pid of pids) {
     try {
