@@ -16,7 +16,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/kafka.mjs';
+import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/index.mjs';
 
 /** @import { ChildProcess, SpawnOptions } from 'node:child_process' */
 /** @import { Readable } from 'node:stream' */

@@ -3,21 +3,12 @@
 // Ends the given processes (SIGTERM, then SIGKILL after 10 s) once the owner process is gone, so
 // that brokers started by a test run never outlive it, even when the run is killed. Exits by
 // itself as soon as all of them have ended.
+import { isAlive } from './processes.mjs';
+
 const [owner, ...pids] = process.argv.slice(2).map(Number);
 if (owner === undefined) {
   process.stderr.write('usage: watchdog.mjs <owner-pid> <pid>...\n');
   process.exit(2);
-}
-
-/** @param {number} pid */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
-  }
 }
 
 /** @param {NodeJS.Signals} sig */
@@ -32,8 +23,8 @@ function signal(sig) {
 }
 
 const timer = setInterval(() => {
-  if (!pids.some(alive)) process.exit(0);
-  if (!alive(owner)) {
+  if (!pids.some(isAlive)) process.exit(0);
+  if (!isAlive(owner)) {
     clearInterval(timer);
     signal('SIGTERM');
     setTimeout(() => {
