@@ -171,9 +171,17 @@ async function stop(exitCode = 0) {
   process.exit(exitCode);
 }
 
+/** Ctrl-C or SIGTERM: stop everything. Should stopping itself fail, say why and exit anyway. */
+function onSignal() {
+  stop(0).catch((err) => {
+    process.stderr.write(`dev:regions: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
 async function main() {
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   ensureNginx();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
