@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/kafka-latency.ts [--seconds 10] [--rate 1000] [--skip 500000]
  *
- * Starts its own single-node KRaft broker (scripts/kafka/kafka.mjs) unless WSGW_BENCH_KAFKA_BROKERS
+ * Starts its own single-node KRaft broker (scripts/kafka/index.mjs) unless WSGW_BENCH_KAFKA_BROKERS
  * names one. Prints a table and writes bench/results/kafka-latency.json.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -20,7 +20,7 @@ import { Registry } from 'prom-client';
 import { KafkaBus } from '../services/gateway/src/bus/bus-kafka.js';
 import type { BusMessage } from '../services/gateway/src/bus/bus.js';
 import { encodeEnvelope } from '../services/shared/src/envelope.js';
-import { KAFKA_DIR, ROOT, startCluster, type Cluster } from '../scripts/kafka/kafka.mjs';
+import { KAFKA_DIR, ROOT, startCluster, type Cluster } from '../scripts/kafka/index.mjs';
 
 const { values: args } = parseArgs({
   options: {

@@ -158,7 +158,7 @@ async function stopped(r: Running): Promise<void> {
 /** Whether the Kafka bus and its local-cluster scripts are committed (the cross-region scenario needs both). */
 function kafkaBusCommitted(): boolean {
   try {
-    const out = execFileSync('git', ['ls-files', 'services/gateway/src/bus/bus-kafka.ts', 'scripts/kafka/kafka.mjs'], { cwd: ROOT }).toString();
+    const out = execFileSync('git', ['ls-files', 'services/gateway/src/bus/bus-kafka.ts', 'scripts/kafka/index.mjs'], { cwd: ROOT }).toString();
     return out.split('\n').filter(Boolean).length === 2;
   } catch {
     return false;

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const pkg = join(root, 'services/client');
+// Typed, so that the literals below keep their narrow types (format 'esm', not any string).
+/** @type {import('esbuild').BuildOptions} */
 const common = {
   entryPoints: [join(pkg, 'src/client.ts')],
   bundle: true,

@@ -16,18 +16,34 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/kafka.mjs';
+import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/index.mjs';
 
+/** @import { ChildProcess, SpawnOptions } from 'node:child_process' */
+/** @import { Readable } from 'node:stream' */
+
+/**
+ * @typedef {object} Region
+ * @property {string} name  also its Kafka cluster's name and WSGW_REGION
+ * @property {number} port  nginx in front of the region's gateways
+ */
+
+/** @type {Region[]} */
 const REGIONS = [
   { name: 'a', port: 8081 },
   { name: 'b', port: 8082 },
 ];
 const GATEWAYS_PER_REGION = 2;
 const dir = join(KAFKA_DIR, 'dev-regions');
+/** @type {ChildProcess[]} */
 const children = [];
+/**
+ * Stop functions of Kafka and MirrorMaker, run in reverse order at the end.
+ * @type {Array<() => Promise<void>>}
+ */
 const stoppers = [];
 let stopping = false;
 
+/** @param {string} msg */
 function log(msg) {
   process.stdout.write(`dev:regions: ${msg}\n`);
 }
@@ -37,19 +53,30 @@ function ensureNginx() {
   log('installing nginx (apt-get)');
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'nginx-light']]) {
+  /** @type {Array<[string, ...string[]]>} */
+  const commands = [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'nginx-light']];
+  for (const args of commands) {
     const r = spawnSync(sudo[0] ?? args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit', env });
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed`);
   }
 }
 
-/** An HS256 JWT granting everything for a day, signed with the development secret. */
+/**
+ * An HS256 JWT granting everything for a day, signed with the development secret.
+ * @param {string} secret
+ */
 function devToken(secret) {
+  /** @param {object} o */
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'dev', subscribe: ['*'], publish: ['*'], exp: Math.floor(Date.now() / 1000) + 86_400 })}`;
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
 
+/**
+ * @param {Region} region
+ * @param {number[]} gatewayPorts
+ * @param {string} prefix  nginx's working directory
+ */
 function nginxConf(region, gatewayPorts, prefix) {
   return `
 worker_processes 1;
@@ -86,10 +113,18 @@ ${gatewayPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s
 `;
 }
 
+/**
+ * Starts a child whose warnings and errors (pino levels 40–69) are relayed with a `[tag]` prefix,
+ * or every line with `verbose`.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {Omit<SpawnOptions, 'stdio'> & { tag: string, verbose?: boolean }} opts
+ */
 function run(cmd, args, opts) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const tag = opts.tag;
+  /** @param {Readable} stream */
   const relay = (stream) => {
     let buf = '';
     stream.on('data', (d) => {
@@ -110,6 +145,10 @@ function run(cmd, args, opts) {
   return child;
 }
 
+/**
+ * @param {string} url
+ * @param {number} timeoutMs
+ */
 async function waitReady(url, timeoutMs) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -132,30 +171,36 @@ async function stop(exitCode = 0) {
   process.exit(exitCode);
 }
 
+/** Ctrl-C or SIGTERM: stop everything. Should stopping itself fail, say why and exit anyway. */
+function onSignal() {
+  stop(0).catch((err) => {
+    process.stderr.write(`dev:regions: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
 async function main() {
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   ensureNginx();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   log('fetching Kafka (cached after the first run)');
   fetchKafka();
   log('starting Kafka clusters a and b');
-  const clusters = {};
-  await Promise.all(
+  // Each region with its cluster's brokers and, below, its gateways' ports.
+  const regions = await Promise.all(
     REGIONS.map(async (r) => {
       const c = await startCluster({ name: r.name, dir: join(dir, `kafka-${r.name}`), port: await freePort(), owner: process.pid });
       stoppers.push(() => c.stop());
-      clusters[r.name] = c;
+      return { ...r, brokers: c.brokers, gatewayPorts: /** @type {number[]} */ ([]) };
     }),
   );
   const secret = randomBytes(32).toString('hex');
-  const gatewayPorts = {};
-  for (const r of REGIONS) {
-    gatewayPorts[r.name] = [];
+  for (const r of regions) {
     for (let i = 1; i <= GATEWAYS_PER_REGION; i++) {
       const port = await freePort();
-      gatewayPorts[r.name].push(port);
+      r.gatewayPorts.push(port);
       run(process.execPath, [join(ROOT, 'dist/services/gateway/src/main.js')], {
         tag: `gw-${r.name}${i}`,
         cwd: ROOT,
@@ -168,7 +213,7 @@ async function main() {
           WSGW_DEMO_PAGE: 'true',
           WSGW_REGION: r.name,
           WSGW_NODE_ID: `${r.name}${i}-${randomBytes(2).toString('hex')}`,
-          WSGW_KAFKA_BROKERS: clusters[r.name].brokers.join(','),
+          WSGW_KAFKA_BROKERS: r.brokers.join(','),
           WSGW_JWT_SECRET: secret,
           WSGW_HISTORY_WARM_MS: '5000',
           WSGW_DRAIN_DELAY_MS: '0',
@@ -180,26 +225,26 @@ async function main() {
   }
   log('starting MirrorMaker 2 (a <-> b)');
   const mm = await startMirrorMaker({
-    clusters: REGIONS.map((r) => ({ name: r.name, brokers: clusters[r.name].brokers })),
+    clusters: regions.map((r) => ({ name: r.name, brokers: r.brokers })),
     dir: join(dir, 'mm2'),
     owner: process.pid,
   });
   stoppers.push(() => mm.stop());
-  for (const r of REGIONS) {
+  for (const r of regions) {
     const prefix = join(dir, `nginx-${r.name}`);
     mkdirSync(prefix, { recursive: true });
     const conf = join(prefix, 'nginx.conf');
-    writeFileSync(conf, nginxConf(r, gatewayPorts[r.name], prefix));
+    writeFileSync(conf, nginxConf(r, r.gatewayPorts, prefix));
     const nginx = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
     run(nginx, ['-c', conf, '-p', prefix, '-e', join(prefix, 'error.log')], { tag: `nginx-${r.name}`, cwd: prefix });
   }
-  for (const r of REGIONS) {
-    for (const p of gatewayPorts[r.name]) await waitReady(`http://127.0.0.1:${p}/readyz`, 90_000);
+  for (const r of regions) {
+    for (const p of r.gatewayPorts) await waitReady(`http://127.0.0.1:${p}/readyz`, 90_000);
     await waitReady(`http://127.0.0.1:${r.port}/readyz`, 10_000);
   }
   const token = devToken(secret);
   log('ready');
-  for (const r of REGIONS) log(`region ${r.name}: http://127.0.0.1:${r.port}/?token=${token}`);
+  for (const r of regions) log(`region ${r.name}: http://127.0.0.1:${r.port}/?token=${token}`);
   log(`websocket: ws://127.0.0.1:8081/?token=<token> (region a), ws://127.0.0.1:8082/?token=<token> (region b)`);
   log('Ctrl-C stops everything');
 }

@@ -4,14 +4,14 @@
  * message reaches a's subscribers through one hop (gateway a → Kafka a → gateway a) and b's through
  * two more (MirrorMaker 2 → Kafka b → gateway b), so the two latency distributions are the hops.
  *
- * Kafka comes from scripts/kafka/kafka.mjs (jars fetched with Maven on first use; Java 17 needed).
+ * Kafka comes from scripts/kafka/index.mjs (jars fetched with Maven on first use; Java 17 needed).
  * Gateways on the Kafka bus require tokens, so the suite signs an HS256 JWT that grants everything.
  * There is no peer column: neither peer has a cross-region path to compare with.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker, type Cluster, type MirrorMaker } from '../../scripts/kafka/kafka.mjs';
+import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker, type Cluster, type MirrorMaker } from '../../scripts/kafka/index.mjs';
 import type { ClientPool } from '../load/pool.js';
 import { startGateway, type Running } from '../servers/targets.js';
 import { sig, sleep } from '../lib/util.js';

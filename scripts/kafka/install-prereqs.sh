@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs what scripts/kafka/kafka.mjs needs to run Apache Kafka locally: a Java 17+ runtime and
+# Installs what scripts/kafka/ needs to run Apache Kafka locally: a Java 17+ runtime and
 # Maven. Does nothing when both are present. Debian/Ubuntu (apt-get); run as root or with sudo.
 set -eu
 

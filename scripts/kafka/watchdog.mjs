@@ -3,17 +3,15 @@
 // Ends the given processes (SIGTERM, then SIGKILL after 10 s) once the owner process is gone, so
 // that brokers started by a test run never outlive it, even when the run is killed. Exits by
 // itself as soon as all of them have ended.
-const [owner, ...pids] = process.argv.slice(2).map(Number);
+import { isAlive } from './processes.mjs';
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
+const [owner, ...pids] = process.argv.slice(2).map(Number);
+if (owner === undefined) {
+  process.stderr.write('usage: watchdog.mjs <owner-pid> <pid>...\n');
+  process.exit(2);
 }
 
+/** @param {NodeJS.Signals} sig */
 function signal(sig) {
   for (const pid of pids) {
     try {
@@ -25,8 +23,8 @@ function signal(sig) {
 }
 
 const timer = setInterval(() => {
-  if (!pids.some(alive)) process.exit(0);
-  if (!alive(owner)) {
+  if (!pids.some(isAlive)) process.exit(0);
+  if (!isAlive(owner)) {
     clearInterval(timer);
     signal('SIGTERM');
     setTimeout(() => {

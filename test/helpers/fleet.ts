@@ -2,7 +2,7 @@
  * Real gateway processes (the compiled `main.js`, as in production) on the test Kafka clusters.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../scripts/kafka/kafka.mjs';
+import { freePort } from '../../scripts/kafka/index.mjs';
 import { spawnGateway, type GatewayProcess } from './process.js';
 
 export const PUBLISH_KEY = 'fleet-test-publish-key-0123';

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BusError, type PublishReceipt } from '../../services/gateway/src/bus/bus.js';
 import { KafkaBus } from '../../services/gateway/src/bus/bus-kafka.js';
-import { freePort, startCluster, type Cluster } from '../../scripts/kafka/kafka.mjs';
+import { freePort, startCluster, type Cluster } from '../../scripts/kafka/index.mjs';
 import { eventually, message, Recorder } from '../bus/bus-conformance.js';
 import { kafka } from '../setup/kafka.js';
 

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { startCluster } from '../../scripts/kafka/kafka.mjs';
+import { startCluster } from '../../scripts/kafka/index.mjs';
 import { WsgwClient } from '../../services/client/src/client.js';
 import { build } from '../helpers/process.js';
 import { JWT_SECRET, kill, publish, startFleetGateway, type FleetGateway } from '../helpers/fleet.js';

@@ -1,5 +1,5 @@
 /**
- * The test Kafka itself (scripts/kafka/kafka.mjs through the vitest global setup): both clusters
+ * The test Kafka itself (scripts/kafka/index.mjs through the vitest global setup): both clusters
  * serve kafkajs, and MirrorMaker 2 replicates origin topics both ways under the default
  * replication policy without sending replicated copies back.
  */

@@ -11,8 +11,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker } from '../../scripts/kafka/kafka.mjs';
-import type { Cluster, MirrorMaker } from '../../scripts/kafka/kafka.mjs';
+import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker } from '../../scripts/kafka/index.mjs';
+import type { Cluster, MirrorMaker } from '../../scripts/kafka/index.mjs';
 import type { KafkaStatus, TestKafka } from './kafka.js';
 
 const HEAP = '384m';
