@@ -100,7 +100,11 @@ export async function startCluster(opts) {
   }
   const jvm = jvmOptions(dir, { classpath: cp, heap, fastStart: opts.fastStart !== false });
 
-  const clusterId = randomBytes(16).toString('base64url');
+  // A base64url id may begin with '-', which the storage tool's argument parser takes for an
+  // option (about 1 start in 64 failed so); Kafka's own Uuid.randomUuid() avoids such ids too.
+  let clusterId;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   // Asynchronous, so that a host process (the vitest main process) is not blocked meanwhile.
   for (const node of nodes) {
     const how = node.id === 1 ? ['--standalone'] : [];
