@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DedupWindow } from '../../services/gateway/src/bus/dedup-window.js';
+import { DedupWindow, MessageDedup } from '../../services/gateway/src/bus/dedup-window.js';
 
 describe('DedupWindow', () => {
   it('refuses an id seen within the window', () => {
@@ -22,5 +22,24 @@ describe('DedupWindow', () => {
   it('rejects a window that is not a positive integer', () => {
     expect(() => new DedupWindow(0)).toThrow(RangeError);
     expect(() => new DedupWindow(1.5)).toThrow(/dedupWindow/);
+  });
+});
+
+describe('MessageDedup', () => {
+  it('keeps client-chosen ids for their time window whatever the traffic of other ids', () => {
+    const d = new MessageDedup(3, 1_000, 100);
+    expect(d.add('~retry-me-1', 0)).toBe(true);
+    for (let i = 0; i < 1_000; i++) d.add(`gw-${i}`, 10);
+    expect(d.add('~retry-me-1', 999)).toBe(false);
+    expect(d.add('~retry-me-1', 1_001)).toBe(true); // its window passed
+  });
+
+  it('bounds client ids by count, forgetting the oldest first', () => {
+    const d = new MessageDedup(3, 60_000, 2);
+    d.add('~a', 0);
+    d.add('~b', 1);
+    d.add('~c', 2);
+    expect(d.add('~a', 3)).toBe(true);
+    expect(d.add('~c', 3)).toBe(false);
   });
 });

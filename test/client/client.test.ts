@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { WebSocketServer } from 'ws';
-import { WsgwClient, WsgwError, type MessageEvent } from '../../services/client/src/client.js';
+import { WsgwClient, WsgwError, type MessageEvent, type WebSocketCtor } from '../../services/client/src/client.js';
 import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-memory.js';
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { TestBalancer } from '../helpers/balancer.js';
@@ -196,3 +196,138 @@ describe('WsgwClient connection handling', () => {
     expect(accepted).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('WsgwClient tokens', () => {
+  const secret = 'client-test-secret-0123456789abcdefgh';
+  const key = new TextEncoder().encode(secret);
+  const sign = (expSeconds: number) =>
+    new SignJWT({ subscribe: ['*'], publish: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds).sign(key);
+
+  it('asks for a new token before a reconnect when the cached one expired while the link was down', async () => {
+    const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
+    const lb = await new TestBalancer([g1!.gateway.port]).listen();
+    cleanups.push(() => lb.close());
+    let issued = 0;
+    // The first token lives 2 s: long enough to connect, expired by the time the link is back.
+    const a = client(lb.url, { token: () => sign(++issued === 1 ? 2 : 3600), backoff: { baseMs: 50, maxMs: 100 } });
+    await a.c.connect();
+    lb.setTargets([]);
+    lb.dropAll();
+    await new Promise((r) => setTimeout(r, 2_500));
+    const before = issued;
+    lb.setTargets([g1!.gateway.port]);
+    await waitFor(() => a.c.state === 'open', 5_000, 'reconnected with a fresh token');
+    // Attempts that never opened asked again each time; the one that opened used a new token.
+    expect(issued).toBeGreaterThan(before);
+  });
+
+  it('asks again after a handshake that was refused before it opened', async () => {
+    const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
+    let issued = 0;
+    // The first token is already expired: the upgrade is refused with 401, which a browser sees
+    // only as a close before open.
+    const a = client(g1!.url, { token: () => sign(++issued === 1 ? -10 : 3600), backoff: { baseMs: 20, maxMs: 40 } });
+    await a.c.connect();
+    expect(issued).toBe(2);
+  });
+});
+
+describe('WsgwClient with the standard WebSocket (undici, as in browsers and Node 22)', () => {
+  it('detects a dead link by missing pongs and reconnects, where closing with 1001 used to throw', async () => {
+    const { WebSocket: StandardWebSocket } = await import('undici');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    cleanups.push(() => new Promise((r) => wss.close(r)));
+    let connections = 0;
+    wss.on('connection', () => connections++); // never answers the app pings
+    const port = (wss.address() as { port: number }).port;
+    const a = client(`ws://127.0.0.1:${port}/`, { pingIntervalMs: 100, WebSocket: StandardWebSocket as unknown as WebSocketCtor });
+    const errors: Error[] = [];
+    a.c.on('error', (e) => errors.push(e.error));
+    await a.c.connect();
+    await waitFor(() => connections >= 2, 5_000, 'a reconnect after the missed pong');
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('WsgwClient publishing', () => {
+  it('re-sends a publish the link dropped before its ack, with its message id, and it is delivered once', async () => {
+    const [g1] = await gateways(1);
+    const lb = await new TestBalancer([g1!.gateway.port]).listen();
+    cleanups.push(() => lb.close());
+    const reader = client(g1!.url);
+    await reader.c.connect();
+    await reader.c.subscribe('once');
+    const w = client(lb.url, { backoff: { baseMs: 20, maxMs: 40 } });
+    await w.c.connect();
+    // Drop the link in the same turn as the publish is written: the ack cannot arrive on it.
+    const sent = w.c.publish('once', { n: 1 });
+    lb.dropAll();
+    await sent;
+    await waitFor(() => reader.values().length >= 1, 5_000, 'the message');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reader.values()).toEqual([{ n: 1 }]);
+  });
+
+  it('reports a publish the bus did not confirm in time as bus_uncertain with its id; the retry with that id delivers once', async () => {
+    const net = new MemoryBusNetwork();
+    let hold = true;
+    const held: Array<() => void> = [];
+    // A bus whose acknowledgements are held back: the publish is written, its ack is late.
+    class SlowBus extends MemoryBus {
+      override async publish(m: Parameters<MemoryBus['publish']>[0]) {
+        const r = await super.publish(m);
+        if (hold) await new Promise<void>((resolve) => held.push(resolve));
+        return r;
+      }
+    }
+    const gw = await startGateway({ WSGW_PUBLISH_TIMEOUT_MS: '300' }, new SlowBus(net));
+    cleanups.push(() => gw.stop());
+    const reader = client(gw.url);
+    await reader.c.connect();
+    await reader.c.subscribe('maybe');
+    const w = client(gw.url);
+    await w.c.connect();
+    const err = (await w.c.publish('maybe', 'x').catch((e: unknown) => e)) as WsgwError;
+    expect(err).toBeInstanceOf(WsgwError);
+    expect(err.code).toBe('bus_uncertain');
+    expect(err.messageId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    hold = false;
+    held.forEach((r) => r());
+    await w.c.publish('maybe', 'x', { messageId: err.messageId });
+    await waitFor(() => reader.values().length >= 1, 5_000, 'the message');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reader.values()).toEqual(['x']);
+  });
+});
+
+describe('WsgwClient subscriptions the server refuses', () => {
+  it('drops a forbidden subscription instead of sending it again on every reconnect', async () => {
+    const secret = 'client-test-secret-0123456789abcdefgh';
+    const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
+    const lb = await new TestBalancer([g1!.gateway.port]).listen();
+    cleanups.push(() => lb.close());
+    const token = () =>
+      new SignJWT({ subscribe: ['ok:*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const a = client(lb.url, { token, backoff: { baseMs: 20, maxMs: 40 } });
+    await a.c.connect();
+    await a.c.subscribe('ok:1');
+    await expect(a.c.subscribe('no:1')).rejects.toMatchObject({ code: 'forbidden', channel: 'no:1' });
+    const forbiddenBefore = await forbiddenCount(g1!);
+    let drops = 0;
+    a.c.on('disconnected', () => drops++);
+    for (let i = 1; i <= 3; i++) {
+      lb.dropAll();
+      await waitFor(() => drops === i, 2_000, 'the drop');
+      await waitFor(() => a.c.state === 'open', 5_000, 'the reconnect');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await forbiddenCount(g1!)).toBe(forbiddenBefore);
+    expect(a.c.position('no:1')).toBeUndefined();
+  });
+});
+
+async function forbiddenCount(g: TestGateway): Promise<number> {
+  const text = await (await fetch(`${g.metrics}/metrics`)).text();
+  return Number(/^wsgw_client_errors_total\{code="forbidden"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}

@@ -232,3 +232,28 @@ describe('message ids', () => {
     await receiver.stop();
   });
 });
+
+describe('idempotent publishing', () => {
+  it('delivers a client-chosen message id once, over WebSocket in both wire shapes and over HTTP', async () => {
+    const g = await startGateway({ WSGW_PUBLISH_KEY: 'idempotent-key-0123456789' });
+    const reader = await TestClient.connect(g.url);
+    await reader.sub('idem');
+    const json = await TestClient.connect(g.url);
+    const proto = await TestClient.connect(g.url, { proto: true });
+    const payload = Buffer.from('{"n":1}');
+    // The same id three times: a first try, and two retries after an uncertain outcome.
+    expect(await json.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'retry-0000000001' })).toMatchObject({ op: 'ack' });
+    expect(await proto.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'retry-0000000001' })).toMatchObject({ op: 'ack' });
+    const post = (mid: string) =>
+      fetch(`${g.http}/publish`, { method: 'POST', headers: { authorization: 'Bearer idempotent-key-0123456789' }, body: JSON.stringify({ ch: 'idem', data: { n: 1 }, mid }) });
+    expect((await post('retry-0000000001')).status).toBe(202);
+    expect((await post('retry-0000000002')).status).toBe(202);
+    await waitFor(() => reader.data('idem').length >= 2, 5_000, 'two messages');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reader.messages('idem').map((m) => Object.values(m.pos)[0])).toEqual(['~retry-0000000001', '~retry-0000000002']);
+    // A malformed id is refused, never published under some other id.
+    expect(await json.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'short' } as never)).toMatchObject({ op: 'error', code: 'bad_request' });
+    expect((await post('has spaces in it')).status).toBe(400);
+    await g.stop();
+  });
+});

@@ -55,7 +55,7 @@ export class TestClient {
     const id = op.id ?? this.nextId++;
     const full = { ...op, id } as ClientOp;
     if (this.proto) this.ws.send(encodeClientProto(full));
-    else if (full.op === 'pub') this.ws.send(JSON.stringify({ op: 'pub', ch: full.ch, id, data: JSON.parse(Buffer.from(full.payload).toString()) }));
+    else if (full.op === 'pub') this.ws.send(JSON.stringify({ op: 'pub', ch: full.ch, id, data: JSON.parse(Buffer.from(full.payload).toString()), ...(full.mid === undefined ? {} : { mid: full.mid }) }));
     else this.ws.send(JSON.stringify(full));
     return id;
   }

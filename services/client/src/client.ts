@@ -21,6 +21,7 @@
  * - Publishes made while disconnected wait in a bounded queue and are sent on reconnect.
  */
 import {
+  MESSAGE_ID,
   decodeServerJson,
   decodeServerProto,
   encodeClientJson,
@@ -29,7 +30,7 @@ import {
   type Position,
   type ServerOp,
 } from '../../shared/src/frames.js';
-import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
+import { CLOSE_CODES, PUBLISH_DEADLINE_MS, SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
 import { closeAction, fullJitter, type BackoffOptions } from './backoff.js';
 
@@ -50,7 +51,11 @@ export type WebSocketCtor = new (url: string, protocols?: string | string[]) => 
 export interface ClientOptions {
   /** `wss://host/`; the token is added as `?token=`. */
   readonly url: string;
-  /** A token, or a function that returns a fresh one (called on connect and after 4001). */
+  /**
+   * A token, or a function that returns a fresh one: called for the first connection, and again
+   * before a reconnect whenever the cached token expires within 30 s, the server closed with 4001,
+   * or the last attempt never opened (a refused handshake: browsers cannot see its status).
+   */
   readonly token?: string | (() => string | Promise<string>);
   /** Wire shape: `json` (default) or `proto`. */
   readonly protocol?: 'json' | 'proto';
@@ -70,6 +75,12 @@ export interface ClientOptions {
   readonly stableAfterMs?: number;
   /** How long a request waits for its reply (ms). Default 10 000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long a publish waits for its ack (ms) before it is rejected as `bus_uncertain`. Longer than
+   * the gateway's own deadline (`PUBLISH_DEADLINE_MS`), so that the gateway's answer arrives first.
+   * Default 40 000.
+   */
+  readonly publishTimeoutMs?: number;
   /** Message ids remembered per channel to drop duplicates after a recovery. Default 1 000. */
   readonly dedupWindow?: number;
   /** Source of randomness for jitter (tests). */
@@ -83,6 +94,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   pingIntervalMs: 20_000,
   offlineQueueLimit: 1_000,
   requestTimeoutMs: 10_000,
+  publishTimeoutMs: PUBLISH_DEADLINE_MS + 10_000,
   stableAfterMs: 10_000,
   dedupWindow: 1_000,
 });
@@ -111,16 +123,45 @@ export interface ClientEvents {
 
 /** An `error` reply, or a client-side failure with a stable code. */
 export class WsgwError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** For a publish: its message id. Publishing again with it can never deliver it twice. */
+    readonly messageId?: string,
+    /** For a subscription the server refused: its channel. */
+    readonly channel?: string,
+  ) {
     super(message);
     this.name = 'WsgwError';
   }
 }
 
+/** Options of one publish. */
+export interface PublishOptions {
+  /**
+   * The message id (8-64 of A-Z a-z 0-9 _ -); a random one by default. A publish repeated with the
+   * same id is delivered once, so retrying a publish that failed as `bus_uncertain` with the
+   * `messageId` of its error is always safe.
+   */
+  readonly messageId?: string;
+}
+
+/** Codes after which a subscription is dropped rather than renewed: the answer would not change. */
+const FINAL_SUB_ERRORS: ReadonlySet<string> = new Set(['forbidden', 'bad_channel', 'bad_request', 'too_many_subscriptions']);
+
 interface Pending {
   resolve(op: ServerOp): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
+  /** Set for publishes: when the link drops before the ack, it is sent again, with its id. */
+  requeue?: () => void;
+}
+
+/** A publish waiting for the connection. */
+interface Outgoing {
+  readonly op: Extract<ClientOp, { op: 'pub' }>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 interface Channel {
@@ -155,7 +196,7 @@ export class WsgwClient {
   private stateValue: ClientState = 'idle';
   private readonly channels = new Map<string, Channel>();
   private readonly pending = new Map<number, Pending>();
-  private readonly outbox: Array<{ op: ClientOp; settle: Pending }> = [];
+  private readonly outbox: Outgoing[] = [];
   private readonly listeners = new Map<keyof ClientEvents, Set<(ev: never) => void>>();
   private nextId = 1;
   private attempt = 0;
@@ -167,6 +208,8 @@ export class WsgwClient {
   private awaitingPong = false;
   private token: string | undefined;
   private refreshToken = true;
+  /** Whether the last connection attempt was refused or lost before it opened. */
+  private neverOpened = false;
   private stopped = false;
 
   constructor(options: ClientOptions) {
@@ -243,20 +286,41 @@ export class WsgwClient {
 
   /**
    * Publishes JSON data (or bytes, over the `proto` protocol). Resolves when the gateway's bus
-   * holds it durably. While disconnected the publish waits in the offline queue.
+   * holds it durably. While disconnected the publish waits in the offline queue, and a publish the
+   * link dropped before its ack is sent again after the reconnect: every publish carries a message
+   * id that the bus delivers once, so none of this can duplicate it. Rejects with a
+   * {@link WsgwError} carrying `messageId`; for `bus_uncertain` (no answer in time: it may still be
+   * delivered), publishing again with that id is the safe retry.
    */
-  publish(ch: string, data: unknown): Promise<void> {
+  publish(ch: string, data: unknown, options: PublishOptions = {}): Promise<void> {
     const binary = data instanceof Uint8Array;
     if (binary && this.opts.protocol !== 'proto') return Promise.reject(new TypeError('binary payloads need protocol "proto"'));
+    const mid = options.messageId ?? randomMessageId();
+    if (!MESSAGE_ID.test(mid)) return Promise.reject(new TypeError('messageId must be 8-64 characters of A-Z a-z 0-9 _ -'));
     const payload = binary ? data : textEncoder.encode(JSON.stringify(data));
-    const op: ClientOp = { op: 'pub', ch, contentType: binary ? 'application/octet-stream' : 'application/json', payload };
-    if (this.stateValue === 'open' && this.ws?.readyState === OPEN) return this.request(op).then(() => undefined);
-    if (this.outbox.length >= this.opts.offlineQueueLimit) {
-      return Promise.reject(new WsgwError('offline_queue_full', `${this.opts.offlineQueueLimit} publishes already wait for the connection`));
-    }
+    const op = { op: 'pub', ch, contentType: binary ? 'application/octet-stream' : 'application/json', payload, mid } as const;
     return new Promise((resolve, reject) => {
-      this.outbox.push({ op, settle: { resolve: () => resolve(), reject, timer: undefined as unknown as ReturnType<typeof setTimeout> } });
+      const out: Outgoing = { op, resolve, reject };
+      if (this.stateValue === 'open' && this.ws?.readyState === OPEN) return this.sendPublish(out);
+      if (this.outbox.length >= this.opts.offlineQueueLimit) {
+        return reject(new WsgwError('offline_queue_full', `${this.opts.offlineQueueLimit} publishes already wait for the connection`, mid));
+      }
+      this.outbox.push(out);
     });
+  }
+
+  /** Sends a publish; if the link drops before its ack it goes back to the head of the queue. */
+  private sendPublish(out: Outgoing): void {
+    const mid = out.op.mid!;
+    this.request(out.op, this.opts.publishTimeoutMs, () => this.outbox.unshift(out)).then(
+      () => out.resolve(),
+      (err: unknown) => {
+        const e = err instanceof WsgwError ? err : new WsgwError('internal', String(err));
+        // No reply in time: the gateway may still have handed it to the bus.
+        const code = e.code === 'timeout' ? 'bus_uncertain' : e.code;
+        out.reject(new WsgwError(code, e.message, mid));
+      },
+    );
   }
 
   /** Closes for good: no reconnect; pending requests and queued publishes are rejected. */
@@ -291,9 +355,11 @@ export class WsgwClient {
     this.setState(this.attempt === 0 && this.stateValue !== 'reconnecting' ? 'connecting' : 'reconnecting');
     let url = this.opts.url;
     try {
-      if (typeof this.opts.token === 'function' && (this.refreshToken || this.token === undefined)) this.token = await this.opts.token();
-      else if (typeof this.opts.token === 'string') this.token = this.opts.token;
+      if (typeof this.opts.token === 'function') {
+        if (this.refreshToken || this.neverOpened || this.token === undefined || expiresWithin(this.token, 30_000)) this.token = await this.opts.token();
+      } else if (typeof this.opts.token === 'string') this.token = this.opts.token;
       this.refreshToken = false;
+      this.neverOpened = true;
       if (this.token) url += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(this.token);
       const Ctor = this.opts.WebSocket ?? (await defaultWebSocket());
       if (this.stopped) return;
@@ -311,6 +377,7 @@ export class WsgwClient {
   }
 
   private onOpen(): void {
+    this.neverOpened = false;
     this.openedAt = performance.now();
     this.setState('open');
     this.startPing();
@@ -321,13 +388,13 @@ export class WsgwClient {
         () => waiters.forEach((w) => w.resolve()),
         (err: unknown) => {
           const e = err instanceof Error ? err : new Error(String(err));
+          // A refused renewal is reported once: the channel is dropped (sendSub), not retried.
           if (waiters.length === 0) this.emit('error', { error: e });
           waiters.forEach((w) => w.reject(e));
         },
       );
     }
-    const queued = this.outbox.splice(0);
-    for (const { op, settle } of queued) this.request(op).then(() => settle.resolve(undefined as never), settle.reject);
+    for (const out of this.outbox.splice(0)) this.sendPublish(out);
   }
 
   private onClose(code: number, reason: string): void {
@@ -372,7 +439,13 @@ export class WsgwClient {
         const ws = this.ws;
         if (ws) {
           ws.onclose = null;
-          ws.close(CLOSE_CODES.goingAway, 'ping timeout');
+          // A client may close only with 1000 or 3000-4999: the standard WebSocket throws
+          // InvalidAccessError on anything else (1001 included), which left the client "open".
+          try {
+            ws.close(CLOSE_CODES.normal, 'ping timeout');
+          } catch {
+            // Closing a dead link cannot fail in a way that matters: it is abandoned either way.
+          }
           this.onClose(1006, 'ping timeout');
         }
         return;
@@ -394,7 +467,15 @@ export class WsgwClient {
     const since = c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
     const recovering = since !== undefined;
     if (c) c.missed = 0;
-    return this.request({ op: 'sub', ch, since }).then((ack) => {
+    return this.request({ op: 'sub', ch, since }).catch((err: unknown) => {
+      // A refusal that a retry cannot change (a token without the permission, a bad name) ends
+      // the subscription: it is not sent again on every reconnect.
+      if (err instanceof WsgwError && FINAL_SUB_ERRORS.has(err.code) && this.channels.get(ch) === c) {
+        this.channels.delete(ch);
+        throw new WsgwError(err.code, err.message, undefined, ch);
+      }
+      throw err;
+    }).then((ack) => {
       const cur = this.channels.get(ch);
       if (cur === undefined || ack.op !== 'ack') return;
       cur.live = true;
@@ -410,7 +491,8 @@ export class WsgwClient {
     });
   }
 
-  private request(op: ClientOp): Promise<ServerOp> {
+  /** Sends a request; `requeue` (publishes) runs instead of a rejection if the link drops first. */
+  private request(op: ClientOp, timeoutMs = this.opts.requestTimeoutMs, requeue?: () => void): Promise<ServerOp> {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN) return Promise.reject(new WsgwError('disconnected', 'not connected'));
     const id = this.nextId++;
@@ -418,9 +500,9 @@ export class WsgwClient {
     return new Promise<ServerOp>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new WsgwError('timeout', `no reply to ${op.op} within ${this.opts.requestTimeoutMs} ms`));
-      }, this.opts.requestTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+        reject(new WsgwError('timeout', `no reply to ${op.op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, ...(requeue ? { requeue } : {}) });
       const full = { ...op, id } as ClientOp;
       ws.send(this.opts.protocol === 'proto' ? encodeClientProto(full) : encodeClientJson(full));
     });
@@ -477,18 +559,47 @@ export class WsgwClient {
     this.emit('message', { ch: op.ch, data, contentType: op.contentType, pos: op.pos });
   }
 
-  private failPending(err: Error): void {
+  /** The link dropped: replies will not come. Publishes go back to the queue unless the client stops. */
+  private failPending(err: Error, stopping = false): void {
+    const requeue: Array<() => void> = [];
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(err);
+      if (p.requeue && !stopping) requeue.push(p.requeue);
+      else p.reject(err);
     }
     this.pending.clear();
+    // Oldest first at the head of the queue: requeue() unshifts, so walk them backwards.
+    for (const r of requeue.reverse()) r();
   }
 
   private failAll(err: Error): void {
-    this.failPending(err);
+    this.failPending(err, true);
     for (const c of this.channels.values()) for (const w of c.waiters.splice(0)) w.reject(err);
-    for (const { settle } of this.outbox.splice(0)) settle.reject(err);
+    for (const out of this.outbox.splice(0)) out.reject(new WsgwError((err as WsgwError).code ?? 'closed', err.message, out.op.mid));
+  }
+}
+
+/** 16 random bytes, base64url: a message id nobody else will choose. */
+function randomMessageId(): string {
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Whether a JWT's `exp` lies within `ms` from now (or is past). Read without verifying: the
+ * gateway verifies; this only decides whether to ask for a new one before connecting. A token
+ * that is not a readable JWT is treated as never expiring.
+ */
+function expiresWithin(token: string, ms: number): boolean {
+  try {
+    const part = token.split('.')[1];
+    if (part === undefined) return false;
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && exp * 1000 - Date.now() < ms;
+  } catch {
+    return false;
   }
 }
 

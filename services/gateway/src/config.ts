@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../shared/src/constants.js';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, PUBLISH_DEADLINE_MS, TIMING_DEFAULTS } from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
 
@@ -112,6 +112,8 @@ export interface Timing {
   readonly drainDeadlineMs: number;
   readonly emfIntervalMs: number;
   readonly readyProbeIntervalMs: number;
+  /** Longest a publish waits for the bus before it is answered `bus_uncertain`. */
+  readonly publishTimeoutMs: number;
 }
 
 /** A configuration error: `variable` names the setting at fault. */
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     drainDeadlineMs: intIn(env, ENV.drainDeadlineMs, 1_000, 600_000, TIMING_DEFAULTS.drainDeadlineMs),
     emfIntervalMs: intIn(env, ENV.emfIntervalMs, 1_000, 60_000, TIMING_DEFAULTS.emfIntervalMs),
     readyProbeIntervalMs: intIn(env, ENV.readyProbeIntervalMs, 100, 60_000, 5_000),
+    publishTimeoutMs: intIn(env, ENV.publishTimeoutMs, 100, 120_000, PUBLISH_DEADLINE_MS),
   };
   if (timing.drainDelayMs + timing.drainWindowMs >= timing.drainDeadlineMs) {
     throw new ConfigError(

@@ -12,7 +12,8 @@ import type { Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Bus, BusMessage } from './bus/bus.js';
-import type { BusError } from './bus/bus.js';
+import { BusError } from './bus/bus.js';
+import { CLIENT_ID_PREFIX } from './bus/dedup-window.js';
 import type { GatewayConfig } from './config.js';
 import { Conn } from './conn.js';
 import { Hub, msgFrame } from './hub.js';
@@ -439,7 +440,7 @@ export class Gateway {
         return this.sendAck(conn, op.id);
       }
       case 'pub':
-        return this.publishFromClient(conn, op.id, op.ch, op.contentType, op.payload);
+        return this.publishFromClient(conn, op.id, op.ch, op.contentType, op.payload, op.mid);
     }
   }
 
@@ -475,11 +476,11 @@ export class Gateway {
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeSubAckProto(id, pos, recovered)) : textFrame(encodeSubAckJson(id, pos, recovered)));
   }
 
-  private publishFromClient(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array): void {
+  private publishFromClient(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array, mid: string | undefined): void {
     const bad = channelProblem(ch);
     if (bad !== undefined) return this.sendError(conn, id, 'bad_channel', bad);
     if (!conn.grant.canPublish(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
-    this.publish(ch, contentType, payload).then(
+    this.publish(ch, contentType, payload, mid).then(
       () => this.sendAck(conn, id),
       (err: unknown) => this.sendError(conn, id, busFailureCode(err) ?? 'internal'),
     );
@@ -487,11 +488,13 @@ export class Gateway {
 
   /**
    * Publishes a message to every subscriber in every region. Resolves with the message id once
-   * the bus holds it durably; rejects with a {@link BusError} otherwise.
+   * the bus holds it durably; rejects with a {@link BusError} otherwise, `bus_uncertain` when the
+   * bus has not answered within `WSGW_PUBLISH_TIMEOUT_MS` (it may still deliver the message).
+   * `mid`, a client-chosen id, makes the publish idempotent: the bus delivers an id once.
    */
-  async publish(ch: string, contentType: ContentType, payload: Uint8Array): Promise<string> {
+  async publish(ch: string, contentType: ContentType, payload: Uint8Array, mid?: string): Promise<string> {
     const msg: BusMessage = {
-      id: `${this.config.messageIdPrefix}-${(++this.seq).toString(36)}`,
+      id: mid === undefined ? `${this.config.messageIdPrefix}-${(++this.seq).toString(36)}` : `${CLIENT_ID_PREFIX}${mid}`,
       channel: ch,
       origin: this.config.region,
       node: this.config.nodeId,
@@ -499,7 +502,16 @@ export class Gateway {
       contentType,
       payload,
     };
-    await this.bus.publish(msg);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      const ms = this.config.timing.publishTimeoutMs;
+      timer = setTimeout(() => reject(new BusError('bus_uncertain', `the bus did not confirm within ${ms} ms; the message may still be delivered`)), ms);
+    });
+    try {
+      await Promise.race([this.bus.publish(msg), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.metrics.tallies.published++;
     return msg.id;
   }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HTTP_PATHS } from '../../shared/src/constants.js';
+import { MESSAGE_ID } from '../../shared/src/frames.js';
 import { busFailureCode } from './errors.js';
 import { channelProblem } from '../../shared/src/channel.js';
 import { DEMO_PAGE } from './demo-page.js';
@@ -92,13 +93,16 @@ async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): 
   } catch {
     return json(res, 400, { error: 'bad_request', message: 'body must be JSON' });
   }
-  const { ch, data } = (parsed ?? {}) as { ch?: unknown; data?: unknown };
+  const { ch, data, mid } = (parsed ?? {}) as { ch?: unknown; data?: unknown; mid?: unknown };
   if (typeof ch !== 'string') return json(res, 400, { error: 'bad_channel', message: '"ch" must be a string' });
   const bad = channelProblem(ch);
   if (bad !== undefined) return json(res, 400, { error: 'bad_channel', message: bad });
   if (data === undefined) return json(res, 400, { error: 'bad_request', message: '"data" is required' });
+  if (mid !== undefined && (typeof mid !== 'string' || !MESSAGE_ID.test(mid))) {
+    return json(res, 400, { error: 'bad_request', message: '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -' });
+  }
   try {
-    const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)));
+    const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)), mid);
     return json(res, 202, { id });
   } catch (err) {
     const code = busFailureCode(err) ?? 'bus_unavailable';

@@ -51,7 +51,14 @@ export const METRICS_PREFIX = 'wsgw_';
 /** Default Kafka topic prefix; each origin region produces to `<prefix><region>`. */
 export const DEFAULT_TOPIC_PREFIX = 'wsgw.fanout.';
 
-/** WebSocket close codes (design.md §3). 1xxx are standard; 4xxx are the gateway's own. */
+/**
+ * How long a gateway waits for the bus to hold a publish before it answers `bus_uncertain` (the
+ * message may still be delivered), by default (`WSGW_PUBLISH_TIMEOUT_MS`). The SDK waits longer
+ * than this before it calls a publish uncertain itself.
+ */
+export const PUBLISH_DEADLINE_MS = 30_000;
+
+/** WebSocket close codes (docs/protocol.md). 1xxx are standard; 4xxx are the gateway's own. */
 export const CLOSE_CODES = Object.freeze({
   normal: 1000,
   goingAway: 1001,
@@ -116,6 +123,7 @@ export const ENV = Object.freeze({
   maxSubscriptions: 'WSGW_MAX_SUBSCRIPTIONS',
   maxConnections: 'WSGW_MAX_CONNECTIONS',
   maxBufferedBytes: 'WSGW_MAX_BUFFERED_BYTES',
+  publishTimeoutMs: 'WSGW_PUBLISH_TIMEOUT_MS',
   drainDelayMs: 'WSGW_DRAIN_DELAY_MS',
   drainWindowMs: 'WSGW_DRAIN_WINDOW_MS',
   drainDeadlineMs: 'WSGW_DRAIN_DEADLINE_MS',

@@ -40,7 +40,7 @@ import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './b
 import { BusError } from './bus.js';
 import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } from './kafka-config.js';
 import { FanoutConsumer } from './kafka-consumer.js';
-import { DedupWindow } from './dedup-window.js';
+import { MessageDedup } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
@@ -166,7 +166,7 @@ export class KafkaBus implements Bus {
   private readonly groupId: string;
   private readonly probePrefix: string;
   private readonly match: RegExp;
-  private readonly dedup: DedupWindow;
+  private readonly dedup: MessageDedup;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMeta: PartitionMetadata[] = [];
   private readonly originOf: (topic: string) => string | undefined;
@@ -221,7 +221,7 @@ export class KafkaBus implements Bus {
     const instance = randomBytes(4).toString('hex');
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
     this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
-    this.dedup = new DedupWindow(opts.dedupWindow);
+    this.dedup = new MessageDedup(opts.dedupWindow);
     const origin = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}([A-Za-z0-9_-]+)$`);
     this.originOf = (topic) => origin.exec(topic)?.[1];
     this.originProgress = new OriginProgress(

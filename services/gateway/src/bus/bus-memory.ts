@@ -16,7 +16,7 @@
  */
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
-import { DedupWindow } from './dedup-window.js';
+import { MessageDedup } from './dedup-window.js';
 
 /** One record of a network's log: a message, or a progress tick of one origin. */
 type LogRecord = { readonly msg: BusMessage; readonly stamp: number } | { readonly tick: string; readonly stamp: number };
@@ -137,7 +137,7 @@ export class MemoryBus implements Bus {
   private readonly probes = new Map<string, () => void>();
   private probeSeq = 0;
   /** Drops a message id seen recently (the contract's bounded dedup window). */
-  private readonly seen = new DedupWindow(50_000);
+  private readonly seen = new MessageDedup(50_000);
 
   constructor(private readonly network: MemoryBusNetwork = new MemoryBusNetwork()) {}
 

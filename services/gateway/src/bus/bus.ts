@@ -26,7 +26,8 @@ import type { Envelope } from '../../../shared/src/envelope.js';
  *   and skips the message when the answer is false; this keeps the per-record cost of traffic no
  *   local client cares about to a key comparison.
  * - Duplicates (same message id, e.g. after a producer retry) are delivered at most once within a
- *   bounded window.
+ *   bounded window: the last ids for gateway-made ids, ten minutes for ids clients chose
+ *   (`pub.mid`, dedup-window.ts), so that a client's retry of an uncertain publish is harmless.
  * - `health()` is cheap and synchronous; `probe()` round-trips a message through the real path.
  */
 export interface Bus {

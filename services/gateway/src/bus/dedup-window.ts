@@ -28,3 +28,44 @@ export class DedupWindow {
     return this.ids.size;
   }
 }
+
+/** Ids that clients choose (`pub.mid`) start with this; gateway-made ids never do. */
+export const CLIENT_ID_PREFIX = '~';
+
+/**
+ * Duplicates of both kinds of message id. Gateway-made ids repeat only through retries and
+ * replays close together, so a window of the last `capacity` ids suffices. Client-chosen ids
+ * repeat when an application retries a publish whose outcome it did not learn, possibly minutes
+ * later and across reconnects, so they are kept for `clientTtlMs` whatever the traffic (bounded
+ * by `clientCapacity`, past which the oldest are forgotten early).
+ */
+export class MessageDedup {
+  private readonly recent: DedupWindow;
+  /** Client ids in arrival order, with when each may be forgotten. */
+  private readonly clientIds = new Map<string, number>();
+
+  constructor(
+    capacity: number,
+    readonly clientTtlMs = 600_000,
+    readonly clientCapacity = 200_000,
+  ) {
+    this.recent = new DedupWindow(capacity);
+  }
+
+  /** Records `id`; returns false when it is a duplicate within its window. */
+  add(id: string, now: number = Date.now()): boolean {
+    if (!id.startsWith(CLIENT_ID_PREFIX)) return this.recent.add(id);
+    // Forget what has expired (arrival order is expiry order), then check, then make room.
+    for (const [old, until] of this.clientIds) {
+      if (until > now) break;
+      this.clientIds.delete(old);
+    }
+    if (this.clientIds.has(id)) return false;
+    for (const old of this.clientIds.keys()) {
+      if (this.clientIds.size < this.clientCapacity) break;
+      this.clientIds.delete(old);
+    }
+    this.clientIds.set(id, now + this.clientTtlMs);
+    return true;
+  }
+}
