@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from '../helpers/process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestBalancer } from '../helpers/balancer.js';
+import { WebSocketServer } from 'ws';
 
 let browser: Browser;
 let gw: TestGateway;
@@ -64,5 +65,33 @@ describe('demo page', () => {
     await page.getByText(/back on room:away, recovered 1 missed message/).waitFor({ timeout: 15_000 });
     await page.locator('#log li', { hasText: 'sent while you were away' }).waitFor();
     await page.screenshot({ path: 'dist/demo-page.png' });
+  }, 60_000);
+
+  it('the SDK in the browser notices a dead link (no pongs) and reconnects, without throwing', async () => {
+    // A server that accepts WebSockets and never answers: a link that died behind a proxy.
+    const dead = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => dead.once('listening', r));
+    let connections = 0;
+    dead.on('connection', () => connections++);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(gw.http);
+    const url = `ws://127.0.0.1:${(dead.address() as { port: number }).port}/`;
+    // As a string: the test file's own import() is rewritten by the test runner, the page's is not.
+    await page.evaluate(`(async () => {
+      const { WsgwClient } = await import('/wsgw-client.js');
+      const client = new WsgwClient({ url: ${JSON.stringify(url)}, pingIntervalMs: 200, backoff: { baseMs: 50, maxMs: 100 } });
+      globalThis.errors = [];
+      client.on('error', (e) => globalThis.errors.push(e.error.message));
+      await client.connect();
+    })()`);
+    const until = Date.now() + 10_000;
+    while (connections < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(connections).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+    expect(await page.evaluate(() => (globalThis as { errors?: string[] }).errors)).toEqual([]);
+    await page.close();
+    await new Promise((r) => dead.close(r));
   }, 60_000);
 });
