@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../services/gateway/src/config.js';
+import { ConfigError, defaultHistoryBytes, loadConfig } from '../../services/gateway/src/config.js';
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
 
@@ -24,6 +24,16 @@ describe('loadConfig', () => {
     expect(c.metricsPort).toBe(9464);
     expect(c.demoPage).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('sizes the history to an eighth of the task memory, between 32 and 512 MiB', () => {
+    const MiB = 1024 * 1024;
+    expect(defaultHistoryBytes(2048 * MiB)).toBe(256 * MiB); // a 2 GiB Fargate task
+    expect(defaultHistoryBytes(512 * MiB)).toBe(64 * MiB);
+    expect(defaultHistoryBytes(128 * MiB)).toBe(32 * MiB);
+    expect(defaultHistoryBytes(64 * 1024 * MiB)).toBe(512 * MiB);
+    expect(loadConfig({}).history.maxBytes).toBeGreaterThanOrEqual(32 * MiB);
+    expect(loadConfig({}).history.maxBytes).toBeLessThanOrEqual(512 * MiB);
   });
 
   it('serves the demo page only in embedded mode unless asked', () => {
