@@ -15,8 +15,7 @@ async function gateways(n: number, env: Record<string, string> = {}): Promise<Te
   const net = new MemoryBusNetwork();
   const out: TestGateway[] = [];
   for (let i = 0; i < n; i++) {
-    // A small skew: these gateways have only just started, so their history begins now.
-    const gw = await startGateway({ WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_RECOVERY_SKEW_MS: '20', ...env }, new MemoryBus(net));
+    const gw = await startGateway({ WSGW_REBALANCE_INTERVAL_MS: '0', ...env }, new MemoryBus(net));
     cleanups.push(() => gw.stop());
     out.push(gw);
   }

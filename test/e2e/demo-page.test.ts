@@ -16,7 +16,7 @@ let proxy: TestBalancer;
 
 beforeAll(async () => {
   build();
-  gw = await startGateway({ WSGW_RECOVERY_SKEW_MS: '50' });
+  gw = await startGateway();
   proxy = await new TestBalancer([gw.gateway.port]).listen();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

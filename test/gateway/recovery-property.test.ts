@@ -66,7 +66,7 @@ async function run(s: Scenario): Promise<void> {
     for (const [i, region] of REGIONS.entries()) {
       const gs: TestGateway[] = [];
       for (let g = 0; g < 2; g++) {
-        const gw = await startGateway({ WSGW_REGION: region, WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_HISTORY_SIZE: '10000', WSGW_RECOVERY_SKEW_MS: '0' }, new MemoryBus(nets[i]!));
+        const gw = await startGateway({ WSGW_REGION: region, WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_HISTORY_SIZE: '10000' }, new MemoryBus(nets[i]!));
         local.push(() => gw.stop());
         gs.push(gw);
       }

@@ -49,7 +49,10 @@ export interface HistorySettings {
   readonly maxBytes: number;
   /** Age of the oldest message kept (ms). */
   readonly maxAgeMs: number;
-  /** Clock skew and replication lag allowed for when recovering (ms). */
+  /**
+   * How far the append times of one origin log may run backwards (brokers' clocks disagreeing
+   * across a leader change): sync points are reported this much earlier (ms).
+   */
   readonly skewMs: number;
   /**
    * A starting gateway reports ready only once its history reaches back this far (ms), so that
@@ -267,7 +270,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     perChannel: intIn(env, ENV.historySize, 0, 100_000, 200),
     maxBytes: intIn(env, ENV.historyMaxBytes, 0, 16 * 1024 * 1024 * 1024, defaultHistoryBytes()),
     maxAgeMs: intIn(env, ENV.historyTtlMs, 0, 86_400_000, 300_000),
-    skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, 5_000),
+    skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, 100),
     warmMs: intIn(env, ENV.historyWarmMs, 0, 3_600_000, 30_000),
   };
   const fraction = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(1));

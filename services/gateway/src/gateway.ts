@@ -108,7 +108,7 @@ export class Gateway {
       channels: () => this.hub.channelCount,
     }, deps.registry);
     this.history = new History(this.config.history);
-    this.progress = new Progress(5_000, this.config.history.skewMs);
+    this.progress = new Progress();
     this.gaps = new LogSampler(this.log, 'recovery not possible (reason origin: count)');
     this.rebalancer = new Rebalancer({ nodeId: this.config.nodeId, region: this.config.region, ...this.config.rebalance });
     this.hub = new Hub({

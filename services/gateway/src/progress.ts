@@ -15,15 +15,8 @@ import type { Sync } from '../../shared/src/sync.js';
 export class Progress {
   private readonly stamps = new Map<string, number>();
 
-  /**
-   * @param laggingAfterMs an origin whose progress is older than this is listed on its own
-   * @param marginMs reported points are this much behind the bus's: how far append times of one
-   *   log may run backwards (broker clocks disagreeing across a leader change)
-   */
-  constructor(
-    private readonly laggingAfterMs = 5_000,
-    private readonly marginMs = 0,
-  ) {}
+  /** @param laggingAfterMs an origin whose progress is older than this is listed on its own */
+  constructor(private readonly laggingAfterMs = 5_000) {}
 
   /** The bus's report for one origin; progress never goes back. */
   update(origin: string, stamp: number): void {
@@ -43,7 +36,7 @@ export class Progress {
     for (const s of this.stamps.values()) if (now - s <= this.laggingAfterMs) common = Math.min(common, s);
     if (common === Infinity) for (const s of this.stamps.values()) common = Math.min(common, s);
     const lagging: Record<string, number> = {};
-    for (const [o, s] of this.stamps) if (s < common) lagging[o] = Math.max(0, s - this.marginMs);
-    return { common: Math.max(0, common - this.marginMs), lagging };
+    for (const [o, s] of this.stamps) if (s < common) lagging[o] = s;
+    return { common, lagging };
   }
 }

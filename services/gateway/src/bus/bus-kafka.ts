@@ -107,6 +107,11 @@ export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'
   readonly remotes?: readonly RemoteCluster[];
   /** How often each partition of the origin topic gets a progress tick (ms). Default 1 000. */
   readonly tickMs?: number;
+  /**
+   * How far append times of one log may run backwards (brokers' clocks disagreeing across a leader
+   * change); progress is reported this much behind the ticks (ms). Default 100.
+   */
+  readonly stampSkewMs?: number;
   /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
   readonly registry?: Registry;
   readonly logger?: BusLogger;
@@ -125,6 +130,7 @@ const DEFAULTS = Object.freeze({
   startSlackMs: 1_000,
   readBackMs: 0,
   tickMs: 1_000,
+  stampSkewMs: 100,
 });
 
 interface Pending {
@@ -230,6 +236,7 @@ export class KafkaBus implements Bus {
         this.countError('stamps');
         this.log.error(fields, msg);
       },
+      opts.stampSkewMs,
     );
     this.ticks = new TickSchedule(opts.tickMs);
     this.kafka = new Kafka(

@@ -26,6 +26,7 @@ export async function createBus(config: GatewayConfig, log: Logger, registry: Re
     remotes: k.remotes,
     // Warm the recovery history: a new gateway can then serve clients moving over from others.
     readBackMs: config.history.maxAgeMs,
+    stampSkewMs: config.history.skewMs,
     topicPrefix: k.topicPrefix,
     region: config.region,
     nodeId: config.nodeId,

@@ -39,9 +39,14 @@ export class OriginProgress {
   private readonly topics = new Map<string, TopicState>();
   private readonly reported = new Map<string, number>();
 
+  /**
+   * @param skewMs how far the append times of one log may run backwards (its brokers' clocks
+   *   disagreeing across a leader change): a tick vouches only for what is stamped this much before it
+   */
   constructor(
     private readonly report: (origin: string, stamp: number) => void,
     private readonly warn: (msg: string, fields: object) => void,
+    private readonly skewMs = 0,
   ) {}
 
   /**
@@ -74,7 +79,7 @@ export class OriginProgress {
     }
     const cur = t.stamps.get(partition);
     let max = cur ?? -Infinity;
-    for (const s of ticks) if (s - 1 > max) max = s - 1;
+    for (const s of ticks) if (s - 1 - this.skewMs > max) max = s - 1 - this.skewMs;
     if (cur === undefined || max > cur) {
       t.stamps.set(partition, max);
       this.flush(t.origin);
