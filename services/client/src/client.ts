@@ -31,6 +31,7 @@ import {
   type ServerOp,
 } from '../../shared/src/frames.js';
 import { CLOSE_CODES, PUBLISH_DEADLINE_MS, SUBPROTOCOLS } from '../../shared/src/constants.js';
+import { isErrorCode, type ErrorCode } from '../../shared/src/errors.js';
 import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
 import { closeAction, fullJitter, type BackoffOptions } from './backoff.js';
 
@@ -124,7 +125,8 @@ export interface ClientEvents {
 /** An `error` reply, or a client-side failure with a stable code. */
 export class WsgwError extends Error {
   constructor(
-    readonly code: string,
+    /** One of services/shared/src/errors.ts; a code this version does not know arrives as `internal`. */
+    readonly code: ErrorCode,
     message: string,
     /** For a publish: its message id. Publishing again with it can never deliver it twice. */
     readonly messageId?: string,
@@ -527,7 +529,7 @@ export class WsgwClient {
       case 'ack':
         return this.settle(op.id, op);
       case 'error':
-        if (op.id === undefined) return this.emit('error', { error: new WsgwError(op.code, op.message) });
+        if (op.id === undefined) return this.emit('error', { error: serverError(op.code, op.message) });
         return this.settle(op.id, op);
     }
   }
@@ -538,7 +540,7 @@ export class WsgwClient {
     if (p === undefined) return;
     this.pending.delete(id);
     clearTimeout(p.timer);
-    if (op.op === 'error') p.reject(new WsgwError(op.code, op.message));
+    if (op.op === 'error') p.reject(serverError(op.code, op.message));
     else p.resolve(op);
   }
 
@@ -577,6 +579,11 @@ export class WsgwClient {
     for (const c of this.channels.values()) for (const w of c.waiters.splice(0)) w.reject(err);
     for (const out of this.outbox.splice(0)) out.reject(new WsgwError((err as WsgwError).code ?? 'closed', err.message, out.op.mid));
   }
+}
+
+/** An error frame as a WsgwError: a code a newer gateway added, this version does not know, reads `internal`. */
+function serverError(code: string, message: string): WsgwError {
+  return isErrorCode(code) ? new WsgwError(code, message) : new WsgwError('internal', `${code}: ${message}`);
 }
 
 /** 16 random bytes, base64url: a message id nobody else will choose. */

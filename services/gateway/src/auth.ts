@@ -13,6 +13,7 @@
  */
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthSettings } from './config.js';
+import { ERRORS, statusOf } from '../../shared/src/errors.js';
 
 /** What one connection may do, compiled once at the upgrade. */
 export interface Grant {
@@ -30,12 +31,12 @@ const ALL: Grant = Object.freeze({ subject: undefined, expiresAt: undefined, can
  * itself, 503 (retryable) when the keys to check it cannot be fetched.
  */
 export class AuthError extends Error {
-  constructor(readonly code: 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable', message: string) {
+  constructor(readonly code: 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable', message: string = ERRORS[code].message) {
     super(message);
     this.name = 'AuthError';
   }
   get status(): number {
-    return this.code === 'auth_unavailable' ? 503 : 401;
+    return statusOf(this.code);
   }
 }
 

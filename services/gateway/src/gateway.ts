@@ -26,7 +26,8 @@ import { GatewayMetrics, closeLabel } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
 import { channelProblem } from '../../shared/src/channel.js';
-import { ERROR_CODES, busFailureCode, type ErrorCode } from './errors.js';
+import { busFailureCode } from './errors.js';
+import { ERRORS, statusOf, type FrameErrorCode, type HttpErrorCode } from '../../shared/src/errors.js';
 import { planDrain } from './drain.js';
 import { emfLine } from './emf.js';
 import { handleHttp, handleMetrics } from './http.js';
@@ -142,7 +143,7 @@ export class Gateway {
       this.upgrade(req, socket, head).catch((err: unknown) => {
         this.metrics.internalErrors.inc({ where: 'upgrade' });
         this.log.error({ err, url: req.url?.slice(0, 200) }, 'upgrade handler failed');
-        this.refuse(socket, 500, 'internal', 'internal error');
+        this.refuse(socket, 'internal');
       });
     });
     this.metricsServer = createServer((req, res) => {
@@ -308,9 +309,10 @@ export class Gateway {
 
   // ------------------------------------------------------------------ upgrade
 
-  private refuse(socket: Duplex, status: number, reason: string, message: string): void {
+  private refuse(socket: Duplex, reason: HttpErrorCode, message: string = ERRORS[reason].message): void {
     this.metrics.refused.inc({ reason });
     if (socket.destroyed) return;
+    const status = statusOf(reason);
     const body = JSON.stringify({ error: reason, message });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
@@ -322,12 +324,12 @@ export class Gateway {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', noop);
-    if (this.stateValue !== 'running') return this.refuse(socket, 503, 'draining', 'gateway is draining; connect to another task');
+    if (this.stateValue !== 'running') return this.refuse(socket, 'draining');
     if (this.conns.size + this.pendingUpgrades >= this.config.limits.maxConnections) {
-      return this.refuse(socket, 503, 'max_connections', 'this task is full; retry');
+      return this.refuse(socket, 'max_connections');
     }
     if (!originAllowed(req.headers.origin, this.config.allowedOrigins)) {
-      return this.refuse(socket, 403, 'origin', `origin ${String(req.headers.origin)} is not allowed`);
+      return this.refuse(socket, 'origin', `origin ${String(req.headers.origin).slice(0, 200)} is not allowed`);
     }
     // Copy what we need out of the request before the await: the socket may go away meanwhile.
     // Any path is accepted; only the query is read, and reading it cannot throw.
@@ -338,13 +340,13 @@ export class Gateway {
       grant = await this.auth.authenticate(token);
     } catch (err) {
       const e = err instanceof AuthError ? err : new AuthError('token_invalid', String(err));
-      return this.refuse(socket, e.status, e.code, e.message);
+      return this.refuse(socket, e.code, e.message);
     } finally {
       this.pendingUpgrades--;
     }
     if (socket.destroyed) return;
-    if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now()) return this.refuse(socket, 401, 'token_expired', 'token has expired');
-    if (this.stateValue !== 'running') return this.refuse(socket, 503, 'draining', 'gateway is draining; connect to another task');
+    if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now()) return this.refuse(socket, 'token_expired');
+    if (this.stateValue !== 'running') return this.refuse(socket, 'draining');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as Socket, grant));
   }
 
@@ -527,7 +529,7 @@ export class Gateway {
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeAckProto(id)) : textFrame(encodeAckJson(id)));
   }
 
-  private sendError(conn: Conn, id: number | undefined, code: ErrorCode, message: string = ERROR_CODES[code]): void {
+  private sendError(conn: Conn, id: number | undefined, code: FrameErrorCode, message: string = ERRORS[code].message): void {
     this.metrics.errors.inc({ code });
     if (conn.closing) return;
     this.sendRaw(conn, conn.proto ? binaryFrame(encodeErrorProto(id, code, message)) : textFrame(encodeErrorJson(id, code, message)));

@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HTTP_PATHS } from '../../shared/src/constants.js';
 import { MESSAGE_ID } from '../../shared/src/frames.js';
+import { ERRORS, statusOf, type HttpErrorCode } from '../../shared/src/errors.js';
 import { busFailureCode } from './errors.js';
 import { channelProblem } from '../../shared/src/channel.js';
 import { DEMO_PAGE } from './demo-page.js';
@@ -41,6 +42,9 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
 };
 
+/** An error answer: the code's status and `{"error": code, "message": ...}` (services/shared/src/errors.ts). */
+const fail = (res: ServerResponse, code: HttpErrorCode, message: string = ERRORS[code].message): void => json(res, statusOf(code), { error: code, message });
+
 export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
   switch (path) {
@@ -53,61 +57,59 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
       return publish(gw, req, res);
     case CLIENT_BUNDLE_PATH: {
       const bundle = await clientBundle();
-      if (bundle === undefined) return json(res, 404, { error: 'not_found', message: 'client bundle not built (npm run build)' });
+      if (bundle === undefined) return fail(res, 'not_found', 'client bundle not built (npm run build)');
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }).end(bundle);
       return;
     }
     case HTTP_PATHS.demo:
-      if (!gw.demoPage) return json(res, 404, { error: 'not_found' });
-      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method_not_allowed' });
+      if (!gw.demoPage) return fail(res, 'not_found');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 'method_not_allowed');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);
       return;
     default:
-      return json(res, 404, { error: 'not_found' });
+      return fail(res, 'not_found');
   }
 }
 
 /** The metrics listener's only route. */
 export async function handleMetrics(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return json(res, 404, { error: 'not_found' });
+  if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return fail(res, 'not_found');
   const text = await gw.metrics.registry.metrics();
   res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);
 }
 
 /** `POST /publish {"ch": "...", "data": <json>}` with `Authorization: Bearer <WSGW_PUBLISH_KEY>`. */
 async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed', message: 'use POST' });
+  if (req.method !== 'POST') return fail(res, 'method_not_allowed', 'use POST');
   const key = gw.publishKey;
-  if (key === undefined) return json(res, 403, { error: 'publish_disabled', message: 'set WSGW_PUBLISH_KEY to enable POST /publish' });
+  if (key === undefined) return fail(res, 'publish_disabled', 'set WSGW_PUBLISH_KEY to enable POST /publish');
   const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-  if (!safeEqual(given, key)) return json(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <publish key> required' });
+  if (!safeEqual(given, key)) return fail(res, 'unauthorized', 'Authorization: Bearer <publish key> required');
   let body: Buffer;
   try {
     body = await readBody(req, gw.maxPayloadBytes);
   } catch {
-    return json(res, 413, { error: 'payload_too_large', message: `body exceeds ${gw.maxPayloadBytes} bytes` });
+    return fail(res, 'payload_too_large', `body exceeds ${gw.maxPayloadBytes} bytes`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    return json(res, 400, { error: 'bad_request', message: 'body must be JSON' });
+    return fail(res, 'bad_request', 'body must be JSON');
   }
   const { ch, data, mid } = (parsed ?? {}) as { ch?: unknown; data?: unknown; mid?: unknown };
-  if (typeof ch !== 'string') return json(res, 400, { error: 'bad_channel', message: '"ch" must be a string' });
+  if (typeof ch !== 'string') return fail(res, 'bad_channel', '"ch" must be a string');
   const bad = channelProblem(ch);
-  if (bad !== undefined) return json(res, 400, { error: 'bad_channel', message: bad });
-  if (data === undefined) return json(res, 400, { error: 'bad_request', message: '"data" is required' });
+  if (bad !== undefined) return fail(res, 'bad_channel', bad);
+  if (data === undefined) return fail(res, 'bad_request', '"data" is required');
   if (mid !== undefined && (typeof mid !== 'string' || !MESSAGE_ID.test(mid))) {
-    return json(res, 400, { error: 'bad_request', message: '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -' });
+    return fail(res, 'bad_request', '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -');
   }
   try {
     const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)), mid);
     return json(res, 202, { id });
   } catch (err) {
-    const code = busFailureCode(err) ?? 'bus_unavailable';
-    const status = { bus_rejected: 422, bus_uncertain: 504, bus_unavailable: 503 }[code];
-    return json(res, status, { error: code, message: err instanceof Error ? err.message : String(err) });
+    return fail(res, busFailureCode(err) ?? 'bus_unavailable', err instanceof Error ? err.message : String(err));
   }
 }
 

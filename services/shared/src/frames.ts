@@ -5,6 +5,7 @@
  */
 import { protoTypes, type ContentType } from './envelope.js';
 import type { Sync } from './sync.js';
+import type { FrameErrorCode } from './errors.js';
 
 /** Position vector: origin region -> id of the last message seen from there. */
 export type Position = Readonly<Record<string, string>>;
@@ -27,7 +28,7 @@ export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A frame that cannot be acted on. `id` is set when the frame was readable enough to carry one. */
 export class FrameError extends Error {
-  constructor(readonly code: 'bad_frame' | 'bad_request', message: string, readonly id?: number) {
+  constructor(readonly code: Extract<FrameErrorCode, 'bad_frame' | 'bad_request'>, message: string, readonly id?: number) {
     super(message);
     this.name = 'FrameError';
   }
