@@ -13,7 +13,20 @@ import { ERRORS, statusOf, type HttpErrorCode } from '../../shared/src/errors.js
 import { busFailureCode } from './errors.js';
 import { channelProblem } from '../../shared/src/channel.js';
 import { DEMO_PAGE } from './demo-page.js';
-import type { Gateway } from './gateway.js';
+import type { Registry } from 'prom-client';
+import type { ContentType } from '../../shared/src/envelope.js';
+
+/** What `/readyz` says: `ready`, or why not. */
+export type Readiness = 'ready' | 'new' | 'draining' | 'stopped' | 'bus_not_ready' | 'warming_history';
+
+/** What the HTTP routes may see and do (the gateway hands over no more). */
+export interface HttpSurface {
+  readiness(): Readiness;
+  publish(ch: string, contentType: ContentType, payload: Uint8Array, mid?: string): Promise<string>;
+  publishKey(): string | undefined;
+  maxPayloadBytes(): number;
+  demoPage(): boolean;
+}
 
 /** The browser build of the client SDK (scripts/build-client.mjs). */
 export const CLIENT_BUNDLE_PATH = '/wsgw-client.js';
@@ -45,14 +58,15 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 /** An error answer: the code's status and `{"error": code, "message": ...}` (services/shared/src/errors.ts). */
 const fail = (res: ServerResponse, code: HttpErrorCode, message: string = ERRORS[code].message): void => json(res, statusOf(code), { error: code, message });
 
-export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleHttp(gw: HttpSurface, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
   switch (path) {
     case HTTP_PATHS.health:
       return json(res, 200, { status: 'ok' });
-    case HTTP_PATHS.ready:
-      if (gw.ready) return json(res, 200, { status: 'ready' });
-      return json(res, 503, { status: gw.state !== 'running' ? gw.state : gw.warm ? 'bus_not_ready' : 'warming_history' });
+    case HTTP_PATHS.ready: {
+      const status = gw.readiness();
+      return json(res, status === 'ready' ? 200 : 503, { status });
+    }
     case HTTP_PATHS.publish:
       return publish(gw, req, res);
     case CLIENT_BUNDLE_PATH: {
@@ -62,7 +76,7 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
       return;
     }
     case HTTP_PATHS.demo:
-      if (!gw.demoPage) return fail(res, 'not_found');
+      if (!gw.demoPage()) return fail(res, 'not_found');
       if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 'method_not_allowed');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);
       return;
@@ -72,24 +86,24 @@ export async function handleHttp(gw: Gateway, req: IncomingMessage, res: ServerR
 }
 
 /** The metrics listener's only route. */
-export async function handleMetrics(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleMetrics(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return fail(res, 'not_found');
-  const text = await gw.metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(text);
+  const text = await registry.metrics();
+  res.writeHead(200, { 'content-type': registry.contentType }).end(text);
 }
 
 /** `POST /publish {"ch": "...", "data": <json>}` with `Authorization: Bearer <WSGW_PUBLISH_KEY>`. */
-async function publish(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function publish(gw: HttpSurface, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') return fail(res, 'method_not_allowed', 'use POST');
-  const key = gw.publishKey;
+  const key = gw.publishKey();
   if (key === undefined) return fail(res, 'publish_disabled', 'set WSGW_PUBLISH_KEY to enable POST /publish');
   const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
   if (!safeEqual(given, key)) return fail(res, 'unauthorized', 'Authorization: Bearer <publish key> required');
   let body: Buffer;
   try {
-    body = await readBody(req, gw.maxPayloadBytes);
+    body = await readBody(req, gw.maxPayloadBytes());
   } catch {
-    return fail(res, 'payload_too_large', `body exceeds ${gw.maxPayloadBytes} bytes`);
+    return fail(res, 'payload_too_large', `body exceeds ${gw.maxPayloadBytes()} bytes`);
   }
   let parsed: unknown;
   try {
