@@ -3,6 +3,7 @@
  * directly (test/infra/plan.test.ts). Nothing here touches Pulumi, so the cost model and synth
  * can reuse it.
  */
+import { originTopic } from '../services/shared/src/names.js';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
 import type { NatMode } from './stack-config.js';
 
@@ -148,10 +149,8 @@ export function planMsk(brokersPerAz: number, azCount: number): MskPlan {
   return Object.freeze({ brokerCount, replicationFactor, minInsyncReplicas });
 }
 
-/** The origin topic of a region (design.md §3). */
-export function originTopic(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {
-  return `${prefix}${region}`;
-}
+/** The topic a region's gateways produce to: one rule, shared with the gateway. */
+export { originTopic };
 
 /** Java regex (as MSK Replicator takes it) matching exactly one region's origin topic. */
 export function originTopicPattern(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, PUBLISH_DEADLINE_MS, TIMING_DEFAULTS } from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
+import { BROKER_ADDRESS, BROKER_ADDRESS_RULE, REGION_NAME, REGION_NAME_RULE, TOPIC_PREFIX, TOPIC_PREFIX_RULE } from '../../shared/src/names.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
 
 export interface GatewayConfig {
@@ -155,17 +156,57 @@ const intIn = (env: Env, name: string, min: number, max: number, fallback: numbe
   read(env, name, int(min, max), `must be an integer from ${min} to ${max}`, fallback);
 
 const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
-const BROKER = /^[a-z0-9.-]+:\d{1,5}$/i;
-const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Every setting that has a fixed default, by variable, in one place: `loadConfig` reads its
+ * defaults from here and README's configuration table is checked against it
+ * (test/unit/config-docs.test.ts). Defaults that depend on other settings or on the machine (the
+ * node id, TLS with msk-iam, anonymous access, the demo page, the history's bytes) are computed in
+ * `loadConfig` and described in README.
+ */
+export const DEFAULTS = Object.freeze({
+  [ENV.port]: DEFAULT_PORT,
+  [ENV.host]: '0.0.0.0',
+  [ENV.metricsPort]: DEFAULT_METRICS_PORT,
+  [ENV.region]: 'local',
+  [ENV.serviceName]: 'wsgw',
+  [ENV.logLevel]: 'info',
+  [ENV.kafkaAuth]: 'none',
+  [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
+  [ENV.jwtMaxLifetimeS]: 86_400,
+  [ENV.pingIntervalMs]: TIMING_DEFAULTS.pingIntervalMs,
+  [ENV.idleTimeoutMs]: TIMING_DEFAULTS.idleTimeoutMs,
+  [ENV.maxPayloadBytes]: 64 * 1024,
+  [ENV.rateLimitPerSec]: 100,
+  [ENV.rateLimitBurst]: 200,
+  [ENV.rateLimitStrikes]: 20,
+  [ENV.maxSubscriptions]: 256,
+  [ENV.maxConnections]: 100_000,
+  [ENV.maxBufferedBytes]: 1024 * 1024,
+  [ENV.publishTimeoutMs]: PUBLISH_DEADLINE_MS,
+  [ENV.drainDelayMs]: TIMING_DEFAULTS.drainDelayMs,
+  [ENV.drainWindowMs]: TIMING_DEFAULTS.drainWindowMs,
+  [ENV.drainDeadlineMs]: TIMING_DEFAULTS.drainDeadlineMs,
+  [ENV.emfIntervalMs]: TIMING_DEFAULTS.emfIntervalMs,
+  [ENV.readyProbeIntervalMs]: 5_000,
+  [ENV.historySize]: 200,
+  [ENV.historyTtlMs]: 300_000,
+  [ENV.historyWarmMs]: 30_000,
+  [ENV.recoverySkewMs]: 100,
+  [ENV.rebalanceIntervalMs]: 5_000,
+  [ENV.rebalanceThreshold]: 0.2,
+  [ENV.rebalanceRate]: 0.02,
+} as const);
 
 /** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const production = env.NODE_ENV === 'production';
-  const region = read(env, ENV.region, z.string().regex(REGION), 'must be lower-case letters, digits and dashes (e.g. eu-west-1)', 'local');
+  const region = read(env, ENV.region, z.string().regex(REGION_NAME), `must be ${REGION_NAME_RULE}`, DEFAULTS[ENV.region]);
 
-  const brokers = read(env, ENV.kafkaBrokers, list.pipe(z.array(z.string().regex(BROKER)).min(1)), 'must be a comma-separated list of host:port');
-  const kafkaAuth = read(env, ENV.kafkaAuth, z.enum(['none', 'msk-iam']), 'must be "none" or "msk-iam"', 'none');
+  const brokers = read(env, ENV.kafkaBrokers, list.pipe(z.array(z.string().regex(BROKER_ADDRESS)).min(1)), `must be a comma-separated list of ${BROKER_ADDRESS_RULE}`);
+  const kafkaAuth = read(env, ENV.kafkaAuth, z.enum(['none', 'msk-iam']), 'must be "none" or "msk-iam"', DEFAULTS[ENV.kafkaAuth]);
   if (kafkaAuth === 'msk-iam' && !brokers) {
     throw new ConfigError(ENV.kafkaAuth, `needs ${ENV.kafkaBrokers} to be set`, kafkaAuth);
   }
@@ -179,7 +220,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         auth: kafkaAuth,
         // MSK IAM only exists over TLS, so it implies TLS.
         tls: read(env, ENV.kafkaTls, bool, 'must be true or false', kafkaAuth === 'msk-iam'),
-        topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(/^[A-Za-z0-9._-]{1,200}$/), 'must be 1-200 characters of A-Z a-z 0-9 . _ -', DEFAULT_TOPIC_PREFIX),
+        topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(TOPIC_PREFIX), `must be ${TOPIC_PREFIX_RULE}`, DEFAULTS[ENV.kafkaTopicPrefix]),
         awsRegion,
         remotes: readRemotes(env, region),
         rack: readRack(env),
@@ -223,14 +264,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const allowedOrigins = read(env, ENV.allowedOrigins, list.pipe(z.array(z.string().regex(ORIGIN)).min(1)), 'must be a comma-separated list of origins such as https://app.example.com or https://*.example.com');
 
   const timing: Timing = {
-    pingIntervalMs: intIn(env, ENV.pingIntervalMs, 1_000, 600_000, TIMING_DEFAULTS.pingIntervalMs),
-    idleTimeoutMs: intIn(env, ENV.idleTimeoutMs, 0, 86_400_000, TIMING_DEFAULTS.idleTimeoutMs),
-    drainDelayMs: intIn(env, ENV.drainDelayMs, 0, 300_000, TIMING_DEFAULTS.drainDelayMs),
-    drainWindowMs: intIn(env, ENV.drainWindowMs, 0, 300_000, TIMING_DEFAULTS.drainWindowMs),
-    drainDeadlineMs: intIn(env, ENV.drainDeadlineMs, 1_000, 600_000, TIMING_DEFAULTS.drainDeadlineMs),
-    emfIntervalMs: intIn(env, ENV.emfIntervalMs, 1_000, 60_000, TIMING_DEFAULTS.emfIntervalMs),
-    readyProbeIntervalMs: intIn(env, ENV.readyProbeIntervalMs, 100, 60_000, 5_000),
-    publishTimeoutMs: intIn(env, ENV.publishTimeoutMs, 100, 120_000, PUBLISH_DEADLINE_MS),
+    pingIntervalMs: intIn(env, ENV.pingIntervalMs, 1_000, 600_000, DEFAULTS[ENV.pingIntervalMs]),
+    idleTimeoutMs: intIn(env, ENV.idleTimeoutMs, 0, 86_400_000, DEFAULTS[ENV.idleTimeoutMs]),
+    drainDelayMs: intIn(env, ENV.drainDelayMs, 0, 300_000, DEFAULTS[ENV.drainDelayMs]),
+    drainWindowMs: intIn(env, ENV.drainWindowMs, 0, 300_000, DEFAULTS[ENV.drainWindowMs]),
+    drainDeadlineMs: intIn(env, ENV.drainDeadlineMs, 1_000, 600_000, DEFAULTS[ENV.drainDeadlineMs]),
+    emfIntervalMs: intIn(env, ENV.emfIntervalMs, 1_000, 60_000, DEFAULTS[ENV.emfIntervalMs]),
+    readyProbeIntervalMs: intIn(env, ENV.readyProbeIntervalMs, 100, 60_000, DEFAULTS[ENV.readyProbeIntervalMs]),
+    publishTimeoutMs: intIn(env, ENV.publishTimeoutMs, 100, 120_000, DEFAULTS[ENV.publishTimeoutMs]),
   };
   if (timing.drainDelayMs + timing.drainWindowMs >= timing.drainDeadlineMs) {
     throw new ConfigError(
@@ -244,13 +285,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   }
 
   const limits: Limits = {
-    maxPayloadBytes: intIn(env, ENV.maxPayloadBytes, 64, 16 * 1024 * 1024, 64 * 1024),
-    rateLimitPerSec: intIn(env, ENV.rateLimitPerSec, 1, 1_000_000, 100),
-    rateLimitBurst: intIn(env, ENV.rateLimitBurst, 1, 1_000_000, 200),
-    rateLimitStrikes: intIn(env, ENV.rateLimitStrikes, 1, 1_000_000, 20),
-    maxSubscriptions: intIn(env, ENV.maxSubscriptions, 1, 100_000, 256),
-    maxConnections: intIn(env, ENV.maxConnections, 1, 10_000_000, 100_000),
-    maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, 1024 * 1024),
+    maxPayloadBytes: intIn(env, ENV.maxPayloadBytes, 64, 16 * 1024 * 1024, DEFAULTS[ENV.maxPayloadBytes]),
+    rateLimitPerSec: intIn(env, ENV.rateLimitPerSec, 1, 1_000_000, DEFAULTS[ENV.rateLimitPerSec]),
+    rateLimitBurst: intIn(env, ENV.rateLimitBurst, 1, 1_000_000, DEFAULTS[ENV.rateLimitBurst]),
+    rateLimitStrikes: intIn(env, ENV.rateLimitStrikes, 1, 1_000_000, DEFAULTS[ENV.rateLimitStrikes]),
+    maxSubscriptions: intIn(env, ENV.maxSubscriptions, 1, 100_000, DEFAULTS[ENV.maxSubscriptions]),
+    maxConnections: intIn(env, ENV.maxConnections, 1, 10_000_000, DEFAULTS[ENV.maxConnections]),
+    maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, DEFAULTS[ENV.maxBufferedBytes]),
   };
 
   // The largest frame a subscriber can be sent: a binary payload of the largest size reaches JSON
@@ -267,36 +308,36 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   }
 
   const history: HistorySettings = {
-    perChannel: intIn(env, ENV.historySize, 0, 100_000, 200),
+    perChannel: intIn(env, ENV.historySize, 0, 100_000, DEFAULTS[ENV.historySize]),
     maxBytes: intIn(env, ENV.historyMaxBytes, 0, 16 * 1024 * 1024 * 1024, defaultHistoryBytes()),
-    maxAgeMs: intIn(env, ENV.historyTtlMs, 0, 86_400_000, 300_000),
-    skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, 100),
-    warmMs: intIn(env, ENV.historyWarmMs, 0, 3_600_000, 30_000),
+    maxAgeMs: intIn(env, ENV.historyTtlMs, 0, 86_400_000, DEFAULTS[ENV.historyTtlMs]),
+    skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, DEFAULTS[ENV.recoverySkewMs]),
+    warmMs: intIn(env, ENV.historyWarmMs, 0, 3_600_000, DEFAULTS[ENV.historyWarmMs]),
   };
   const fraction = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(1));
   const rebalance: RebalanceSettings = {
-    intervalMs: intIn(env, ENV.rebalanceIntervalMs, 0, 600_000, 5_000),
-    threshold: read(env, ENV.rebalanceThreshold, fraction, 'must be a number from 0 to 1 (0.2 = 20% above average)', 0.2),
-    rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', 0.02),
+    intervalMs: intIn(env, ENV.rebalanceIntervalMs, 0, 600_000, DEFAULTS[ENV.rebalanceIntervalMs]),
+    threshold: read(env, ENV.rebalanceThreshold, fraction, 'must be a number from 0 to 1 (0.2 = 20% above average)', DEFAULTS[ENV.rebalanceThreshold]),
+    rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', DEFAULTS[ENV.rebalanceRate]),
   };
 
   const fixedNodeId = read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const nodeId = fixedNodeId ?? defaultNodeId();
 
-  const port = read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_PORT);
-  const metricsPort = read(env, ENV.metricsPort, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULT_METRICS_PORT);
+  const port = read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.port]);
+  const metricsPort = read(env, ENV.metricsPort, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.metricsPort]);
   if (metricsPort !== 0 && metricsPort === port) throw new ConfigError(ENV.metricsPort, `must differ from ${ENV.port}: metrics are never served on the public port`, String(metricsPort));
 
   return Object.freeze({
     port,
     metricsPort,
     demoPage: read(env, ENV.demoPage, bool, 'must be true or false', embedded),
-    host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', '0.0.0.0'),
+    host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', DEFAULTS[ENV.host]),
     region,
     nodeId,
     messageIdPrefix: fixedNodeId === undefined ? nodeId : `${nodeId}.${randomBytes(4).readUInt32BE(0).toString(36)}`,
-    serviceName: read(env, ENV.serviceName, z.string().regex(/^[A-Za-z0-9._-]{1,255}$/), 'must be 1-255 characters of A-Z a-z 0-9 . _ -', 'wsgw'),
-    logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', 'info'),
+    serviceName: read(env, ENV.serviceName, z.string().regex(/^[A-Za-z0-9._-]{1,255}$/), 'must be 1-255 characters of A-Z a-z 0-9 . _ -', DEFAULTS[ENV.serviceName]),
+    logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', DEFAULTS[ENV.logLevel]),
     production,
     kafka,
     auth: {
@@ -304,7 +345,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       jwksUrl,
       issuer: env[ENV.jwtIssuer] || undefined,
       audience: env[ENV.jwtAudience] || undefined,
-      maxLifetimeS: intIn(env, ENV.jwtMaxLifetimeS, 0, 31_536_000, 86_400),
+      maxLifetimeS: intIn(env, ENV.jwtMaxLifetimeS, 0, 31_536_000, DEFAULTS[ENV.jwtMaxLifetimeS]),
       allowAnonymous,
     },
     publishKey,

@@ -35,6 +35,7 @@ import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionM
 import type { Registry } from 'prom-client';
 import { DEFAULT_TOPIC_PREFIX } from '../../../shared/src/constants.js';
 import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
+import { REGION_NAME, REGION_NAME_RULE, TOPIC_PREFIX, TOPIC_PREFIX_RULE, originTopic, topicOrigin } from '../../../shared/src/names.js';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
@@ -156,7 +157,6 @@ const RESOURCE_TOPIC = 2;
 const SOURCE_TOPIC_CONFIG = 1;
 
 const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
@@ -171,7 +171,6 @@ export class KafkaBus implements Bus {
   private readonly log: BusLogger;
   private readonly groupId: string;
   private readonly probePrefix: string;
-  private readonly match: RegExp;
   private readonly dedup: MessageDedup;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMeta: PartitionMetadata[] = [];
@@ -204,15 +203,15 @@ export class KafkaBus implements Bus {
 
   constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
     const opts = { ...DEFAULTS, ...options };
-    if (typeof opts.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(opts.region)) throw new TypeError('region: 1-100 characters of A-Z a-z 0-9 _ -');
+    if (typeof opts.region !== 'string' || !REGION_NAME.test(opts.region)) throw new TypeError(`region: ${REGION_NAME_RULE}`);
     if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
-    if (!/^[A-Za-z0-9._-]{1,200}$/.test(opts.topicPrefix)) throw new TypeError('topicPrefix: 1-200 characters of A-Z a-z 0-9 . _ -');
+    if (!TOPIC_PREFIX.test(opts.topicPrefix)) throw new TypeError(`topicPrefix: ${TOPIC_PREFIX_RULE}`);
     for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
     }
     const seen = new Set([opts.region]);
     for (const r of opts.remotes ?? []) {
-      if (typeof r.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(r.region) || seen.has(r.region)) {
+      if (typeof r.region !== 'string' || !REGION_NAME.test(r.region) || seen.has(r.region)) {
         throw new TypeError(`remotes: region "${String(r.region)}" is invalid, repeated or this bus's own`);
       }
       seen.add(r.region);
@@ -221,15 +220,13 @@ export class KafkaBus implements Bus {
     this.deps = deps;
     this.log = options.logger ?? noLog;
     this.metrics = new KafkaBusMetrics(options.registry, () => this.health().ok);
-    this.topic = `${opts.topicPrefix}${opts.region}`;
+    this.topic = originTopic(opts.region, opts.topicPrefix);
     // Local origin topics and replicated copies (`<alias>.<prefix><region>`); never `…internal` etc.
-    this.match = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}[A-Za-z0-9_-]+$`);
+    this.originOf = topicOrigin(opts.topicPrefix);
     const instance = randomBytes(4).toString('hex');
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
     this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
     this.dedup = new MessageDedup(opts.dedupWindow);
-    const origin = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}([A-Za-z0-9_-]+)$`);
-    this.originOf = (topic) => origin.exec(topic)?.[1];
     this.originProgress = new OriginProgress(
       (o, s) => this.handler?.progress?.(o, s),
       (msg, fields) => {
@@ -267,7 +264,7 @@ export class KafkaBus implements Bus {
 
   /** Whether `topic` is a fan-out topic this bus consumes. */
   consumes(topic: string): boolean {
-    return this.match.test(topic);
+    return this.originOf(topic) !== undefined;
   }
 
   start(handler: BusHandler): Promise<void> {
@@ -381,7 +378,7 @@ export class KafkaBus implements Bus {
     if (this.isClosed()) return;
     this.consumer = new FanoutConsumer(this.kafka, admin, {
       groupId: this.groupId,
-      match: (t) => this.match.test(t),
+      match: (t) => this.originOf(t) !== undefined,
       fromTimestamp: startedAt - this.opts.startSlackMs,
       readBackMs: this.opts.readBackMs,
       maxWaitTimeMs: this.opts.maxWaitTimeMs,

@@ -5,6 +5,7 @@
  */
 import type { KafkaConfig, logCreator as LogCreator, OauthbearerProviderResponse } from 'kafkajs';
 import { logLevel } from 'kafkajs';
+import { BROKER_ADDRESS } from '../../../shared/src/names.js';
 
 /** How the bus authenticates to the brokers (`WSGW_KAFKA_AUTH`). */
 export type KafkaAuthMode = 'none' | 'msk-iam';
@@ -53,7 +54,7 @@ export interface KafkaConfigDeps {
   readonly log?: KafkaLogSink;
 }
 
-const BROKER = /^[^\s:]+:\d{1,5}$/;
+const BROKER = BROKER_ADDRESS;
 
 /** The default signer: the AWS default credential chain (task role on ECS). */
 const awsSigner: MskTokenSigner = async (awsRegion) => {

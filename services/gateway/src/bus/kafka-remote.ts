@@ -9,6 +9,7 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { FanoutConsumer, type FanoutConsumerOptions } from './kafka-consumer.js';
+import { BROKER_ADDRESS, REGION_NAME } from '../../../shared/src/names.js';
 
 /** Another region's cluster, read directly. */
 export interface RemoteCluster {
@@ -106,8 +107,6 @@ export class RemoteFeed {
   }
 }
 
-const REMOTE_REGION = /^[A-Za-z0-9_-]{1,100}$/;
-const REMOTE_BROKER = /^[^\s:,;=]+:\d{1,5}$/;
 
 /**
  * Parses `WSGW_KAFKA_REMOTE_BROKERS`: `<region>=<host:port>,<host:port>;<region>=...`.
@@ -119,8 +118,8 @@ export function parseRemoteBrokers(value: string): RemoteCluster[] {
     const eq = part.indexOf('=');
     const region = part.slice(0, eq).trim();
     const brokers = part.slice(eq + 1).split(',').map((b) => b.trim()).filter(Boolean);
-    if (eq < 1 || !REMOTE_REGION.test(region)) throw new TypeError(`"${part}" does not start with <region>=`);
-    if (brokers.length === 0 || !brokers.every((b) => REMOTE_BROKER.test(b))) throw new TypeError(`"${part}" does not list host:port brokers`);
+    if (eq < 1 || !REGION_NAME.test(region)) throw new TypeError(`"${part}" does not start with <region>=`);
+    if (brokers.length === 0 || !brokers.every((b) => BROKER_ADDRESS.test(b))) throw new TypeError(`"${part}" does not list host:port brokers`);
     if (out.some((r) => r.region === region)) throw new TypeError(`region ${region} appears twice`);
     out.push({ region, brokers });
   }

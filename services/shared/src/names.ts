@@ -1,0 +1,36 @@
+/**
+ * The rules for names that several parts of wsgw must agree on (the gateway's configuration, the
+ * Kafka bus, direct-mode remotes, the infrastructure), each defined once. Channel names have their
+ * own module (channel.ts).
+ */
+import { DEFAULT_TOPIC_PREFIX } from './constants.js';
+
+/**
+ * A region name. It names the region's Kafka topic and keys message positions on the wire
+ * (docs/protocol.md), so it is short and plain: lower-case letters, digits and dashes, starting
+ * with a letter or digit, at most 63 characters. AWS region names fit.
+ */
+export const REGION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const REGION_NAME_RULE = 'lower-case letters, digits and dashes, at most 63 (e.g. eu-west-1)';
+
+/** A Kafka topic prefix: characters Kafka allows in topic names, short enough to leave room for a region. */
+export const TOPIC_PREFIX = /^[A-Za-z0-9._-]{1,200}$/;
+export const TOPIC_PREFIX_RULE = '1-200 characters of A-Z a-z 0-9 . _ -';
+
+/** A broker address: `host:port`. */
+export const BROKER_ADDRESS = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+export const BROKER_ADDRESS_RULE = 'host:port';
+
+/** The topic a region's gateways produce to. */
+export function originTopic(region: string, prefix: string = DEFAULT_TOPIC_PREFIX): string {
+  return `${prefix}${region}`;
+}
+
+/**
+ * Reads a fan-out topic's origin from its name: the region's own topic (`<prefix><region>`) or a
+ * replicated copy that MirrorMaker 2 names `<alias>.<prefix><region>`; undefined for any other topic.
+ */
+export function topicOrigin(prefix: string): (topic: string) => string | undefined {
+  const re = new RegExp(`^(?:.+\\.)?${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([a-z0-9][a-z0-9-]{0,62})$`);
+  return (topic) => re.exec(topic)?.[1];
+}
