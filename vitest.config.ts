@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
  * Test projects, so that the fast loop needs neither Java nor Chromium:
  *
  *   unit     the gateway over real loopback sockets, the SDK, the memory bus, pure modules  (npm run test:unit)
+ *   checks   slower checks without Java: the recovery property test, lint rules, the SDK package, memory
  *   infra    the Pulumi program under mocks                                                 (npm run test:infra)
  *   cost     the cost model                                                                 (npm run test:cost)
  *   process  the built gateway as a child process
@@ -12,6 +13,14 @@ import { defineConfig } from 'vitest/config';
  *
  * `npm test` runs them all.
  */
+/** Tests that need no Java or Chromium but take tens of seconds each: kept out of the fast loop. */
+const SLOW_CHECKS = [
+  'test/gateway/recovery-property.test.ts',
+  'test/unit/lint.test.ts',
+  'test/client/package.test.ts',
+  'test/unit/history-memory.test.ts',
+];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -24,9 +33,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/gateway/**/*.test.ts', 'test/client/**/*.test.ts', 'test/bus/**/*.test.ts', 'test/bench/**/*.test.ts'],
-          exclude: ['test/bus/bus-kafka.test.ts'],
+          exclude: ['test/bus/bus-kafka.test.ts', ...SLOW_CHECKS],
         },
       },
+      { extends: true, test: { name: 'checks', include: SLOW_CHECKS } },
       { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
       { extends: true, test: { name: 'cost', include: ['test/cost/**/*.test.ts'] } },
       { extends: true, test: { name: 'process', include: ['test/process/**/*.test.ts'] } },
