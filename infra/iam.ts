@@ -49,7 +49,7 @@ export interface GatewayKafkaAccess {
 /**
  * The task role: exactly the `kafka-cluster:` actions the gateway's Kafka bus performs.
  * - Connect, DescribeCluster: every MSK IAM client.
- * - WriteDataIdempotently (cluster): the producer is idempotent (design.md §3).
+ * - WriteDataIdempotently (cluster): the producer is idempotent (docs/kafka.md).
  * - DescribeTopic, ReadData: the fan-out topics it consumes: with the replicator every one on its
  *   own cluster, in `direct` mode its own and each remote region's origin topic on that region's.
  * - WriteData, CreateTopic: its own origin topic only (the topic exists — the program creates it —

@@ -43,7 +43,7 @@ export const NAT_MODES = ['perAz', 'single', 'none'] as const;
 export type NatMode = (typeof NAT_MODES)[number];
 
 /**
- * Cross-region fan-out (design.md §2).
+ * Cross-region fan-out (docs/architecture.md, docs/infrastructure.md).
  * - `replicator`: one MSK Replicator per ordered region pair copies `wsgw.fanout.<source>` into
  *   the target region; gateways read only their local cluster.
  * - `direct`: no replication; every gateway also consumes the other regions' clusters over

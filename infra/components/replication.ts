@@ -29,7 +29,7 @@ export interface ReplicationArgs {
  *   gateway's IAM grants name exact topics. Loops are impossible by construction — a replicator
  *   never copies a topic that did not originate in its source — and MSK's `__mskmr` header guards
  *   them besides.
- * - Starting position LATEST: gateways consume from "now" (design.md §2).
+ * - Starting position LATEST: gateways consume from "now" (docs/kafka.md, Broadcast from "now").
  * - Consumer groups are not replicated: offsets mean nothing in another region, and every
  *   gateway task has its own group.
  */

@@ -1,7 +1,7 @@
 /**
  * Contract constants shared by the gateway, the client SDK and the Pulumi program.
  *
- * Everything here is part of the public contract (design.md §3): the infrastructure imports these
+ * Everything here is part of the public contract (docs/architecture.md, Contracts): the infrastructure imports these
  * values instead of copying strings, so that the autoscaling policy, health checks and task
  * environment can never drift from what the gateway actually serves and emits.
  * This module must stay free of side effects and of runtime dependencies.

@@ -1,5 +1,5 @@
 /**
- * The Kafka bus: the fleet's {@link Bus} in production (design.md §2).
+ * The Kafka bus: the fleet's {@link Bus} in production (docs/architecture.md, docs/kafka.md).
  *
  * Topics and records: each gateway produces to `<topicPrefix><region>` (created when missing),
  * key = channel, value = the protobuf envelope (services/shared/src/envelope.ts). Every gateway
