@@ -13,9 +13,9 @@
  *   reconnect soon, 1013/4029 back off longer, 4001 asks for a new token, 1008 stops.
  * - Every subscription is renewed after a reconnect with its position (origin -> last id, plus the
  *   sync point: how far, per origin region, the gateway had written the stream to this client), so
- *   the gateway sends exactly what was missed;
- *   duplicates from the skew window are dropped here by message id. When the gateway's history no
- *   longer covers the gap, a `gap` event tells the application to reload its state.
+ *   the gateway sends exactly what was missed; repeats are dropped here by message id. When the
+ *   gateway cannot vouch for what was missed, a `gap` event tells the application to reload its
+ *   state (docs/protocol.md, Recovery).
  * - App-level pings detect links that died silently behind proxies (browsers cannot see WebSocket
  *   ping frames).
  * - Publishes made while disconnected wait in a bounded queue and are sent on reconnect.
@@ -30,126 +30,18 @@ import {
   type Position,
   type ServerOp,
 } from '../../shared/src/frames.js';
-import { CLOSE_CODES, PUBLISH_DEADLINE_MS, SUBPROTOCOLS } from '../../shared/src/constants.js';
-import { isErrorCode, type ErrorCode } from '../../shared/src/errors.js';
+import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
-import { closeAction, fullJitter, type BackoffOptions } from './backoff.js';
+import { closeAction, fullJitter } from './backoff.js';
+import { CLIENT_DEFAULTS, type ClientEvents, type ClientOptions, type ClientState, type PublishOptions } from './options.js';
+import { FINAL_SUB_ERRORS, WsgwError, serverError } from './errors.js';
+import { OPEN, defaultWebSocket, type WebSocketLike } from './socket.js';
+import { expiresWithin, randomMessageId } from './ids.js';
 
-/** The part of the WebSocket API the client uses (browsers' WebSocket and `ws` both fit). */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  readonly protocol: string;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(data: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-export interface ClientOptions {
-  /** `wss://host/`; the token is added as `?token=`. */
-  readonly url: string;
-  /**
-   * A token, or a function that returns a fresh one: called for the first connection, and again
-   * before a reconnect whenever the cached token expires within 30 s, the server closed with 4001,
-   * or the last attempt never opened (a refused handshake: browsers cannot see its status).
-   */
-  readonly token?: string | (() => string | Promise<string>);
-  /** Wire shape: `json` (default) or `proto`. */
-  readonly protocol?: 'json' | 'proto';
-  /** WebSocket implementation; defaults to the platform's, or `ws` in Node. */
-  readonly WebSocket?: WebSocketCtor;
-  /** Reconnect backoff; default 500 ms doubling to 30 s, full jitter. */
-  readonly backoff?: BackoffOptions;
-  /** App-level ping interval (ms); a missing pong within the same time reconnects. Default 20 000; 0 disables. */
-  readonly pingIntervalMs?: number;
-  /** Most publishes held while disconnected. Default 1 000. */
-  readonly offlineQueueLimit?: number;
-  /**
-   * A connection must stay open this long (ms) before the reconnect backoff starts over. A server
-   * that accepts and then closes at once (a message the client cannot take, an overloaded task)
-   * must not be hammered at the first backoff step forever. Default 10 000.
-   */
-  readonly stableAfterMs?: number;
-  /** How long a request waits for its reply (ms). Default 10 000. */
-  readonly requestTimeoutMs?: number;
-  /**
-   * How long a publish waits for its ack (ms) before it is rejected as `bus_uncertain`. Longer than
-   * the gateway's own deadline (`PUBLISH_DEADLINE_MS`), so that the gateway's answer arrives first.
-   * Default 40 000.
-   */
-  readonly publishTimeoutMs?: number;
-  /** Message ids remembered per channel to drop duplicates after a recovery. Default 1 000. */
-  readonly dedupWindow?: number;
-  /** Source of randomness for jitter (tests). */
-  readonly random?: () => number;
-}
-
-/** The defaults of {@link ClientOptions}; the cost model reads the keepalive interval from here. */
-export const CLIENT_DEFAULTS = Object.freeze({
-  protocol: 'json' as const,
-  backoff: Object.freeze({ baseMs: 500, maxMs: 30_000 }),
-  pingIntervalMs: 20_000,
-  offlineQueueLimit: 1_000,
-  requestTimeoutMs: 10_000,
-  publishTimeoutMs: PUBLISH_DEADLINE_MS + 10_000,
-  stableAfterMs: 10_000,
-  dedupWindow: 1_000,
-});
-
-export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-export interface MessageEvent {
-  readonly ch: string;
-  /** The JSON value, or the bytes of a binary payload. */
-  readonly data: unknown;
-  readonly contentType: 'application/json' | 'application/octet-stream';
-  readonly pos: Position;
-}
-
-export interface ClientEvents {
-  state: { state: ClientState; previous: ClientState };
-  message: MessageEvent;
-  /** A subscription was renewed after a reconnect; `recovered` is true when nothing was lost. */
-  resubscribed: { ch: string; recovered: boolean; missed: number };
-  /** The gateway could not recover a channel: messages may have been lost; reload state. */
-  gap: { ch: string };
-  /** The connection closed; `delayMs` is when the next attempt happens (absent when stopping). */
-  disconnected: { code: number; reason: string; delayMs?: number };
-  error: { error: Error };
-}
-
-/** An `error` reply, or a client-side failure with a stable code. */
-export class WsgwError extends Error {
-  constructor(
-    /** One of services/shared/src/errors.ts; a code this version does not know arrives as `internal`. */
-    readonly code: ErrorCode,
-    message: string,
-    /** For a publish: its message id. Publishing again with it can never deliver it twice. */
-    readonly messageId?: string,
-    /** For a subscription the server refused: its channel. */
-    readonly channel?: string,
-  ) {
-    super(message);
-    this.name = 'WsgwError';
-  }
-}
-
-/** Options of one publish. */
-export interface PublishOptions {
-  /**
-   * The message id (8-64 of A-Z a-z 0-9 _ -); a random one by default. A publish repeated with the
-   * same id is delivered once, so retrying a publish that failed as `bus_uncertain` with the
-   * `messageId` of its error is always safe.
-   */
-  readonly messageId?: string;
-}
-
-/** Codes after which a subscription is dropped rather than renewed: the answer would not change. */
-const FINAL_SUB_ERRORS: ReadonlySet<string> = new Set(['forbidden', 'bad_channel', 'bad_request', 'too_many_subscriptions']);
+// The public API, in one import.
+export { CLIENT_DEFAULTS, WsgwError };
+export type { ClientEvents, ClientOptions, ClientState, MessageEvent, PublishOptions } from './options.js';
+export type { WebSocketCtor, WebSocketLike } from './socket.js';
 
 interface Pending {
   resolve(op: ServerOp): void;
@@ -186,7 +78,6 @@ interface Channel {
   waiters: Array<{ resolve(): void; reject(err: Error): void }>;
 }
 
-const OPEN = 1;
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 
@@ -581,38 +472,3 @@ export class WsgwClient {
   }
 }
 
-/** An error frame as a WsgwError: a code a newer gateway added, this version does not know, reads `internal`. */
-function serverError(code: string, message: string): WsgwError {
-  return isErrorCode(code) ? new WsgwError(code, message) : new WsgwError('internal', `${code}: ${message}`);
-}
-
-/** 16 random bytes, base64url: a message id nobody else will choose. */
-function randomMessageId(): string {
-  const b = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(b);
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/**
- * Whether a JWT's `exp` lies within `ms` from now (or is past). Read without verifying: the
- * gateway verifies; this only decides whether to ask for a new one before connecting. A token
- * that is not a readable JWT is treated as never expiring.
- */
-function expiresWithin(token: string, ms: number): boolean {
-  try {
-    const part = token.split('.')[1];
-    if (part === undefined) return false;
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' && exp * 1000 - Date.now() < ms;
-  } catch {
-    return false;
-  }
-}
-
-async function defaultWebSocket(): Promise<WebSocketCtor> {
-  const g = globalThis as { WebSocket?: WebSocketCtor };
-  if (g.WebSocket) return g.WebSocket;
-  const mod = (await import('ws')) as unknown as { default: WebSocketCtor };
-  return mod.default;
-}
