@@ -98,6 +98,26 @@ describe('liveness', () => {
     await gw.stop();
   });
 
+  it('with WSGW_PING_SKIP_ACTIVE, pings only connections that sent nothing within the interval, and still finds the dead', async () => {
+    const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '1000', WSGW_IDLE_TIMEOUT_MS: '0', WSGW_PING_SKIP_ACTIVE: 'true' });
+    const chatty = await TestClient.connect(gw.url, { autoPong: false });
+    const quiet = await TestClient.connect(gw.url);
+    const deaf = await TestClient.connect(gw.url, { autoPong: false });
+    const pings = { chatty: 0, quiet: 0 };
+    chatty.ws.on('ping', () => pings.chatty++);
+    quiet.ws.on('ping', () => pings.quiet++);
+    // The chatty client never answers a ping, but its frames prove it alive.
+    const t = setInterval(() => chatty.send({ op: 'ping' }), 250);
+    const closed = await deaf.waitClosed(4_000);
+    clearInterval(t);
+    expect(closed.code).toBe(1006);
+    expect(pings.chatty).toBe(0);
+    expect(pings.quiet).toBeGreaterThanOrEqual(1);
+    expect(chatty.closed).toBeUndefined();
+    expect(quiet.closed).toBeUndefined();
+    await gw.stop();
+  });
+
   it('closes idle connections after WSGW_IDLE_TIMEOUT_MS and keeps active ones', async () => {
     const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '1000', WSGW_IDLE_TIMEOUT_MS: '1500' });
     const idle = await TestClient.connect(gw.url);

@@ -110,6 +110,10 @@ describe('loadConfig', () => {
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' }, 'WSGW_KAFKA_RACK_MAP'],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
     [{ WSGW_METRICS_PORT: '8080' }, 'WSGW_METRICS_PORT'],
+    [{ WSGW_TLS_ACM_CERTIFICATE_ARN: 'arn:aws:s3:::bucket' }, 'WSGW_TLS_ACM_CERTIFICATE_ARN'],
+    [{ WSGW_HTTP_REDIRECT_PORT: '8081' }, 'WSGW_HTTP_REDIRECT_PORT'],
+    [{ WSGW_TLS_ACM_CERTIFICATE_ARN: 'arn:aws:acm:us-east-1:123456789012:certificate/abc', WSGW_TLS_REFRESH_MS: '10' }, 'WSGW_TLS_REFRESH_MS'],
+    [{ WSGW_PING_SKIP_ACTIVE: 'sometimes' }, 'WSGW_PING_SKIP_ACTIVE'],
     [{ WSGW_METRICS_PORT: 'nine' }, 'WSGW_METRICS_PORT'],
     [{ WSGW_DEMO_PAGE: 'yes please' }, 'WSGW_DEMO_PAGE'],
     // One frame of the largest payload (base64 for JSON clients adds a third) must fit twice.

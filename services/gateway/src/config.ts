@@ -19,6 +19,10 @@ export interface GatewayConfig {
   readonly metricsPort: number;
   /** Serve the demo page at `/` (default: embedded mode only). */
   readonly demoPage: boolean;
+  /** TLS in the task: the ACM certificate to export and serve, and how often to export it again. */
+  readonly tls: TlsSettings | undefined;
+  /** With TLS in the task: a plain listener that redirects to https. */
+  readonly httpRedirectPort: number | undefined;
   readonly region: string;
   /** Names this task in envelopes and logs; unique per process unless set by `WSGW_NODE_ID`. */
   readonly nodeId: string;
@@ -41,6 +45,13 @@ export interface GatewayConfig {
   readonly timing: Timing;
   readonly history: HistorySettings;
   readonly rebalance: RebalanceSettings;
+}
+
+export interface TlsSettings {
+  readonly acmCertificateArn: string;
+  /** The AWS region that issued the certificate (from its ARN). */
+  readonly region: string;
+  readonly refreshMs: number;
 }
 
 export interface HistorySettings {
@@ -109,6 +120,8 @@ export interface Limits {
 
 export interface Timing {
   readonly pingIntervalMs: number;
+  /** Skip the ping to a connection that sent a frame within the ping interval. */
+  readonly pingSkipActive: boolean;
   /** 0 disables the idle disconnect. */
   readonly idleTimeoutMs: number;
   readonly drainDelayMs: number;
@@ -156,6 +169,8 @@ const intIn = (env: Env, name: string, min: number, max: number, fallback: numbe
   read(env, name, int(min, max), `must be an integer from ${min} to ${max}`, fallback);
 
 const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
+/** An ACM certificate ARN; the first group is its region. */
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
@@ -177,6 +192,8 @@ export const DEFAULTS = Object.freeze({
   [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
   [ENV.jwtMaxLifetimeS]: 86_400,
   [ENV.pingIntervalMs]: TIMING_DEFAULTS.pingIntervalMs,
+  [ENV.pingSkipActive]: false,
+  [ENV.tlsRefreshMs]: 6 * 3_600_000,
   [ENV.idleTimeoutMs]: TIMING_DEFAULTS.idleTimeoutMs,
   [ENV.maxPayloadBytes]: 64 * 1024,
   [ENV.rateLimitPerSec]: 100,
@@ -265,6 +282,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
 
   const timing: Timing = {
     pingIntervalMs: intIn(env, ENV.pingIntervalMs, 1_000, 600_000, DEFAULTS[ENV.pingIntervalMs]),
+    pingSkipActive: read(env, ENV.pingSkipActive, bool, 'must be true or false', DEFAULTS[ENV.pingSkipActive]),
     idleTimeoutMs: intIn(env, ENV.idleTimeoutMs, 0, 86_400_000, DEFAULTS[ENV.idleTimeoutMs]),
     drainDelayMs: intIn(env, ENV.drainDelayMs, 0, 300_000, DEFAULTS[ENV.drainDelayMs]),
     drainWindowMs: intIn(env, ENV.drainWindowMs, 0, 300_000, DEFAULTS[ENV.drainWindowMs]),
@@ -325,6 +343,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const nodeId = fixedNodeId ?? defaultNodeId();
 
   const port = read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.port]);
+  const arn = read(env, ENV.tlsAcmCertificateArn, z.string().regex(ACM_ARN), 'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)');
+  const tls: TlsSettings | undefined =
+    arn === undefined ? undefined : { acmCertificateArn: arn, region: ACM_ARN.exec(arn)![1]!, refreshMs: intIn(env, ENV.tlsRefreshMs, 1_000, 86_400_000, DEFAULTS[ENV.tlsRefreshMs]) };
+  const httpRedirectPort = read(env, ENV.httpRedirectPort, int(0, 65_535), 'must be an integer from 0 to 65535');
+  if (httpRedirectPort !== undefined && tls === undefined) {
+    throw new ConfigError(ENV.httpRedirectPort, `needs ${ENV.tlsAcmCertificateArn}: without TLS in the task, the load balancer redirects`, String(httpRedirectPort));
+  }
+  if (httpRedirectPort !== undefined && httpRedirectPort !== 0 && httpRedirectPort === port) throw new ConfigError(ENV.httpRedirectPort, `must differ from ${ENV.port}`, String(httpRedirectPort));
   const metricsPort = read(env, ENV.metricsPort, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.metricsPort]);
   if (metricsPort !== 0 && metricsPort === port) throw new ConfigError(ENV.metricsPort, `must differ from ${ENV.port}: metrics are never served on the public port`, String(metricsPort));
 
@@ -332,6 +358,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     port,
     metricsPort,
     demoPage: read(env, ENV.demoPage, bool, 'must be true or false', embedded),
+    tls,
+    httpRedirectPort,
     host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', DEFAULTS[ENV.host]),
     region,
     nodeId,

@@ -7,6 +7,7 @@
  * Life cycle:  new ──start()──► running ──drain()──► draining ──► stopped
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Registry } from 'prom-client';
 import type { Bus } from './bus/bus.js';
 import type { GatewayConfig } from './config.js';
@@ -20,7 +21,8 @@ import { Upgrader } from './upgrade.js';
 import { Shedder, closeSpread } from './shedding.js';
 import { GatewayMetrics } from './metrics.js';
 import { emfLine } from './emf.js';
-import { handleHttp, handleMetrics, type HttpSurface, type Readiness } from './http.js';
+import { handleHttp, handleMetrics, redirectToHttps, type HttpSurface, type Readiness } from './http.js';
+import { CertificateKeeper, acmCertificate } from './tls.js';
 import type { Logger } from './logger.js';
 import { CLOSE_CODES } from '../../shared/src/constants.js';
 import type { ContentType } from '../../shared/src/envelope.js';
@@ -52,6 +54,10 @@ export class Gateway {
   private readonly shedder: Shedder;
   private readonly server: Server;
   private readonly metricsServer: Server;
+  /** With TLS in the task: the listener that redirects to https. */
+  private readonly redirectServer: Server | undefined;
+  /** With TLS in the task: the certificate the public listener serves. */
+  private readonly certificate: CertificateKeeper | undefined;
   private readonly emfSink: (line: string) => void;
   private stateValue: GatewayState = 'new';
   private busReady = false;
@@ -96,7 +102,16 @@ export class Gateway {
     });
     // Every entry point contains its own failures: a request that trips a bug is answered (or its
     // socket destroyed) and logged, and the process goes on serving everyone else.
-    this.server = createServer(this.contained((req, res) => handleHttp(this.http, req, res)));
+    const handler = this.contained((req, res) => handleHttp(this.http, req, res));
+    if (config.tls) {
+      // Without a certificate until the first export: start() loads it before listening.
+      const server = createTlsServer({ minVersion: 'TLSv1.2' }, handler);
+      this.server = server;
+      this.certificate = new CertificateKeeper(acmCertificate(config.tls.acmCertificateArn, config.tls.region), (ctx) => server.setSecureContext(ctx), config.tls.refreshMs, this.log, this.metrics.registry);
+      if (config.httpRedirectPort !== undefined) this.redirectServer = createServer(this.contained(redirectToHttps));
+    } else {
+      this.server = createServer(handler);
+    }
     this.server.on('upgrade', upgrader.onUpgrade);
     this.metricsServer = createServer(this.contained((req, res) => handleMetrics(this.metrics.registry, req, res)));
     // Long-lived sockets: no request timeout on upgraded connections; HTTP keep-alive as usual.
@@ -187,11 +202,16 @@ export class Gateway {
 
   async start(): Promise<void> {
     if (this.stateValue !== 'new') throw new Error(`cannot start a gateway that is ${this.stateValue}`);
-    await listen(this.server, this.config.port, this.config.host);
-    await listen(this.metricsServer, this.config.metricsPort, this.config.host).catch(async (err: unknown) => {
-      await new Promise((r) => this.server.close(r));
+    await listen(this.metricsServer, this.config.metricsPort, this.config.host);
+    // TLS in the task: the public port opens once there is a certificate to serve on it.
+    await this.certificate?.start(() => this.stateValue === 'stopped');
+    try {
+      await listen(this.server, this.config.port, this.config.host);
+      if (this.redirectServer) await listen(this.redirectServer, this.config.httpRedirectPort!, this.config.host);
+    } catch (err) {
+      await Promise.all([this.server, this.metricsServer].map((s) => new Promise((r) => s.close(r))));
       throw err;
-    });
+    }
     this.stateValue = 'running';
     // The gateway listens even when the bus is down: /healthz answers, /readyz stays 503 until
     // the bus works, so the load balancer waits instead of the orchestrator restarting us.
@@ -307,10 +327,11 @@ export class Gateway {
     this.timers = [];
     if (this.busStartAttempt) clearTimeout(this.busStartAttempt);
     this.sessions.terminateAll();
+    this.certificate?.stop();
     await this.bus.close().catch((err: unknown) => this.log.error({ err }, 'bus close failed'));
-    this.server.closeAllConnections();
-    this.metricsServer.closeAllConnections();
-    await Promise.all([this.server, this.metricsServer].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const servers = [this.server, this.metricsServer, ...(this.redirectServer ? [this.redirectServer] : [])];
+    for (const s of servers) s.closeAllConnections();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 

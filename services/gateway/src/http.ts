@@ -85,6 +85,17 @@ export async function handleHttp(gw: HttpSurface, req: IncomingMessage, res: Ser
   }
 }
 
+/**
+ * The redirect listener (TLS in the task, where the load balancer passes port 80 through): every
+ * request goes to the same host and path over https, with the port dropped.
+ */
+export async function redirectToHttps(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const host = /^[A-Za-z0-9.-]+/.exec(req.headers.host ?? '')?.[0];
+  if (host === undefined) return fail(res, 'bad_request', 'a Host header is required');
+  const target = req.url?.startsWith('/') ? req.url : '/';
+  res.writeHead(301, { location: `https://${host}${target}`, 'content-length': 0 }).end();
+}
+
 /** The metrics listener's only route. */
 export async function handleMetrics(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return fail(res, 'not_found');

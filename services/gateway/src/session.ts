@@ -275,9 +275,15 @@ export class Sessions {
   /** Heartbeat and idle sweep: one timer for all connections. */
   sweep(): void {
     const now = performance.now();
-    const idle = this.d.config.timing.idleTimeoutMs;
+    const { idleTimeoutMs: idle, pingIntervalMs: interval, pingSkipActive: skipActive } = this.d.config.timing;
     for (const conn of this.conns) {
       if (conn.closing) continue;
+      // A frame from the client within the interval proves it alive as a pong would; outbound
+      // writes prove nothing (a load balancer acknowledges them for a client long gone).
+      if (skipActive && now - conn.lastActivity < interval) {
+        conn.awaitingPong = false;
+        continue;
+      }
       if (conn.awaitingPong) {
         // No pong for a whole interval: the peer or the path is dead.
         this.d.metrics.closes.inc({ code: closeLabel('ping_timeout') });

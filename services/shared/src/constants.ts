@@ -80,6 +80,15 @@ export const ENV = Object.freeze({
   metricsPort: 'WSGW_METRICS_PORT',
   /** Serve the demo page and the browser SDK bundle (default: only in embedded mode). */
   demoPage: 'WSGW_DEMO_PAGE',
+  /**
+   * TLS in the task (behind a load balancer that passes TCP): the ACM exportable certificate the
+   * gateway exports and serves its public port with; unset: plain HTTP (TLS ends at the ALB).
+   */
+  tlsAcmCertificateArn: 'WSGW_TLS_ACM_CERTIFICATE_ARN',
+  /** How often the certificate is exported again (ms). */
+  tlsRefreshMs: 'WSGW_TLS_REFRESH_MS',
+  /** A plain listener that answers every request with a redirect to https (with TLS in the task). */
+  httpRedirectPort: 'WSGW_HTTP_REDIRECT_PORT',
   region: 'WSGW_REGION',
   nodeId: 'WSGW_NODE_ID',
   serviceName: 'WSGW_SERVICE_NAME',
@@ -115,6 +124,8 @@ export const ENV = Object.freeze({
   allowedOrigins: 'WSGW_ALLOWED_ORIGINS',
   allowAnonymous: 'WSGW_ALLOW_ANONYMOUS',
   pingIntervalMs: 'WSGW_PING_INTERVAL_MS',
+  /** Skip the ping to a connection that sent a frame within the interval (it proved itself alive). */
+  pingSkipActive: 'WSGW_PING_SKIP_ACTIVE',
   idleTimeoutMs: 'WSGW_IDLE_TIMEOUT_MS',
   maxPayloadBytes: 'WSGW_MAX_PAYLOAD_BYTES',
   rateLimitPerSec: 'WSGW_RATE_LIMIT_PER_SEC',
