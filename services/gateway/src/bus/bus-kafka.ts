@@ -32,17 +32,16 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
-import type { Registry } from 'prom-client';
-import { DEFAULT_TOPIC_PREFIX } from '../../../shared/src/constants.js';
 import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
-import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } from './kafka-config.js';
+import { buildKafkaConfig, type KafkaConfigDeps } from './kafka-config.js';
+import { noLog, resolveKafkaBusOptions, type BusLogger, type KafkaBusOptions, type ResolvedKafkaBusOptions } from './kafka-bus-options.js';
 import { FanoutConsumer } from './kafka-consumer.js';
 import { MessageDedup } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
-import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
+import { RemoteFeed } from './kafka-remote.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
 import { originLabel } from '../metrics.js';
 
@@ -50,88 +49,7 @@ import { originLabel } from '../metrics.js';
 export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
 const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
-/** The subset of a pino logger the bus writes to. */
-export interface BusLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'> {
-  /** This gateway's region; it produces to `<topicPrefix><region>`. */
-  readonly region: string;
-  /** This gateway's unique node id (envelope `node`, client id, consumer group). */
-  readonly nodeId: string;
-  /** Fan-out topic prefix. Default `wsgw.fanout.`. */
-  readonly topicPrefix?: string;
-  /** Most publishes waiting for an acknowledgement; beyond it publish rejects. Default 10 000. */
-  readonly bufferLimit?: number;
-  /** Longest a publish waits in the buffer before it is rejected (ms). Default 30 000. */
-  readonly bufferTimeoutMs?: number;
-  /** Most records in one produce request. Default 500. */
-  readonly maxBatch?: number;
-  /**
-   * Largest encoded envelope accepted (bytes); larger publishes reject with `bus_rejected`.
-   * Default 1 000 000, under the broker's default `message.max.bytes` (1 048 588).
-   */
-  readonly maxMessageBytes?: number;
-  /** Partitions of the origin topic when the bus creates it. Default 6. */
-  readonly partitions?: number;
-  /** Replication factor of the origin topic when created. Default min(3, brokers in the cluster). */
-  readonly replicationFactor?: number;
-  /** How many recent message ids are remembered to drop duplicates. Default 50 000. */
-  readonly dedupWindow?: number;
-  /** How often to look for new fan-out topics (ms). Default 10 000. */
-  readonly topicRefreshMs?: number;
-  /**
-   * The rack this gateway runs in (on MSK: its availability zone id, e.g. `use1-az1`); the local
-   * cluster then serves its fetches from a replica in the same zone. Default: none (the leaders).
-   */
-  readonly rackId?: string;
-  /** Longest the broker holds an empty fetch (ms); bounds nothing on the latency of data. Default 20. */
-  readonly maxWaitTimeMs?: number;
-  /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
-  readonly startSlackMs?: number;
-  /**
-   * At start, read this much of the fan-out stream from before the start (ms) into the handler's
-   * history (`skipped`), never delivering it; {@link KafkaBus.historyWarm} tells when it is done.
-   * Default 0.
-   */
-  readonly readBackMs?: number;
-  /**
-   * Cross-region direct mode (`WSGW_KAFKA_REMOTE_BROKERS`): other regions' clusters whose origin
-   * topic `<topicPrefix><region>` this bus reads directly (./kafka-remote.ts). Leave empty when
-   * MirrorMaker 2 or MSK Replicator copies the topics into the local cluster.
-   */
-  readonly remotes?: readonly RemoteCluster[];
-  /** How often each partition of the origin topic gets a progress tick (ms). Default 1 000. */
-  readonly tickMs?: number;
-  /**
-   * How far append times of one log may run backwards (brokers' clocks disagreeing across a leader
-   * change); progress is reported this much behind the ticks (ms). Default 100.
-   */
-  readonly stampSkewMs?: number;
-  /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
-  readonly registry?: Registry;
-  readonly logger?: BusLogger;
-}
-
-const DEFAULTS = Object.freeze({
-  topicPrefix: DEFAULT_TOPIC_PREFIX,
-  bufferLimit: 10_000,
-  bufferTimeoutMs: 30_000,
-  maxBatch: 500,
-  maxMessageBytes: 1_000_000,
-  partitions: 6,
-  dedupWindow: 50_000,
-  topicRefreshMs: 10_000,
-  maxWaitTimeMs: 20,
-  startSlackMs: 1_000,
-  readBackMs: 0,
-  tickMs: 1_000,
-  stampSkewMs: 100,
-});
+export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
 
 interface Pending {
   readonly key: string;
@@ -155,7 +73,6 @@ const TIMESTAMP_TYPE = 'message.timestamp.type';
 const RESOURCE_TOPIC = 2;
 const SOURCE_TOPIC_CONFIG = 1;
 
-const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -164,7 +81,7 @@ export class KafkaBus implements Bus {
   readonly metrics: KafkaBusMetrics;
   /** The topic this gateway produces to. */
   readonly topic: string;
-  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor' | 'rackId'>> & KafkaBusOptions;
+  private readonly opts: ResolvedKafkaBusOptions;
   private readonly deps: KafkaConfigDeps;
   private readonly feeds: RemoteFeed[] = [];
   private readonly kafka: Kafka;
@@ -203,20 +120,7 @@ export class KafkaBus implements Bus {
   private readonly naps = new Set<() => void>();
 
   constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
-    const opts = { ...DEFAULTS, ...options };
-    if (typeof opts.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(opts.region)) throw new TypeError('region: 1-100 characters of A-Z a-z 0-9 _ -');
-    if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
-    if (!/^[A-Za-z0-9._-]{1,200}$/.test(opts.topicPrefix)) throw new TypeError('topicPrefix: 1-200 characters of A-Z a-z 0-9 . _ -');
-    for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
-      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
-    }
-    const seen = new Set([opts.region]);
-    for (const r of opts.remotes ?? []) {
-      if (typeof r.region !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(r.region) || seen.has(r.region)) {
-        throw new TypeError(`remotes: region "${String(r.region)}" is invalid, repeated or this bus's own`);
-      }
-      seen.add(r.region);
-    }
+    const opts = resolveKafkaBusOptions(options);
     this.opts = opts;
     this.deps = deps;
     this.log = options.logger ?? noLog;
