@@ -18,20 +18,18 @@
  *   local topic and resolves when this instance reads it back; every other consumer skips keys
  *   under `__wsgw.` before asking `wants()`, so probes never reach clients.
  *
- * Publishing while the brokers are away: publishes wait in a buffer of at most `bufferLimit`
- * messages, one batch in flight at a time (which keeps per-origin order). A failed batch stays at
- * the head and is retried with a fresh idempotent producer after a backoff. A publish that finds the
- * buffer full, or that waited `bufferTimeoutMs` without being in flight, is rejected with
- * `BusError('bus_unavailable')` when it was never sent, or `BusError('bus_uncertain')` when an
- * attempt failed without an answer (it may have been written); nothing is dropped silently. A publish resolves only after all
- * in-sync replicas acknowledged it (acks=all), so a resolved publish survives a broker restart.
- * A retried batch may be written twice; consumers drop the copy by message id (`dedupWindow`).
+ * Publishing: publishes wait in a bounded queue, one batch in flight at a time, and resolve once all
+ * in-sync replicas acknowledged them (acks=all), so a resolved publish survives a broker restart.
+ * While the brokers are away they wait, are retried with a fresh idempotent producer, and are
+ * rejected with a {@link BusError} when the queue is full or they waited too long; nothing is
+ * dropped silently (./kafka-publish-queue.ts). A retried batch may be written twice; consumers drop
+ * the copy by message id (`dedupWindow`).
  *
  * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel) are
  * counted in `wsgw_bus_malformed_total{reason}` and skipped.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata } from 'kafkajs';
 import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
@@ -43,6 +41,8 @@ import { MessageDedup } from './dedup-window.js';
 import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
 import { RemoteFeed } from './kafka-remote.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
+import { PublishQueue, type OriginProducer } from './kafka-publish-queue.js';
+import { backoff, Naps } from './backoff.js';
 import { originLabel } from '../metrics.js';
 
 /** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
@@ -50,19 +50,6 @@ export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
 const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
 export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
-
-interface Pending {
-  readonly key: string;
-  readonly value: Buffer;
-  /** Set for ticks, which go to a partition of their own choosing. */
-  readonly partition?: number;
-  readonly at: number;
-  inFlight: boolean;
-  /** Handed to Kafka at least once: a failed attempt may still have been written. */
-  attempted: boolean;
-  readonly resolve: (r: PublishReceipt) => void;
-  readonly reject: (e: Error) => void;
-}
 
 /** The topic setting that makes the broker stamp each record with its append time. */
 const TIMESTAMP_TYPE = 'message.timestamp.type';
@@ -75,7 +62,6 @@ const SOURCE_TOPIC_CONFIG = 1;
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 export class KafkaBus implements Bus {
   readonly metrics: KafkaBusMetrics;
@@ -104,20 +90,15 @@ export class KafkaBus implements Bus {
   private starting: Promise<void> | undefined;
   private state: 'new' | 'connecting' | 'running' | 'closed' = 'new';
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
   private consumer: FanoutConsumer | undefined;
   private consumerUp = false;
-  private producerOk = true;
 
-  private readonly queue: Pending[] = [];
-  private sending = false;
-  private pumpScheduled = false;
+  private readonly queue: PublishQueue;
   private readonly timers: NodeJS.Timeout[] = [];
-  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly probes = new Map<string, () => void>();
   private probeSeq = 0;
   private closing: Promise<void> | undefined;
-  private readonly naps = new Set<() => void>();
+  private readonly naps = new Naps();
 
   constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
     const opts = resolveKafkaBusOptions(options);
@@ -146,21 +127,16 @@ export class KafkaBus implements Bus {
     this.kafka = new Kafka(
       buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
     );
-  }
-
-  /**
-   * A backoff wait that `close()` cuts short. Its timer keeps the process alive on purpose: someone
-   * awaits the start or a publish meanwhile (an unref'd timer let a lone script exit mid-start).
-   */
-  private nap(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.naps.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.naps.add(done);
+    this.queue = new PublishQueue({
+      bufferLimit: opts.bufferLimit,
+      bufferTimeoutMs: opts.bufferTimeoutMs,
+      maxBatch: opts.maxBatch,
+      maxMessageBytes: opts.maxMessageBytes,
+      topic: this.topic,
+      newProducer: () => this.newProducer(),
+      partitionOf: (key) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key, value: null } }),
+      metrics: this.metrics,
+      log: this.log,
     });
   }
 
@@ -188,7 +164,7 @@ export class KafkaBus implements Bus {
     if (msg.origin !== this.opts.region) {
       return Promise.reject(new BusError('bus_rejected', `message origin ${msg.origin} is not this bus's region ${this.opts.region}`));
     }
-    return this.enqueue(msg.channel, encodeEnvelope(msg));
+    return this.queue.enqueue(msg.channel, encodeEnvelope(msg));
   }
 
   health(): BusHealth {
@@ -200,9 +176,9 @@ export class KafkaBus implements Bus {
       case 'connecting':
         return { ok: false, reason: 'connecting' };
     }
-    if (!this.producerOk) return { ok: false, reason: 'broker_unreachable' };
+    if (!this.queue.producerOk) return { ok: false, reason: 'broker_unreachable' };
     if (!this.consumerUp) return { ok: false, reason: 'consumer_down' };
-    if (this.queue.length >= this.opts.bufferLimit) return { ok: false, reason: 'buffer_full' };
+    if (this.queue.full) return { ok: false, reason: 'buffer_full' };
     return { ok: true };
   }
 
@@ -224,7 +200,7 @@ export class KafkaBus implements Bus {
         contentType: 'application/octet-stream',
         payload: new Uint8Array(0),
       });
-      this.enqueue(key, value).catch((err: unknown) => {
+      this.queue.enqueue(key, value).catch((err: unknown) => {
         clearTimeout(timer);
         reject(err);
       });
@@ -254,14 +230,14 @@ export class KafkaBus implements Bus {
         this.timers.push(setInterval(() => this.contain(this.refreshTopics(), 'topic_refresh'), this.opts.topicRefreshMs).unref());
         this.startRemoteFeeds(startedAt);
         this.timers.push(setInterval(() => this.tick(), Math.max(50, Math.floor(this.opts.tickMs / 4))).unref());
-        this.schedulePump();
+        this.queue.start();
         return;
       } catch (err) {
         if (err instanceof BusError) throw err;
         this.countError('connect');
         this.log.warn({ err, attempt }, 'kafka bus cannot connect yet; retrying');
         await this.disconnectAll();
-        await this.nap(backoff(attempt));
+        await this.naps.nap(backoff(attempt));
       }
     }
   }
@@ -281,7 +257,7 @@ export class KafkaBus implements Bus {
     }
     this.stampsVerified = await this.verifyStamps(admin);
     await this.loadPartitions();
-    await this.newProducer();
+    await this.queue.connectProducer();
     if (this.isClosed()) return;
     this.consumer = new FanoutConsumer(this.kafka, admin, {
       groupId: this.groupId,
@@ -397,13 +373,13 @@ export class KafkaBus implements Bus {
    * never while the brokers are away or publishes wait.
    */
   private tick(): void {
-    if (this.state !== 'running' || !this.producerOk || this.queue.length > 100) return;
+    if (this.state !== 'running' || !this.queue.producerOk || this.queue.length > 100) return;
     const now = Date.now();
     const due = this.ticks.due(this.partitionMeta.map((p) => p.partitionId), now).filter((p) => !this.tickPending.has(p));
     for (const partition of due) {
       this.tickPending.add(partition);
       this.ticks.seen(partition, now);
-      this.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
+      this.queue.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
         .catch(() => undefined)
         .finally(() => this.tickPending.delete(partition));
     }
@@ -416,18 +392,22 @@ export class KafkaBus implements Bus {
     this.partitionMeta = partitions.map((p) => ({ ...p }));
   }
 
-  private async newProducer(): Promise<void> {
+  /** A producer of the origin topic for the publish queue, not yet connected. */
+  private newProducer(): OriginProducer {
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // Partitions are chosen by the bus (same murmur2 partitioner), so that receipts carry offsets.
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
-      // A batch that still fails after these is retried by the bus with a fresh producer.
+      // A batch that still fails after these is retried by the publish queue with a fresh producer.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    this.producer = producer;
-    await producer.connect();
+    return {
+      connect: () => producer.connect(),
+      send: (messages) => producer.send({ topic: this.topic, acks: -1, messages }),
+      disconnect: () => producer.disconnect(),
+    };
   }
 
   private async refreshTopics(): Promise<void> {
@@ -439,127 +419,6 @@ export class KafkaBus implements Bus {
       this.countError('topic_refresh');
       this.log.warn({ err }, 'kafka topic refresh failed');
     }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Publishing
-
-  private enqueue(key: string, bytes: Uint8Array, partition?: number): Promise<PublishReceipt> {
-    if (this.state === 'closed' || this.closing) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
-    if (bytes.byteLength > this.opts.maxMessageBytes) {
-      this.countError('rejected');
-      return Promise.reject(new BusError('bus_rejected', `message of ${bytes.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`));
-    }
-    if (this.queue.length >= this.opts.bufferLimit) {
-      this.countError('buffer_full');
-      return Promise.reject(new BusError('bus_unavailable', `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`));
-    }
-    return new Promise<PublishReceipt>((resolve, reject) => {
-      const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.queue.push({ key, value, ...(partition === undefined ? {} : { partition }), at: Date.now(), inFlight: false, attempted: false, resolve, reject });
-      // Publishes time out whatever the connection state, also before the first connect.
-      this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
-      this.metrics.buffered.set(this.queue.length);
-      this.schedulePump();
-    });
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.sending) return;
-    this.pumpScheduled = true;
-    // One macrotask of linger: publishes made in the same tick travel in one request.
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.contain(
-        this.pump().finally(() => {
-          // A pump that died on an unexpected error must not strand what is queued.
-          if (this.queue.length > 0 && this.state === 'running') setTimeout(() => this.schedulePump(), 500).unref();
-        }),
-        'produce',
-      );
-    });
-  }
-
-  /** Sends the head of the queue, one batch at a time, until it is empty or the brokers fail. */
-  private async pump(): Promise<void> {
-    if (this.sending || this.state !== 'running') return;
-    this.sending = true;
-    let attempt = 0;
-    // After a batch failed for a reason that belongs to one of its records, send the records of
-    // that batch one by one to find it.
-    let isolate = 0;
-    try {
-      while (this.queue.length > 0 && this.state === 'running') {
-        const batch = this.queue.slice(0, isolate > 0 ? 1 : this.opts.maxBatch);
-        for (const p of batch) p.inFlight = true;
-        try {
-          if (!this.producer) await this.newProducer();
-          const partitions = batch.map((p) => p.partition ?? this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
-          for (const p of batch) p.attempted = true;
-          const result = await this.producer!.send({
-            topic: this.topic,
-            acks: -1,
-            messages: batch.map((p, i) => ({ key: p.key, value: p.value, partition: partitions[i] })),
-          });
-          this.queue.splice(0, batch.length);
-          this.metrics.buffered.set(this.queue.length);
-          this.metrics.produced.inc({ topic: this.topic }, batch.length);
-          settle(batch, partitions, result);
-          if (!this.producerOk) this.log.info({}, 'kafka produce works again');
-          this.producerOk = true;
-          attempt = 0;
-          if (isolate > 0) isolate--;
-        } catch (err) {
-          for (const p of batch) p.inFlight = false;
-          if (this.state !== 'running') break;
-          if (isRecordError(err)) {
-            if (batch.length > 1) {
-              isolate = batch.length;
-            } else {
-              this.queue.shift();
-              this.metrics.buffered.set(this.queue.length);
-              this.countError('rejected');
-              batch[0]!.reject(new BusError('bus_rejected', `Kafka refused the message: ${(err as Error).message}`, { cause: err }));
-              if (isolate > 0) isolate--;
-            }
-            continue;
-          }
-          this.producerOk = false;
-          this.countError('produce');
-          this.log.warn({ err, waiting: this.queue.length, attempt }, 'kafka produce failed; retrying with a new producer');
-          const old = this.producer;
-          this.producer = undefined;
-          await old?.disconnect().catch(() => undefined);
-          await this.nap(backoff(attempt++));
-          this.expire();
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  /** Rejects publishes that waited too long and are not being sent right now. */
-  private expire(): void {
-    const limit = Date.now() - this.opts.bufferTimeoutMs;
-    if (this.queue.length === 0 || this.queue[0]!.at > limit) return;
-    let kept = 0;
-    for (const p of this.queue) {
-      if (!p.inFlight && p.at <= limit) {
-        this.countError('buffer_timeout');
-        // A request that failed without an answer (a timeout, a dropped connection) may have been
-        // written all the same: say so, rather than "nothing was published".
-        p.reject(
-          p.attempted
-            ? new BusError('bus_uncertain', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms; the message was sent and may still be delivered`)
-            : new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`),
-        );
-      } else {
-        this.queue[kept++] = p;
-      }
-    }
-    this.queue.length = kept;
-    this.metrics.buffered.set(kept);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -661,14 +520,13 @@ export class KafkaBus implements Bus {
   private async shutdown(): Promise<void> {
     const wasRunning = this.state === 'running';
     // Give what is buffered a moment to be acknowledged, then refuse the rest.
+    this.queue.stopAccepting();
     const deadline = Date.now() + (wasRunning ? 5_000 : 0);
-    while (this.queue.length > 0 && Date.now() < deadline && this.producerOk) await sleep(10);
+    while (this.queue.length > 0 && Date.now() < deadline && this.queue.producerOk) await sleep(10);
     this.state = 'closed';
-    for (const wake of [...this.naps]) wake();
+    this.naps.wakeAll();
     for (const t of this.timers) clearInterval(t);
-    clearInterval(this.expiryTimer);
-    for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
-    this.metrics.buffered.set(0);
+    this.queue.close();
     const consumer = this.consumer;
     this.consumer = undefined;
     await Promise.all([withTimeout(consumer?.stop(), 5_000), ...this.feeds.splice(0).map((f) => withTimeout(f.stop(), 5_000))]);
@@ -678,33 +536,13 @@ export class KafkaBus implements Bus {
   }
 
   private async disconnectAll(): Promise<void> {
-    const { producer, admin, consumer } = this;
-    this.producer = undefined;
+    const { admin, consumer } = this;
+    const producer = this.queue.detachProducer();
     this.admin = undefined;
     this.consumer = undefined;
     this.consumerUp = false;
     await Promise.all([withTimeout(consumer?.stop(), 5_000), withTimeout(producer?.disconnect(), 5_000), withTimeout(admin?.disconnect(), 2_000)]);
   }
-}
-
-/** Broker answers that condemn a record rather than the connection: retrying cannot help. */
-const RECORD_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
-
-function isRecordError(err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type;
-  return err instanceof Error && err.name === 'KafkaJSProtocolError' && typeof type === 'string' && RECORD_ERRORS.has(type);
-}
-
-/** Resolves each publish with `partition:offset`, computed from the per-partition base offsets. */
-function settle(batch: Pending[], partitions: number[], result: RecordMetadata[]): void {
-  const next = new Map<number, bigint>();
-  for (const r of result) if (r.baseOffset !== undefined) next.set(r.partition, BigInt(r.baseOffset));
-  batch.forEach((p, i) => {
-    const part = partitions[i]!;
-    const off = next.get(part);
-    if (off !== undefined) next.set(part, off + 1n);
-    p.resolve(off !== undefined ? { offset: `${part}:${off}` } : {});
-  });
 }
 
 async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
