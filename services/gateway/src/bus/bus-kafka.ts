@@ -25,31 +25,29 @@
  * dropped silently (./kafka-publish-queue.ts). A retried batch may be written twice; consumers drop
  * the copy by message id (`dedupWindow`).
  *
- * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel) are
- * counted in `wsgw_bus_malformed_total{reason}` and skipped.
+ * Reading: ./kafka-batch-reader.ts turns each fetched batch into deliveries, history and progress.
+ * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel, an origin
+ * other than the topic's) are counted in `wsgw_bus_malformed_total{reason}` and skipped.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata } from 'kafkajs';
-import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
-import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
+import { Kafka, Partitioners, type Admin, type PartitionMetadata } from 'kafkajs';
+import { encodeEnvelope } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
 import { buildKafkaConfig, type KafkaConfigDeps } from './kafka-config.js';
 import { noLog, resolveKafkaBusOptions, type BusLogger, type KafkaBusOptions, type ResolvedKafkaBusOptions } from './kafka-bus-options.js';
 import { FanoutConsumer } from './kafka-consumer.js';
-import { MessageDedup } from './dedup-window.js';
-import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
+import { BatchReader, RESERVED_KEY_PREFIX, type FetchedBatch } from './kafka-batch-reader.js';
+import { KafkaBusMetrics, type BusErrorKind } from './kafka-metrics.js';
 import { RemoteFeed } from './kafka-remote.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
 import { PublishQueue, type OriginProducer } from './kafka-publish-queue.js';
 import { backoff, Naps } from './backoff.js';
-import { originLabel } from '../metrics.js';
 
-/** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
-export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
 const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
 export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
+export { RESERVED_KEY_PREFIX } from './kafka-batch-reader.js';
 
 /** The topic setting that makes the broker stamp each record with its append time. */
 const TIMESTAMP_TYPE = 'message.timestamp.type';
@@ -75,7 +73,7 @@ export class KafkaBus implements Bus {
   private readonly groupId: string;
   private readonly probePrefix: string;
   private readonly match: RegExp;
-  private readonly dedup: MessageDedup;
+  private readonly reader: BatchReader;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMeta: PartitionMetadata[] = [];
   private readonly originOf: (topic: string) => string | undefined;
@@ -112,7 +110,6 @@ export class KafkaBus implements Bus {
     const instance = randomBytes(4).toString('hex');
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
     this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
-    this.dedup = new MessageDedup(opts.dedupWindow);
     const origin = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}([A-Za-z0-9_-]+)$`);
     this.originOf = (topic) => origin.exec(topic)?.[1];
     this.originProgress = new OriginProgress(
@@ -124,6 +121,18 @@ export class KafkaBus implements Bus {
       opts.stampSkewMs,
     );
     this.ticks = new TickSchedule(opts.tickMs);
+    this.reader = new BatchReader({
+      ownTopic: this.topic,
+      originOf: this.originOf,
+      dedupWindow: opts.dedupWindow,
+      ticks: this.ticks,
+      progress: this.originProgress,
+      onProbe: (key) => {
+        if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
+      },
+      metrics: this.metrics,
+      log: this.log,
+    });
     this.kafka = new Kafka(
       buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
     );
@@ -267,7 +276,7 @@ export class KafkaBus implements Bus {
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
       rackId: this.opts.rackId,
       onFetch: (broker) => this.metrics.fetches.inc({ broker }),
-      onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+      onBatch: ({ batch }, liveFrom) => this.onBatch(batch, liveFrom),
       onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, false),
       onCovered: (topic, since) => this.covered(topic, since),
       onState: (up, err) => {
@@ -334,7 +343,7 @@ export class KafkaBus implements Bus {
         readBackMs: this.opts.readBackMs,
         maxWaitTimeMs: this.opts.maxWaitTimeMs,
         retryMs: this.opts.topicRefreshMs,
-        onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+        onBatch: ({ batch }, liveFrom) => this.onBatch(batch, liveFrom),
         onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, true),
         onCovered: (topic, since) => this.covered(topic, since),
         onState: (up, err) => {
@@ -421,81 +430,11 @@ export class KafkaBus implements Bus {
     }
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Consuming
-
-  /** One fetched batch; `liveFrom`: while the partition is read back, where its live range starts. */
-  private onBatch({ batch }: EachBatchPayload, liveFrom: bigint | undefined): void {
+  /** One fetched batch, for the handler while the bus is open. */
+  private onBatch(batch: FetchedBatch, liveFrom: bigint | undefined): void {
     const h = this.handler;
     if (!h || this.state === 'closed') return;
-    const msgs = batch.messages;
-    const origin = this.originOf(batch.topic);
-    if (origin === undefined) return;
-    const own = batch.topic === this.topic;
-    let skipped = 0;
-    const ticks: number[] = [];
-    for (const m of msgs) {
-      if (m.key === null || m.key.length === 0) {
-        this.malformed('no_key');
-        continue;
-      }
-      const key = m.key.toString();
-      const stamp = Number(m.timestamp);
-      if (key.startsWith(RESERVED_KEY_PREFIX)) {
-        if (key === TICK_KEY) {
-          if (m.value !== null && m.value.length === 1 && m.value[0] === TICK_VERIFIED[0]) ticks.push(stamp);
-          if (own) this.ticks.seen(batch.partition);
-        } else if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
-        continue;
-      }
-      const backfill = liveFrom !== undefined && BigInt(m.offset) < liveFrom;
-      if (backfill || !h.wants(key)) {
-        skipped++;
-        // kafkajs hands out views into the whole fetch response; the history keeps a copy.
-        if (h.skipped !== undefined && m.value !== null) {
-          try {
-            h.skipped(key, m.value, stamp, origin);
-          } catch {
-            this.countError('handler');
-          }
-        }
-        continue;
-      }
-      let env: BusMessage;
-      try {
-        if (m.value === null) throw new EnvelopeError('malformed', 'record has no value');
-        env = decodeEnvelope(m.value);
-      } catch (err) {
-        this.malformed(err instanceof EnvelopeError ? err.code : 'malformed');
-        continue;
-      }
-      if (env.channel !== key) {
-        this.malformed('key_mismatch');
-        continue;
-      }
-      if (env.origin !== origin) {
-        this.malformed('origin_mismatch');
-        continue;
-      }
-      if (!this.dedup.add(env.id)) {
-        this.metrics.duplicates.inc();
-        continue;
-      }
-      const label = originLabel.of(env.origin);
-      this.metrics.delivered.inc({ origin: label });
-      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
-      try {
-        h.deliver(env, stamp);
-      } catch (err) {
-        this.countError('handler');
-        this.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
-      }
-    }
-    // After the batch's records: progress promises only what has been handed over.
-    this.originProgress.batch(batch.topic, batch.partition, ticks, (msgs[0] as { batchContext?: { timestampType?: number } } | undefined)?.batchContext?.timestampType);
-    this.metrics.consumed.inc({ topic: batch.topic }, msgs.length);
-    if (skipped > 0) this.metrics.skippedUnwanted.inc(skipped);
-    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    this.reader.read(batch, liveFrom, h);
   }
 
   /** Runs a background task whose failure is counted and logged, never left unhandled. */
@@ -504,10 +443,6 @@ export class KafkaBus implements Bus {
       this.countError(kind);
       this.log.error({ err }, `kafka bus background task failed (${kind})`);
     });
-  }
-
-  private malformed(reason: MalformedReason): void {
-    this.metrics.malformed.inc({ reason });
   }
 
   private countError(kind: BusErrorKind): void {
