@@ -40,6 +40,7 @@ import { FanoutConsumer } from './kafka-consumer.js';
 import { BatchReader, RESERVED_KEY_PREFIX, type FetchedBatch } from './kafka-batch-reader.js';
 import { KafkaBusMetrics, type BusErrorKind } from './kafka-metrics.js';
 import { RemoteFeed } from './kafka-remote.js';
+import { createOriginTopic, originPartitions, verifyStamps } from './kafka-origin-topic.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
 import { PublishQueue, type OriginProducer } from './kafka-publish-queue.js';
 import { backoff, Naps } from './backoff.js';
@@ -48,15 +49,6 @@ const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
 export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
 export { RESERVED_KEY_PREFIX } from './kafka-batch-reader.js';
-
-/** The topic setting that makes the broker stamp each record with its append time. */
-const TIMESTAMP_TYPE = 'message.timestamp.type';
-/**
- * kafkajs' RESOURCE_TOPIC and SOURCE_TOPIC_CONFIG (Kafka protocol values): its
- * enums exist in its types but, being CommonJS, cannot be imported by name from an ES module.
- */
-const RESOURCE_TOPIC = 2;
-const SOURCE_TOPIC_CONFIG = 1;
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -255,17 +247,9 @@ export class KafkaBus implements Bus {
     const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
     this.admin = admin;
     await admin.connect();
-    const cluster = await admin.describeCluster();
-    const replicationFactor = this.opts.replicationFactor ?? Math.min(3, Math.max(1, cluster.brokers.length));
-    if (!(await admin.listTopics()).includes(this.topic)) {
-      // Another gateway of the region may create it at the same moment; kafkajs then returns false.
-      await admin.createTopics({
-        topics: [{ topic: this.topic, numPartitions: this.opts.partitions, replicationFactor, configEntries: [{ name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
-        waitForLeaders: true,
-      });
-    }
-    this.stampsVerified = await this.verifyStamps(admin);
-    await this.loadPartitions();
+    await createOriginTopic(admin, { topic: this.topic, partitions: this.opts.partitions, replicationFactor: this.opts.replicationFactor });
+    this.stampsVerified = await verifyStamps(admin, this.topic, this.log, this.metrics);
+    this.partitionMeta = await originPartitions(admin, this.topic);
     await this.queue.connectProducer();
     if (this.isClosed()) return;
     this.consumer = new FanoutConsumer(this.kafka, admin, {
@@ -292,32 +276,6 @@ export class KafkaBus implements Bus {
     const consumer = this.consumer;
     this.contain(consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)), 'connect');
     await consumer.start();
-  }
-
-  /**
-   * Checks that the origin topic stamps records with the broker's append time, which progress
-   * rests on (kafka-progress.ts), and sets it when it does not (a topic created before, or by
-   * someone else). False when that cannot be done: ticks then say so, and no gateway takes
-   * progress from them.
-   */
-  private async verifyStamps(admin: Admin): Promise<boolean> {
-    try {
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: RESOURCE_TOPIC, name: this.topic }] });
-      const entries = described.resources[0]?.configEntries ?? [];
-      if (entries.find((e) => e.configName === TIMESTAMP_TYPE)?.configValue === 'LogAppendTime') return true;
-      // AlterConfigs replaces the topic's whole set of overrides: send the current ones along.
-      const overrides = entries.filter((e) => e.configSource === SOURCE_TOPIC_CONFIG && !e.readOnly && !e.isSensitive && e.configName !== TIMESTAMP_TYPE);
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: [{ type: RESOURCE_TOPIC, name: this.topic, configEntries: [...overrides.map((e) => ({ name: e.configName, value: e.configValue })), { name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
-      });
-      this.log.warn({ topic: this.topic }, `set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic (recovery needs append-time stamps)`);
-      return true;
-    } catch (err) {
-      this.countError('stamps');
-      this.log.error({ err, topic: this.topic }, `cannot check or set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic: recovery will not vouch for messages from this region`);
-      return false;
-    }
   }
 
   private warmResolve: (since: number) => void = () => {};
@@ -392,13 +350,6 @@ export class KafkaBus implements Bus {
         .catch(() => undefined)
         .finally(() => this.tickPending.delete(partition));
     }
-  }
-
-  private async loadPartitions(): Promise<void> {
-    const meta = await this.admin!.fetchTopicMetadata({ topics: [this.topic] });
-    const partitions = meta.topics[0]?.partitions ?? [];
-    if (partitions.length === 0) throw new Error(`topic ${this.topic} has no partitions`);
-    this.partitionMeta = partitions.map((p) => ({ ...p }));
   }
 
   /** A producer of the origin topic for the publish queue, not yet connected. */
