@@ -15,8 +15,8 @@
  *   publish buffer has room. Reasons when not: `not_started`, `connecting`, `broker_unreachable`,
  *   `consumer_down`, `buffer_full`, `closed`.
  * - `probe()` publishes a record with the reserved key `__wsgw.probe.<node>.<instance>.<n>` to the
- *   local topic and resolves when this instance reads it back; every other consumer skips keys
- *   under `__wsgw.` before asking `wants()`, so probes never reach clients.
+ *   local topic and resolves when this instance reads it back (./kafka-probe.ts); every other
+ *   consumer skips keys under `__wsgw.` before asking `wants()`, so probes never reach clients.
  *
  * Publishing: publishes wait in a bounded queue, one batch in flight at a time, and resolve once all
  * in-sync replicas acknowledged them (acks=all), so a resolved publish survives a broker restart.
@@ -29,7 +29,7 @@
  * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel, an origin
  * other than the topic's) are counted in `wsgw_bus_malformed_total{reason}` and skipped.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Kafka, Partitioners, type Admin, type PartitionMetadata } from 'kafkajs';
 import { encodeEnvelope } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
@@ -37,15 +37,14 @@ import { BusError } from './bus.js';
 import { buildKafkaConfig, type KafkaConfigDeps } from './kafka-config.js';
 import { noLog, resolveKafkaBusOptions, type BusLogger, type KafkaBusOptions, type ResolvedKafkaBusOptions } from './kafka-bus-options.js';
 import { FanoutConsumer } from './kafka-consumer.js';
-import { BatchReader, RESERVED_KEY_PREFIX, type FetchedBatch } from './kafka-batch-reader.js';
+import { BatchReader, type FetchedBatch } from './kafka-batch-reader.js';
 import { KafkaBusMetrics, type BusErrorKind } from './kafka-metrics.js';
 import { RemoteFeed } from './kafka-remote.js';
 import { createOriginTopic, originPartitions, verifyStamps } from './kafka-origin-topic.js';
+import { Probes } from './kafka-probe.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
 import { PublishQueue, type OriginProducer } from './kafka-publish-queue.js';
 import { backoff, Naps } from './backoff.js';
-
-const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
 
 export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
 export { RESERVED_KEY_PREFIX } from './kafka-batch-reader.js';
@@ -63,7 +62,6 @@ export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private readonly log: BusLogger;
   private readonly groupId: string;
-  private readonly probePrefix: string;
   private readonly match: RegExp;
   private readonly reader: BatchReader;
   private readonly partitioner = Partitioners.DefaultPartitioner();
@@ -85,8 +83,7 @@ export class KafkaBus implements Bus {
 
   private readonly queue: PublishQueue;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly probes = new Map<string, () => void>();
-  private probeSeq = 0;
+  private readonly probes: Probes;
   private closing: Promise<void> | undefined;
   private readonly naps = new Naps();
 
@@ -101,7 +98,7 @@ export class KafkaBus implements Bus {
     this.match = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}[A-Za-z0-9_-]+$`);
     const instance = randomBytes(4).toString('hex');
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
-    this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
+    this.probes = new Probes(opts.region, opts.nodeId, instance);
     const origin = new RegExp(`^(?:.+\\.)?${escape(opts.topicPrefix)}([A-Za-z0-9_-]+)$`);
     this.originOf = (topic) => origin.exec(topic)?.[1];
     this.originProgress = new OriginProgress(
@@ -119,9 +116,7 @@ export class KafkaBus implements Bus {
       dedupWindow: opts.dedupWindow,
       ticks: this.ticks,
       progress: this.originProgress,
-      onProbe: (key) => {
-        if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
-      },
+      onProbe: (key) => this.probes.answered(key),
       metrics: this.metrics,
       log: this.log,
     });
@@ -185,27 +180,7 @@ export class KafkaBus implements Bus {
 
   probe(timeoutMs: number): Promise<void> {
     if (this.state !== 'running') return Promise.reject(new BusError(this.state === 'closed' ? 'bus_closed' : 'bus_unavailable', `bus is ${this.state}`));
-    const key = `${this.probePrefix}${++this.probeSeq}`;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BusError('bus_unavailable', `probe did not return within ${timeoutMs} ms`)), timeoutMs);
-      this.probes.set(key, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      const value = encodeEnvelope({
-        id: randomUUID(),
-        channel: key,
-        origin: this.opts.region,
-        node: this.opts.nodeId,
-        ts: Date.now(),
-        contentType: 'application/octet-stream',
-        payload: new Uint8Array(0),
-      });
-      this.queue.enqueue(key, value).catch((err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    }).finally(() => this.probes.delete(key));
+    return this.probes.send(timeoutMs, (key, value) => this.queue.enqueue(key, value));
   }
 
   close(): Promise<void> {
