@@ -15,163 +15,54 @@
  *   publish buffer has room. Reasons when not: `not_started`, `connecting`, `broker_unreachable`,
  *   `consumer_down`, `buffer_full`, `closed`.
  * - `probe()` publishes a record with the reserved key `__wsgw.probe.<node>.<instance>.<n>` to the
- *   local topic and resolves when this instance reads it back; every other consumer skips keys
- *   under `__wsgw.` before asking `wants()`, so probes never reach clients.
+ *   local topic and resolves when this instance reads it back (./kafka-probe.ts); every other
+ *   consumer skips keys under `__wsgw.` before asking `wants()`, so probes never reach clients.
  *
- * Publishing while the brokers are away: publishes wait in a buffer of at most `bufferLimit`
- * messages, one batch in flight at a time (which keeps per-origin order). A failed batch stays at
- * the head and is retried with a fresh idempotent producer after a backoff. A publish that finds the
- * buffer full, or that waited `bufferTimeoutMs` without being in flight, is rejected with
- * `BusError('bus_unavailable')` when it was never sent, or `BusError('bus_uncertain')` when an
- * attempt failed without an answer (it may have been written); nothing is dropped silently. A publish resolves only after all
- * in-sync replicas acknowledged it (acks=all), so a resolved publish survives a broker restart.
- * A retried batch may be written twice; consumers drop the copy by message id (`dedupWindow`).
+ * Publishing: publishes wait in a bounded queue, one batch in flight at a time, and resolve once all
+ * in-sync replicas acknowledged them (acks=all), so a resolved publish survives a broker restart.
+ * While the brokers are away they wait, are retried with a fresh idempotent producer, and are
+ * rejected with a {@link BusError} when the queue is full or they waited too long; nothing is
+ * dropped silently (./kafka-publish-queue.ts). A retried batch may be written twice; consumers drop
+ * the copy by message id (`dedupWindow`).
  *
- * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel) are
- * counted in `wsgw_bus_malformed_total{reason}` and skipped.
+ * Reading: ./kafka-batch-reader.ts turns each fetched batch into deliveries, history and progress.
+ * Malformed records (no key, undecodable value, unknown envelope version, key ≠ channel, an origin
+ * other than the topic's) are counted in `wsgw_bus_malformed_total{reason}` and skipped.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, type Admin, type EachBatchPayload, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
-import type { Registry } from 'prom-client';
-import { DEFAULT_TOPIC_PREFIX } from '../../../shared/src/constants.js';
-import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
-import { REGION_NAME, REGION_NAME_RULE, TOPIC_PREFIX, TOPIC_PREFIX_RULE, originTopic, topicOrigin } from '../../../shared/src/names.js';
-import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
+import { randomBytes } from 'node:crypto';
+import { Kafka, Partitioners, type Admin, type PartitionMetadata } from 'kafkajs';
+import { encodeEnvelope } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
-import { buildKafkaConfig, type KafkaConfigDeps, type KafkaConnectionOptions } from './kafka-config.js';
+import { buildKafkaConfig, type KafkaConfigDeps } from './kafka-config.js';
+import { noLog, resolveKafkaBusOptions, type BusLogger, type KafkaBusOptions, type ResolvedKafkaBusOptions } from './kafka-bus-options.js';
 import { FanoutConsumer } from './kafka-consumer.js';
-import { MessageDedup } from './dedup-window.js';
-import { KafkaBusMetrics, type BusErrorKind, type MalformedReason } from './kafka-metrics.js';
-import { RemoteFeed, type RemoteCluster } from './kafka-remote.js';
+import { BatchReader, type FetchedBatch } from './kafka-batch-reader.js';
+import { KafkaBusMetrics, type BusErrorKind } from './kafka-metrics.js';
+import { RemoteFeed } from './kafka-remote.js';
+import { createOriginTopic, originPartitions, verifyStamps } from './kafka-origin-topic.js';
+import { Probes } from './kafka-probe.js';
 import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from './kafka-progress.js';
-import { originLabel } from '../metrics.js';
+import { PublishQueue, type OriginProducer } from './kafka-publish-queue.js';
+import { backoff, Naps } from './backoff.js';
+import { originTopic, topicOrigin } from '../../../shared/src/names.js';
 
-/** Record keys under this prefix are the bus's own (probes, progress ticks), never channels. */
-export const RESERVED_KEY_PREFIX = RESERVED_CHANNEL_PREFIX;
-const PROBE_PREFIX = `${RESERVED_KEY_PREFIX}probe.`;
+export type { BusLogger, KafkaBusOptions } from './kafka-bus-options.js';
+export { RESERVED_KEY_PREFIX } from './kafka-batch-reader.js';
 
-/** The subset of a pino logger the bus writes to. */
-export interface BusLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface KafkaBusOptions extends Omit<KafkaConnectionOptions, 'clientId'> {
-  /** This gateway's region; it produces to `<topicPrefix><region>`. */
-  readonly region: string;
-  /** This gateway's unique node id (envelope `node`, client id, consumer group). */
-  readonly nodeId: string;
-  /** Fan-out topic prefix. Default `wsgw.fanout.`. */
-  readonly topicPrefix?: string;
-  /** Most publishes waiting for an acknowledgement; beyond it publish rejects. Default 10 000. */
-  readonly bufferLimit?: number;
-  /** Longest a publish waits in the buffer before it is rejected (ms). Default 30 000. */
-  readonly bufferTimeoutMs?: number;
-  /** Most records in one produce request. Default 500. */
-  readonly maxBatch?: number;
-  /**
-   * Largest encoded envelope accepted (bytes); larger publishes reject with `bus_rejected`.
-   * Default 1 000 000, under the broker's default `message.max.bytes` (1 048 588).
-   */
-  readonly maxMessageBytes?: number;
-  /** Partitions of the origin topic when the bus creates it. Default 6. */
-  readonly partitions?: number;
-  /** Replication factor of the origin topic when created. Default min(3, brokers in the cluster). */
-  readonly replicationFactor?: number;
-  /** How many recent message ids are remembered to drop duplicates. Default 50 000. */
-  readonly dedupWindow?: number;
-  /** How often to look for new fan-out topics (ms). Default 10 000. */
-  readonly topicRefreshMs?: number;
-  /**
-   * The rack this gateway runs in (on MSK: its availability zone id, e.g. `use1-az1`); the local
-   * cluster then serves its fetches from a replica in the same zone. Default: none (the leaders).
-   */
-  readonly rackId?: string;
-  /** Longest the broker holds an empty fetch (ms); bounds nothing on the latency of data. Default 20. */
-  readonly maxWaitTimeMs?: number;
-  /** Also deliver records stamped up to this long before `start()` (clock skew between origins, ms). Default 1 000. */
-  readonly startSlackMs?: number;
-  /**
-   * At start, read this much of the fan-out stream from before the start (ms) into the handler's
-   * history (`skipped`), never delivering it; {@link KafkaBus.historyWarm} tells when it is done.
-   * Default 0.
-   */
-  readonly readBackMs?: number;
-  /**
-   * Cross-region direct mode (`WSGW_KAFKA_REMOTE_BROKERS`): other regions' clusters whose origin
-   * topic `<topicPrefix><region>` this bus reads directly (./kafka-remote.ts). Leave empty when
-   * MirrorMaker 2 or MSK Replicator copies the topics into the local cluster.
-   */
-  readonly remotes?: readonly RemoteCluster[];
-  /** How often each partition of the origin topic gets a progress tick (ms). Default 1 000. */
-  readonly tickMs?: number;
-  /**
-   * How far append times of one log may run backwards (brokers' clocks disagreeing across a leader
-   * change); progress is reported this much behind the ticks (ms). Default 100.
-   */
-  readonly stampSkewMs?: number;
-  /** Metrics go here (prefix `wsgw_bus_`); default: a private registry. */
-  readonly registry?: Registry;
-  readonly logger?: BusLogger;
-}
-
-const DEFAULTS = Object.freeze({
-  topicPrefix: DEFAULT_TOPIC_PREFIX,
-  bufferLimit: 10_000,
-  bufferTimeoutMs: 30_000,
-  maxBatch: 500,
-  maxMessageBytes: 1_000_000,
-  partitions: 6,
-  dedupWindow: 50_000,
-  topicRefreshMs: 10_000,
-  maxWaitTimeMs: 20,
-  startSlackMs: 1_000,
-  readBackMs: 0,
-  tickMs: 1_000,
-  stampSkewMs: 100,
-});
-
-interface Pending {
-  readonly key: string;
-  readonly value: Buffer;
-  /** Set for ticks, which go to a partition of their own choosing. */
-  readonly partition?: number;
-  readonly at: number;
-  inFlight: boolean;
-  /** Handed to Kafka at least once: a failed attempt may still have been written. */
-  attempted: boolean;
-  readonly resolve: (r: PublishReceipt) => void;
-  readonly reject: (e: Error) => void;
-}
-
-/** The topic setting that makes the broker stamp each record with its append time. */
-const TIMESTAMP_TYPE = 'message.timestamp.type';
-/**
- * kafkajs' RESOURCE_TOPIC and SOURCE_TOPIC_CONFIG (Kafka protocol values): its
- * enums exist in its types but, being CommonJS, cannot be imported by name from an ES module.
- */
-const RESOURCE_TOPIC = 2;
-const SOURCE_TOPIC_CONFIG = 1;
-
-const noLog: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 export class KafkaBus implements Bus {
   readonly metrics: KafkaBusMetrics;
   /** The topic this gateway produces to. */
   readonly topic: string;
-  private readonly opts: Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor' | 'rackId'>> & KafkaBusOptions;
+  private readonly opts: ResolvedKafkaBusOptions;
   private readonly deps: KafkaConfigDeps;
   private readonly feeds: RemoteFeed[] = [];
   private readonly kafka: Kafka;
   private readonly log: BusLogger;
   private readonly groupId: string;
-  private readonly probePrefix: string;
-  private readonly dedup: MessageDedup;
+  private readonly reader: BatchReader;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMeta: PartitionMetadata[] = [];
   private readonly originOf: (topic: string) => string | undefined;
@@ -186,36 +77,17 @@ export class KafkaBus implements Bus {
   private starting: Promise<void> | undefined;
   private state: 'new' | 'connecting' | 'running' | 'closed' = 'new';
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
   private consumer: FanoutConsumer | undefined;
   private consumerUp = false;
-  private producerOk = true;
 
-  private readonly queue: Pending[] = [];
-  private sending = false;
-  private pumpScheduled = false;
+  private readonly queue: PublishQueue;
   private readonly timers: NodeJS.Timeout[] = [];
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private readonly probes = new Map<string, () => void>();
-  private probeSeq = 0;
+  private readonly probes: Probes;
   private closing: Promise<void> | undefined;
-  private readonly naps = new Set<() => void>();
+  private readonly naps = new Naps();
 
   constructor(options: KafkaBusOptions, deps: KafkaConfigDeps = {}) {
-    const opts = { ...DEFAULTS, ...options };
-    if (typeof opts.region !== 'string' || !REGION_NAME.test(opts.region)) throw new TypeError(`region: ${REGION_NAME_RULE}`);
-    if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
-    if (!TOPIC_PREFIX.test(opts.topicPrefix)) throw new TypeError(`topicPrefix: ${TOPIC_PREFIX_RULE}`);
-    for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
-      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
-    }
-    const seen = new Set([opts.region]);
-    for (const r of opts.remotes ?? []) {
-      if (typeof r.region !== 'string' || !REGION_NAME.test(r.region) || seen.has(r.region)) {
-        throw new TypeError(`remotes: region "${String(r.region)}" is invalid, repeated or this bus's own`);
-      }
-      seen.add(r.region);
-    }
+    const opts = resolveKafkaBusOptions(options);
     this.opts = opts;
     this.deps = deps;
     this.log = options.logger ?? noLog;
@@ -225,8 +97,7 @@ export class KafkaBus implements Bus {
     this.originOf = topicOrigin(opts.topicPrefix);
     const instance = randomBytes(4).toString('hex');
     this.groupId = `wsgw.${opts.region}.${opts.nodeId}.${instance}`;
-    this.probePrefix = `${PROBE_PREFIX}${opts.nodeId}.${instance}.`;
-    this.dedup = new MessageDedup(opts.dedupWindow);
+    this.probes = new Probes(opts.region, opts.nodeId, instance);
     this.originProgress = new OriginProgress(
       (o, s) => this.handler?.progress?.(o, s),
       (msg, fields) => {
@@ -236,24 +107,29 @@ export class KafkaBus implements Bus {
       opts.stampSkewMs,
     );
     this.ticks = new TickSchedule(opts.tickMs);
+    this.reader = new BatchReader({
+      ownTopic: this.topic,
+      originOf: this.originOf,
+      dedupWindow: opts.dedupWindow,
+      ticks: this.ticks,
+      progress: this.originProgress,
+      onProbe: (key) => this.probes.answered(key),
+      metrics: this.metrics,
+      log: this.log,
+    });
     this.kafka = new Kafka(
       buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
     );
-  }
-
-  /**
-   * A backoff wait that `close()` cuts short. Its timer keeps the process alive on purpose: someone
-   * awaits the start or a publish meanwhile (an unref'd timer let a lone script exit mid-start).
-   */
-  private nap(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.naps.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.naps.add(done);
+    this.queue = new PublishQueue({
+      bufferLimit: opts.bufferLimit,
+      bufferTimeoutMs: opts.bufferTimeoutMs,
+      maxBatch: opts.maxBatch,
+      maxMessageBytes: opts.maxMessageBytes,
+      topic: this.topic,
+      newProducer: () => this.newProducer(),
+      partitionOf: (key) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key, value: null } }),
+      metrics: this.metrics,
+      log: this.log,
     });
   }
 
@@ -281,7 +157,7 @@ export class KafkaBus implements Bus {
     if (msg.origin !== this.opts.region) {
       return Promise.reject(new BusError('bus_rejected', `message origin ${msg.origin} is not this bus's region ${this.opts.region}`));
     }
-    return this.enqueue(msg.channel, encodeEnvelope(msg));
+    return this.queue.enqueue(msg.channel, encodeEnvelope(msg));
   }
 
   health(): BusHealth {
@@ -293,35 +169,15 @@ export class KafkaBus implements Bus {
       case 'connecting':
         return { ok: false, reason: 'connecting' };
     }
-    if (!this.producerOk) return { ok: false, reason: 'broker_unreachable' };
+    if (!this.queue.producerOk) return { ok: false, reason: 'broker_unreachable' };
     if (!this.consumerUp) return { ok: false, reason: 'consumer_down' };
-    if (this.queue.length >= this.opts.bufferLimit) return { ok: false, reason: 'buffer_full' };
+    if (this.queue.full) return { ok: false, reason: 'buffer_full' };
     return { ok: true };
   }
 
   probe(timeoutMs: number): Promise<void> {
     if (this.state !== 'running') return Promise.reject(new BusError(this.state === 'closed' ? 'bus_closed' : 'bus_unavailable', `bus is ${this.state}`));
-    const key = `${this.probePrefix}${++this.probeSeq}`;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BusError('bus_unavailable', `probe did not return within ${timeoutMs} ms`)), timeoutMs);
-      this.probes.set(key, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      const value = encodeEnvelope({
-        id: randomUUID(),
-        channel: key,
-        origin: this.opts.region,
-        node: this.opts.nodeId,
-        ts: Date.now(),
-        contentType: 'application/octet-stream',
-        payload: new Uint8Array(0),
-      });
-      this.enqueue(key, value).catch((err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    }).finally(() => this.probes.delete(key));
+    return this.probes.send(timeoutMs, (key, value) => this.queue.enqueue(key, value));
   }
 
   close(): Promise<void> {
@@ -347,14 +203,14 @@ export class KafkaBus implements Bus {
         this.timers.push(setInterval(() => this.contain(this.refreshTopics(), 'topic_refresh'), this.opts.topicRefreshMs).unref());
         this.startRemoteFeeds(startedAt);
         this.timers.push(setInterval(() => this.tick(), Math.max(50, Math.floor(this.opts.tickMs / 4))).unref());
-        this.schedulePump();
+        this.queue.start();
         return;
       } catch (err) {
         if (err instanceof BusError) throw err;
         this.countError('connect');
         this.log.warn({ err, attempt }, 'kafka bus cannot connect yet; retrying');
         await this.disconnectAll();
-        await this.nap(backoff(attempt));
+        await this.naps.nap(backoff(attempt));
       }
     }
   }
@@ -363,18 +219,10 @@ export class KafkaBus implements Bus {
     const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
     this.admin = admin;
     await admin.connect();
-    const cluster = await admin.describeCluster();
-    const replicationFactor = this.opts.replicationFactor ?? Math.min(3, Math.max(1, cluster.brokers.length));
-    if (!(await admin.listTopics()).includes(this.topic)) {
-      // Another gateway of the region may create it at the same moment; kafkajs then returns false.
-      await admin.createTopics({
-        topics: [{ topic: this.topic, numPartitions: this.opts.partitions, replicationFactor, configEntries: [{ name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
-        waitForLeaders: true,
-      });
-    }
-    this.stampsVerified = await this.verifyStamps(admin);
-    await this.loadPartitions();
-    await this.newProducer();
+    await createOriginTopic(admin, { topic: this.topic, partitions: this.opts.partitions, replicationFactor: this.opts.replicationFactor });
+    this.stampsVerified = await verifyStamps(admin, this.topic, this.log, this.metrics);
+    this.partitionMeta = await originPartitions(admin, this.topic);
+    await this.queue.connectProducer();
     if (this.isClosed()) return;
     this.consumer = new FanoutConsumer(this.kafka, admin, {
       groupId: this.groupId,
@@ -384,7 +232,7 @@ export class KafkaBus implements Bus {
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
       rackId: this.opts.rackId,
       onFetch: (broker) => this.metrics.fetches.inc({ broker }),
-      onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+      onBatch: ({ batch }, liveFrom) => this.onBatch(batch, liveFrom),
       onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, false),
       onCovered: (topic, since) => this.covered(topic, since),
       onState: (up, err) => {
@@ -400,32 +248,6 @@ export class KafkaBus implements Bus {
     const consumer = this.consumer;
     this.contain(consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)), 'connect');
     await consumer.start();
-  }
-
-  /**
-   * Checks that the origin topic stamps records with the broker's append time, which progress
-   * rests on (kafka-progress.ts), and sets it when it does not (a topic created before, or by
-   * someone else). False when that cannot be done: ticks then say so, and no gateway takes
-   * progress from them.
-   */
-  private async verifyStamps(admin: Admin): Promise<boolean> {
-    try {
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: RESOURCE_TOPIC, name: this.topic }] });
-      const entries = described.resources[0]?.configEntries ?? [];
-      if (entries.find((e) => e.configName === TIMESTAMP_TYPE)?.configValue === 'LogAppendTime') return true;
-      // AlterConfigs replaces the topic's whole set of overrides: send the current ones along.
-      const overrides = entries.filter((e) => e.configSource === SOURCE_TOPIC_CONFIG && !e.readOnly && !e.isSensitive && e.configName !== TIMESTAMP_TYPE);
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: [{ type: RESOURCE_TOPIC, name: this.topic, configEntries: [...overrides.map((e) => ({ name: e.configName, value: e.configValue })), { name: TIMESTAMP_TYPE, value: 'LogAppendTime' }] }],
-      });
-      this.log.warn({ topic: this.topic }, `set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic (recovery needs append-time stamps)`);
-      return true;
-    } catch (err) {
-      this.countError('stamps');
-      this.log.error({ err, topic: this.topic }, `cannot check or set ${TIMESTAMP_TYPE}=LogAppendTime on the origin topic: recovery will not vouch for messages from this region`);
-      return false;
-    }
   }
 
   private warmResolve: (since: number) => void = () => {};
@@ -445,13 +267,13 @@ export class KafkaBus implements Bus {
       );
       let wasUp = false;
       const feed = new RemoteFeed(kafka, {
-        topic: `${this.opts.topicPrefix}${r.region}`,
+        topic: originTopic(r.region, this.opts.topicPrefix),
         groupId: this.groupId,
         fromTimestamp: startedAt - this.opts.startSlackMs,
         readBackMs: this.opts.readBackMs,
         maxWaitTimeMs: this.opts.maxWaitTimeMs,
         retryMs: this.opts.topicRefreshMs,
-        onBatch: (p, liveFrom) => this.onBatch(p, liveFrom),
+        onBatch: ({ batch }, liveFrom) => this.onBatch(batch, liveFrom),
         onTopic: (topic, partitions, liveFrom) => this.follow(topic, partitions, liveFrom, true),
         onCovered: (topic, since) => this.covered(topic, since),
         onState: (up, err) => {
@@ -490,37 +312,34 @@ export class KafkaBus implements Bus {
    * never while the brokers are away or publishes wait.
    */
   private tick(): void {
-    if (this.state !== 'running' || !this.producerOk || this.queue.length > 100) return;
+    if (this.state !== 'running' || !this.queue.producerOk || this.queue.length > 100) return;
     const now = Date.now();
     const due = this.ticks.due(this.partitionMeta.map((p) => p.partitionId), now).filter((p) => !this.tickPending.has(p));
     for (const partition of due) {
       this.tickPending.add(partition);
       this.ticks.seen(partition, now);
-      this.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
+      this.queue.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
         .catch(() => undefined)
         .finally(() => this.tickPending.delete(partition));
     }
   }
 
-  private async loadPartitions(): Promise<void> {
-    const meta = await this.admin!.fetchTopicMetadata({ topics: [this.topic] });
-    const partitions = meta.topics[0]?.partitions ?? [];
-    if (partitions.length === 0) throw new Error(`topic ${this.topic} has no partitions`);
-    this.partitionMeta = partitions.map((p) => ({ ...p }));
-  }
-
-  private async newProducer(): Promise<void> {
+  /** A producer of the origin topic for the publish queue, not yet connected. */
+  private newProducer(): OriginProducer {
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // Partitions are chosen by the bus (same murmur2 partitioner), so that receipts carry offsets.
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
-      // A batch that still fails after these is retried by the bus with a fresh producer.
+      // A batch that still fails after these is retried by the publish queue with a fresh producer.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    this.producer = producer;
-    await producer.connect();
+    return {
+      connect: () => producer.connect(),
+      send: (messages) => producer.send({ topic: this.topic, acks: -1, messages }),
+      disconnect: () => producer.disconnect(),
+    };
   }
 
   private async refreshTopics(): Promise<void> {
@@ -534,202 +353,11 @@ export class KafkaBus implements Bus {
     }
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Publishing
-
-  private enqueue(key: string, bytes: Uint8Array, partition?: number): Promise<PublishReceipt> {
-    if (this.state === 'closed' || this.closing) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
-    if (bytes.byteLength > this.opts.maxMessageBytes) {
-      this.countError('rejected');
-      return Promise.reject(new BusError('bus_rejected', `message of ${bytes.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`));
-    }
-    if (this.queue.length >= this.opts.bufferLimit) {
-      this.countError('buffer_full');
-      return Promise.reject(new BusError('bus_unavailable', `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`));
-    }
-    return new Promise<PublishReceipt>((resolve, reject) => {
-      const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.queue.push({ key, value, ...(partition === undefined ? {} : { partition }), at: Date.now(), inFlight: false, attempted: false, resolve, reject });
-      // Publishes time out whatever the connection state, also before the first connect.
-      this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
-      this.metrics.buffered.set(this.queue.length);
-      this.schedulePump();
-    });
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.sending) return;
-    this.pumpScheduled = true;
-    // One macrotask of linger: publishes made in the same tick travel in one request.
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.contain(
-        this.pump().finally(() => {
-          // A pump that died on an unexpected error must not strand what is queued.
-          if (this.queue.length > 0 && this.state === 'running') setTimeout(() => this.schedulePump(), 500).unref();
-        }),
-        'produce',
-      );
-    });
-  }
-
-  /** Sends the head of the queue, one batch at a time, until it is empty or the brokers fail. */
-  private async pump(): Promise<void> {
-    if (this.sending || this.state !== 'running') return;
-    this.sending = true;
-    let attempt = 0;
-    // After a batch failed for a reason that belongs to one of its records, send the records of
-    // that batch one by one to find it.
-    let isolate = 0;
-    try {
-      while (this.queue.length > 0 && this.state === 'running') {
-        const batch = this.queue.slice(0, isolate > 0 ? 1 : this.opts.maxBatch);
-        for (const p of batch) p.inFlight = true;
-        try {
-          if (!this.producer) await this.newProducer();
-          const partitions = batch.map((p) => p.partition ?? this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key: p.key, value: null } }));
-          for (const p of batch) p.attempted = true;
-          const result = await this.producer!.send({
-            topic: this.topic,
-            acks: -1,
-            messages: batch.map((p, i) => ({ key: p.key, value: p.value, partition: partitions[i] })),
-          });
-          this.queue.splice(0, batch.length);
-          this.metrics.buffered.set(this.queue.length);
-          this.metrics.produced.inc({ topic: this.topic }, batch.length);
-          settle(batch, partitions, result);
-          if (!this.producerOk) this.log.info({}, 'kafka produce works again');
-          this.producerOk = true;
-          attempt = 0;
-          if (isolate > 0) isolate--;
-        } catch (err) {
-          for (const p of batch) p.inFlight = false;
-          if (this.state !== 'running') break;
-          if (isRecordError(err)) {
-            if (batch.length > 1) {
-              isolate = batch.length;
-            } else {
-              this.queue.shift();
-              this.metrics.buffered.set(this.queue.length);
-              this.countError('rejected');
-              batch[0]!.reject(new BusError('bus_rejected', `Kafka refused the message: ${(err as Error).message}`, { cause: err }));
-              if (isolate > 0) isolate--;
-            }
-            continue;
-          }
-          this.producerOk = false;
-          this.countError('produce');
-          this.log.warn({ err, waiting: this.queue.length, attempt }, 'kafka produce failed; retrying with a new producer');
-          const old = this.producer;
-          this.producer = undefined;
-          await old?.disconnect().catch(() => undefined);
-          await this.nap(backoff(attempt++));
-          this.expire();
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  /** Rejects publishes that waited too long and are not being sent right now. */
-  private expire(): void {
-    const limit = Date.now() - this.opts.bufferTimeoutMs;
-    if (this.queue.length === 0 || this.queue[0]!.at > limit) return;
-    let kept = 0;
-    for (const p of this.queue) {
-      if (!p.inFlight && p.at <= limit) {
-        this.countError('buffer_timeout');
-        // A request that failed without an answer (a timeout, a dropped connection) may have been
-        // written all the same: say so, rather than "nothing was published".
-        p.reject(
-          p.attempted
-            ? new BusError('bus_uncertain', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms; the message was sent and may still be delivered`)
-            : new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`),
-        );
-      } else {
-        this.queue[kept++] = p;
-      }
-    }
-    this.queue.length = kept;
-    this.metrics.buffered.set(kept);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Consuming
-
-  /** One fetched batch; `liveFrom`: while the partition is read back, where its live range starts. */
-  private onBatch({ batch }: EachBatchPayload, liveFrom: bigint | undefined): void {
+  /** One fetched batch, for the handler while the bus is open. */
+  private onBatch(batch: FetchedBatch, liveFrom: bigint | undefined): void {
     const h = this.handler;
     if (!h || this.state === 'closed') return;
-    const msgs = batch.messages;
-    const origin = this.originOf(batch.topic);
-    if (origin === undefined) return;
-    const own = batch.topic === this.topic;
-    let skipped = 0;
-    const ticks: number[] = [];
-    for (const m of msgs) {
-      if (m.key === null || m.key.length === 0) {
-        this.malformed('no_key');
-        continue;
-      }
-      const key = m.key.toString();
-      const stamp = Number(m.timestamp);
-      if (key.startsWith(RESERVED_KEY_PREFIX)) {
-        if (key === TICK_KEY) {
-          if (m.value !== null && m.value.length === 1 && m.value[0] === TICK_VERIFIED[0]) ticks.push(stamp);
-          if (own) this.ticks.seen(batch.partition);
-        } else if (key.startsWith(this.probePrefix)) this.probes.get(key)?.();
-        continue;
-      }
-      const backfill = liveFrom !== undefined && BigInt(m.offset) < liveFrom;
-      if (backfill || !h.wants(key)) {
-        skipped++;
-        // kafkajs hands out views into the whole fetch response; the history keeps a copy.
-        if (h.skipped !== undefined && m.value !== null) {
-          try {
-            h.skipped(key, m.value, stamp, origin);
-          } catch {
-            this.countError('handler');
-          }
-        }
-        continue;
-      }
-      let env: BusMessage;
-      try {
-        if (m.value === null) throw new EnvelopeError('malformed', 'record has no value');
-        env = decodeEnvelope(m.value);
-      } catch (err) {
-        this.malformed(err instanceof EnvelopeError ? err.code : 'malformed');
-        continue;
-      }
-      if (env.channel !== key) {
-        this.malformed('key_mismatch');
-        continue;
-      }
-      if (env.origin !== origin) {
-        this.malformed('origin_mismatch');
-        continue;
-      }
-      if (!this.dedup.add(env.id)) {
-        this.metrics.duplicates.inc();
-        continue;
-      }
-      const label = originLabel.of(env.origin);
-      this.metrics.delivered.inc({ origin: label });
-      if (env.ts > 0) this.metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
-      try {
-        h.deliver(env, stamp);
-      } catch (err) {
-        this.countError('handler');
-        this.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
-      }
-    }
-    // After the batch's records: progress promises only what has been handed over.
-    this.originProgress.batch(batch.topic, batch.partition, ticks, (msgs[0] as { batchContext?: { timestampType?: number } } | undefined)?.batchContext?.timestampType);
-    this.metrics.consumed.inc({ topic: batch.topic }, msgs.length);
-    if (skipped > 0) this.metrics.skippedUnwanted.inc(skipped);
-    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    this.reader.read(batch, liveFrom, h);
   }
 
   /** Runs a background task whose failure is counted and logged, never left unhandled. */
@@ -738,10 +366,6 @@ export class KafkaBus implements Bus {
       this.countError(kind);
       this.log.error({ err }, `kafka bus background task failed (${kind})`);
     });
-  }
-
-  private malformed(reason: MalformedReason): void {
-    this.metrics.malformed.inc({ reason });
   }
 
   private countError(kind: BusErrorKind): void {
@@ -754,14 +378,13 @@ export class KafkaBus implements Bus {
   private async shutdown(): Promise<void> {
     const wasRunning = this.state === 'running';
     // Give what is buffered a moment to be acknowledged, then refuse the rest.
+    this.queue.stopAccepting();
     const deadline = Date.now() + (wasRunning ? 5_000 : 0);
-    while (this.queue.length > 0 && Date.now() < deadline && this.producerOk) await sleep(10);
+    while (this.queue.length > 0 && Date.now() < deadline && this.queue.producerOk) await sleep(10);
     this.state = 'closed';
-    for (const wake of [...this.naps]) wake();
+    this.naps.wakeAll();
     for (const t of this.timers) clearInterval(t);
-    clearInterval(this.expiryTimer);
-    for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
-    this.metrics.buffered.set(0);
+    this.queue.close();
     const consumer = this.consumer;
     this.consumer = undefined;
     await Promise.all([withTimeout(consumer?.stop(), 5_000), ...this.feeds.splice(0).map((f) => withTimeout(f.stop(), 5_000))]);
@@ -771,33 +394,13 @@ export class KafkaBus implements Bus {
   }
 
   private async disconnectAll(): Promise<void> {
-    const { producer, admin, consumer } = this;
-    this.producer = undefined;
+    const { admin, consumer } = this;
+    const producer = this.queue.detachProducer();
     this.admin = undefined;
     this.consumer = undefined;
     this.consumerUp = false;
     await Promise.all([withTimeout(consumer?.stop(), 5_000), withTimeout(producer?.disconnect(), 5_000), withTimeout(admin?.disconnect(), 2_000)]);
   }
-}
-
-/** Broker answers that condemn a record rather than the connection: retrying cannot help. */
-const RECORD_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
-
-function isRecordError(err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type;
-  return err instanceof Error && err.name === 'KafkaJSProtocolError' && typeof type === 'string' && RECORD_ERRORS.has(type);
-}
-
-/** Resolves each publish with `partition:offset`, computed from the per-partition base offsets. */
-function settle(batch: Pending[], partitions: number[], result: RecordMetadata[]): void {
-  const next = new Map<number, bigint>();
-  for (const r of result) if (r.baseOffset !== undefined) next.set(r.partition, BigInt(r.baseOffset));
-  batch.forEach((p, i) => {
-    const part = partitions[i]!;
-    const off = next.get(part);
-    if (off !== undefined) next.set(part, off + 1n);
-    p.resolve(off !== undefined ? { offset: `${part}:${off}` } : {});
-  });
 }
 
 async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
