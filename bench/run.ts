@@ -4,7 +4,9 @@
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
  * table and writes bench/results/latest.json and latest.svg. `--smoke` runs every scenario at
- * small scale in well under a minute (what CI runs); the JSON has the same fields.
+ * small scale in well under a minute (what CI runs) and writes bench/results/smoke.json and
+ * smoke.svg instead, so a smoke run never replaces the committed figures of a full run; the JSON
+ * has the same fields.
  * docs/benchmarks.md explains the scenarios and how to read the figures.
  */
 import { parseArgs } from 'node:util';
@@ -100,7 +102,8 @@ const { values: args } = parseArgs({
     smoke: { type: 'boolean', default: false },
     only: { type: 'string' },
     targets: { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json') },
+    /** Default: bench/results/latest.json, or bench/results/smoke.json with --smoke. */
+    out: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     /** Overrides of the fan-out plan, for profiling one case: --subscribers 10000 --sizes 100 */
     subscribers: { type: 'string' },
@@ -109,6 +112,9 @@ const { values: args } = parseArgs({
     from: { type: 'string' },
   },
 });
+
+/** Where results go unless --out says otherwise: a smoke run has a file of its own. */
+const defaultOut = (smoke: boolean): string => join(ROOT, 'bench', 'results', smoke ? 'smoke.json' : 'latest.json');
 
 const numbers = (s: string | undefined) => s?.split(',').map((x) => Number(x.trim()));
 const base = args.smoke ? SMOKE : FULL;
@@ -280,7 +286,7 @@ async function main(): Promise<void> {
     scenarios,
     summary: summarize(scenarios),
   };
-  write(results, args.out!);
+  write(results, args.out ?? defaultOut(results.smoke));
   log(`bench: done in ${results.durationSec} s`);
 }
 
@@ -392,7 +398,8 @@ function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): R
 if (args.from !== undefined) {
   const results = JSON.parse(readFileSync(args.from, 'utf8')) as Results;
   results.summary = summarize(results.scenarios);
-  write(results, args.out!);
+  // Re-rendering a smoke run's JSON must not land on the full run's files either.
+  write(results, args.out ?? defaultOut(results.smoke));
   process.exit(0);
 }
 
