@@ -343,20 +343,24 @@ function write(results: Results, out: string): void {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   const svg = out.replace(/\.json$/, '') + '.svg';
-  writeFileSync(
-    svg,
-    svgChart(
-      `wsgw benchmark${results.smoke ? ' (smoke scale)' : ''}: ${LABELS.gateway} vs ${LABELS.socketio} vs ${LABELS.ws}`,
-      `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, ${results.startedAt.slice(0, 10)}; loopback, same client load for each`,
-      results.summary,
-    ),
-  );
+  // A run of the capacity scenario alone has no peer comparison to chart.
+  if (results.summary.length > 0) {
+    writeFileSync(
+      svg,
+      svgChart(
+        `wsgw benchmark${results.smoke ? ' (smoke scale)' : ''}: ${LABELS.gateway} vs ${LABELS.socketio} vs ${LABELS.ws}`,
+        `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, ${results.startedAt.slice(0, 10)}; loopback, same client load for each`,
+        results.summary,
+      ),
+    );
+  }
   const cr = results.scenarios.crossRegion;
   const crNote = cr.status === 'done' ? '' : ` Cross-region: ${cr.status} (${cr.reason}).`;
-  process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n${floorNote(results.scenarios)}`);
+  if (results.summary.length > 0) process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`);
+  process.stdout.write(floorNote(results.scenarios));
   const cap = results.scenarios.capacity;
   if (cap) process.stdout.write(`\nCapacity: plain TCP against TLS in the gateway\n\n${capacityMarkdown(cap)}`);
-  log(`bench: wrote ${relative(process.cwd(), out)} and ${relative(process.cwd(), svg)}`);
+  log(`bench: wrote ${relative(process.cwd(), out)}${results.summary.length > 0 ? ` and ${relative(process.cwd(), svg)}` : ''}`);
 }
 
 /**
