@@ -314,6 +314,8 @@ export interface GatewayEnvInput {
   readonly skipPingAfterClientFrame?: boolean;
   /** The recovery history's bound, sized to the task (infra/capacity.ts). */
   readonly historyMaxBytes?: number;
+  /** The most connections the task's memory holds (infra/capacity.ts): upgrades beyond get 503. */
+  readonly maxConnections?: number;
   /** With `wsgw:edge nlb`: the certificate the gateway terminates TLS with. */
   readonly tlsCertificateArn?: string;
 }
@@ -353,6 +355,7 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
   if (p.allowedOrigins && p.allowedOrigins.length > 0) env[ENV.allowedOrigins] = p.allowedOrigins.join(',');
   if (p.skipPingAfterClientFrame) env[GATEWAY_ENV_EXTENSIONS.pingSkipActive] = 'true';
   if (p.historyMaxBytes !== undefined) env[ENV.historyMaxBytes] = String(p.historyMaxBytes);
+  if (p.maxConnections !== undefined) env[ENV.maxConnections] = String(p.maxConnections);
   if (p.tlsCertificateArn) {
     env[GATEWAY_ENV_EXTENSIONS.tlsAcmCertificateArn] = p.tlsCertificateArn;
     env[GATEWAY_ENV_EXTENSIONS.httpRedirectPort] = String(REDIRECT_PORT);

@@ -2,7 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
 import type { Edge, TaskSize } from '../stack-config.js';
-import { historyBudgetBytes } from '../capacity.js';
+import { historyBudgetBytes, maxConnectionsPerTask } from '../capacity.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
 import { PUBLIC_PORTS, REDIRECT_PORT, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
 import type { Network } from './network.js';
@@ -146,6 +146,8 @@ export class GatewayService extends pulumi.ComponentResource {
           timing: args.timing.gateway,
           skipPingAfterClientFrame: args.skipPingAfterClientFrame,
           historyMaxBytes: historyBudgetBytes(args.task.memory),
+          // A task above its average (imbalance, a storm) refuses upgrades before it runs out of memory.
+          maxConnections: maxConnectionsPerTask(args.task.memory, args.edge),
           ...(nlb ? { tlsCertificateArn: certificateArn as string } : {}),
         });
         const container: aws.ecs.ContainerDefinition = {

@@ -10,6 +10,7 @@ import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProg
 import { GATEWAY_ENV_EXTENSIONS, GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S, NLB_TCP_IDLE_TIMEOUT_RANGE_S, REDIRECT_PORT, deriveTiming, gatewayTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
 import { regionOf } from '../../infra/synth.js';
+import { historyBudgetBytes, maxConnectionsPerTask } from '../../infra/capacity.js';
 import { expectedResources } from './expected-resources.js';
 
 export interface DeploymentOutputs {
@@ -472,6 +473,10 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(2 * cfg.keepalive.clientPingSeconds).toBeLessThanOrEqual(idle);
         expect(ping).toBeLessThanOrEqual(idle);
         expect(env[GATEWAY_ENV_EXTENSIONS.pingSkipActive]).toBe(cfg.keepalive.skipPingAfterClientFrame ? 'true' : undefined);
+        // A task refuses upgrades past what its memory holds, at or above the autoscaling target.
+        expect(Number(env[ENV.maxConnections])).toBe(maxConnectionsPerTask(cfg.task.memory, cfg.edge));
+        expect(Number(env[ENV.maxConnections])).toBeGreaterThanOrEqual(cfg.connectionsPerTask);
+        expect(Number(env[ENV.historyMaxBytes])).toBe(historyBudgetBytes(cfg.task.memory));
         const lbInputs = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
         if (nlb) {
           for (const l of inRegion(rs, 'aws:lb/listener:Listener', region)) {
