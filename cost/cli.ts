@@ -172,7 +172,7 @@ export function main(argv: readonly string[], io: CliIo): number {
               capacity: first.deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) * first.deployment.connectionsPerTask,
             })
           : renderSvg(sweepStacks(stacks, load, book, xs), {
-              title: `wsgw stacks ${stacks.map((s) => s.deployment.stack).join(', ')} and API Gateway: monthly cost against concurrent connections`,
+              title: `wsgw ${stacks.map((s) => s.deployment.stack).join(', ')} and API Gateway: monthly cost against connections`,
               subtitle,
               marker: report.estimate.load.connections,
             });
