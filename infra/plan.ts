@@ -166,7 +166,7 @@ export function describeNat(mode: NatMode, azCount: number): string {
       return `1 NAT gateway: ~$33/month + $0.045/GB processed (us-east-1 prices); its AZ failing cuts image pulls and logs for every task`;
     case 'none':
       // AWS bills every public IPv4 address ($0.005/h, ~$3.60/month): no NAT gateway, but one per task.
-      return 'no NAT gateway: tasks run in public subnets, reachable only from the ALB security group, each paying for a public IPv4 address per task (~$3.60/month at $0.005/h)';
+      return 'no NAT gateway: tasks run in public subnets, reachable only from the load balancer security group, each paying for a public IPv4 address per task (~$3.60/month at $0.005/h)';
   }
 }
 

@@ -40,7 +40,7 @@ export const AWS_REGIONS = Object.freeze([
  * - `single`: one NAT gateway for the region. A third of `perAz` for three AZs, but an outage of
  *   its AZ cuts egress (image pulls, secrets, logs) for tasks in every AZ.
  * - `none`: no NAT gateway; tasks run in the public subnets with a public IP (no NAT cost, and
- *   still reachable only from the ALB through their security group). MSK stays private.
+ *   still reachable only from the load balancer through their security group). MSK stays private.
  */
 export const NAT_MODES = ['perAz', 'single', 'none'] as const;
 export type NatMode = (typeof NAT_MODES)[number];
