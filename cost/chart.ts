@@ -34,12 +34,17 @@ export function defaultRange(connections: number): [number, number] {
 }
 
 /** Costs of the configured deployment and its alternatives over a range of connection counts. */
-export function sweep(d: Deployment, load: Load, book: PriceBook, a: Assumptions, xs: readonly number[]): Sweep {
-  const at = (c: number): Load => ({
+/** The load at `c` connections: the same per-connection profile; a pinned publish rate keeps its ratio. */
+const scaled =
+  (load: Load) =>
+  (c: number): Load => ({
     ...load,
     connections: c,
     ...(load.publishRate !== undefined && load.connections > 0 ? { publishRate: (load.publishRate * c) / load.connections } : {}),
   });
+
+export function sweep(d: Deployment, load: Load, book: PriceBook, a: Assumptions, xs: readonly number[]): Sweep {
+  const at = scaled(load);
   const other: CrossRegionMode = d.crossRegion === 'replicator' ? 'direct' : 'replicator';
   const series: Series[] = [
     { name: `wsgw as configured (ALB, ${d.crossRegion})`, values: xs.map((c) => estimate(d, at(c), book, a).usd) },
@@ -49,6 +54,18 @@ export function sweep(d: Deployment, load: Load, book: PriceBook, a: Assumptions
   }
   series.push({ name: 'wsgw with NLB passing TCP', values: xs.map((c) => estimate({ ...d, loadBalancer: 'nlb-tcp' }, at(c), book, a).usd) });
   series.push({ name: 'API Gateway WebSocket APIs', values: xs.map((c) => compareApiGateway(estimate(d, at(c), book, a), book).usd) });
+  return { connections: xs, series };
+}
+
+/** Several stacks as configured, and API Gateway for the same load (priced from the first stack's traffic). */
+export function sweepStacks(stacks: readonly { deployment: Deployment; assumptions: Assumptions }[], load: Load, book: PriceBook, xs: readonly number[]): Sweep {
+  const at = scaled(load);
+  const series: Series[] = stacks.map((s) => ({
+    name: `wsgw ${s.deployment.stack} (${s.deployment.loadBalancer === 'nlb-tcp' ? 'NLB, TLS in the task' : 'ALB'}, ${s.deployment.crossRegion})`,
+    values: xs.map((c) => estimate(s.deployment, at(c), book, s.assumptions).usd),
+  }));
+  const first = stacks[0]!;
+  series.push({ name: 'API Gateway WebSocket APIs', values: xs.map((c) => compareApiGateway(estimate(first.deployment, at(c), book, first.assumptions), book).usd) });
   return { connections: xs, series };
 }
 

@@ -7,17 +7,20 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildReport } from './compare.js';
-import { defaultRange, logSpace, renderSvg, sweep } from './chart.js';
+import { defaultRange, logSpace, renderSvg, sweep, sweepStacks } from './chart.js';
 import { CostError } from './errors.js';
-import { formatReport } from './format.js';
+import { formatComparison, formatRecommendation, formatReport } from './format.js';
+import { recommend } from './recommend.js';
 import { DEFAULT_ASSUMPTIONS, DEFAULT_LOAD } from './model.js';
 import { DEFAULT_PRICES_DIR, loadPriceBook } from './prices.js';
-import { assumptionsFromConfig, readDeployment } from './stack.js';
+import { assumptionsFromConfig, onlyRegions, readDeployment } from './stack.js';
 import type { Assumptions, Deployment, Load } from './types.js';
 
 export const USAGE = `usage: npm run cost -- <stack> [options]
+       npm run cost -- <stack> <stack>... --chart FILE.svg [options]
 
-  <stack>                      a stack name (reads Pulumi.<stack>.yaml) or a path to a stack file
+  <stack>                      a stack name (reads Pulumi.<stack>.yaml) or a path to a stack file;
+                               several stacks are compared in one chart (with API Gateway)
 
 load profile
   --connections N              concurrent connections, whole deployment
@@ -36,10 +39,13 @@ model
   --rack-aware                 consumers fetch from a replica in their own AZ (Kafka client.rack),
                                as with wsgw:msk.zoneLocalReads; default: what the stack sets
   --prices DIR                 price files directory (default: cost/prices)
+  --recommend                  also price every MSK broker type and cross-region mode the stack
+                               rules accept for this load, and name the cheapest
 
 output
   --json                       the full report as JSON
   --chart FILE.svg             also write monthly cost against concurrent connections
+  --range FROM..TO             the chart's connection range (default: around --connections)
   --details                    show how each quantity was derived
   -h, --help
 
@@ -59,15 +65,13 @@ export function parseQuantity(flag: string, raw: string): number {
   return Number(m[1]) * mult;
 }
 
-/** The stack's deployment restricted to the named regions, in the stack's order. */
-export function onlyRegions(d: Deployment, raw: string): Deployment {
-  const names = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
-  const known = d.regions.map((r) => r.name);
-  const unknown = names.filter((n) => !known.includes(n));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new CostError('WSGW_COST_BAD_ARGS', `--regions: ${unknown.length > 0 ? `"${unknown.join(', ')}" not in` : 'name at least one of'} the stack's regions (${known.join(', ')})`);
-  }
-  return { ...d, regions: d.regions.filter((r) => names.includes(r.name)) };
+/** `10k..3M` -> [10000, 3000000]. */
+export function parseRange(raw: string): [number, number] {
+  const [a, b, ...rest] = raw.split('..');
+  const from = a === undefined ? NaN : parseQuantity('range', a);
+  const to = b === undefined ? NaN : parseQuantity('range', b);
+  if (rest.length > 0 || !(from > 0) || !(to > from)) throw new CostError('WSGW_COST_BAD_ARGS', `--range: "${raw}" is not FROM..TO with 0 < FROM < TO`);
+  return [from, to];
 }
 
 /** `us-east-1=2,eu-west-1=1` -> { 'us-east-1': 2, 'eu-west-1': 1 }. */
@@ -114,6 +118,8 @@ export function main(argv: readonly string[], io: CliIo): number {
         json: { type: 'boolean' },
         chart: { type: 'string' },
         details: { type: 'boolean' },
+        recommend: { type: 'boolean' },
+        range: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -126,18 +132,22 @@ export function main(argv: readonly string[], io: CliIo): number {
     io.out(USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 1) {
-    io.err(`wsgw cost: expected exactly one stack name, got ${positionals.length}\n\n${USAGE}\n`);
+  if (positionals.length === 0 || (positionals.length > 1 && !v.chart)) {
+    io.err(`wsgw cost: ${positionals.length === 0 ? 'expected a stack name' : 'several stacks are compared only in a chart (--chart FILE.svg)'}\n\n${USAGE}\n`);
     return 2;
   }
   try {
-    const stack = readDeployment(positionals[0] as string, io.cwd);
-    const config = stack.config;
-    const deployment = v.regions === undefined ? stack.deployment : onlyRegions(stack.deployment, v.regions);
     const book = loadPriceBook(v.prices ? resolve(io.cwd, v.prices) : DEFAULT_PRICES_DIR);
+    const stacks = positionals.map((name) => {
+      const s = readDeployment(name, io.cwd);
+      const deployment = v.regions === undefined ? s.deployment : onlyRegions(s.deployment, v.regions);
+      const assumptions: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...assumptionsFromConfig(s.config), ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}) };
+      return { ...s, deployment, assumptions };
+    });
+    const first = stacks[0]!;
     const q = (flag: string, raw: string | undefined, fallback: number): number => (raw === undefined ? fallback : parseQuantity(flag, raw));
     const load: Load = {
-      connections: q('connections', v.connections, defaultConnections(deployment)),
+      connections: q('connections', v.connections, defaultConnections(first.deployment)),
       msgRate: q('msg-rate', v['msg-rate'], DEFAULT_LOAD.msgRate),
       msgBytes: q('msg-bytes', v['msg-bytes'], DEFAULT_LOAD.msgBytes),
       fanout: q('fanout', v.fanout, DEFAULT_LOAD.fanout),
@@ -146,28 +156,39 @@ export function main(argv: readonly string[], io: CliIo): number {
       ...(v['publish-rate'] !== undefined ? { publishRate: parseQuantity('publish-rate', v['publish-rate']) } : {}),
       ...(v.split !== undefined ? { distribution: parseSplit(v.split) } : {}),
     };
-    const assumptions: Assumptions = {
-      ...DEFAULT_ASSUMPTIONS,
-      ...assumptionsFromConfig(config),
-      ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
-    };
-    const report = buildReport(deployment, load, book, assumptions);
+    const reports = stacks.map((s) => buildReport(s.deployment, load, book, s.assumptions));
+    const report = reports[0]!;
     if (v.chart) {
-      const [from, to] = defaultRange(report.estimate.load.connections);
-      const s = sweep(deployment, load, book, assumptions, logSpace(from, to, 25));
+      const [from, to] = v.range === undefined ? defaultRange(report.estimate.load.connections) : parseRange(v.range);
+      const xs = logSpace(from, to, 25);
       const dates = [...new Set(report.estimate.prices.map((p) => p.asOf))].join(', ');
-      const svg = renderSvg(s, {
-        title: `wsgw stack ${deployment.stack}: monthly cost against concurrent connections`,
-        subtitle: `${report.estimate.load.msgRate} msg/s per connection, ${report.estimate.load.msgBytes} B; AWS list prices as of ${dates}`,
-        marker: report.estimate.load.connections,
-        capacity: deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) * deployment.connectionsPerTask,
-      });
+      const subtitle = `${+report.estimate.load.msgRate.toPrecision(3)} msg/s per connection, ${report.estimate.load.msgBytes} B, ${first.deployment.regions.map((r) => r.name).join(' + ')}; AWS list prices as of ${dates}`;
+      const svg =
+        stacks.length === 1
+          ? renderSvg(sweep(first.deployment, load, book, first.assumptions, xs), {
+              title: `wsgw stack ${first.deployment.stack}: monthly cost against concurrent connections`,
+              subtitle,
+              marker: report.estimate.load.connections,
+              capacity: first.deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) * first.deployment.connectionsPerTask,
+            })
+          : renderSvg(sweepStacks(stacks, load, book, xs), {
+              title: `wsgw ${stacks.map((s) => s.deployment.stack).join(', ')} and API Gateway: monthly cost against connections`,
+              subtitle,
+              marker: report.estimate.load.connections,
+            });
       const path = resolve(io.cwd, v.chart);
       writeFileSync(path, svg);
       if (!v.json) io.err(`chart written to ${path}\n`);
     }
-    if (v.json) io.out(JSON.stringify(report, null, 2) + '\n');
-    else io.out(formatReport(report, { details: v.details ?? false }));
+    if (stacks.length > 1) {
+      const out = reports.map((r, i) => ({ stack: stacks[i]!.deployment.stack, usd: r.estimate.usd, apiGateway: r.apiGateway.usd, ratio: r.apiGateway.ratioToFleet }));
+      if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
+      else io.out(formatComparison(out, report.estimate.load.connections));
+      return 0;
+    }
+    const rec = v.recommend ? recommend(first.deployment.stack, first.raw, load, book, DEFAULT_ASSUMPTIONS, v.regions) : undefined;
+    if (v.json) io.out(JSON.stringify(rec ? { ...report, recommendation: rec } : report, null, 2) + '\n');
+    else io.out(formatReport(report, { details: v.details ?? false }) + (rec ? formatRecommendation(rec) : ''));
     return 0;
   } catch (err) {
     if (err instanceof CostError) {

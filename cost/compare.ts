@@ -95,7 +95,7 @@ const LB_NAMES: Record<LoadBalancerKind, string> = {
 const LB_NOTES: Record<LoadBalancerKind, string> = {
   alb: 'HTTP routing, health checks and idle timeout at the load balancer',
   'nlb-tls': 'same active-connection dimension as the ALB, cheaper unit price',
-  'nlb-tcp': 'tasks terminate TLS: more CPU per connection and certificates in the task (not priced here)',
+  'nlb-tcp': 'tasks terminate TLS with an ACM exportable certificate (priced): their measured memory and CPU per connection are in the Fargate line',
 };
 
 const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -179,7 +179,7 @@ export function compareLoadBalancers(d: Deployment, load: Load, book: PriceBook,
   return (['alb', 'nlb-tls', 'nlb-tcp'] as const).map((kind) => {
     const e = estimate({ ...d, loadBalancer: kind }, load, book, a);
     const lbService = kind === 'alb' ? 'ALB' : kind === 'nlb-tls' ? 'NLB (TLS)' : 'NLB (TCP)';
-    const usd = e.regions.reduce((s, r) => s + r.lines.filter((l) => l.service === lbService).reduce((x, l) => x + l.usd, 0), 0);
+    const usd = e.regions.reduce((s, r) => s + r.lines.filter((l) => l.service === lbService || l.service === 'ACM').reduce((x, l) => x + l.usd, 0), 0);
     return {
       kind,
       name: LB_NAMES[kind],

@@ -1,5 +1,6 @@
 /** The readable table: one block per region, line by line, then totals, comparisons and warnings. */
 import type { Report } from './compare.js';
+import type { Recommendation } from './recommend.js';
 import type { LineItem } from './types.js';
 
 export function usd(n: number): string {
@@ -116,5 +117,30 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
     out.push('Warnings');
     for (const w of warnings) out.push(`  - ${w}`);
   }
+  return out.join('\n') + '\n';
+}
+
+/** Several stacks at one load: their totals and API Gateway's. */
+export function formatComparison(rows: readonly { stack: string; usd: number; apiGateway: number; ratio: number | null }[], connections: number): string {
+  const out = [`Monthly cost at ${Math.round(connections).toLocaleString('en-US')} connections`];
+  for (const r of rows) out.push(`  ${pad(r.stack, 20)} ${pad(usd(r.usd), 14, true)}   API Gateway ${usd(r.apiGateway)}, ${r.ratio === null ? 'n/a' : `${num(r.ratio)} ×`}`);
+  return out.join('\n') + '\n';
+}
+
+/** `--recommend`: the candidates, cheapest first, the refused ones with the reason. */
+export function formatRecommendation(r: Recommendation): string {
+  const out = ['', 'Bus and cross-region mode for this load (whole deployment; refused candidates last)'];
+  for (const c of r.candidates) {
+    const name = `${c.instanceType} × ${c.brokersPerAz}/AZ, ${c.crossRegion}`;
+    if (c.refused.length > 0) {
+      out.push(`  ${pad(name, 40)} ${pad('refused', 14, true)}   ${c.refused[0]}`);
+      continue;
+    }
+    out.push(
+      `  ${pad(name, 40)} ${pad(usd(c.usd ?? 0), 14, true)}   ${Math.ceil(c.partitionsPerBroker)} partition replicas per broker; each broker sends ${num(c.brokerEgressBytesPerSecond / 1e6)} MB/s`,
+    );
+  }
+  out.push(r.best ? `  recommended: ${r.best.instanceType} × ${r.best.brokersPerAz} per AZ, crossRegion ${r.best.crossRegion}` : '  no candidate can run this load');
+  for (const n of r.notes) out.push(`  not covered: ${n}`);
   return out.join('\n') + '\n';
 }

@@ -5,6 +5,10 @@
  * No I/O here; `stack.ts` reads stack files and `prices.ts` reads price files.
  */
 import { TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import { maxConnectionsPerTask, taskCpu } from '../infra/capacity.js';
+import { SCALING } from '../infra/plan.js';
+import type { Edge } from '../infra/stack-config.js';
+import type { LoadBalancerKind } from './lcu.js';
 import { CostError } from './errors.js';
 import { fmt, type Ctx } from './lines.js';
 import { priceDates, regionFile, type PriceBook } from './prices.js';
@@ -22,7 +26,7 @@ import {
   networkLines,
   type RegionInput,
 } from './services.js';
-import { SDK_PING_INTERVAL_MS, keepaliveBytesPerSecond, keepaliveFrames } from './wire.js';
+import { SDK_PING_INTERVAL_MS, gatewayPingIntervalSeconds, keepaliveBytesPerSecond, keepaliveFrames } from './wire.js';
 import type { Assumptions, Deployment, Estimate, Load, RegionEstimate, RegionTraffic, ResolvedLoad, TaskCount } from './types.js';
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
@@ -35,6 +39,11 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   tlsRecordOverheadBytes: 22,
   serverPingIntervalSeconds: TIMING_DEFAULTS.pingIntervalMs / 1000,
   sdkPingIntervalSeconds: SDK_PING_INTERVAL_MS / 1000,
+  // What the gateway does unless a stack turns it on (wsgw:keepalive.skipPingAfterClientFrame).
+  skipGatewayPingAfterClientFrame: false,
+  // 395-day validity (AWS News Blog, ACM exportable public certificates, 2025-06-17), renewed
+  // from 60 days before expiry (ACM User Guide, Managed certificate renewal).
+  exportableCertificateRenewalDays: 395 - 60,
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
@@ -42,7 +51,9 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   rackAwareConsumers: false,
   albRulesPerRequest: 1,
   logBytesPerTaskHour: 150_000,
-  logBytesPerConnection: 400,
+  // The gateway logs nothing per connection: 0 bytes per connection opened, subscribed and closed
+  // (bench/results/capacity.json, logBytesPerConnection).
+  logBytesPerConnection: 0,
   logRetentionDays: 30,
   logCompressionRatio: 0.15,
   customMetricsPerRegion: 20,
@@ -129,12 +140,36 @@ export function validateDeployment(d: Deployment): void {
   if (!Number.isInteger(d.kmsKeysPerRegion) || d.kmsKeysPerRegion < 0) badDeployment(`kmsKeysPerRegion must be a whole number (got ${d.kmsKeysPerRegion})`);
 }
 
-/** Tasks for a region: ceil(connections / connectionsPerTask), clamped to [min, max]. */
-export function taskCount(connections: number, connectionsPerTask: number, minTasks: number, maxTasks: number): TaskCount {
-  const needed = Math.ceil(connections / connectionsPerTask);
-  if (needed < minTasks) return { needed, running: minTasks, clampedTo: 'min' };
-  if (needed > maxTasks) return { needed, running: maxTasks, clampedTo: 'max' };
-  return { needed, running: needed, clampedTo: null };
+/** Where TLS ends decides the task's measured figures: in the task only behind an NLB passing TCP. */
+export const taskEdge = (lb: LoadBalancerKind): Edge => (lb === 'nlb-tcp' ? 'nlb' : 'alb');
+
+/**
+ * Tasks a region needs: what target tracking on connections asks for (connections ÷
+ * connectionsPerTask), and at least what holds the connections in memory and carries their pings,
+ * deliveries and handshakes below the CPU guard's target (the second scaling policy), both from the
+ * measured figures of infra/capacity.ts. Clamped to [min, max].
+ */
+export function taskCount(d: Deployment, t: Pick<RegionTraffic, 'connections' | 'deliveriesPerSecond' | 'newConnectionsPerSecond'>, a: Assumptions, minTasks: number, maxTasks: number): TaskCount {
+  const edge = taskEdge(d.loadBalancer);
+  const n = t.connections;
+  const byTarget = Math.ceil(n / d.connectionsPerTask);
+  const fits = maxConnectionsPerTask(d.task.memoryGiB * 1024, edge);
+  const byMemory = n === 0 ? 0 : fits > 0 ? Math.ceil(n / fits) : byTarget;
+  const gw = gatewayPingIntervalSeconds(a);
+  const cpuVcpu = taskCpu(edge, {
+    connections: n,
+    gatewayPingsPerSecond: gw > 0 && Number.isFinite(gw) ? 1 / gw : 0,
+    sdkPingsPerSecond: a.sdkPingIntervalSeconds > 0 ? 1 / a.sdkPingIntervalSeconds : 0,
+    deliveriesPerSecond: n > 0 ? t.deliveriesPerSecond / n : 0,
+    handshakesPerSecond: t.newConnectionsPerSecond,
+  });
+  const byCpu = Math.ceil(cpuVcpu / ((d.task.vcpu * SCALING.cpuTargetPercent) / 100));
+  const needed = Math.max(byTarget, byMemory, byCpu);
+  const decidedBy = needed === byTarget ? 'target' : needed === byMemory ? 'memory' : 'cpu';
+  const base = { needed, byTarget, byMemory, byCpu, decidedBy, cpuVcpu } as const;
+  if (needed < minTasks) return { ...base, running: minTasks, clampedTo: 'min' };
+  if (needed > maxTasks) return { ...base, running: maxTasks, clampedTo: 'max' };
+  return { ...base, running: needed, clampedTo: null };
 }
 
 /** Traffic of one region derived from the load. */
@@ -176,9 +211,7 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
   const warnings: string[] = [];
 
   const traffic = new Map(names.map((n) => [n, regionTraffic(load, n, a)]));
-  const tasks = new Map(
-    d.regions.map((r) => [r.name, taskCount(traffic.get(r.name)?.connections ?? 0, d.connectionsPerTask, r.minTasks, r.maxTasks)]),
-  );
+  const tasks = new Map(d.regions.map((r) => [r.name, taskCount(d, traffic.get(r.name) as RegionTraffic, a, r.minTasks, r.maxTasks)]));
 
   const regions: RegionEstimate[] = d.regions.map((r) => {
     const t = traffic.get(r.name) as RegionTraffic;
@@ -200,7 +233,8 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
     };
 
     if (tc.clampedTo === 'max') {
-      const over = Math.round(t.connections - tc.running * d.connectionsPerTask);
+      const perTask = tc.decidedBy === 'target' ? d.connectionsPerTask : t.connections / tc.needed;
+      const over = Math.round(t.connections - tc.running * perTask);
       warnings.push(`${r.name}: ${fmt(Math.round(t.connections))} connections need ${tc.needed} tasks but maxTasks is ${r.maxTasks}; ${fmt(over)} connections are over capacity (cost shown for ${tc.running} tasks)`);
     }
 

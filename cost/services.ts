@@ -45,7 +45,8 @@ export function fargateLines(r: RegionInput): void {
   const H = r.a.hoursPerMonth;
   const T = tc.running;
   const arch = d.task.arch;
-  flat(r, 'Fargate', 'vCPU', `fargate.${arch}.vcpuHour`, T * d.task.vcpu * H, `${T} tasks × ${d.task.vcpu} vCPU × ${H} h (needed ${tc.needed}${tc.clampedTo ? `, clamped to ${tc.clampedTo}` : ''})`);
+  const why = `by connections per task ${tc.byTarget}, by memory ${tc.byMemory}, by CPU ${tc.byCpu} (${fmt(round(tc.cpuVcpu, 3))} vCPU busy)`;
+  flat(r, 'Fargate', 'vCPU', `fargate.${arch}.vcpuHour`, T * d.task.vcpu * H, `${T} tasks × ${d.task.vcpu} vCPU × ${H} h (needed ${tc.needed}: ${why}${tc.clampedTo ? `; clamped to ${tc.clampedTo}` : ''})`);
   flat(r, 'Fargate', 'memory', `fargate.${arch}.gbHour`, T * d.task.memoryGiB * H, `${T} tasks × ${d.task.memoryGiB} GB × ${H} h`);
 }
 
@@ -64,6 +65,21 @@ export function loadBalancerLines(r: RegionInput): CapacityUnits {
   const lbKey = d.loadBalancer === 'alb' ? 'alb' : 'nlb';
   flat(r, lbName, 'load balancer hours', `${lbKey}.hour`, H, `1 load balancer × ${H} h`);
   const dims = lcu.byDimension;
+  if (d.loadBalancer === 'nlb-tcp') {
+    // Tasks terminate TLS with an ACM exportable certificate of the region, billed at each issuance.
+    const perMonth = (365 / 12) / a.exportableCertificateRenewalDays;
+    const p = price(r.book, 'global', 'acm.exportablePublicCertificate');
+    r.lines.push({
+      service: 'ACM',
+      item: 'exportable certificate (TLS in the task)',
+      quantity: round(perMonth),
+      unit: p.unit,
+      unitUsd: p.usd,
+      usd: perMonth * p.usd,
+      detail: `1 certificate, issued again every ${a.exportableCertificateRenewalDays} days`,
+      price: 'global:acm.exportablePublicCertificate',
+    });
+  }
   flat(
     r,
     lbName,

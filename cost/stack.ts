@@ -35,7 +35,8 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
     nat: NAT[c.network.nat],
     azCount: c.network.azCount,
     retentionHours: c.msk.retentionHours,
-    loadBalancer: 'alb',
+    // An NLB passes TCP to tasks that terminate TLS themselves (wsgw:edge nlb).
+    loadBalancer: c.edge === 'nlb' ? 'nlb-tcp' : 'alb',
     // The alarm topic is encrypted with a key of the stack's own, in every region.
     kmsKeysPerRegion: 1,
     s3GatewayEndpoint: true,
@@ -46,12 +47,17 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
   };
 }
 
-/** Model constants the stack config decides: topic replication factor and log retention. */
-export function assumptionsFromConfig(c: StackConfig): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays' | 'rackAwareConsumers'> {
+/** Model constants the stack config decides: topic replication factor, log retention, keep-alives. */
+export function assumptionsFromConfig(
+  c: StackConfig,
+): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays' | 'rackAwareConsumers' | 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'> {
   return {
     replicationFactor: planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor,
     logRetentionDays: c.logRetentionDays,
     rackAwareConsumers: c.msk.zoneLocalReads,
+    serverPingIntervalSeconds: c.keepalive.pingSeconds,
+    sdkPingIntervalSeconds: c.keepalive.clientPingSeconds,
+    skipGatewayPingAfterClientFrame: c.keepalive.skipPingAfterClientFrame,
   };
 }
 
@@ -73,7 +79,10 @@ export function listStacks(dir = process.cwd()): string[] {
 }
 
 /** Reads, parses and maps one stack file. Secure values are ignored; the cost model needs none. */
-export function readDeployment(stackOrPath: string, dir = process.cwd()): { deployment: Deployment; config: StackConfig; file: string } {
+export function readDeployment(
+  stackOrPath: string,
+  dir = process.cwd(),
+): { deployment: Deployment; config: StackConfig; file: string; raw: Readonly<Record<string, unknown>> } {
   const file = stackFilePath(stackOrPath, dir);
   const stack = basename(file).replace(/^Pulumi\./, '').replace(/\.ya?ml$/, '');
   if (!existsSync(file)) {
@@ -98,11 +107,22 @@ export function readDeployment(stackOrPath: string, dir = process.cwd()): { depl
   );
   try {
     const config = parseStackConfig(raw);
-    return { deployment: deploymentFromConfig(stack, config), config, file };
+    return { deployment: deploymentFromConfig(stack, config), config, file, raw };
   } catch (err) {
     if (err instanceof StackConfigError) {
       throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: invalid stack configuration:\n  ${err.issues.join('\n  ')}`);
     }
     throw err;
   }
+}
+
+/** The stack's deployment restricted to the named regions, in the stack's order. */
+export function onlyRegions(d: Deployment, raw: string): Deployment {
+  const names = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const known = d.regions.map((r) => r.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new CostError('WSGW_COST_BAD_ARGS', `--regions: ${unknown.length > 0 ? `"${unknown.join(', ')}" not in` : 'name at least one of'} the stack's regions (${known.join(', ')})`);
+  }
+  return { ...d, regions: d.regions.filter((r) => names.includes(r.name)) };
 }

@@ -99,6 +99,16 @@ export interface Assumptions {
   readonly serverPingIntervalSeconds: number;
   /** Seconds between the SDK's `ping` requests on each connection (0: the SDK does not ping). */
   readonly sdkPingIntervalSeconds: number;
+  /**
+   * The gateway skips its ping to a connection that sent a frame within the ping interval
+   * (`wsgw:keepalive.skipPingAfterClientFrame`): SDK pings at least as frequent spare every gateway ping.
+   */
+  readonly skipGatewayPingAfterClientFrame: boolean;
+  /**
+   * Days between two issuances of an ACM exportable certificate, each billed: its 395-day validity
+   * less the 60 days before expiry in which ACM renews it.
+   */
+  readonly exportableCertificateRenewalDays: number;
   /** TLS handshake plus HTTP upgrade, bytes each way per new connection. */
   readonly handshakeBytesOut: number;
   readonly handshakeBytesIn: number;
@@ -164,8 +174,18 @@ export interface RegionTraffic {
 }
 
 export interface TaskCount {
-  /** ceil(connections / connectionsPerTask). */
+  /** The largest of `byTarget`, `byMemory` and `byCpu`. */
   readonly needed: number;
+  /** ceil(connections / connectionsPerTask): what target tracking on connections aims for. */
+  readonly byTarget: number;
+  /** Tasks whose memory holds the connections (measured bytes per connection, infra/capacity.ts). */
+  readonly byMemory: number;
+  /** Tasks whose CPU carries pings, deliveries and handshakes below the CPU guard's target. */
+  readonly byCpu: number;
+  /** Which of the three decided `needed`. */
+  readonly decidedBy: 'target' | 'memory' | 'cpu';
+  /** CPU the region's connections need, vCPU (measured CPU per event, infra/capacity.ts). */
+  readonly cpuVcpu: number;
   /** `needed` clamped to [minTasks, maxTasks]: what runs and is billed. */
   readonly running: number;
   readonly clampedTo: 'min' | 'max' | null;

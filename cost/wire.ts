@@ -67,13 +67,13 @@ export interface KeepaliveFrame {
  * client's pong, and the client acknowledges the gateway's pong, with a bare ACK each.
  */
 export function keepaliveFrames(
-  a: Framing & Pick<Assumptions, 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds'>,
+  a: Framing & Pick<Assumptions, 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'>,
   sessionSeconds: number,
 ): KeepaliveFrame[] {
   const frames: KeepaliveFrame[] = [];
   const bareAck = a.tcpIpHeaderBytes;
-  const server = a.serverPingIntervalSeconds;
-  if (server > 0) {
+  const server = gatewayPingIntervalSeconds(a);
+  if (server > 0 && Number.isFinite(server)) {
     // The gateway's ping control frame carries no payload; the client's pong echoes it (empty).
     frames.push({ frame: 'gateway ping', direction: 'out', bytes: segmentBytes(a, 0, false), everySeconds: server });
     frames.push({ frame: 'client pong', direction: 'in', bytes: segmentBytes(a, 0, true), everySeconds: server });
@@ -89,6 +89,20 @@ export function keepaliveFrames(
     frames.push({ frame: 'bare ACK of the gateway pong', direction: 'in', bytes: bareAck, everySeconds: sdk });
   }
   return frames;
+}
+
+/**
+ * Seconds between the gateway's pings to one connection, on average. Without the skip, every
+ * ping interval. With it, a connection whose SDK pings at least once per gateway interval is never
+ * pinged (Infinity); one whose SDK pings every C > I seconds sent nothing in the last I seconds at
+ * a share (C − I) / C of the sweeps. Publishes would spare more pings and are left out.
+ */
+export function gatewayPingIntervalSeconds(a: Pick<Assumptions, 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'>): number {
+  const server = a.serverPingIntervalSeconds;
+  const sdk = a.sdkPingIntervalSeconds;
+  if (!a.skipGatewayPingAfterClientFrame || sdk <= 0 || server <= 0) return server;
+  const share = Math.max(0, (sdk - server) / sdk);
+  return share === 0 ? Number.POSITIVE_INFINITY : server / share;
 }
 
 /** Keep-alive bytes per connection and second in one direction. */

@@ -60,8 +60,11 @@ export interface GatewayKafkaAccess {
  *   consumes as the only member of its own group (broadcast) and deletes the group on close, so
  *   group names are per task and not known here; the grant covers the cluster's groups.
  */
-export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPrefix?: string): PolicyDocument {
+export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPrefix?: string, opts: { readonly exportCertificateArn?: string } = {}): PolicyDocument {
   const statements: PolicyStatement[] = [];
+  // Behind an NLB the gateway terminates TLS with the region's exportable certificate, which it
+  // exports from ACM (certificate, chain and passphrase-encrypted key) at start and to pick up renewals.
+  if (opts.exportCertificateArn) statements.push({ Effect: 'Allow', Action: ['acm:ExportCertificate'], Resource: opts.exportCertificateArn });
   for (const a of access) {
     const arns = kafkaArns(a.clusterArn);
     const clusterActions = ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'];

@@ -21,12 +21,12 @@ import { Network } from './components/network.js';
 import { DirectConnectivity } from './components/direct-connectivity.js';
 import { ImageRegistry } from './components/image-registry.js';
 import { Replication } from './components/replication.js';
-import { deriveTiming, serviceName, shortRegion } from './plan.js';
+import { deriveTiming, gatewayTiming, serviceName, shortRegion } from './plan.js';
 
 const { config, jwtSecret, publishKey } = readPulumiConfig();
 const stack = pulumi.getStack();
 const prefix = `wsgw-${stack}`;
-const timing = deriveTiming();
+const timing = deriveTiming(gatewayTiming(config.keepalive), config.keepalive.clientPingSeconds * 1000);
 const multiRegion = config.regions.length > 1;
 const replicator = multiRegion && config.msk.crossRegion === 'replicator';
 const direct = multiRegion && config.msk.crossRegion === 'direct';
@@ -50,6 +50,7 @@ const certificates = new Certificates('certificates', {
   zoneId: config.cloudflareZoneId,
   regions: config.regions.map((r) => ({ name: r.name, provider: providers[r.name]! })),
   homeRegion: config.homeRegion,
+  exportable: config.edge === 'nlb',
 });
 
 const regional = config.regions.map((r) => {
@@ -63,6 +64,7 @@ const regional = config.regions.map((r) => {
       nat: config.network.nat,
       ...(r.vpc ? { existingVpc: r.vpc } : {}),
       replicator,
+      edge: config.edge,
     },
     opts,
   );
@@ -96,6 +98,8 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       image: registry.images[r.name]!.image,
       ...(registry.images[r.name]!.repositoryArn ? { ecrRepositoryArn: registry.images[r.name]!.repositoryArn! } : {}),
       certificateArn: certificates.arns[r.name]!,
+      edge: config.edge,
+      skipPingAfterClientFrame: config.keepalive.skipPingAfterClientFrame,
       task: config.task,
       minTasks: r.minTasks,
       maxTasks: r.maxTasks,
@@ -125,7 +129,8 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       region: r.name,
       serviceName: name,
       ecsClusterName: gateway.cluster.name,
-      albArnSuffix: gateway.loadBalancer.arnSuffix,
+      edge: config.edge,
+      lbArnSuffix: gateway.loadBalancer.arnSuffix,
       targetGroupArnSuffix: gateway.targetGroup.arnSuffix,
       mskClusterName: kafka.clusterName,
       accountId,
@@ -161,7 +166,7 @@ const edge = new GlobalEdge(
     name: prefix,
     domain: config.domain,
     zoneId: config.cloudflareZoneId,
-    endpoints: services.map((s) => ({ region: s.region, albArn: s.gateway.loadBalancer.arn })),
+    endpoints: services.map((s) => ({ region: s.region, loadBalancerArn: s.gateway.loadBalancer.arn })),
   },
   // Global Accelerator's API lives in us-west-2 whatever the provider says; home is as good as any.
   { provider: home },
@@ -173,14 +178,15 @@ export const acceleratorDnsName = edge.accelerator.dnsName;
 /** The two static anycast IPv4 addresses (for allow-lists and A records). */
 export const acceleratorIps = edge.ips;
 /**
- * Per region: the ALB DNS name (direct, bypassing the accelerator), the MSK IAM brokers, and the
- * image repository (absent with a prebuilt `wsgw:image`).
+ * Per region: the load balancer's DNS name (`albDnsName`, or `nlbDnsName` with wsgw:edge nlb;
+ * direct, bypassing the accelerator), the MSK IAM brokers, and the image repository (absent with a
+ * prebuilt `wsgw:image`).
  */
 export const regions = Object.fromEntries(
   services.map((s) => [
     s.region,
     {
-      albDnsName: s.gateway.loadBalancer.dnsName,
+      [config.edge === 'alb' ? 'albDnsName' : 'nlbDnsName']: s.gateway.loadBalancer.dnsName,
       mskBootstrapBrokers: s.kafka.bootstrapBrokers,
       ...(registry.images[s.region]!.repositoryUrl ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl } : {}),
     },

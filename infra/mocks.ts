@@ -64,7 +64,8 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
   const state: Record<string, any> = { ...inputs, name: inputs.name ?? `${name}-${id.slice(0, 7)}`, arn: `arn:aws:${type.split(':')[1]?.split('/')[0]}:${region}:${acct}:${name}` };
   switch (type) {
     case 'aws:lb/loadBalancer:LoadBalancer':
-      state.arnSuffix = `app/${state.name}/${id}`;
+      // As AWS names them: app/… for an ALB, net/… for an NLB.
+      state.arnSuffix = `${inputs.loadBalancerType === 'network' ? 'net' : 'app'}/${state.name}/${id}`;
       state.arn = `arn:aws:elasticloadbalancing:${region}:${acct}:loadbalancer/${state.arnSuffix}`;
       state.dnsName = `${state.name}-${parseInt(id.slice(0, 8), 16)}.${region}.elb.amazonaws.com`;
       break;

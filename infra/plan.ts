@@ -4,8 +4,9 @@
  * can reuse it.
  */
 import { originTopic } from '../services/shared/src/names.js';
+import { CLIENT_DEFAULTS } from '../services/client/src/client.js';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
-import type { NatMode } from './stack-config.js';
+import type { KeepaliveConfig, NatMode } from './stack-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.
@@ -15,13 +16,40 @@ export type GatewayTiming = { readonly [K in keyof typeof TIMING_DEFAULTS]: numb
 
 /** Fargate refuses a container `stopTimeout` above 120 s. */
 export const FARGATE_MAX_STOP_TIMEOUT_S = 120;
+/**
+ * Global Accelerator forgets a TCP flow that carried nothing for 340 s, and this cannot be changed
+ * ("idle timeout for TCP connections is 340 seconds", AWS Global Accelerator Developer Guide, How
+ * AWS Global Accelerator works, https://docs.aws.amazon.com/global-accelerator/latest/dg/introduction-how-it-works.html).
+ */
+export const GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S = 340;
+/**
+ * The ALB idle timeout's "valid range is 1-4000 seconds" (Elastic Load Balancing API Reference,
+ * LoadBalancerAttribute, https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html).
+ */
+export const ALB_MAX_IDLE_TIMEOUT_S = 4000;
+/**
+ * An NLB TCP listener's idle timeout may be 60 to 6000 s, 350 s by default (Elastic Load Balancing,
+ * Network Load Balancers, Update the TCP idle timeout,
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html).
+ */
+export const NLB_TCP_IDLE_TIMEOUT_RANGE_S = Object.freeze({ min: 60, max: 6000 } as const);
 /** ALB health checks: the shortest interval ALB allows and the smallest thresholds. */
 const HEALTH_INTERVAL_S = 5;
 const HEALTH_TIMEOUT_S = 4;
 
 export interface InfraTiming {
-  /** ALB idle timeout (s): three ping intervals, so one or two lost pings never cut a live socket. */
-  readonly albIdleTimeoutS: number;
+  /** The gateway timing the tasks run with (passed to them as environment variables). */
+  readonly gateway: GatewayTiming;
+  /**
+   * The longest a live connection stays silent (s): the longer of the gateway's ping interval and
+   * the clients' app-level ping interval. Whatever sits on the path must keep such a connection.
+   */
+  readonly maxSilenceS: number;
+  /**
+   * Load balancer idle timeout (s), the ALB's or the NLB TCP listener's: three silences, so one or
+   * two lost keep-alives never cut a live socket.
+   */
+  readonly lbIdleTimeoutS: number;
   /** Target group deregistration delay (s): covers the drain delay and the jittered close window. */
   readonly deregistrationDelayS: number;
   /** Container `stopTimeout` (s): the drain deadline plus a margin for the process to exit. */
@@ -35,13 +63,22 @@ export interface InfraTiming {
   };
 }
 
+/** The gateway timing of a stack: the defaults, with the ping interval of `wsgw:keepalive`. */
+export function gatewayTiming(k: Pick<KeepaliveConfig, 'pingSeconds'>): GatewayTiming {
+  return Object.freeze({ ...TIMING_DEFAULTS, pingIntervalMs: k.pingSeconds * 1000 });
+}
+
 /**
- * Derives the load balancer and ECS timings from the gateway's own (TIMING_DEFAULTS), so a
- * change of the heartbeat or drain in the gateway moves the infrastructure with it.
+ * Derives the load balancer and ECS timings from the gateway's own (TIMING_DEFAULTS, or a stack's
+ * `gatewayTiming`) and the clients' ping interval, so a change of the heartbeat or drain moves the
+ * infrastructure with it.
  *
  * Why each rule:
- * - The ALB closes a connection that carried no bytes for `idleTimeout`. The gateway pings every
- *   `pingIntervalMs`; three intervals tolerate two lost pings.
+ * - A live connection carries a frame at least every `maxSilenceS`: the gateway pings every
+ *   `pingIntervalMs`, clients every `clientPingMs`. Global Accelerator drops a flow silent for 340 s
+ *   (fixed), so that silence must stay below it.
+ * - The load balancer closes a connection that carried no bytes for its idle timeout; three
+ *   silences tolerate two lost keep-alives.
  * - ECS stops a task behind an ALB in this order: deregister the target and wait for the
  *   deregistration delay (existing connections keep flowing, no new ones arrive), then SIGTERM,
  *   then SIGKILL after `stopTimeout`. The delay covers `drainDelayMs + drainWindowMs`, the time
@@ -52,9 +89,13 @@ export interface InfraTiming {
  * - `/readyz` turns 503 as the drain begins; the ALB must notice within `drainDelayMs`, so
  *   interval × unhealthyThreshold stays at or below it.
  */
-export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS): InfraTiming {
-  const albIdleTimeoutS = Math.max(60, Math.ceil((3 * t.pingIntervalMs) / 1000));
-  if (albIdleTimeoutS > 4000) throw new RangeError(`pingIntervalMs ${t.pingIntervalMs} needs an ALB idle timeout above its 4000 s maximum`);
+export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS, clientPingMs: number = CLIENT_DEFAULTS.pingIntervalMs): InfraTiming {
+  const maxSilenceS = Math.max(t.pingIntervalMs, clientPingMs) / 1000;
+  if (maxSilenceS >= GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S) {
+    throw new RangeError(`a live connection may stay silent for ${maxSilenceS} s; Global Accelerator drops a TCP flow idle for ${GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S} s`);
+  }
+  const lbIdleTimeoutS = Math.max(NLB_TCP_IDLE_TIMEOUT_RANGE_S.min, Math.ceil(3 * maxSilenceS));
+  if (lbIdleTimeoutS > ALB_MAX_IDLE_TIMEOUT_S) throw new RangeError(`a silence of ${maxSilenceS} s needs a load balancer idle timeout above the ALB's ${ALB_MAX_IDLE_TIMEOUT_S} s maximum`);
   const deregistrationDelayS = Math.ceil((t.drainDelayMs + t.drainWindowMs) / 1000);
   if (deregistrationDelayS > 3600) throw new RangeError(`drain of ${deregistrationDelayS} s exceeds the 3600 s deregistration delay maximum`);
   const stopTimeoutS = Math.ceil(t.drainDeadlineMs / 1000) + 10;
@@ -63,7 +104,9 @@ export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS): InfraTiming {
   }
   const unhealthyThreshold = Math.max(2, Math.floor(t.drainDelayMs / 1000 / HEALTH_INTERVAL_S));
   return Object.freeze({
-    albIdleTimeoutS,
+    gateway: Object.freeze({ ...t }),
+    maxSilenceS,
+    lbIdleTimeoutS,
     deregistrationDelayS,
     stopTimeoutS,
     healthCheck: Object.freeze({ intervalS: HEALTH_INTERVAL_S, timeoutS: HEALTH_TIMEOUT_S, healthyThreshold: 2, unhealthyThreshold }),
@@ -124,7 +167,7 @@ export function describeNat(mode: NatMode, azCount: number): string {
       return `1 NAT gateway: ~$33/month + $0.045/GB processed (us-east-1 prices); its AZ failing cuts image pulls and logs for every task`;
     case 'none':
       // AWS bills every public IPv4 address ($0.005/h, ~$3.60/month): no NAT gateway, but one per task.
-      return 'no NAT gateway: tasks run in public subnets, reachable only from the ALB security group, each paying for a public IPv4 address per task (~$3.60/month at $0.005/h)';
+      return 'no NAT gateway: tasks run in public subnets, reachable only from the load balancer security group, each paying for a public IPv4 address per task (~$3.60/month at $0.005/h)';
   }
 }
 
@@ -237,6 +280,9 @@ export function serviceName(stack: string, region: string): string {
 // ---------------------------------------------------------------------------------------------
 // Gateway environment
 
+/** With `wsgw:edge nlb`: the task's plain listener that redirects `http://` to `https://`. */
+export const REDIRECT_PORT = 8081;
+
 export interface GatewayEnvInput {
   readonly region: string;
   readonly serviceName: string;
@@ -249,6 +295,14 @@ export interface GatewayEnvInput {
   readonly timing?: GatewayTiming;
   /** Zone name to zone id of the region: each task finds its Kafka rack (MSK's `broker.rack`) here. */
   readonly zoneIds?: Readonly<Record<string, string>>;
+  /** `wsgw:keepalive.skipPingAfterClientFrame`. */
+  readonly skipPingAfterClientFrame?: boolean;
+  /** The recovery history's bound, sized to the task (infra/capacity.ts). */
+  readonly historyMaxBytes?: number;
+  /** The most connections the task's memory holds (infra/capacity.ts): upgrades beyond get 503. */
+  readonly maxConnections?: number;
+  /** With `wsgw:edge nlb`: the certificate the gateway terminates TLS with. */
+  readonly tlsCertificateArn?: string;
 }
 
 /**
@@ -284,5 +338,12 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
   if (zones.length > 0) env[ENV.kafkaRackMap] = zones.map(([name, id]) => `${name}=${id}`).join(',');
   if (p.jwksUrl) env[ENV.jwksUrl] = p.jwksUrl;
   if (p.allowedOrigins && p.allowedOrigins.length > 0) env[ENV.allowedOrigins] = p.allowedOrigins.join(',');
+  if (p.skipPingAfterClientFrame) env[ENV.pingSkipActive] = 'true';
+  if (p.historyMaxBytes !== undefined) env[ENV.historyMaxBytes] = String(p.historyMaxBytes);
+  if (p.maxConnections !== undefined) env[ENV.maxConnections] = String(p.maxConnections);
+  if (p.tlsCertificateArn) {
+    env[ENV.tlsAcmCertificateArn] = p.tlsCertificateArn;
+    env[ENV.httpRedirectPort] = String(REDIRECT_PORT);
+  }
   return Object.freeze(env);
 }

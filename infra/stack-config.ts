@@ -11,6 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CLIENT_DEFAULTS } from '../services/client/src/client.js';
+import { TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import { connectionMemory, maxConnectionsPerTask } from './capacity.js';
 
 /** Config namespace, equal to the Pulumi project name. */
 export const CONFIG_NAMESPACE = 'wsgw';
@@ -37,7 +40,7 @@ export const AWS_REGIONS = Object.freeze([
  * - `single`: one NAT gateway for the region. A third of `perAz` for three AZs, but an outage of
  *   its AZ cuts egress (image pulls, secrets, logs) for tasks in every AZ.
  * - `none`: no NAT gateway; tasks run in the public subnets with a public IP (no NAT cost, and
- *   still reachable only from the ALB through their security group). MSK stays private.
+ *   still reachable only from the load balancer through their security group). MSK stays private.
  */
 export const NAT_MODES = ['perAz', 'single', 'none'] as const;
 export type NatMode = (typeof NAT_MODES)[number];
@@ -51,6 +54,25 @@ export type NatMode = (typeof NAT_MODES)[number];
  */
 export const CROSS_REGION_MODES = ['replicator', 'direct'] as const;
 export type CrossRegionMode = (typeof CROSS_REGION_MODES)[number];
+
+/**
+ * Where client connections end in each region.
+ * - `alb`: an Application Load Balancer terminates TLS (an ACM certificate it holds) and proxies
+ *   WebSockets to the tasks. Billed per LCU, of which active connections decide the count: one LCU
+ *   per 3,000 connections.
+ * - `nlb`: a Network Load Balancer passes TCP through and the gateway terminates TLS itself with an
+ *   ACM exportable certificate it fetches from ACM (docs/infrastructure.md, Edge). One NLCU per
+ *   100,000 connections, so processed bytes decide; TLS costs the tasks memory and CPU
+ *   (docs/cost.md, TLS in the task).
+ */
+export const EDGES = ['alb', 'nlb'] as const;
+export type Edge = (typeof EDGES)[number];
+
+/**
+ * The gateway closes a connection that sent no frame for this long (WSGW_IDLE_TIMEOUT_MS, passed
+ * to every task): the ceiling of both keep-alive intervals below.
+ */
+export const IDLE_TIMEOUT_S = TIMING_DEFAULTS.idleTimeoutMs / 1000;
 
 /** Fargate CPU units and the memory sizes (MiB) each one allows. */
 export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = Object.freeze({
@@ -153,6 +175,32 @@ const network = z
   })
   .strict();
 
+const keepalive = z
+  .object({
+    /**
+     * The gateway's WebSocket ping interval (WSGW_PING_INTERVAL_MS). A ping finds a dead peer within
+     * two intervals; past half the idle timeout the idle timeout finds it as soon.
+     */
+    pingSeconds: z.number().int().min(1).max(IDLE_TIMEOUT_S, `must be at most ${IDLE_TIMEOUT_S} (the gateway's idle timeout closes a silent connection by then)`).default(120),
+    /**
+     * The app-level ping interval the stack's clients use (WsgwClient `pingIntervalMs`). The gateway
+     * does not set it; the stack states it so that the cost model counts those pings and the checks
+     * below hold for them.
+     */
+    clientPingSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(IDLE_TIMEOUT_S / 2, `must be at most ${IDLE_TIMEOUT_S / 2}: the gateway closes a client silent for ${IDLE_TIMEOUT_S} s, and one late ping must not do it`)
+      .default(CLIENT_DEFAULTS.pingIntervalMs / 1000),
+    /**
+     * The gateway skips its ping to a connection that sent a frame within the interval
+     * (WSGW_PING_SKIP_ACTIVE): that frame already proves the client alive.
+     */
+    skipPingAfterClientFrame: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+  .strict();
+
 const schema = z
   .object({
     regions: z.array(region).min(1, 'needs at least one region').max(10, 'at most 10 regions (Global Accelerator endpoint groups per listener)'),
@@ -160,6 +208,8 @@ const schema = z
     homeRegion: z.string().optional(),
     domain: z.string({ error: 'is required (the public hostname, e.g. ws.example.com)' }).regex(HOSTNAME, 'must be a lower-case hostname such as ws.example.com'),
     cloudflareZoneId: z.string({ error: 'is required (the Cloudflare zone holding the domain)' }).regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex Cloudflare zone id'),
+    edge: z.enum(EDGES, { error: `must be one of ${EDGES.join(', ')}` }).default('alb'),
+    keepalive: keepalive.default({ pingSeconds: 120, clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000, skipPingAfterClientFrame: false }),
     /** Target tracking value: average open WebSocket connections per task. */
     connectionsPerTask: z.number().int().min(100, 'must be at least 100').max(1_000_000, 'must be at most 1000000').default(10_000),
     /** A prebuilt image reference; when absent the program builds the repository's Dockerfile. */
@@ -189,7 +239,7 @@ const schema = z
 export const SECRET_KEYS = Object.freeze(['jwtSecret', 'publishKey'] as const);
 
 /** Keys whose raw value is JSON when it arrives as a string from the Pulumi runtime. */
-const STRUCTURED_KEYS = new Set(['regions', 'connectionsPerTask', 'task', 'network', 'msk', 'logRetentionDays', 'allowedOrigins']);
+const STRUCTURED_KEYS = new Set(['regions', 'connectionsPerTask', 'task', 'network', 'msk', 'logRetentionDays', 'allowedOrigins', 'keepalive']);
 
 export interface ExistingVpcConfig {
   readonly id: string;
@@ -235,6 +285,12 @@ export interface TaskSize {
   readonly architecture: 'ARM64';
 }
 
+export interface KeepaliveConfig {
+  readonly pingSeconds: number;
+  readonly clientPingSeconds: number;
+  readonly skipPingAfterClientFrame: boolean;
+}
+
 /** The parsed, validated and frozen `wsgw:` configuration of one stack. */
 export interface StackConfig {
   /** Regions in configured order. The order means nothing: no name, range or role derives from a position. */
@@ -246,6 +302,8 @@ export interface StackConfig {
   readonly homeRegion: string;
   readonly domain: string;
   readonly cloudflareZoneId: string;
+  readonly edge: Edge;
+  readonly keepalive: KeepaliveConfig;
   readonly connectionsPerTask: number;
   readonly image?: string;
   readonly task: TaskSize;
@@ -337,6 +395,17 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     issues.push(`${configKey(['task', 'cpu'])}: ${c.task.cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(', ')})`);
   } else if (!memories.includes(c.task.memory)) {
     issues.push(`${configKey(['task', 'memory'])}: ${c.task.memory} MiB is not valid with ${c.task.cpu} CPU units (${memories[0]}..${memories.at(-1)} MiB)`);
+  } else {
+    // Every connection holds memory in the process and the kernel (measured: infra/capacity.ts);
+    // a target the task cannot hold would have autoscaling pack tasks until they run out.
+    const most = maxConnectionsPerTask(c.task.memory, c.edge);
+    if (c.connectionsPerTask > most) {
+      const m = connectionMemory(c.edge);
+      issues.push(
+        `${configKey(['connectionsPerTask'])}: ${c.connectionsPerTask} connections do not fit a task of ${c.task.memory} MiB (wsgw:task.memory) with wsgw:edge ${c.edge}: ` +
+          `${(m.perConnectionBytes / 1000).toFixed(1)} kB each (${m.what}) after ${Math.round(m.reservedBytes(c.task.memory) / 2 ** 20)} MiB for the process and its history, within ${Math.round(m.usableShare * 100)} % of the memory; at most ${most}`,
+      );
+    }
   }
 
   // MSK places brokers in two or three subnets of distinct AZs (exactly two in us-west-1); a
@@ -419,6 +488,8 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     homeRegion: c.homeRegion ?? c.regions[0]!.name,
     domain: c.domain,
     cloudflareZoneId: c.cloudflareZoneId,
+    edge: c.edge,
+    keepalive: c.keepalive,
     connectionsPerTask: c.connectionsPerTask,
     ...(c.image ? { image: c.image } : {}),
     task: { cpu: c.task.cpu, memory: c.task.memory, architecture: 'ARM64' },

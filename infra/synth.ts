@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackConfigError, parseStackConfig, readStackFile } from './stack-config.js';
 import { type DeclaredResource, reveal, runProgram } from './mocks.js';
-import { deriveTiming, describeNat } from './plan.js';
+import { deriveTiming, describeNat, gatewayTiming } from './plan.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Types listed under `global`: not bound to an AWS region (Global Accelerator's API lives in us-west-2). */
@@ -32,11 +32,13 @@ export function keySettings(r: DeclaredResource): string {
     case 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule':
       return `${r.type.includes('Ingress') ? 'in' : 'out'} ${i.ipProtocol}/${i.fromPort === i.toPort ? i.fromPort : `${i.fromPort}-${i.toPort}`} ${r.type.includes('Ingress') ? 'from' : 'to'} ${i.cidrIpv4 ?? 'security group'}`;
     case 'aws:lb/loadBalancer:LoadBalancer':
-      return `${i.internal ? 'internal' : 'internet-facing'} idleTimeout=${i.idleTimeout}s`;
+      return `${i.loadBalancerType} ${i.internal ? 'internal' : 'internet-facing'}${i.idleTimeout ? ` idleTimeout=${i.idleTimeout}s` : ''}${i.loadBalancerType === 'network' ? ` crossZone=${i.enableCrossZoneLoadBalancing}` : ''}`;
     case 'aws:lb/targetGroup:TargetGroup':
-      return `port=${i.port} health=${i.healthCheck?.path} every ${i.healthCheck?.interval}s deregistrationDelay=${i.deregistrationDelay}s`;
+      return `${i.protocol}:${i.port} health=${i.healthCheck?.protocol} ${i.healthCheck?.path ?? ''} every ${i.healthCheck?.interval}s deregistrationDelay=${i.deregistrationDelay}s`;
     case 'aws:lb/listener:Listener':
-      return `${i.protocol}:${i.port} ${i.sslPolicy ?? i.defaultActions?.[0]?.type}`;
+      return `${i.protocol}:${i.port} ${i.sslPolicy ?? i.defaultActions?.[0]?.type}${i.tcpIdleTimeoutSeconds ? ` idleTimeout=${i.tcpIdleTimeoutSeconds}s` : ''}`;
+    case 'aws:acm/certificate:Certificate':
+      return `${i.domainName} ${i.keyAlgorithm ?? 'RSA_2048'}${i.options?.export === 'ENABLED' ? ' exportable (served by the tasks)' : ''}`;
     case 'aws:lb/listenerRule:ListenerRule':
       return `priority ${i.priority}: ${list((i.conditions ?? []).flatMap((c: { pathPattern?: { values?: string[] } }) => c.pathPattern?.values ?? []))} -> ${i.actions?.[0]?.type} ${i.actions?.[0]?.fixedResponse?.statusCode ?? ''}`.trimEnd();
     case 'aws:ecs/cluster:Cluster':
@@ -96,9 +98,12 @@ export function mermaid(resources: readonly DeclaredResource[], domain: string):
     const r = id(region);
     const target = of('aws:appautoscaling/target:Target').find((t) => t.region === region)?.inputs;
     const msk = of('aws:msk/cluster:Cluster').find((c) => c.region === region)?.inputs;
+    const nlb = of('aws:lb/loadBalancer:LoadBalancer').some((l) => l.region === region && l.inputs.loadBalancerType === 'network');
+    const edge = nlb ? `NLB<br/>TCP passed through, /readyz` : `ALB<br/>HTTPS TLS 1.3, /readyz`;
+    const tasks = nlb ? 'ECS Fargate gateway, TLS in the task' : 'ECS Fargate gateway';
     lines.push(
       `  subgraph ${r}["${region}"]`,
-      `    alb_${r}["ALB<br/>HTTPS TLS 1.3, /readyz"] --> svc_${r}["ECS Fargate gateway<br/>${target?.minCapacity}..${target?.maxCapacity} tasks"]`,
+      `    alb_${r}["${edge}"] --> svc_${r}["${tasks}<br/>${target?.minCapacity}..${target?.maxCapacity} tasks"]`,
       `    svc_${r} -->|"IAM + TLS :9098"| msk_${r}[("MSK ${msk?.numberOfBrokerNodes}× ${msk?.brokerNodeGroupInfo?.instanceType}<br/>wsgw.fanout.${region}")]`,
       `    ecr_${r}[(ECR)] -.-> svc_${r}`,
       '  end',
@@ -141,11 +146,13 @@ async function main(): Promise<void> {
   const run = await runProgram({ stack, config: raw, ...(secrets ? { secrets } : {}), load: () => import('./index.js') });
 
   const out: string[] = [];
-  const timing = deriveTiming();
+  const timing = deriveTiming(gatewayTiming(config.keepalive), config.keepalive.clientPingSeconds * 1000);
   out.push(`# wsgw stack "${stack}": ${config.regions.length} region(s), ${run.resources.filter((r) => !r.type.startsWith('wsgw:') && !r.type.startsWith('pulumi:')).length} resources`);
   out.push(`network: ${describeNat(config.network.nat, config.network.azCount)}`);
   out.push(`cross-region: ${config.regions.length > 1 ? config.msk.crossRegion : 'none (one region)'}`);
-  out.push(`timing: ALB idle ${timing.albIdleTimeoutS}s, deregistration ${timing.deregistrationDelayS}s, stopTimeout ${timing.stopTimeoutS}s`);
+  out.push(`edge: ${config.edge === 'alb' ? 'ALB terminating TLS' : 'NLB passing TCP, TLS in the tasks (ACM exportable certificate)'}`);
+  out.push(`keep-alives: gateway ping every ${config.keepalive.pingSeconds}s${config.keepalive.skipPingAfterClientFrame ? ' (skipped after a client frame)' : ''}, clients every ${config.keepalive.clientPingSeconds}s`);
+  out.push(`timing: load balancer idle ${timing.lbIdleTimeoutS}s, deregistration ${timing.deregistrationDelayS}s, stopTimeout ${timing.stopTimeoutS}s`);
   const groups = new Map<string, DeclaredResource[]>();
   for (const r of run.resources) {
     if (r.type.startsWith('wsgw:') || r.type.startsWith('pulumi:')) continue;

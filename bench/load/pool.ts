@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from '../lib/histogram.js';
-import type { ChannelSpec, Command, ConnectReply, PublishReply, Reply, StatsReply } from './protocol.js';
+import type { ChannelSpec, Command, ConnectReply, PingReply, PublishReply, Reply, StatsReply } from './protocol.js';
 import { clock, type Target } from './wire.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -85,6 +85,7 @@ export interface Stats {
   readonly dropped: number;
   readonly lastDropReason: string | undefined;
   readonly open: number;
+  readonly serverPings: number;
 }
 
 /** A set of client worker processes. */
@@ -174,12 +175,19 @@ export class ClientPool {
       dropped: replies.reduce((a, r) => a + r.dropped, 0),
       lastDropReason: replies.find((r) => r.lastDropReason !== undefined)?.lastDropReason,
       open: replies.reduce((a, r) => a + r.open, 0),
+      serverPings: replies.reduce((a, r) => a + r.serverPings, 0),
     };
   }
 
   /** Publishes from the first worker's first connection (use a pool of one as the publisher). */
   publish(rate: number, durationMs: number, size: number, channels: readonly string[]): Promise<PublishReply> {
     return this.workers[0]!.request<PublishReply>({ type: 'publish', rate, durationMs, size, channels });
+  }
+
+  /** SDK-style app-level pings from every open connection of every worker; totals sent and answered. */
+  async ping(intervalMs: number, durationMs: number): Promise<{ sent: number; pongs: number }> {
+    const replies = await this.each((w) => w.request<PingReply>({ type: 'ping', intervalMs, durationMs }));
+    return { sent: replies.reduce((a, r) => a + r.sent, 0), pongs: replies.reduce((a, r) => a + r.pongs, 0) };
   }
 
   async closeAll(): Promise<void> {

@@ -36,6 +36,11 @@ export type Command =
       /** Each message goes to one of these, drawn at random (or the only one). */
       readonly channels: readonly string[];
     }
+  /**
+   * Every open connection sends the SDK's app-level ping once per `intervalMs` for `durationMs`,
+   * the connections' pings spread evenly over the interval (as independent clients' timers are).
+   */
+  | { readonly type: 'ping'; readonly id: number; readonly intervalMs: number; readonly durationMs: number }
   | { readonly type: 'close'; readonly id: number };
 
 export interface ConnectReply {
@@ -63,6 +68,8 @@ export interface StatsReply {
   readonly dropped: number;
   readonly lastDropReason: string | undefined;
   readonly open: number;
+  /** WebSocket pings the server sent (and the clients answered) since the last reset. */
+  readonly serverPings: number;
 }
 
 export interface PublishReply {
@@ -75,4 +82,12 @@ export interface PublishReply {
   readonly perChannel: Record<string, number>;
 }
 
-export type Reply = ConnectReply | StatsReply | PublishReply | { readonly type: 'reset' | 'close'; readonly id: number };
+export interface PingReply {
+  readonly type: 'ping';
+  readonly id: number;
+  readonly sent: number;
+  /** Pongs received until the end of the phase (a late pong of the last round may miss it). */
+  readonly pongs: number;
+}
+
+export type Reply = ConnectReply | StatsReply | PublishReply | PingReply | { readonly type: 'reset' | 'close'; readonly id: number };

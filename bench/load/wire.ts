@@ -9,6 +9,7 @@
  * driven by this same client, so the load is identical.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 /** Which server family a client talks to; decides the handshake and the message shapes. */
 export type TargetKind = 'gateway' | 'socketio' | 'ws';
@@ -18,6 +19,11 @@ export interface Target {
   readonly port: number;
   /** Query string for the upgrade request (e.g. `token=…` for a gateway that requires a JWT). */
   readonly query?: string;
+  /**
+   * Connect over TLS (the server's certificate is a self-signed one made for the run, so it is not
+   * verified). Every connection makes a full handshake: no session is resumed.
+   */
+  readonly tls?: boolean;
 }
 
 const OP_TEXT = 0x1;
@@ -73,6 +79,10 @@ export interface ClientEvents {
   message(c: WireClient, sentAt: number, latencyMs: number): void;
   /** The connection failed or closed; `opened` tells whether the handshake had finished. */
   closed(c: WireClient, opened: boolean, reason: string): void;
+  /** The gateway answered an app-level `ping` (optional: only the keep-alive measurements listen). */
+  pong?(c: WireClient): void;
+  /** The server sent a WebSocket ping, which the client has answered (optional, as `pong`). */
+  ping?(c: WireClient): void;
 }
 
 const KEY = 'd3NndyBiZW5jaCBrZXkhIQ==';
@@ -92,6 +102,12 @@ function subFrame(kind: TargetKind, ch: string, id: number): Buffer {
   const c = JSON.stringify(ch);
   return textFrame(kind === 'socketio' ? `42${id}["sub",${c}]` : `{"op":"sub","ch":${c},"id":${id}}`);
 }
+
+/**
+ * The SDK's app-level keep-alive, `{"op":"ping","id":n}`, as the gateway's JSON protocol defines it
+ * (what `WsgwClient` sends every `pingIntervalMs`).
+ */
+export const pingFrame = (id: number): Buffer => textFrame(`{"op":"ping","id":${id}}`);
 
 /** A publish without an id: fire and forget, as a backend streaming updates would. */
 export function pubFrame(kind: TargetKind, ch: string, data: string): Buffer {
@@ -130,9 +146,11 @@ export class WireClient {
     private readonly events: ClientEvents,
   ) {
     this.channels = channels;
-    this.socket = connect({ host: '127.0.0.1', port: target.port, localAddress, noDelay: true });
+    const tcp = connect({ host: '127.0.0.1', port: target.port, localAddress, noDelay: true });
+    this.socket = target.tls ? connectTls({ socket: tcp, servername: 'localhost', rejectUnauthorized: false }) : tcp;
     (this.socket as Socket & { [kClient]?: WireClient })[kClient] = this;
-    this.socket.on('connect', onConnect);
+    // Over TLS the upgrade request waits for the handshake, so `open` marks both.
+    this.socket.on(target.tls ? 'secureConnect' : 'connect', onConnect);
     this.socket.on('data', onData);
     this.socket.on('error', onError);
     this.socket.on('close', onClose);
@@ -223,6 +241,7 @@ export class WireClient {
   private frame(opcode: number, buf: Buffer, start: number, end: number): void {
     if (opcode === OP_PING) {
       this.socket.write(PONG);
+      this.events.ping?.(this);
       return;
     }
     if (opcode === OP_CLOSE) {
@@ -247,6 +266,7 @@ export class WireClient {
     }
     // {"op":"ack",...}: the gateway's and the plain ws server's acknowledgement.
     if (buf[start + 7] === 0x61 && buf.toString('latin1', start, start + 12) === '{"op":"ack",') this.ack();
+    else if (buf[start + 7] === 0x70 && buf.toString('latin1', start, start + 12) === '{"op":"pong"') this.events.pong?.(this);
   }
 
   private ack(): void {

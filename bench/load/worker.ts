@@ -4,8 +4,8 @@
  * process's open-file limit caps the load.
  */
 import { Histogram } from '../lib/histogram.js';
-import type { ChannelSpec, Command, ConnectReply, PublishReply, Reply, StatsReply } from './protocol.js';
-import { WireClient, clock, payloadFor, pubFrame, type ClientEvents } from './wire.js';
+import type { ChannelSpec, Command, ConnectReply, PingReply, PublishReply, Reply, StatsReply } from './protocol.js';
+import { WireClient, clock, payloadFor, pingFrame, pubFrame, type ClientEvents } from './wire.js';
 
 const clients = new Set<WireClient>();
 let early = new Histogram();
@@ -14,6 +14,8 @@ let splitAt = 0;
 let delivered = 0;
 let dropped = 0;
 let lastDropReason: string | undefined;
+let pongs = 0;
+let serverPings = 0;
 
 /** The connect command in progress, if any. */
 let batch:
@@ -49,6 +51,12 @@ const events: ClientEvents = {
       batch.lastSubscribedAt = clock();
     }
     settle();
+  },
+  pong() {
+    pongs++;
+  },
+  ping() {
+    serverPings++;
   },
   message(_c, sentAt, ms) {
     delivered++;
@@ -157,6 +165,33 @@ async function publish(cmd: Extract<Command, { type: 'publish' }>): Promise<void
   reply(r);
 }
 
+/**
+ * App-level pings from every connection: connection j of n pings at start + (j / n + k) × interval,
+ * so the load is even over time, driven by one timer rather than one per connection.
+ */
+async function ping(cmd: Extract<Command, { type: 'ping' }>): Promise<void> {
+  const list = [...clients];
+  const n = list.length;
+  const start = performance.now();
+  let sent = 0;
+  pongs = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = n === 0 ? 0 : Math.min(Math.floor((elapsed / cmd.intervalMs) * n), Math.floor((cmd.durationMs / cmd.intervalMs) * n));
+      while (sent < due) {
+        list[sent % n]!.write(pingFrame(Math.floor(sent / n) + 1));
+        sent++;
+      }
+      if (elapsed >= cmd.durationMs) resolve();
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+  const r: PingReply = { type: 'ping', id: cmd.id, sent, pongs };
+  reply(r);
+}
+
 function reply(r: Reply): void {
   process.send!(r);
 }
@@ -190,13 +225,17 @@ process.on('message', (raw) => {
       delivered = 0;
       dropped = 0;
       lastDropReason = undefined;
+      serverPings = 0;
       return reply({ type: 'reset', id: cmd.id });
     case 'stats': {
-      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, early: early.toSparse(), late: late.toSparse(), dropped, lastDropReason, open: clients.size };
+      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, early: early.toSparse(), late: late.toSparse(), dropped, lastDropReason, open: clients.size, serverPings };
       return reply(r);
     }
     case 'publish':
       publish(cmd).catch((err: unknown) => process.stderr.write(`worker: publish failed: ${String(err)}\n`));
+      return;
+    case 'ping':
+      ping(cmd).catch((err: unknown) => process.stderr.write(`worker: ping failed: ${String(err)}\n`));
       return;
     case 'close': {
       for (const c of clients) c.close();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Target, TargetKind } from '../load/wire.js';
 import { childrenOf } from '../lib/proc.js';
 import type { ServerReport } from './ipc.js';
+import type { Certificate } from './tls.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GATEWAY_MAIN = join(ROOT, 'dist', 'services', 'gateway', 'src', 'main.js');
@@ -24,6 +25,8 @@ export interface Running {
   helperPids(): number[];
   /** V8 heap in use, summed over the server processes, when it can be read. */
   heapUsed(): Promise<number | undefined>;
+  /** Bytes the server has written to its log (stdout) since it started; undefined for the peers. */
+  logBytes(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -105,27 +108,49 @@ async function gatewayHeap(metricsPort: number): Promise<number | undefined> {
   }
 }
 
+export interface GatewayOptions {
+  /**
+   * Start through tls-preload.ts (what a TLS gateway needs), so that a plain gateway compared with
+   * a TLS one is the same program started the same way.
+   */
+  readonly preload?: boolean;
+  /** Serve the public listener over TLS with this certificate (implies the preload). */
+  readonly tls?: Certificate;
+}
+
 /**
  * The gateway, as `npm start` runs it (`processes` > 1: a cluster behind one port); `extraEnv`
  * adds settings (a Kafka bus, a JWT secret), `query` goes on every client's upgrade URL.
  */
-export async function startGateway(processes = 1, extraEnv: Readonly<Record<string, string>> = {}, query?: string): Promise<Running> {
+export async function startGateway(processes = 1, extraEnv: Readonly<Record<string, string>> = {}, query?: string, opts: GatewayOptions = {}): Promise<Running> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, PORT: String(port), WSGW_METRICS_PORT: String(metricsPort) };
-  const args = processes === 1 ? [GATEWAY_MAIN] : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN];
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, ...opts.tls?.env, PORT: String(port), WSGW_METRICS_PORT: String(metricsPort) };
+  const preload = opts.preload || opts.tls ? ['--import', 'tsx', '--import', here('./tls-preload.ts')] : [];
+  const args = processes === 1 ? [...preload, GATEWAY_MAIN] : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN, ...preload];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, (l) => (processes === 1 ? l.includes('gateway listening') : l.startsWith('cluster listening')), 'gateway');
-  child.stderr!.resume();
+  // What the gateway logs is what CloudWatch Logs would ingest from a task.
+  let logBytes = 0;
+  child.stdout!.on('data', (d: Buffer) => (logBytes += d.length));
+  // A gateway that dies mid-measurement must say so, or its figures read as nonsense later.
+  let errTail = '';
+  child.stderr!.on('data', (d: Buffer) => (errTail = (errTail + d.toString()).slice(-2_000)));
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: gateway ${child.pid} exited during the run (${signal ?? code})\n${errTail}\n`);
+  });
   const serverPids = () => (processes === 1 ? [child.pid!] : childrenOf(child.pid!));
   return {
     kind: 'gateway',
-    target: { kind: 'gateway', port, ...(query ? { query } : {}) },
+    target: { kind: 'gateway', port, ...(query ? { query } : {}), ...(opts.tls ? { tls: true } : {}) },
     serverPids,
     helperPids: () => [],
     // With several processes /metrics reaches one of them; heap is reported for one process only.
     heapUsed: () => (processes === 1 ? gatewayHeap(metricsPort) : Promise.resolve(undefined)),
+    logBytes: () => logBytes,
     stop: async () => {
+      stopping = true;
       if (processes > 1) child.kill('SIGTERM');
       await stopChild(child);
     },
@@ -160,6 +185,7 @@ async function forkPeer(kind: 'socketio' | 'ws', file: string, env: Record<strin
         });
         child.send({ type: 'memory' });
       }),
+    logBytes: () => undefined,
     stop: async () => {
       await stopChild(child);
       await onStop();

@@ -9,11 +9,19 @@ export interface CertificatesArgs {
   readonly regions: readonly { readonly name: string; readonly provider: aws.Provider }[];
   /** The region whose certificate's validation options name the shared record (all name the same). */
   readonly homeRegion: string;
+  /**
+   * Certificates the gateway tasks export and serve themselves (wsgw:edge nlb): ACM issues them with
+   * export enabled, ECDSA P-256 (a TLS handshake costs the task less CPU than with RSA 2048,
+   * docs/benchmarks.md, Capacity), and renews them like any DNS-validated certificate, since they
+   * are exported between renewals (ACM User Guide, Managed certificate renewal). Each issuance and
+   * renewal is billed.
+   */
+  readonly exportable?: boolean;
 }
 
 /**
- * ACM certificates for the public hostname, one per region (an ALB takes only a certificate
- * of its own region), validated through Cloudflare DNS.
+ * ACM certificates for the public hostname, one per region (an ALB takes only a certificate of
+ * its own region, and a task exports its own region's), validated through Cloudflare DNS.
  *
  * ACM derives the validation CNAME from the account and the domain name, so all regions ask for
  * the same record. It is created once per name — a second identical record would conflict — and
@@ -27,7 +35,14 @@ export class Certificates extends pulumi.ComponentResource {
   constructor(name: string, args: CertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('wsgw:dns:Certificates', name, {}, opts);
     const certs = new Map(
-      args.regions.map((r) => [r.name, new aws.acm.Certificate(`${name}-${r.name}`, { domainName: args.domain, validationMethod: 'DNS' }, { parent: this, provider: r.provider })]),
+      args.regions.map((r) => [
+        r.name,
+        new aws.acm.Certificate(
+          `${name}-${r.name}`,
+          { domainName: args.domain, validationMethod: 'DNS', ...(args.exportable ? { keyAlgorithm: 'EC_prime256v1', options: { export: 'ENABLED' } } : {}) },
+          { parent: this, provider: r.provider },
+        ),
+      ]),
     );
     // Read from the home region's certificate, never from a list position, so that retiring any
     // other region leaves the record untouched.

@@ -1,9 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/constants.js';
-import type { TaskSize } from '../stack-config.js';
+import type { Edge, TaskSize } from '../stack-config.js';
+import { historyBudgetBytes, maxConnectionsPerTask } from '../capacity.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
-import { PUBLIC_PORTS, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
+import { PUBLIC_PORTS, REDIRECT_PORT, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
 import type { Network } from './network.js';
 
 /** The container's name in the task definition and the load balancer mapping. */
@@ -27,7 +28,12 @@ export interface GatewayServiceArgs {
   readonly image: pulumi.Input<string>;
   /** The ECR repository the execution role may pull from; undefined for non-ECR images. */
   readonly ecrRepositoryArn?: pulumi.Input<string>;
+  /** The region's validated certificate: the ALB's, or (wsgw:edge nlb) the exportable one the tasks serve. */
   readonly certificateArn: pulumi.Input<string>;
+  /** `alb`: the ALB terminates TLS; `nlb`: an NLB passes TCP and the gateway terminates TLS. */
+  readonly edge: Edge;
+  /** wsgw:keepalive.skipPingAfterClientFrame. */
+  readonly skipPingAfterClientFrame: boolean;
   readonly task: TaskSize;
   readonly minTasks: number;
   readonly maxTasks: number;
@@ -48,12 +54,14 @@ export interface GatewayServiceArgs {
 }
 
 /**
- * One region's gateway fleet: the internet-facing ALB (HTTPS only, HTTP redirects), the Fargate
- * service behind it, its two IAM roles, its secret, its logs, and target tracking on the
- * connection count the gateway itself reports through EMF.
+ * One region's gateway fleet: the internet-facing load balancer (an ALB terminating TLS, or an NLB
+ * passing TCP to tasks that terminate it; HTTP redirects either way), the Fargate service behind
+ * it, its two IAM roles, its secret, its logs, and target tracking on the connection count the
+ * gateway itself reports through EMF.
  */
 export class GatewayService extends pulumi.ComponentResource {
   readonly loadBalancer: aws.lb.LoadBalancer;
+  /** Where WebSocket traffic goes: the one whose health the alarms and Global Accelerator watch. */
   readonly targetGroup: aws.lb.TargetGroup;
   readonly cluster: aws.ecs.Cluster;
   readonly service: aws.ecs.Service;
@@ -104,25 +112,27 @@ export class GatewayService extends pulumi.ComponentResource {
     );
 
     this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
+    const nlb = args.edge === 'nlb';
     new aws.iam.RolePolicy(
       `${name}-task-kafka`,
       {
         role: this.taskRole.id,
-        policy: pulumi.all(args.kafka.map((k) => k.clusterArn)).apply((arns) => {
+        policy: pulumi.all([args.certificateArn, ...args.kafka.map((k) => k.clusterArn)]).apply(([certificateArn, ...arns]) => {
           const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
             i === 0
               ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
               : { clusterArn, readOrigins: [args.kafka[i]!.region] },
           );
-          return JSON.stringify(gatewayTaskPolicy(access));
+          // Behind an NLB the gateway fetches its certificate and key from ACM itself.
+          return JSON.stringify(gatewayTaskPolicy(access, undefined, nlb ? { exportCertificateArn: certificateArn } : {}));
         }),
       },
       o,
     );
 
     const containerDefinitions = pulumi
-      .all([args.image, this.logGroup.name, net.zoneIds, ...args.kafka.map((k) => k.bootstrapBrokers), secretRef])
-      .apply(([image, logGroupName, zoneIds, ...rest]) => {
+      .all([args.image, this.logGroup.name, net.zoneIds, args.certificateArn, ...args.kafka.map((k) => k.bootstrapBrokers), secretRef])
+      .apply(([image, logGroupName, zoneIds, certificateArn, ...rest]) => {
         const brokers = rest.slice(0, args.kafka.length) as string[];
         const secret = rest[args.kafka.length] as { arn: string; versionId: string } | undefined;
         const env = gatewayEnvironment({
@@ -133,12 +143,18 @@ export class GatewayService extends pulumi.ComponentResource {
           ...(args.jwksUrl ? { jwksUrl: args.jwksUrl } : {}),
           allowedOrigins: args.allowedOrigins,
           ...(args.zoneLocalReads ? { zoneIds: zoneIds as Record<string, string> } : {}),
+          timing: args.timing.gateway,
+          skipPingAfterClientFrame: args.skipPingAfterClientFrame,
+          historyMaxBytes: historyBudgetBytes(args.task.memory),
+          // A task above its average (imbalance, a storm) refuses upgrades before it runs out of memory.
+          maxConnections: maxConnectionsPerTask(args.task.memory, args.edge),
+          ...(nlb ? { tlsCertificateArn: certificateArn as string } : {}),
         });
         const container: aws.ecs.ContainerDefinition = {
           name: CONTAINER_NAME,
           image: image as string,
           essential: true,
-          portMappings: [{ containerPort: DEFAULT_PORT, protocol: 'tcp' }],
+          portMappings: [DEFAULT_PORT, ...(nlb ? [REDIRECT_PORT] : [])].map((containerPort) => ({ containerPort, protocol: 'tcp' as const })),
           environment: Object.entries(env).map(([n, value]) => ({ name: n, value })),
           // arn:…:secret:name:json-key:version-stage:version-id (stage empty: the id decides).
           secrets: secret
@@ -184,81 +200,9 @@ export class GatewayService extends pulumi.ComponentResource {
     // Container Insights supplies RunningTaskCount and per-service CPU for the dashboard.
     this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { name: args.serviceName, settings: [{ name: 'containerInsights', value: 'enabled' }] }, o);
 
-    this.loadBalancer = new aws.lb.LoadBalancer(
-      `${name}-alb`,
-      {
-        loadBalancerType: 'application',
-        internal: false,
-        subnets: net.publicSubnetIds,
-        securityGroups: [net.albSecurityGroup.id],
-        // Above the gateway's ping interval (deriveTiming), so idle-but-alive sockets stay open.
-        idleTimeout: args.timing.albIdleTimeoutS,
-        dropInvalidHeaderFields: true,
-        desyncMitigationMode: 'strictest',
-      },
-      o,
-    );
-
-    this.targetGroup = new aws.lb.TargetGroup(
-      `${name}-tg`,
-      {
-        vpcId: net.vpcId,
-        port: DEFAULT_PORT,
-        protocol: 'HTTP',
-        targetType: 'ip',
-        deregistrationDelay: args.timing.deregistrationDelayS,
-        // A WebSocket is one long request; this sends new handshakes to the task holding the
-        // fewest open ones, which balances connections better than round robin after a scale-out.
-        loadBalancingAlgorithmType: 'least_outstanding_requests',
-        healthCheck: {
-          path: HTTP_PATHS.ready,
-          matcher: '200',
-          port: 'traffic-port',
-          protocol: 'HTTP',
-          interval: args.timing.healthCheck.intervalS,
-          timeout: args.timing.healthCheck.timeoutS,
-          healthyThreshold: args.timing.healthCheck.healthyThreshold,
-          unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold,
-        },
-      },
-      o,
-    );
-
-    const https = new aws.lb.Listener(
-      `${name}-https`,
-      {
-        loadBalancerArn: this.loadBalancer.arn,
-        port: PUBLIC_PORTS.https,
-        protocol: 'HTTPS',
-        sslPolicy: TLS_POLICY,
-        certificateArn: args.certificateArn,
-        defaultActions: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }],
-      },
-      o,
-    );
-    // The gateway serves /metrics only on its metrics port, which nothing outside the task reaches;
-    // this rule answers the path at the edge as well, so an image that still serves it on the
-    // public port (a prebuilt wsgw:image, say) never exposes it.
-    new aws.lb.ListenerRule(
-      `${name}-no-metrics`,
-      {
-        listenerArn: https.arn,
-        priority: 1,
-        conditions: [{ pathPattern: { values: [HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`] } }],
-        actions: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' } }],
-      },
-      o,
-    );
-    new aws.lb.Listener(
-      `${name}-http`,
-      {
-        loadBalancerArn: this.loadBalancer.arn,
-        port: PUBLIC_PORTS.http,
-        protocol: 'HTTP',
-        defaultActions: [{ type: 'redirect', redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
-      },
-      o,
-    );
+    const lb = nlb ? this.networkLoadBalancer(name, args) : this.applicationLoadBalancer(name, args);
+    this.loadBalancer = lb.loadBalancer;
+    this.targetGroup = lb.targetGroup;
 
     this.service = new aws.ecs.Service(
       `${name}-service`,
@@ -278,7 +222,7 @@ export class GatewayService extends pulumi.ComponentResource {
         // from autoscaling spread over the AZs anyway.
         availabilityZoneRebalancing: 'DISABLED',
         networkConfiguration: { subnets: net.taskSubnetIds, securityGroups: [net.taskSecurityGroup.id], assignPublicIp: net.assignPublicIp },
-        loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: DEFAULT_PORT }],
+        loadBalancers: lb.targets.map((t) => ({ targetGroupArn: t.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: t.port })),
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
         // `pulumi up` waits until the new tasks run and pass their health checks (or fails, after
@@ -286,7 +230,7 @@ export class GatewayService extends pulumi.ComponentResource {
         waitForSteadyState: true,
       },
       // Autoscaling owns desiredCount after creation; a `pulumi up` must not reset it to the floor.
-      { parent: this, dependsOn: [https], ignoreChanges: ['desiredCount'] },
+      { parent: this, dependsOn: [...lb.listeners], ignoreChanges: ['desiredCount'] },
     );
 
     const target = new aws.appautoscaling.Target(
@@ -342,6 +286,145 @@ export class GatewayService extends pulumi.ComponentResource {
       o,
     );
 
-    this.registerOutputs({ albDnsName: this.loadBalancer.dnsName, serviceName: this.service.name });
+    this.registerOutputs({ loadBalancerDnsName: this.loadBalancer.dnsName, serviceName: this.service.name });
   }
+
+  /** Target group health check on /readyz, timed so the load balancer notices a draining task in time. */
+  private healthCheck(args: GatewayServiceArgs, protocol: 'HTTP' | 'HTTPS'): aws.types.input.lb.TargetGroupHealthCheck {
+    return {
+      path: HTTP_PATHS.ready,
+      matcher: '200',
+      port: 'traffic-port',
+      protocol,
+      interval: args.timing.healthCheck.intervalS,
+      timeout: args.timing.healthCheck.timeoutS,
+      healthyThreshold: args.timing.healthCheck.healthyThreshold,
+      unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold,
+    };
+  }
+
+  /** An internet-facing load balancer in the public subnets, behind the load balancer's security group. */
+  private internetFacing(name: string, args: GatewayServiceArgs, kind: aws.lb.LoadBalancerArgs): aws.lb.LoadBalancer {
+    const net = args.network;
+    return new aws.lb.LoadBalancer(name, { ...kind, internal: false, subnets: net.publicSubnetIds, securityGroups: [net.lbSecurityGroup.id] }, { parent: this });
+  }
+
+  /** The ALB: TLS ends here (HTTPS listener), HTTP redirects, /metrics answered at the edge. */
+  private applicationLoadBalancer(name: string, args: GatewayServiceArgs): EdgeResources {
+    const o = { parent: this };
+    const net = args.network;
+    const loadBalancer = this.internetFacing(`${name}-alb`, args, {
+      loadBalancerType: 'application',
+      // Longer than any silence of a live connection (deriveTiming), so idle-but-alive sockets stay open.
+      idleTimeout: args.timing.lbIdleTimeoutS,
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: 'strictest',
+    });
+    const targetGroup = new aws.lb.TargetGroup(
+      `${name}-tg`,
+      {
+        vpcId: net.vpcId,
+        port: DEFAULT_PORT,
+        protocol: 'HTTP',
+        targetType: 'ip',
+        deregistrationDelay: args.timing.deregistrationDelayS,
+        // A WebSocket is one long request; this sends new handshakes to the task holding the
+        // fewest open ones, which balances connections better than round robin after a scale-out.
+        loadBalancingAlgorithmType: 'least_outstanding_requests',
+        healthCheck: this.healthCheck(args, 'HTTP'),
+      },
+      o,
+    );
+    const https = new aws.lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: PUBLIC_PORTS.https,
+        protocol: 'HTTPS',
+        sslPolicy: TLS_POLICY,
+        certificateArn: args.certificateArn,
+        defaultActions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
+      },
+      o,
+    );
+    // The gateway serves /metrics only on its metrics port, which nothing outside the task reaches;
+    // this rule answers the path at the edge as well, so an image that still serves it on the
+    // public port (a prebuilt wsgw:image, say) never exposes it.
+    new aws.lb.ListenerRule(
+      `${name}-no-metrics`,
+      {
+        listenerArn: https.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: [HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`] } }],
+        actions: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' } }],
+      },
+      o,
+    );
+    const http = new aws.lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: PUBLIC_PORTS.http,
+        protocol: 'HTTP',
+        defaultActions: [{ type: 'redirect', redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
+      },
+      o,
+    );
+    return { loadBalancer, targetGroup, targets: [{ targetGroup, port: DEFAULT_PORT }], listeners: [https, http] };
+  }
+
+  /**
+   * The NLB: TCP passed through to tasks that terminate TLS themselves (the ACM exportable
+   * certificate they fetch), port 80 passed to the tasks' redirect listener. It carries a security
+   * group, which an NLB takes only when it is created and which Global Accelerator needs to
+   * preserve client addresses (AWS Global Accelerator Developer Guide, Preserve client IP
+   * addresses). Cross-zone load balancing stays off: with it on, an NLB's traffic between zones is
+   * billed as regional data transfer, and ECS spreads tasks evenly over the zones.
+   */
+  private networkLoadBalancer(name: string, args: GatewayServiceArgs): EdgeResources {
+    const o = { parent: this };
+    const net = args.network;
+    const loadBalancer = this.internetFacing(`${name}-nlb`, args, { loadBalancerType: 'network', enableCrossZoneLoadBalancing: false });
+    const group = (suffix: string, port: number, healthCheck: aws.types.input.lb.TargetGroupHealthCheck) =>
+      new aws.lb.TargetGroup(
+        `${name}-${suffix}`,
+        {
+          vpcId: net.vpcId,
+          port,
+          protocol: 'TCP',
+          targetType: 'ip',
+          deregistrationDelay: args.timing.deregistrationDelayS,
+          // Clients' addresses reach the gateway (Global Accelerator preserves them up to the NLB).
+          preserveClientIp: 'true',
+          healthCheck,
+        },
+        o,
+      );
+    // The health check speaks TLS to the traffic port; the NLB does not verify the certificate.
+    const targetGroup = group('tg', DEFAULT_PORT, this.healthCheck(args, 'HTTPS'));
+    const redirect = group('tg-redirect', REDIRECT_PORT, { protocol: 'TCP', port: 'traffic-port', interval: args.timing.healthCheck.intervalS, healthyThreshold: args.timing.healthCheck.healthyThreshold, unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold });
+    const listener = (suffix: string, port: number, tg: aws.lb.TargetGroup) =>
+      new aws.lb.Listener(
+        `${name}-${suffix}`,
+        {
+          loadBalancerArn: loadBalancer.arn,
+          port,
+          protocol: 'TCP',
+          // Longer than any silence of a live connection (deriveTiming), like the ALB's idle timeout.
+          tcpIdleTimeoutSeconds: args.timing.lbIdleTimeoutS,
+          defaultActions: [{ type: 'forward', targetGroupArn: tg.arn }],
+        },
+        o,
+      );
+    const listeners = [listener('https', PUBLIC_PORTS.https, targetGroup), listener('http', PUBLIC_PORTS.http, redirect)];
+    return { loadBalancer, targetGroup, targets: [{ targetGroup, port: DEFAULT_PORT }, { targetGroup: redirect, port: REDIRECT_PORT }], listeners };
+  }
+}
+
+interface EdgeResources {
+  readonly loadBalancer: aws.lb.LoadBalancer;
+  readonly targetGroup: aws.lb.TargetGroup;
+  /** Every target group the service registers its tasks in, with the container port. */
+  readonly targets: readonly { readonly targetGroup: aws.lb.TargetGroup; readonly port: number }[];
+  readonly listeners: readonly aws.lb.Listener[];
 }

@@ -7,21 +7,22 @@ export interface GlobalEdgeArgs {
   readonly name: string;
   readonly domain: string;
   readonly zoneId: string;
-  /** Each region's ALB ARN, in config order. */
-  readonly endpoints: readonly { readonly region: string; readonly albArn: pulumi.Input<string> }[];
+  /** Each region's load balancer ARN (ALB or NLB), in config order. */
+  readonly endpoints: readonly { readonly region: string; readonly loadBalancerArn: pulumi.Input<string> }[];
 }
 
 /**
  * The global front door: a Global Accelerator (two anycast IPs; TCP 443 and 80 passed through to
- * the nearest healthy region's ALB, which terminates TLS and redirects 80 to 443) and the
- * Cloudflare record that points the public hostname at it.
+ * the nearest healthy region's load balancer: an ALB, which terminates TLS and redirects 80 to 443,
+ * or an NLB passing both to the tasks) and the Cloudflare record that points the public hostname at it.
  *
  * - Client affinity SOURCE_IP keeps a client's reconnects in the same region, where its recent
  *   channel history is warm.
- * - Client IP preservation hands the real client address to the ALB (X-Forwarded-For), which the
- *   gateway's rate limits key on.
- * - Health: for ALB endpoints Global Accelerator uses the ALB's own target health (`/readyz`);
- *   a region with no healthy target is skipped.
+ * - Client IP preservation hands the real client address to the load balancer: the ALB passes it
+ *   on in X-Forwarded-For, an NLB (which has a security group, as preservation requires) as the
+ *   source address of the connection.
+ * - Health: Global Accelerator uses the load balancer's own target health (`/readyz`); a region
+ *   with no healthy target is skipped.
  */
 export class GlobalEdge extends pulumi.ComponentResource {
   readonly accelerator: aws.globalaccelerator.Accelerator;
@@ -56,7 +57,7 @@ export class GlobalEdge extends pulumi.ComponentResource {
           // is then rejected as "not a valid load balancer ARN".
           endpointGroupRegion: e.region,
           trafficDialPercentage: 100,
-          endpointConfigurations: [{ endpointId: e.albArn, weight: 128, clientIpPreservationEnabled: true }],
+          endpointConfigurations: [{ endpointId: e.loadBalancerArn, weight: 128, clientIpPreservationEnabled: true }],
         },
         o,
       );

@@ -2,17 +2,25 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { EMF } from '../../services/shared/src/constants.js';
 import { alarmTopicKeyPolicy, alarmTopicPolicy } from '../iam.js';
+import type { Edge } from '../stack-config.js';
 
 export interface MonitoringArgs {
   readonly region: string;
   /** ECS service name, equal to the EMF ServiceName value. */
   readonly serviceName: string;
   readonly ecsClusterName: pulumi.Input<string>;
-  readonly albArnSuffix: pulumi.Input<string>;
+  readonly edge: Edge;
+  /** The ALB's or NLB's ARN suffix (the `LoadBalancer` dimension). */
+  readonly lbArnSuffix: pulumi.Input<string>;
   readonly targetGroupArnSuffix: pulumi.Input<string>;
   readonly mskClusterName: pulumi.Input<string>;
   readonly accountId: pulumi.Input<string>;
   readonly alarmEmail?: string;
+}
+
+/** The alarms of a region, by the suffix of their names. An NLB answers no HTTP, so it has no 5xx to count. */
+export function alarmSuffixes(edge: Edge): readonly string[] {
+  return [edge === 'alb' ? 'alb-5xx' : 'no-healthy-targets', 'unhealthy-targets', 'consumer-lag', 'cpu'];
 }
 
 /** Thresholds, with why. */
@@ -57,7 +65,7 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     this.topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, o);
     const alarmName = (suffix: string) => `${args.serviceName}-${suffix}`;
-    const suffixes = ['alb-5xx', 'unhealthy-targets', 'consumer-lag', 'cpu'] as const;
+    const suffixes = alarmSuffixes(args.edge);
     new aws.sns.TopicPolicy(
       `${name}-alarms`,
       {
@@ -74,17 +82,20 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: this.topic.arn, protocol: 'email', endpoint: args.alarmEmail }, o);
     }
     const notify = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
-    const alb = { LoadBalancer: args.albArnSuffix };
-
-    this.alarms = [
-      new aws.cloudwatch.MetricAlarm(
+    const lb = { LoadBalancer: args.lbArnSuffix };
+    const lbNamespace = args.edge === 'alb' ? 'AWS/ApplicationELB' : 'AWS/NetworkELB';
+    // ALB: 5xx it generates itself (no healthy target, or targets refusing); NLB: no healthy target
+    // at all, when Global Accelerator sends the region's clients elsewhere.
+    const first =
+      args.edge === 'alb'
+        ? new aws.cloudwatch.MetricAlarm(
         `${name}-alb-5xx`,
         {
           name: alarmName('alb-5xx'),
           alarmDescription: `${args.serviceName}: the ALB is answering with 5xx (no healthy gateway task?)`,
           namespace: 'AWS/ApplicationELB',
           metricName: 'HTTPCode_ELB_5XX_Count',
-          dimensions: alb,
+          dimensions: lb,
           statistic: 'Sum',
           period: 60,
           evaluationPeriods: 5,
@@ -95,15 +106,37 @@ export class Monitoring extends pulumi.ComponentResource {
           ...notify,
         },
         o,
-      ),
+      )
+        : new aws.cloudwatch.MetricAlarm(
+            `${name}-no-healthy-targets`,
+            {
+              name: alarmName('no-healthy-targets'),
+              alarmDescription: `${args.serviceName}: no gateway task passes /readyz; Global Accelerator sends this region's clients elsewhere`,
+              namespace: lbNamespace,
+              metricName: 'HealthyHostCount',
+              dimensions: { ...lb, TargetGroup: args.targetGroupArnSuffix },
+              statistic: 'Minimum',
+              period: 60,
+              evaluationPeriods: 5,
+              datapointsToAlarm: 3,
+              threshold: 1,
+              comparisonOperator: 'LessThanThreshold',
+              treatMissingData: 'notBreaching',
+              ...notify,
+            },
+            o,
+          );
+
+    this.alarms = [
+      first,
       new aws.cloudwatch.MetricAlarm(
         `${name}-unhealthy-targets`,
         {
           name: alarmName('unhealthy-targets'),
           alarmDescription: `${args.serviceName}: gateway tasks failing /readyz (bus path broken or tasks crashing)`,
-          namespace: 'AWS/ApplicationELB',
+          namespace: lbNamespace,
           metricName: 'UnHealthyHostCount',
-          dimensions: { ...alb, TargetGroup: args.targetGroupArnSuffix },
+          dimensions: { ...lb, TargetGroup: args.targetGroupArnSuffix },
           statistic: 'Maximum',
           period: 60,
           evaluationPeriods: 5,
@@ -174,7 +207,7 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         dashboardName: args.serviceName,
         dashboardBody: pulumi
-          .all([args.ecsClusterName, args.albArnSuffix, args.targetGroupArnSuffix, args.mskClusterName])
+          .all([args.ecsClusterName, args.lbArnSuffix, args.targetGroupArnSuffix, args.mskClusterName])
           .apply(([ecs, lb, tg, msk]) =>
             JSON.stringify({
               widgets: [
@@ -185,11 +218,17 @@ export class Monitoring extends pulumi.ComponentResource {
                   ['AWS/ECS', 'CPUUtilization', 'ClusterName', ecs, 'ServiceName', args.serviceName],
                   ['AWS/ECS', 'MemoryUtilization', 'ClusterName', ecs, 'ServiceName', args.serviceName],
                 ]),
-                widget(0, 12, 'ALB: new connections and 5xx', [
-                  ['AWS/ApplicationELB', 'NewConnectionCount', 'LoadBalancer', lb],
-                  ['AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'LoadBalancer', lb],
-                  ['AWS/ApplicationELB', 'UnHealthyHostCount', 'TargetGroup', tg, 'LoadBalancer', lb, { stat: 'Maximum' }],
-                ], 'Sum'),
+                args.edge === 'alb'
+                  ? widget(0, 12, 'ALB: new connections and 5xx', [
+                      ['AWS/ApplicationELB', 'NewConnectionCount', 'LoadBalancer', lb],
+                      ['AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'LoadBalancer', lb],
+                      ['AWS/ApplicationELB', 'UnHealthyHostCount', 'TargetGroup', tg, 'LoadBalancer', lb, { stat: 'Maximum' }],
+                    ], 'Sum')
+                  : widget(0, 12, 'NLB: new flows, resets and unhealthy targets', [
+                      ['AWS/NetworkELB', 'NewFlowCount', 'LoadBalancer', lb],
+                      ['AWS/NetworkELB', 'TCP_Target_Reset_Count', 'LoadBalancer', lb],
+                      ['AWS/NetworkELB', 'UnHealthyHostCount', 'TargetGroup', tg, 'LoadBalancer', lb, { stat: 'Maximum' }],
+                    ], 'Sum'),
                 widget(12, 12, 'MSK: bytes in/out per broker', [
                   [{ expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesInPerSec" "Cluster Name"="${msk}"', 'Average', 60)`, id: 'bin' }],
                   [{ expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesOutPerSec" "Cluster Name"="${msk}"', 'Average', 60)`, id: 'bout' }],

@@ -1,8 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
-import type { ExistingVpcConfig, NatMode } from '../stack-config.js';
-import { PUBLIC_PORTS, planSubnets } from '../plan.js';
+import type { Edge, ExistingVpcConfig, NatMode } from '../stack-config.js';
+import { PUBLIC_PORTS, REDIRECT_PORT, planSubnets } from '../plan.js';
 
 /** MSK's IAM listener (SASL/IAM over TLS). */
 export const MSK_IAM_PORT = 9098;
@@ -16,6 +16,8 @@ export interface NetworkArgs {
   readonly existingVpc?: ExistingVpcConfig;
   /** Create the security group the ENIs of the replicators into this region use (replicator mode with several regions). */
   readonly replicator: boolean;
+  /** The load balancer in front of the tasks: an NLB also reaches the tasks' redirect port. */
+  readonly edge: Edge;
 }
 
 /**
@@ -23,8 +25,9 @@ export interface NetworkArgs {
  * four security groups whose rules encode who may talk to whom:
  *
  *   internet --80/443--> alb --8080--> tasks --9098--> msk <--9098-- replicator
+ *   internet --80/443--> nlb --8080 (TLS), 8081 (redirect)--> tasks            (wsgw:edge nlb)
  *
- * No group but the ALB's admits anything from 0.0.0.0/0. Rules are standalone resources (not
+ * No group but the load balancer's admits anything from 0.0.0.0/0. Rules are standalone resources (not
  * inline blocks) so peering can add its CIDR rules without fighting over the group.
  */
 export class Network extends pulumi.ComponentResource {
@@ -42,7 +45,8 @@ export class Network extends pulumi.ComponentResource {
    * zone names map to different ids in different accounts; gateways look their rack up here.
    */
   readonly zoneIds: pulumi.Output<Record<string, string>>;
-  readonly albSecurityGroup: aws.ec2.SecurityGroup;
+  /** The load balancer's group (the ALB's, or the NLB's: an NLB takes security groups only when it is created). */
+  readonly lbSecurityGroup: aws.ec2.SecurityGroup;
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
   readonly mskSecurityGroup: aws.ec2.SecurityGroup;
   readonly replicatorSecurityGroup?: aws.ec2.SecurityGroup;
@@ -120,8 +124,9 @@ export class Network extends pulumi.ComponentResource {
 
     const sg = (suffix: string, description: string) =>
       new aws.ec2.SecurityGroup(`${name}-${suffix}`, { vpcId: this.vpcId, description, tags: { Name: `${name}-${suffix}` } }, o);
-    this.albSecurityGroup = sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere');
-    this.taskSecurityGroup = sg('tasks', 'wsgw gateway tasks: only from the ALB');
+    const lb = args.edge;
+    this.lbSecurityGroup = lb === 'alb' ? sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere') : sg('nlb', 'wsgw NLB: HTTP/HTTPS from anywhere');
+    this.taskSecurityGroup = sg('tasks', `wsgw gateway tasks: only from the ${lb.toUpperCase()}`);
     this.mskSecurityGroup = sg('msk', 'wsgw MSK: only from gateway tasks and the replicator');
 
     const ingress = (rule: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, a, o);
@@ -129,11 +134,16 @@ export class Network extends pulumi.ComponentResource {
     const tcp = (from: number, to = from) => ({ ipProtocol: 'tcp', fromPort: from, toPort: to });
 
     for (const port of Object.values(PUBLIC_PORTS)) {
-      ingress(`alb-in-${port}`, { securityGroupId: this.albSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
+      ingress(`${lb}-in-${port}`, { securityGroupId: this.lbSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
     }
-    egress('alb-out-tasks', { securityGroupId: this.albSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(DEFAULT_PORT) });
-
-    ingress('tasks-in-alb', { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.albSecurityGroup.id, ...tcp(DEFAULT_PORT) });
+    // Behind an NLB the task redirects http:// itself, on a port of its own. Referencing the NLB's
+    // group admits its traffic even with client IP preservation on (Elastic Load Balancing, Network
+    // Load Balancers, Security groups).
+    const taskPorts = lb === 'alb' ? [['tasks', DEFAULT_PORT]] as const : [['tasks', DEFAULT_PORT], ['redirect', REDIRECT_PORT]] as const;
+    for (const [what, port] of taskPorts) {
+      egress(`${lb}-out-${what}`, { securityGroupId: this.lbSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(port) });
+      ingress(`${what === 'tasks' ? 'tasks' : 'tasks-redirect'}-in-${lb}`, { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.lbSecurityGroup.id, ...tcp(port) });
+    }
     // HTTPS out for ECR, Secrets Manager, CloudWatch, STS and a JWKS endpoint.
     egress('tasks-out-https', { securityGroupId: this.taskSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(443) });
     egress('tasks-out-msk', { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.mskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });

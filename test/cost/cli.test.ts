@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, parseQuantity, parseSplit } from '../../cost/cli.js';
+import { main, parseQuantity, parseRange, parseSplit } from '../../cost/cli.js';
 import { readDeployment } from '../../cost/stack.js';
 
 const STACK = `config:
@@ -186,5 +186,36 @@ describe('npm run cost', () => {
     expect(parseQuantity('x', '2e3')).toBe(2_000);
     expect(parseSplit('us-east-1=2, eu-west-1=1')).toEqual({ 'us-east-1': 2, 'eu-west-1': 1 });
     expect(() => parseSplit('us-east-1')).toThrow('--split: "us-east-1" is not REGION=WEIGHT');
+  });
+
+  it('compares several stacks with API Gateway in one chart over a range, and only in a chart', () => {
+    const lean = STACK.replace('wsgw:connectionsPerTask: 20000', 'wsgw:connectionsPerTask: 40000\n  wsgw:edge: nlb').replace('memory: 2048', 'memory: 4096');
+    const dir = sandbox({ 'Pulumi.t.yaml': STACK, 'Pulumi.lean.yaml': lean });
+    const r = run(['t', 'lean', '--connections', '1M', '--msg-rate', '1/60', '--range', '10k..3M', '--chart', 'c.svg'], dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Monthly cost at 1,000,000 connections\n  t +\$[\d,.]+ +API Gateway \$[\d,.]+, [\d.]+ ×\n  lean /);
+    const svg = readFileSync(join(dir, 'c.svg'), 'utf8');
+    expect(svg).toContain('wsgw t (ALB, replicator)');
+    expect(svg).toContain('wsgw lean (NLB, TLS in the task, replicator)');
+    expect(svg).toContain('API Gateway WebSocket APIs');
+    // The axis spans the range asked for: 10k to 3M, a gridline per decade in between.
+    for (const label of ['>10k<', '>100k<', '>1M<']) expect(svg).toContain(label);
+    expect(run(['t', 'lean'], dir)).toMatchObject({ code: 2, err: expect.stringContaining('several stacks are compared only in a chart') });
+    expect(parseRange('10k..3M')).toEqual([10_000, 3_000_000]);
+    expect(() => parseRange('3M..10k')).toThrow('--range: "3M..10k" is not FROM..TO with 0 < FROM < TO');
+  });
+
+  it('--recommend prices every broker type and cross-region mode the stack rules accept, cheapest first', () => {
+    const r = run(['t', '--connections', '1M', '--msg-rate', '1/60', '--recommend']);
+    expect(r.code).toBe(0);
+    const block = r.out.slice(r.out.indexOf('Bus and cross-region mode for this load'));
+    const rows = block.split('\n').slice(1).filter((l) => /^  kafka\./.test(l));
+    const priced = rows.filter((l) => !l.includes('refused')).map((l) => Number(/\$([\d,.]+)/.exec(l)![1]!.replace(/,/g, '')));
+    expect(priced.length).toBeGreaterThan(2);
+    expect(priced).toEqual([...priced].sort((a, b) => a - b));
+    // A burstable broker cannot be a Replicator source: refused with the parser's own words.
+    expect(block).toMatch(/kafka\.t3\.small × 1\/AZ, replicator +refused +wsgw:msk\.instanceType: kafka\.t3\.small cannot be a Replicator source/);
+    expect(block).toMatch(/recommended: kafka\.\S+ × \d per AZ, crossRegion (replicator|direct)/);
+    expect(block).toContain('not covered: a Redis bus is not offered');
   });
 });

@@ -58,7 +58,7 @@ export function syntheticRegion(region: string, overrides: Record<string, unknow
 }
 
 export function syntheticGlobal() {
-  const prices: Record<string, unknown> = { 'globalAccelerator.hour': p(0.025, 'accelerator-hour') };
+  const prices: Record<string, unknown> = { 'globalAccelerator.hour': p(0.025, 'accelerator-hour'), 'acm.exportablePublicCertificate': p(15, 'certificate issued or renewed') };
   for (const a of ['NA', 'EU', 'APAC']) for (const b of ['NA', 'EU', 'APAC']) prices[`globalAccelerator.dtPremium.${a}.${b}`] = p(0.015, 'GB');
   return parsePriceFile(
     { schemaVersion: 1, version: 'test.1', asOf: '2000-01-01', region: 'global', location: 'Global', currency: 'USD', notice: 'test prices', prices },
@@ -104,6 +104,8 @@ export const ASSUMPTIONS: Assumptions = {
   tlsRecordOverheadBytes: 22,
   serverPingIntervalSeconds: 25,
   sdkPingIntervalSeconds: 20,
+  skipGatewayPingAfterClientFrame: false,
+  exportableCertificateRenewalDays: 335,
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,

@@ -4,6 +4,7 @@ import { TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { DEFAULT_ASSUMPTIONS, estimate, resolveLoad, taskCount } from '../../cost/model.js';
 import { SDK_PING_INTERVAL_MS } from '../../cost/wire.js';
 import type { Deployment, Load, LineItem } from '../../cost/types.js';
+import { MEASURED } from '../../infra/capacity.js';
 import { ASSUMPTIONS, GB, MONTH_S, ONE_REGION, TWO_REGIONS, syntheticBook } from './fixtures.js';
 
 /** 30k connections, 1,500 deliveries/s of 340 B (500 B on the wire), 100 publishes/s, 50-minute sessions. */
@@ -66,7 +67,7 @@ describe('estimate', () => {
       expect(r.traffic.bytesInPerSecond).toBeCloseTo(inb, 6);
       expect(r.traffic.kafkaBytesPerSecond).toBeCloseTo(kafka, 6);
       expect(r.traffic.newConnectionsPerSecond).toBeCloseTo(10, 9);
-      expect(r.tasks).toEqual({ needed: 3, running: 3, clampedTo: null });
+      expect(r.tasks).toMatchObject({ needed: 3, running: 3, clampedTo: null, byTarget: 3, decidedBy: 'target' });
     });
 
     it('computes the LCU dimension by dimension', () => {
@@ -182,22 +183,58 @@ describe('estimate', () => {
     });
   });
 
+  describe('TLS in the task', () => {
+    it('prices the exportable certificate each region\'s tasks serve: $15 per issuance, one every 335 days (hand-checked)', () => {
+      const e = estimate({ ...TWO_REGIONS, loadBalancer: 'nlb-tcp' }, SMALL, syntheticBook(), ASSUMPTIONS);
+      for (const r of e.regions) {
+        const acm = r.lines.filter((l) => l.service === 'ACM');
+        expect(acm).toHaveLength(1);
+        expect(acm[0]!.quantity).toBeCloseTo(365 / 12 / 335, 6);
+        expect(acm[0]!.usd).toBeCloseTo((15 * 365) / 12 / 335, 9); // $1.36
+      }
+      const alb = estimate(TWO_REGIONS, SMALL, syntheticBook(), ASSUMPTIONS);
+      expect(alb.regions.flatMap((r) => r.lines).filter((l) => l.service === 'ACM')).toEqual([]);
+    });
+  });
+
   describe('task count', () => {
-    it('is connections / connectionsPerTask rounded up', () => {
-      expect(taskCount(25_001, 10_000, 1, 10)).toEqual({ needed: 3, running: 3, clampedTo: null });
+    // ONE_REGION: 0.5 vCPU / 1 GiB tasks, 10,000 connections each, an ALB (no TLS in the task).
+    const quiet = { connections: 25_001, deliveriesPerSecond: 0, newConnectionsPerSecond: 0 };
+    it('is connections / connectionsPerTask rounded up when memory and CPU allow it', () => {
+      expect(taskCount(ONE_REGION, quiet, ASSUMPTIONS, 1, 10)).toMatchObject({ needed: 3, running: 3, clampedTo: null, byTarget: 3, decidedBy: 'target' });
     });
     it('is clamped to minTasks', () => {
-      expect(taskCount(0, 10_000, 2, 10)).toEqual({ needed: 0, running: 2, clampedTo: 'min' });
+      expect(taskCount(ONE_REGION, { ...quiet, connections: 0 }, ASSUMPTIONS, 2, 10)).toMatchObject({ needed: 0, running: 2, clampedTo: 'min' });
       const e = estimate(ONE_REGION, { ...SMALL, connections: 10 }, syntheticBook(['us-east-1']), ASSUMPTIONS);
       expect(e.regions[0]!.tasks.running).toBe(1);
     });
     it('is clamped to maxTasks, with a warning naming the region and the shortfall', () => {
-      expect(taskCount(1_000_000, 10_000, 1, 10)).toEqual({ needed: 100, running: 10, clampedTo: 'max' });
+      expect(taskCount(ONE_REGION, { ...quiet, connections: 1_000_000 }, ASSUMPTIONS, 1, 10)).toMatchObject({ needed: 100, running: 10, clampedTo: 'max' });
       const e = estimate(ONE_REGION, { ...SMALL, connections: 150_000 }, syntheticBook(['us-east-1']), ASSUMPTIONS);
-      expect(e.regions[0]!.tasks).toEqual({ needed: 15, running: 10, clampedTo: 'max' });
+      expect(e.regions[0]!.tasks).toMatchObject({ needed: 15, running: 10, clampedTo: 'max' });
       const vcpu = e.regions[0]!.lines.find((l) => l.item === 'vCPU')!;
       expect(vcpu.quantity).toBe(10 * 0.5 * 730);
       expect(e.warnings).toEqual([expect.stringMatching(/^us-east-1: 150,000 connections need 15 tasks but maxTasks is 10; 50,000 connections are over capacity/)]);
+    });
+    it('takes as many tasks as memory needs when TLS in the task holds more per connection than the target assumed', () => {
+      // A 1 GiB task behind an NLB passing TCP: 70 % of 1,073,741,824 B, less the process and a
+      // 64 MiB history, over the measured bytes per TLS connection, in whole thousands.
+      const tls = MEASURED.edges.nlb;
+      const perTask = Math.floor((2 ** 30 * 0.7 - MEASURED.processBaselineBytes - 2 ** 26) / (tls.rssPerConnectionBytes + tls.kernelPerConnectionBytes) / 1000) * 1000;
+      const d: Deployment = { ...ONE_REGION, loadBalancer: 'nlb-tcp', connectionsPerTask: 30_000 };
+      const t = taskCount(d, { ...quiet, connections: 100_000 }, ASSUMPTIONS, 1, 100);
+      expect(perTask).toBeLessThan(30_000);
+      expect(t).toMatchObject({ byTarget: 4, byMemory: Math.ceil(100_000 / perTask), decidedBy: 'memory', needed: Math.ceil(100_000 / perTask) });
+    });
+    it('takes as many tasks as CPU needs below the CPU guard\'s 60 %', () => {
+      // 20,000 connections each receiving 10 messages a second, as single writes: 200,000
+      // deliveries/s at the measured CPU each, plus their keep-alives, on 0.5-vCPU tasks.
+      const c = MEASURED.edges.alb.cpu;
+      const t = taskCount(ONE_REGION, { connections: 20_000, deliveriesPerSecond: 200_000, newConnectionsPerSecond: 0 }, ASSUMPTIONS, 1, 100);
+      const vcpu = (20_000 * (c.gatewayPingUs / 25 + c.sdkPingUs / 20 + 10 * c.deliveryUs)) / 1e6;
+      expect(t.cpuVcpu).toBeCloseTo(vcpu, 9);
+      expect(t).toMatchObject({ byTarget: 2, byCpu: Math.ceil(vcpu / 0.3), decidedBy: 'cpu' });
+      expect(t.needed).toBeGreaterThan(2);
     });
   });
 

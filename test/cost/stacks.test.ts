@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the example stacks', () => {
   const book = loadPriceBook();
-  for (const stack of ['dev', 'prod']) {
+  for (const stack of ['dev', 'prod', 'prod-lean']) {
     describe(stack, () => {
       const { deployment, config } = readDeployment(stack, ROOT);
 
@@ -24,6 +24,13 @@ describe('the example stacks', () => {
         expect(deployment.msk.kind === 'provisioned' && deployment.msk.brokers).toBe(config.msk.brokersPerAz * config.network.azCount);
         expect(deployment.crossRegion).toBe(config.msk.crossRegion);
         expect(assumptionsFromConfig(config).logRetentionDays).toBe(config.logRetentionDays);
+        // TLS ends in the task exactly behind an NLB; the model prices the stack's keep-alives.
+        expect(deployment.loadBalancer).toBe(config.edge === 'nlb' ? 'nlb-tcp' : 'alb');
+        expect(assumptionsFromConfig(config)).toMatchObject({
+          serverPingIntervalSeconds: config.keepalive.pingSeconds,
+          sdkPingIntervalSeconds: config.keepalive.clientPingSeconds,
+          skipGatewayPingAfterClientFrame: config.keepalive.skipPingAfterClientFrame,
+        });
       });
 
       it('cost more with more connections and keep tasks within min/max', () => {

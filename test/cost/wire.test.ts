@@ -4,7 +4,7 @@ import * as ws from 'ws';
 import { WsgwClient, type WebSocketLike } from '../../services/client/src/client.js';
 import { textFrame } from '../../services/gateway/src/framing.js';
 import { encodeClientJson, encodePongJson } from '../../services/shared/src/frames.js';
-import { keepaliveBytesPerSecond, keepaliveFrames, PONG_SYNC, SDK_PING_INTERVAL_MS, sdkPingId, wsFrameBytes } from '../../cost/wire.js';
+import { gatewayPingIntervalSeconds, keepaliveBytesPerSecond, keepaliveFrames, PONG_SYNC, SDK_PING_INTERVAL_MS, sdkPingId, wsFrameBytes } from '../../cost/wire.js';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { ASSUMPTIONS } from './fixtures.js';
 
@@ -47,6 +47,22 @@ describe('keep-alive frames', () => {
     const frames = keepaliveFrames(ASSUMPTIONS, 3_600);
     expect(keepaliveBytesPerSecond(frames, 'out')).toBeCloseTo((76 + 52) / 25 + 117 / 20, 12); // 10.97
     expect(keepaliveBytesPerSecond(frames, 'in')).toBeCloseTo(80 / 25 + (102 + 52) / 20, 12); // 10.9
+  });
+
+  it('leave out the gateway pings the SDK\'s pings make unnecessary when the gateway skips them (hand-checked)', () => {
+    const skip = { ...ASSUMPTIONS, skipGatewayPingAfterClientFrame: true };
+    // SDK pings every 20 s, gateway every 25 s: every connection sent a frame within each interval.
+    expect(gatewayPingIntervalSeconds(skip)).toBe(Number.POSITIVE_INFINITY);
+    expect(keepaliveFrames(skip, 3_600).map((f) => f.frame)).toEqual(['SDK ping', 'gateway pong', 'bare ACK of the gateway pong']);
+    // SDK pings every 120 s, gateway every 60 s: a sweep finds a connection silent for the last
+    // 60 s at (120 − 60) / 120 = half the sweeps, so one gateway ping per 120 s on average.
+    const sparse = { ...skip, serverPingIntervalSeconds: 60, sdkPingIntervalSeconds: 120 };
+    expect(gatewayPingIntervalSeconds(sparse)).toBe(120);
+    expect(keepaliveFrames(sparse, 3_600).find((f) => f.frame === 'gateway ping')!.everySeconds).toBe(120);
+    // Without the skip the gateway pings every interval whatever the client sends.
+    expect(gatewayPingIntervalSeconds({ ...sparse, skipGatewayPingAfterClientFrame: false })).toBe(60);
+    // Clients that do not ping get every gateway ping.
+    expect(gatewayPingIntervalSeconds({ ...skip, sdkPingIntervalSeconds: 0 })).toBe(25);
   });
 
   it('follow the size of the encoded ping and pong', () => {

@@ -5,6 +5,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readPulumiConfig } from '../../infra/config.js';
+import { CLIENT_DEFAULTS } from '../../services/client/src/client.js';
+import { TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import { maxConnectionsPerTask } from '../../infra/capacity.js';
 import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readStackFile } from '../../infra/stack-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,6 +61,17 @@ describe('parseStackConfig', () => {
       expect(c.network).toEqual({ nat: 'perAz', azCount: 3 });
       expect(c.alarmEmail).toBe('oncall@example.com');
     });
+
+    it('parses Pulumi.prod-lean.yaml: TLS in the tasks behind NLBs, lean keep-alives, direct reads', () => {
+      const c = parseStackConfig(readStackFile(join(ROOT, 'Pulumi.prod-lean.yaml')));
+      expect(c.regions.map((r) => r.name)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
+      expect(c.edge).toBe('nlb');
+      expect(c.keepalive.clientPingSeconds).toBeGreaterThan(CLIENT_DEFAULTS.pingIntervalMs / 1000);
+      expect(c.msk.crossRegion).toBe('direct');
+      expect(c.network.azCount).toBeGreaterThanOrEqual(2);
+      expect(c.connectionsPerTask).toBeLessThanOrEqual(maxConnectionsPerTask(c.task.memory, 'nlb'));
+      expect(c.alarmEmail).toBeDefined();
+    });
   });
 
   it('returns a deeply frozen object', () => {
@@ -77,6 +91,31 @@ describe('parseStackConfig', () => {
     expect(c.logRetentionDays).toBe(14);
     expect(c.allowedOrigins).toEqual([]);
     expect(c.image).toBeUndefined();
+    expect(c.edge).toBe('alb');
+    expect(c.keepalive).toEqual({ pingSeconds: 120, clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000, skipPingAfterClientFrame: false });
+  });
+
+  describe('connectionsPerTask against the task\'s memory', () => {
+    it('accepts the most a task holds and refuses one thousand more, naming both keys and the figures', () => {
+      for (const [edge, cpu, memory] of [['alb', 256, 512], ['nlb', 512, 4096], ['nlb', 1024, 2048]] as const) {
+        const most = maxConnectionsPerTask(memory, edge);
+        const raw = { ...base(), 'wsgw:edge': edge, 'wsgw:task': { cpu, memory }, 'wsgw:connectionsPerTask': most };
+        expect(parseStackConfig(raw).connectionsPerTask).toBe(most);
+        const issues = issuesOf({ ...raw, 'wsgw:connectionsPerTask': most + 1000 });
+        expect(issues).toEqual([
+          expect.stringMatching(
+            new RegExp(`^wsgw:connectionsPerTask: ${most + 1000} connections do not fit a task of ${memory} MiB \\(wsgw:task\\.memory\\) with wsgw:edge ${edge}: .* kB each .*; at most ${most}$`),
+          ),
+        ]);
+      }
+    });
+
+    it('holds several times the connections when the load balancer keeps TLS out of the task', () => {
+      expect(maxConnectionsPerTask(2048, 'alb')).toBeGreaterThan(3 * maxConnectionsPerTask(2048, 'nlb'));
+      const raw = { ...base(), 'wsgw:task': { cpu: 1024, memory: 2048 }, 'wsgw:connectionsPerTask': maxConnectionsPerTask(2048, 'alb') };
+      expect(parseStackConfig(raw).edge).toBe('alb');
+      expect(issuesOf({ ...raw, 'wsgw:edge': 'nlb' })).toEqual([expect.stringMatching(/^wsgw:connectionsPerTask: .* with wsgw:edge nlb: /)]);
+    });
   });
 
   it('accepts values as the Pulumi runtime passes them (JSON strings, unprefixed keys)', () => {
@@ -161,6 +200,12 @@ describe('parseStackConfig', () => {
       ['zone-local reads not a boolean', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', zoneLocalReads: 'yes' }), /^wsgw:msk\.zoneLocalReads: must be true or false/],
       ['bad volume', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', volumeGiB: 0 }), /^wsgw:msk\.volumeGiB: /],
       ['connectionsPerTask too small', (r) => (r['wsgw:connectionsPerTask'] = 10), /^wsgw:connectionsPerTask: must be at least 100/],
+      ['unknown edge', (r) => (r['wsgw:edge'] = 'cloudfront'), /^wsgw:edge: must be one of alb, nlb/],
+      // The gateway closes a connection silent for WSGW_IDLE_TIMEOUT_MS: its pings are useless past that.
+      ['gateway ping beyond the idle timeout', (r) => (r['wsgw:keepalive'] = { pingSeconds: TIMING_DEFAULTS.idleTimeoutMs / 1000 + 1 }), /^wsgw:keepalive\.pingSeconds: must be at most 300 \(the gateway's idle timeout/],
+      ['client pings one late ping from the idle timeout', (r) => (r['wsgw:keepalive'] = { clientPingSeconds: 151 }), /^wsgw:keepalive\.clientPingSeconds: must be at most 150: the gateway closes a client silent for 300 s/],
+      ['skip not a boolean', (r) => (r['wsgw:keepalive'] = { skipPingAfterClientFrame: 'yes' }), /^wsgw:keepalive\.skipPingAfterClientFrame: must be true or false/],
+      ['unknown keep-alive key', (r) => (r['wsgw:keepalive'] = { tcpKeepalive: true }), /^wsgw:keepalive\.tcpKeepalive: unknown setting/],
       ['connectionsPerTask not a number', (r) => (r['wsgw:connectionsPerTask'] = 'many'), /^wsgw:connectionsPerTask: /],
       ['bad log retention', (r) => (r['wsgw:logRetentionDays'] = 10), /^wsgw:logRetentionDays: must be one of 1, 3, 5, 7, 14/],
       ['bad alarm e-mail', (r) => (r['wsgw:alarmEmail'] = 'oncall'), /^wsgw:alarmEmail: must be an e-mail address/],

@@ -7,16 +7,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { parseStackConfig, type StackConfig } from '../../infra/stack-config.js';
 import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
-import { deriveTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
+import { GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S, NLB_TCP_IDLE_TIMEOUT_RANGE_S, REDIRECT_PORT, deriveTiming, gatewayTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
 import { regionOf } from '../../infra/synth.js';
+import { historyBudgetBytes, maxConnectionsPerTask } from '../../infra/capacity.js';
 import { expectedResources } from './expected-resources.js';
 
 export interface DeploymentOutputs {
   readonly endpoint: string;
   readonly acceleratorDnsName: string;
   readonly acceleratorIps: string[];
-  readonly regions: Record<string, { albDnsName: string; mskBootstrapBrokers: string }>;
+  readonly regions: Record<string, { albDnsName?: string; nlbDnsName?: string; mskBootstrapBrokers: string }>;
 }
 
 /** A config with `n` regions, as a user would write it. */
@@ -69,7 +70,10 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     const n = regions.length;
     const replicator = n > 1 && cfg.msk.crossRegion === 'replicator';
     const direct = n > 1 && cfg.msk.crossRegion === 'direct';
-    const timing = deriveTiming();
+    const timing = deriveTiming(gatewayTiming(cfg.keepalive), cfg.keepalive.clientPingSeconds * 1000);
+    const nlb = cfg.edge === 'nlb';
+    /** The load balancer's name part in resource names and ARNs: `alb` (app/…) or `nlb` (net/…). */
+    const lb = cfg.edge;
 
     beforeAll(async () => {
       const run = await runProgram({
@@ -209,7 +213,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
-    it('has one Global Accelerator endpoint group per region pointing at that region\'s ALB', () => {
+    it('has one Global Accelerator endpoint group per region pointing at that region\'s load balancer', () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);
       expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP' });
@@ -219,7 +223,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const region = g.inputs.endpointGroupRegion as string;
         expect(g.inputs.endpointConfigurations).toHaveLength(1);
         const endpoint = g.inputs.endpointConfigurations[0];
-        expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/app/${region}-alb-`));
+        expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/${nlb ? 'net' : 'app'}/${region}-${lb}-`));
         expect(endpoint.clientIpPreservationEnabled).toBe(true);
       }
     });
@@ -231,7 +235,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // (API Reference, PortOverride, https://docs.aws.amazon.com/global-accelerator/latest/api/API_PortOverride.html).
     // A port the ALB serves but the accelerator does not listen on times out through the public
     // name and is reachable only around the accelerator.
-    it('serves through the accelerator exactly the ports the ALBs listen on and admit from the internet', () => {
+    it('serves through the accelerator exactly the ports the load balancers listen on and admit from the internet', () => {
       const gaPorts = byType(rs, 'aws:globalaccelerator/listener:Listener').flatMap((l) =>
         (l.inputs.portRanges as { fromPort: number; toPort: number }[]).flatMap((r) => Array.from({ length: r.toPort - r.fromPort + 1 }, (_, k) => r.fromPort + k)),
       );
@@ -284,12 +288,12 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
     });
 
-    it('admits 0.0.0.0/0 only to the ALB on 80 and 443', () => {
+    it('admits 0.0.0.0/0 only to the load balancer on 80 and 443', () => {
       for (const sg of byType(rs, 'aws:ec2/securityGroup:SecurityGroup')) expect(sg.inputs.ingress ?? []).toEqual([]);
       const open = byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0' || r.inputs.cidrIpv6 === '::/0');
       expect(open).toHaveLength(2 * n);
       for (const rule of open) {
-        expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-alb-`));
+        expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-${lb}-`));
         expect([80, 443]).toContain(rule.inputs.fromPort);
         expect(rule.inputs.toPort).toBe(rule.inputs.fromPort);
       }
@@ -306,8 +310,8 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       }
       for (const region of regions) {
         const tasksIn = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
-        expect(tasksIn).toHaveLength(1);
-        expect(tasksIn[0]!.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-alb-`));
+        expect(tasksIn.map((r) => r.inputs.fromPort).sort()).toEqual(nlb ? [DEFAULT_PORT, REDIRECT_PORT] : [DEFAULT_PORT]);
+        for (const r of tasksIn) expect(r.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-${lb}-`));
         const mskFromSg = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
           .filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-msk-`) && r.inputs.referencedSecurityGroupId)
           .map((r) => String(r.inputs.referencedSecurityGroupId).replace(/-[0-9a-f]+$/, ''));
@@ -380,12 +384,18 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(atRest[0]!.inputs.enableKeyRotation).toBe(true);
         const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
         const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
-        expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
-        expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
         const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
-        expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
         const env = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].environment;
         expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
+        if (nlb) {
+          // TLS ends in the task, with the region's certificate; the NLB passes bytes it cannot read.
+          expect(https.protocol).toBe('TCP');
+          expect(env.find((e: { name: string }) => e.name === ENV.tlsAcmCertificateArn).value).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
+          continue;
+        }
+        expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
+        expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
+        expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
       }
       for (const repo of byType(rs, 'aws:ecr/repository:Repository')) {
         expect(repo.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
@@ -443,9 +453,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(svc.launchType).toBe('FARGATE');
         expect(one(rs, 'aws:ecs/cluster:Cluster', region).inputs.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
 
-        const alb = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
-        expect(alb.idleTimeout * 1000).toBeGreaterThan(TIMING_DEFAULTS.pingIntervalMs);
-        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region).inputs;
+        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg').inputs;
         expect(tg.healthCheck.path).toBe(HTTP_PATHS.ready);
         expect(tg.deregistrationDelay).toBe(timing.deregistrationDelayS);
         expect(tg.deregistrationDelay * 1000).toBeGreaterThanOrEqual(TIMING_DEFAULTS.drainDelayMs);
@@ -464,6 +472,86 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // and listener rules are evaluated by priority before the default action (User Guide for
     // Application Load Balancers, Listener rules,
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html).
+    // AWS rules: Global Accelerator forgets a TCP flow idle for 340 s and the timeout cannot be
+    // changed ("idle timeout for TCP connections is 340 seconds", AWS Global Accelerator Developer
+    // Guide, How AWS Global Accelerator works,
+    // https://docs.aws.amazon.com/global-accelerator/latest/dg/introduction-how-it-works.html); an
+    // ALB closes a connection on which no data was sent or received for its idle timeout, whose
+    // "valid range is 1-4000 seconds" (Elastic Load Balancing API Reference, LoadBalancerAttribute,
+    // idle_timeout.timeout_seconds, https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html);
+    // an NLB TCP listener does the same after 60 to 6000 s, 350 s by default (User Guide for Network
+    // Load Balancers, Update the TCP idle timeout,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html).
+    it('keeps every live connection through the accelerator, the load balancer and the gateway\'s idle timeout', () => {
+      for (const region of regions) {
+        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
+        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const ping = Number(env[ENV.pingIntervalMs]) / 1000;
+        const idle = Number(env[ENV.idleTimeoutMs]) / 1000;
+        expect(ping).toBe(cfg.keepalive.pingSeconds);
+        // A live connection carries a frame at least this often: a gateway ping or a client ping.
+        const silence = Math.max(ping, cfg.keepalive.clientPingSeconds);
+        expect(silence).toBeLessThan(GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S);
+        // A client whose one ping comes late is not yet silent for the gateway's idle timeout.
+        expect(2 * cfg.keepalive.clientPingSeconds).toBeLessThanOrEqual(idle);
+        expect(ping).toBeLessThanOrEqual(idle);
+        expect(env[ENV.pingSkipActive]).toBe(cfg.keepalive.skipPingAfterClientFrame ? 'true' : undefined);
+        // A task refuses upgrades past what its memory holds, at or above the autoscaling target.
+        expect(Number(env[ENV.maxConnections])).toBe(maxConnectionsPerTask(cfg.task.memory, cfg.edge));
+        expect(Number(env[ENV.maxConnections])).toBeGreaterThanOrEqual(cfg.connectionsPerTask);
+        expect(Number(env[ENV.historyMaxBytes])).toBe(historyBudgetBytes(cfg.task.memory));
+        const lbInputs = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
+        if (nlb) {
+          for (const l of inRegion(rs, 'aws:lb/listener:Listener', region)) {
+            expect(l.inputs.protocol).toBe('TCP');
+            expect(l.inputs.tcpIdleTimeoutSeconds).toBeGreaterThanOrEqual(Math.max(NLB_TCP_IDLE_TIMEOUT_RANGE_S.min, 3 * silence));
+            expect(l.inputs.tcpIdleTimeoutSeconds).toBeLessThanOrEqual(NLB_TCP_IDLE_TIMEOUT_RANGE_S.max);
+          }
+        } else {
+          expect(lbInputs.idleTimeout).toBeGreaterThanOrEqual(3 * silence);
+          expect(lbInputs.idleTimeout).toBeLessThanOrEqual(4000);
+        }
+      }
+    });
+
+    // AWS rules: Global Accelerator preserves client addresses for NLB endpoints only when the NLB
+    // has security groups ("Global Accelerator does not support client IP address preservation for
+    // ... Network Load Balancers without security groups", AWS Global Accelerator Developer Guide,
+    // Preserve client IP addresses,
+    // https://docs.aws.amazon.com/global-accelerator/latest/dg/preserve-client-ip-address.html), and
+    // an NLB takes security groups only when it is created (User Guide for Network Load Balancers,
+    // Security groups, https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html).
+    // A public certificate can be exported only if it was requested with export enabled, which
+    // cannot be changed after issuance (AWS News Blog, AWS Certificate Manager introduces exportable
+    // public SSL/TLS certificates to use anywhere,
+    // https://aws.amazon.com/blogs/aws/aws-certificate-manager-introduces-exportable-public-ssl-tls-certificates-to-use-anywhere/),
+    // and ACM renews a certificate "exported since being issued or last renewed" (ACM User Guide,
+    // Managed certificate renewal, https://docs.aws.amazon.com/acm/latest/userguide/acm-renewal.html).
+    it(`terminates TLS ${nlb ? 'in the tasks, with an exportable certificate they fetch themselves' : 'at the ALB'}`, () => {
+      for (const region of regions) {
+        const lbInputs = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
+        const cert = one(rs, 'aws:acm/certificate:Certificate', region);
+        const validated = one(rs, 'aws:acm/certificateValidation:CertificateValidation', region).inputs.certificateArn;
+        expect(validated).toBe(cert.state.arn);
+        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
+        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        if (nlb) {
+          expect(lbInputs).toMatchObject({ loadBalancerType: 'network', internal: false, enableCrossZoneLoadBalancing: false });
+          expect(lbInputs.securityGroups).toEqual([expect.stringMatching(new RegExp(`^${region}-nlb-`))]);
+          expect(cert.inputs).toMatchObject({ options: { export: 'ENABLED' }, keyAlgorithm: 'EC_prime256v1', validationMethod: 'DNS' });
+          expect(env[ENV.tlsAcmCertificateArn]).toBe(cert.state.arn);
+          expect(env[ENV.httpRedirectPort]).toBe(String(REDIRECT_PORT));
+          for (const tg of inRegion(rs, 'aws:lb/targetGroup:TargetGroup', region)) expect(tg.inputs).toMatchObject({ protocol: 'TCP', targetType: 'ip', preserveClientIp: 'true' });
+        } else {
+          expect(lbInputs.loadBalancerType).toBe('application');
+          expect(cert.inputs.options).toBeUndefined();
+          const https = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 443)!;
+          expect(https.inputs).toMatchObject({ protocol: 'HTTPS', certificateArn: validated });
+          expect(env[ENV.tlsAcmCertificateArn]).toBeUndefined();
+        }
+      }
+    });
+
     it('keeps /metrics off the public listener and the metrics port out of reach, with the health check on /readyz', () => {
       for (const region of regions) {
         const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
@@ -472,18 +560,31 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(env[ENV.port]).toBe(String(DEFAULT_PORT));
         expect(DEFAULT_METRICS_PORT).not.toBe(DEFAULT_PORT);
         expect(env[ENV.demoPage]).not.toBe('true');
-        // Only the public port is mapped, and it is what the load balancer targets and checks.
-        expect(c.portMappings).toEqual([{ containerPort: DEFAULT_PORT, protocol: 'tcp' }]);
-        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region).inputs;
+        // Only the public port is mapped (and, behind an NLB, the redirect port), and it is what the
+        // load balancer targets and checks.
+        const ports = nlb ? [DEFAULT_PORT, REDIRECT_PORT] : [DEFAULT_PORT];
+        expect(c.portMappings).toEqual(ports.map((containerPort) => ({ containerPort, protocol: 'tcp' })));
+        const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg').inputs;
         expect(tg.port).toBe(DEFAULT_PORT);
-        expect(tg.healthCheck).toMatchObject({ path: HTTP_PATHS.ready, port: 'traffic-port' });
-        expect(one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map((l: { containerPort: number }) => l.containerPort)).toEqual([DEFAULT_PORT]);
-        // No rule lets anything reach the metrics port of a task, nor lets the ALB send there.
+        // Behind an NLB the check speaks TLS to the gateway, which terminates it.
+        expect(tg.healthCheck).toMatchObject({ path: HTTP_PATHS.ready, port: 'traffic-port', protocol: nlb ? 'HTTPS' : 'HTTP' });
+        expect(one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map((l: { containerPort: number }) => l.containerPort)).toEqual(ports);
+        // No rule lets anything reach the metrics port of a task, nor lets the load balancer send there.
         const covers = (r: DeclaredResource) => r.inputs.ipProtocol === '-1' || (r.inputs.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.inputs.toPort);
         const into = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
         expect(into.filter(covers).map((r) => r.name)).toEqual([]);
-        const fromAlb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-alb-`));
-        expect(fromAlb.filter(covers).map((r) => r.name)).toEqual([]);
+        const fromLb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-${lb}-`));
+        expect(fromLb.filter(covers).map((r) => r.name)).toEqual([]);
+        if (nlb) {
+          // An NLB routes TCP and reads no paths: the gateway answers /metrics with 404 on its public
+          // port itself, and port 80 reaches only the task's redirect listener.
+          expect(inRegion(rs, 'aws:lb/listenerRule:ListenerRule', region)).toEqual([]);
+          const redirect = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg-redirect');
+          const http = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 80)!;
+          expect(redirect.inputs.port).toBe(REDIRECT_PORT);
+          expect(http.inputs.defaultActions).toEqual([expect.objectContaining({ type: 'forward', targetGroupArn: redirect.state.arn })]);
+          continue;
+        }
         // The HTTPS listener answers /metrics itself (also for an image that still serves it on the
         // public port); the HTTP listener only redirects.
         const https = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 443)!;
@@ -498,7 +599,12 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
 
     it('grants the task role only this stack\'s Kafka actions and the execution role only pull, logs and its secret', () => {
       for (const region of regions) {
-        const task = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy);
+        const all = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy);
+        // Behind an NLB the task also exports its region's certificate, and nothing else of ACM.
+        const acm = all.filter((s) => s.Action.some((a) => a.startsWith('acm:')));
+        const cert = one(rs, 'aws:acm/certificate:Certificate', region).state.arn;
+        expect(acm.map((s) => [s.Action, resourcesOf(s)])).toEqual(nlb ? [[['acm:ExportCertificate'], [cert]]] : []);
+        const task = all.filter((s) => !acm.includes(s));
         for (const s of task) {
           for (const a of s.Action) expect(a).toMatch(/^kafka-cluster:[A-Za-z]+$/);
           for (const r of resourcesOf(s)) expect(r).toMatch(new RegExp(`^arn:aws:kafka:[a-z0-9-]+:\\d{12}:(cluster|topic|group)/wsgw-${p.stack}-`));
@@ -628,13 +734,13 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       if (direct) expect(byType(rs, 'aws:ec2/route:Route').length).toBeGreaterThanOrEqual(n * (n - 1));
     });
 
-    it('exports the endpoint, the accelerator and per-region ALB and brokers', () => {
+    it('exports the endpoint, the accelerator and per-region load balancer and brokers', () => {
       expect(out.endpoint).toBe(`wss://${cfg.domain}`);
       expect(out.acceleratorDnsName).toMatch(/\.awsglobalaccelerator\.com$/);
       expect(out.acceleratorIps).toHaveLength(2);
       expect(Object.keys(out.regions)).toEqual(regions);
       for (const region of regions) {
-        expect(out.regions[region]!.albDnsName).toContain(`.${region}.elb.amazonaws.com`);
+        expect(out.regions[region]![nlb ? 'nlbDnsName' : 'albDnsName']).toContain(`.${region}.elb.amazonaws.com`);
         expect(out.regions[region]!.mskBootstrapBrokers).toMatch(/:9098(,|$)/);
       }
     });

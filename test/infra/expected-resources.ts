@@ -49,13 +49,14 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
       routeTables = (cfg.network.nat === 'none' ? 1 : 0) + privateTables;
     }
 
-    // Security groups: ALB, tasks, brokers, and the replicator's ENIs.
+    const nlb = cfg.edge === 'nlb';
+    // Security groups: the load balancer, tasks, brokers, and the replicator's ENIs.
     add('aws:ec2/securityGroup:SecurityGroup', 3 + (replicator ? 1 : 0));
-    // In: clients on 80 and 443, tasks from the ALB, brokers from tasks; out: ALB to tasks,
-    // tasks to HTTPS and to brokers.
-    // tasks to HTTPS and to brokers; the replicators' ENIs to and from the local brokers on 9098.
-    add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
-    add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
+    // In: clients on 80 and 443, tasks from the load balancer (an NLB also on the redirect port),
+    // brokers from tasks; out: the load balancer to tasks (and their redirect port), tasks to HTTPS
+    // and to brokers; the replicators' ENIs to and from the local brokers on 9098.
+    add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
+    add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
 
     // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
     add('aws:msk/cluster:Cluster', 1);
@@ -68,10 +69,12 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     add('aws:ecs/cluster:Cluster', 1);
     add('aws:ecs/taskDefinition:TaskDefinition', 1);
     add('aws:ecs/service:Service', 1);
+    // An ALB answers /metrics at the edge with a rule; an NLB has a second target group for the
+    // tasks' redirect port instead.
     add('aws:lb/loadBalancer:LoadBalancer', 1);
-    add('aws:lb/targetGroup:TargetGroup', 1);
+    add('aws:lb/targetGroup:TargetGroup', nlb ? 2 : 1);
     add('aws:lb/listener:Listener', 2);
-    add('aws:lb/listenerRule:ListenerRule', 1);
+    add('aws:lb/listenerRule:ListenerRule', nlb ? 0 : 1);
     add('aws:acm/certificate:Certificate', 1);
     add('aws:acm/certificateValidation:CertificateValidation', 1);
     add('aws:appautoscaling/target:Target', 1);

@@ -29,6 +29,13 @@ describe('gatewayTaskPolicy', () => {
     expect(actionsOn(replicatorMode, USE1)).toContain('kafka-cluster:WriteDataIdempotently');
   });
 
+  it('lets a task behind an NLB export exactly its region\'s certificate, and nothing else of ACM', () => {
+    const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/0123';
+    const withTls = gatewayTaskPolicy([{ clusterArn: USE1, readOrigins: ['us-east-1'], writeOrigin: 'us-east-1' }], undefined, { exportCertificateArn: cert });
+    expect(withTls.Statement.filter((s) => s.Action.some((a) => a.startsWith('acm:')))).toEqual([{ Effect: 'Allow', Action: ['acm:ExportCertificate'], Resource: cert }]);
+    expect(replicatorMode.Statement.flatMap((s) => s.Action).filter((a) => a.startsWith('acm:'))).toEqual([]);
+  });
+
   it('lets each task manage its own consumer group (created on start, deleted on close)', () => {
     expect(actionsOn(replicatorMode, 'arn:aws:kafka:us-east-1:123456789012:group/wsgw-prod-use1/aaaa-1/*').sort()).toEqual(
       ['kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup', 'kafka-cluster:DescribeGroup'],

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { AWS_REGIONS } from '../../infra/stack-config.js';
+import { CLIENT_DEFAULTS } from '../../services/client/src/client.js';
 import {
   FARGATE_MAX_STOP_TIMEOUT_S,
+  REDIRECT_PORT,
+  GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S,
+  gatewayTiming,
   SCALING,
   deriveTiming,
   describeNat,
@@ -24,9 +28,25 @@ import {
 describe('deriveTiming', () => {
   const t = deriveTiming();
 
-  it('keeps the ALB idle timeout above the ping interval', () => {
-    expect(t.albIdleTimeoutS * 1000).toBeGreaterThan(TIMING_DEFAULTS.pingIntervalMs);
-    expect(t.albIdleTimeoutS * 1000).toBeGreaterThanOrEqual(3 * TIMING_DEFAULTS.pingIntervalMs);
+  it('keeps the load balancer idle timeout at three of the longest silences of a live connection', () => {
+    expect(t.maxSilenceS).toBe(Math.max(TIMING_DEFAULTS.pingIntervalMs, CLIENT_DEFAULTS.pingIntervalMs) / 1000);
+    expect(t.lbIdleTimeoutS).toBe(Math.max(60, 3 * t.maxSilenceS));
+    // Clients that ping less often than the gateway set the silence.
+    expect(deriveTiming(TIMING_DEFAULTS, 120_000)).toMatchObject({ maxSilenceS: 120, lbIdleTimeoutS: 360 });
+  });
+
+  // AWS rule: "idle timeout for TCP connections is 340 seconds", fixed (AWS Global Accelerator
+  // Developer Guide, How AWS Global Accelerator works,
+  // https://docs.aws.amazon.com/global-accelerator/latest/dg/introduction-how-it-works.html).
+  it('refuses a silence Global Accelerator would cut', () => {
+    expect(() => deriveTiming(TIMING_DEFAULTS, GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S * 1000)).toThrow(/340 s/);
+    expect(() => deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 400_000, idleTimeoutMs: 400_000 })).toThrow(RangeError);
+    expect(deriveTiming(TIMING_DEFAULTS, 339_000).lbIdleTimeoutS).toBe(1017);
+  });
+
+  it('runs the gateway with the stack\'s ping interval and otherwise its defaults', () => {
+    expect(gatewayTiming({ pingSeconds: 120 })).toEqual({ ...TIMING_DEFAULTS, pingIntervalMs: 120_000 });
+    expect(deriveTiming(gatewayTiming({ pingSeconds: 300 }), 120_000)).toMatchObject({ maxSilenceS: 300, lbIdleTimeoutS: 900, gateway: { pingIntervalMs: 300_000 } });
   });
 
   it('covers the drain delay and close window with the deregistration delay', () => {
@@ -45,7 +65,7 @@ describe('deriveTiming', () => {
 
   it('follows the gateway when its timings change', () => {
     const slow = deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 50_000, drainDelayMs: 20_000, drainWindowMs: 60_000, drainDeadlineMs: 100_000 });
-    expect(slow).toMatchObject({ albIdleTimeoutS: 150, deregistrationDelayS: 80, stopTimeoutS: 110 });
+    expect(slow).toMatchObject({ lbIdleTimeoutS: 150, deregistrationDelayS: 80, stopTimeoutS: 110 });
     expect(slow.healthCheck.unhealthyThreshold).toBe(4);
   });
 
@@ -191,6 +211,19 @@ describe('gatewayEnvironment', () => {
     const env = gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098', remoteBrokers: { b: 'y:9098,z:9098', c: 'w:9098' }, allowedOrigins: ['https://app.example.com'] });
     expect(env[ENV.kafkaRemoteBrokers]).toBe('b=y:9098,z:9098;c=w:9098');
     expect(env[ENV.allowedOrigins]).toBe('https://app.example.com');
+  });
+
+  it('passes the keep-alive skip, the history bound and the certificate the tasks terminate TLS with', () => {
+    const env = gatewayEnvironment({
+      region: 'a', serviceName: 's', brokers: 'x:9098', skipPingAfterClientFrame: true, historyMaxBytes: 2 ** 28,
+      tlsCertificateArn: 'arn:aws:acm:a:123456789012:certificate/abc',
+    });
+    expect(env[ENV.pingSkipActive]).toBe('true');
+    expect(env[ENV.historyMaxBytes]).toBe(String(2 ** 28));
+    expect(env[ENV.tlsAcmCertificateArn]).toBe('arn:aws:acm:a:123456789012:certificate/abc');
+    expect(env[ENV.httpRedirectPort]).toBe(String(REDIRECT_PORT));
+    const plain = gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' });
+    for (const k of [ENV.pingSkipActive, ENV.tlsAcmCertificateArn, ENV.httpRedirectPort]) expect(plain[k]).toBeUndefined();
   });
 
   it('maps the region\'s zone names to zone ids for the Kafka rack', () => {

@@ -1,0 +1,7 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readStackFile } from '../../infra/stack-config.js';
+import { describeDeployment } from './deployment.js';
+
+const file = join(fileURLToPath(new URL('../../', import.meta.url)), 'Pulumi.prod-lean.yaml');
+describeDeployment('Pulumi.prod-lean.yaml', { stack: 'prod-lean', config: readStackFile(file), secrets: { jwtSecret: 'prod-secret-0123456789', publishKey: 'publish-key-0123456789' } });
