@@ -78,7 +78,10 @@ describe('slow consumers', () => {
     const holders = gw.gateway.hub.subscribers("firehose")?.size;
     expect(holders).toBe(2); // the slow one was dropped from the channel at once
     (slow.ws as unknown as { _socket: Duplex })._socket.resume();
-    expect((await slow.waitClosed(10_000)).code).toBe(4008);
+    // The close frame waits behind what the kernel already holds for the client; a client that
+    // does not read it within the grace period (1 s) is cut off instead. Either way the gateway
+    // decided 4008 (counted below) and its memory for the client is gone.
+    expect([4008, 1006]).toContain((await slow.waitClosed(10_000)).code);
     expect(slow.messages('firehose').length).toBeLessThan(total);
     const metrics = await (await fetch(`${gw.metrics}/metrics`)).text();
     expect(metrics).toMatch(/wsgw_closes_total\{code="4008"\} 1/);
