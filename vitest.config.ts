@@ -32,7 +32,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/gateway/**/*.test.ts', 'test/client/**/*.test.ts', 'test/bus/**/*.test.ts', 'test/bench/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/gateway/**/*.test.ts',
+            'test/client/**/*.test.ts',
+            'test/bus/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+          ],
           exclude: ['test/bus/bus-kafka.test.ts', ...SLOW_CHECKS],
         },
       },

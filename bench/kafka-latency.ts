@@ -74,7 +74,15 @@ async function latency(brokers: string[]): Promise<Record<string, number>> {
       const id = randomUUID();
       if (measuring) sentAt.set(id, process.hrtime.bigint());
       writer
-        .publish({ id, channel: `bench:${sent % 100}`, origin: 'r1', node: 'writer', ts: Date.now(), contentType: 'application/json', payload })
+        .publish({
+          id,
+          channel: `bench:${sent % 100}`,
+          origin: 'r1',
+          node: 'writer',
+          ts: Date.now(),
+          contentType: 'application/json',
+          payload,
+        })
         .catch(() => void failed++);
     }
     await sleep(1);
@@ -102,18 +110,38 @@ async function skipRate(brokers: string[]): Promise<Record<string, number>> {
   const kafka = new Kafka({ clientId: 'wsgw-bench', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 6, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   // Real envelopes on 10,000 channels, written before the consumer starts.
   const producer = kafka.producer();
   await producer.connect();
   const channels = 10_000;
   const values = Array.from({ length: channels }, (_, i) =>
-    Buffer.from(encodeEnvelope({ id: randomUUID(), channel: `room:${i}`, origin: 'r1', node: 'bench', ts: Date.now(), contentType: 'application/json', payload })),
+    Buffer.from(
+      encodeEnvelope({
+        id: randomUUID(),
+        channel: `room:${i}`,
+        origin: 'r1',
+        node: 'bench',
+        ts: Date.now(),
+        contentType: 'application/json',
+        payload,
+      }),
+    ),
   );
   for (let done = 0; done < SKIP_RECORDS; done += 5_000) {
     const n = Math.min(5_000, SKIP_RECORDS - done);
-    await producer.send({ topic, acks: 1, messages: Array.from({ length: n }, (_, i) => ({ key: `room:${(done + i) % channels}`, value: values[(done + i) % channels]! })) });
+    await producer.send({
+      topic,
+      acks: 1,
+      messages: Array.from({ length: n }, (_, i) => ({
+        key: `room:${(done + i) % channels}`,
+        value: values[(done + i) % channels]!,
+      })),
+    });
   }
   await producer.disconnect();
 
@@ -122,7 +150,14 @@ async function skipRate(brokers: string[]): Promise<Record<string, number>> {
   let asked = 0;
   let first = 0;
   let last = 0;
-  const bus = new KafkaBus({ brokers, region: 'r1', nodeId: 'skipper', topicPrefix, startSlackMs: 3_600_000, registry });
+  const bus = new KafkaBus({
+    brokers,
+    region: 'r1',
+    nodeId: 'skipper',
+    topicPrefix,
+    startSlackMs: 3_600_000,
+    registry,
+  });
   await bus.start({
     wants: () => {
       if (asked++ === 0) first = performance.now();
@@ -150,13 +185,27 @@ async function main(): Promise<void> {
   try {
     const lat = await latency(brokers);
     const skip = await skipRate(brokers);
-    const result = { when: new Date().toISOString(), cores: availableParallelism(), node: process.version, brokers: cluster ? 'local single-node KRaft (Kafka 4.1.1)' : brokers.join(','), latency: lat, skip };
+    const result = {
+      when: new Date().toISOString(),
+      cores: availableParallelism(),
+      node: process.version,
+      brokers: cluster ? 'local single-node KRaft (Kafka 4.1.1)' : brokers.join(','),
+      latency: lat,
+      skip,
+    };
     const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
     process.stdout.write(`\nKafka bus, one broker, ${result.cores} cores\n`);
-    process.stdout.write(`publish→deliver at ${lat.rate} msg/s for ${lat.seconds} s: p50 ${fmt(lat.p50_ms!)} ms  p90 ${fmt(lat.p90_ms!)} ms  p99 ${fmt(lat.p99_ms!)} ms  max ${fmt(lat.max_ms!)} ms  (delivered ${lat.delivered}, lost ${lat.lost}, failed ${lat.failed})\n`);
-    process.stdout.write(`read-and-skip, nothing wanted: ${skip.records} records in ${skip.seconds} s = ${skip.records_per_s} records/s\n`);
+    process.stdout.write(
+      `publish→deliver at ${lat.rate} msg/s for ${lat.seconds} s: p50 ${fmt(lat.p50_ms!)} ms  p90 ${fmt(lat.p90_ms!)} ms  p99 ${fmt(lat.p99_ms!)} ms  max ${fmt(lat.max_ms!)} ms  (delivered ${lat.delivered}, lost ${lat.lost}, failed ${lat.failed})\n`,
+    );
+    process.stdout.write(
+      `read-and-skip, nothing wanted: ${skip.records} records in ${skip.seconds} s = ${skip.records_per_s} records/s\n`,
+    );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(ROOT, 'bench', 'results', 'kafka-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(
+      join(ROOT, 'bench', 'results', 'kafka-latency.json'),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
   } finally {
     await cluster?.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -15,13 +15,32 @@ import { dirname, join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ClientPool } from './load/pool.js';
 import type { TargetKind } from './load/wire.js';
-import { ROOT, GATEWAY_BENCH_ENV, buildGateway, startGateway, startTarget, type Running } from './servers/targets.js';
+import {
+  ROOT,
+  GATEWAY_BENCH_ENV,
+  buildGateway,
+  startGateway,
+  startTarget,
+  type Running,
+} from './servers/targets.js';
 import { runIdle, type IdleResult } from './scenarios/idle.js';
-import { runFanout, runLatencyAt, KEEP_UP_RULE, type FanoutConfig, type FanoutResult, type StepResult } from './scenarios/fanout.js';
+import {
+  runFanout,
+  runLatencyAt,
+  KEEP_UP_RULE,
+  type FanoutConfig,
+  type FanoutResult,
+  type StepResult,
+} from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
 import { runFloor, type FloorConfig, type FloorResult } from './scenarios/floor.js';
 import { runCrossRegion, type CrossRegionConfig, type CrossRegionResult } from './scenarios/cross-region.js';
-import { capacityMarkdown, runCapacity, type CapacityConfig, type CapacityResult } from './scenarios/capacity.js';
+import {
+  capacityMarkdown,
+  runCapacity,
+  type CapacityConfig,
+  type CapacityResult,
+} from './scenarios/capacity.js';
 import { machine } from './lib/machine.js';
 import { KINDS, LABELS, markdownTable, row, type Row } from './lib/report.js';
 import { svgChart } from './lib/chart.js';
@@ -38,7 +57,13 @@ interface FlowEntry {
 }
 
 /** Runs one fan-out configuration against every server, then all of them again at equal load. */
-async function flow(servers: Map<TargetKind, Running>, subs: ClientPool, pub: ClientPool, cfg: FanoutConfig, what: string): Promise<FlowEntry> {
+async function flow(
+  servers: Map<TargetKind, Running>,
+  subs: ClientPool,
+  pub: ClientPool,
+  cfg: FanoutConfig,
+  what: string,
+): Promise<FlowEntry> {
   const entry: FlowEntry = { results: {} };
   for (const k of kinds) {
     log(`${what}, ${LABELS[k]}`);
@@ -51,7 +76,9 @@ async function flow(servers: Map<TargetKind, Running>, subs: ClientPool, pub: Cl
     for (const k of kinds) {
       const s = await runLatencyAt(servers.get(k)!, subs, pub, cfg, rate);
       if (s !== undefined) entry.equalLoad.results[k] = s;
-      log(`  ${k}: at equal load ${rate} msg/s: ${s ? `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, p99.9 ${s.p999Ms} ms` : 'failed to connect'}`);
+      log(
+        `  ${k}: at equal load ${rate} msg/s: ${s ? `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, p99.9 ${s.p999Ms} ms` : 'failed to connect'}`,
+      );
     }
   }
   return entry;
@@ -63,13 +90,24 @@ interface Plan {
   /** Hard bound on the whole run. */
   readonly deadlineMs: number;
   readonly floor: FloorConfig;
-  readonly idle: { readonly counts: readonly number[]; readonly cluster: { readonly processes: number; readonly connections: number } };
+  readonly idle: {
+    readonly counts: readonly number[];
+    readonly cluster: { readonly processes: number; readonly connections: number };
+  };
   readonly fanout: { readonly subscribers: readonly number[]; readonly sizes: readonly number[] };
-  readonly channels: { readonly connections: number; readonly channels: number; readonly per: number; readonly size: number };
+  readonly channels: {
+    readonly connections: number;
+    readonly channels: number;
+    readonly per: number;
+    readonly size: number;
+  };
   readonly storm: { readonly clients: number };
   readonly capacity: CapacityConfig;
   readonly crossRegion: CrossRegionConfig;
-  readonly steps: Pick<FanoutConfig, 'windowMs' | 'latencyWindowMs' | 'maxSteps' | 'refineSteps' | 'startDeliveriesPerSec'>;
+  readonly steps: Pick<
+    FanoutConfig,
+    'windowMs' | 'latencyWindowMs' | 'maxSteps' | 'refineSteps' | 'startDeliveriesPerSec'
+  >;
 }
 
 const FULL: Plan = {
@@ -97,7 +135,13 @@ const FULL: Plan = {
   },
   // Few subscribers per region, so that the latency is the hops' and not a long fan-out pass's.
   crossRegion: { subscribers: 100, rate: 100, seconds: 10, size: 100 },
-  steps: { windowMs: 3_000, latencyWindowMs: 5_000, maxSteps: 9, refineSteps: 2, startDeliveriesPerSec: 50_000 },
+  steps: {
+    windowMs: 3_000,
+    latencyWindowMs: 5_000,
+    maxSteps: 9,
+    refineSteps: 2,
+    startDeliveriesPerSec: 50_000,
+  },
 };
 
 const SMOKE: Plan = {
@@ -108,7 +152,16 @@ const SMOKE: Plan = {
   fanout: { subscribers: [200], sizes: [100, 1024] },
   channels: { connections: 200, channels: 40, per: 5, size: 100 },
   storm: { clients: 200 },
-  capacity: { connections: 200, windowMs: 1_500, clientPingMs: 1_000, serverPingMs: 1_000, publishRate: 5, payloadBytes: 200, stormClients: 200, repeats: 1 },
+  capacity: {
+    connections: 200,
+    windowMs: 1_500,
+    clientPingMs: 1_000,
+    serverPingMs: 1_000,
+    publishRate: 5,
+    payloadBytes: 200,
+    stormClients: 200,
+    repeats: 1,
+  },
   crossRegion: { subscribers: 50, rate: 20, seconds: 2, size: 100 },
   // Two doubling steps and short windows: enough to exercise every code path, not to find a maximum.
   steps: { windowMs: 250, latencyWindowMs: 300, maxSteps: 2, refineSteps: 0, startDeliveriesPerSec: 20_000 },
@@ -131,15 +184,25 @@ const { values: args } = parseArgs({
 });
 
 /** Where results go unless --out says otherwise: a smoke run has a file of its own. */
-const defaultOut = (smoke: boolean): string => join(ROOT, 'bench', 'results', smoke ? 'smoke.json' : 'latest.json');
+const defaultOut = (smoke: boolean): string =>
+  join(ROOT, 'bench', 'results', smoke ? 'smoke.json' : 'latest.json');
 
 const numbers = (s: string | undefined) => s?.split(',').map((x) => Number(x.trim()));
 const base = args.smoke ? SMOKE : FULL;
-const plan: Plan = { ...base, fanout: { subscribers: numbers(args.subscribers) ?? base.fanout.subscribers, sizes: numbers(args.sizes) ?? base.fanout.sizes } };
+const plan: Plan = {
+  ...base,
+  fanout: {
+    subscribers: numbers(args.subscribers) ?? base.fanout.subscribers,
+    sizes: numbers(args.sizes) ?? base.fanout.sizes,
+  },
+};
 const only = new Set((args.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()) as Scenario[]);
-for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
+for (const s of only)
+  if (!SCENARIOS.includes(s))
+    throw new Error(`--only: unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
 const kinds = (args.targets ?? KINDS.join(',')).split(',').map((s) => s.trim()) as TargetKind[];
-for (const k of kinds) if (!KINDS.includes(k)) throw new Error(`--targets: unknown target ${k} (known: ${KINDS.join(', ')})`);
+for (const k of kinds)
+  if (!KINDS.includes(k)) throw new Error(`--targets: unknown target ${k} (known: ${KINDS.join(', ')})`);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const running = new Set<Running>();
@@ -181,7 +244,11 @@ async function stopped(r: Running): Promise<void> {
 /** Whether the Kafka bus and its local-cluster scripts are committed (the cross-region scenario needs both). */
 function kafkaBusCommitted(): boolean {
   try {
-    const out = execFileSync('git', ['ls-files', 'services/gateway/src/bus/bus-kafka.ts', 'scripts/kafka/index.mjs'], { cwd: ROOT }).toString();
+    const out = execFileSync(
+      'git',
+      ['ls-files', 'services/gateway/src/bus/bus-kafka.ts', 'scripts/kafka/index.mjs'],
+      { cwd: ROOT },
+    ).toString();
     return out.split('\n').filter(Boolean).length === 2;
   } catch {
     return false;
@@ -191,7 +258,9 @@ function kafkaBusCommitted(): boolean {
 async function main(): Promise<void> {
   const t0 = Date.now();
   const m = machine();
-  log(`bench: ${args.smoke ? 'smoke' : 'full'} run on ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}, load ${m.loadAverageAtStart}`);
+  log(
+    `bench: ${args.smoke ? 'smoke' : 'full'} run on ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}, load ${m.loadAverageAtStart}`,
+  );
   if (!args['no-build']) {
     log('bench: building the gateway (tsc -p tsconfig.build.json)');
     buildGateway();
@@ -202,14 +271,23 @@ async function main(): Promise<void> {
 
   let floor: FloorResult | null = null;
   if (only.has('floor')) {
-    log(`write floor: one ${plan.floor.frameBytes}-byte write to each of ${plan.floor.connections} loopback sockets, ${plan.floor.rounds} rounds`);
+    log(
+      `write floor: one ${plan.floor.frameBytes}-byte write to each of ${plan.floor.connections} loopback sockets, ${plan.floor.rounds} rounds`,
+    );
     floor = await runFloor(plan.floor);
-    log(`  ${floor.cpuUsPerWrite} µs CPU per write (user ${floor.userUsPerWrite}, system ${floor.systemUsPerWrite})`);
+    log(
+      `  ${floor.cpuUsPerWrite} µs CPU per write (user ${floor.userUsPerWrite}, system ${floor.systemUsPerWrite})`,
+    );
   }
 
-  const idle: Array<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }> = [];
+  const idle: Array<{
+    connections: number;
+    processes: number;
+    results: Partial<Record<TargetKind, IdleResult>>;
+  }> = [];
   const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
-  let channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
+  let channels:
+    ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
   let storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | undefined;
 
   if (only.has('idle')) {
@@ -243,8 +321,18 @@ async function main(): Promise<void> {
   if (only.has('fanout')) {
     for (const s of plan.fanout.subscribers) {
       for (const size of plan.fanout.sizes) {
-        const cfg: FanoutConfig = { ...plan.steps, connections: s, channels: { kind: 'one', ch: 'fan' }, publishTo: ['fan'], size };
-        fanout.push({ subscribers: s, size, ...(await flow(servers, subs, pub, cfg, `fan-out: 1 channel, ${s} subscribers, ${size} B`)) });
+        const cfg: FanoutConfig = {
+          ...plan.steps,
+          connections: s,
+          channels: { kind: 'one', ch: 'fan' },
+          publishTo: ['fan'],
+          size,
+        };
+        fanout.push({
+          subscribers: s,
+          size,
+          ...(await flow(servers, subs, pub, cfg, `fan-out: 1 channel, ${s} subscribers, ${size} B`)),
+        });
       }
     }
   }
@@ -252,8 +340,23 @@ async function main(): Promise<void> {
   if (only.has('channels')) {
     const c = plan.channels;
     const names = Array.from({ length: c.channels }, (_, i) => `ch${i}`);
-    const cfg: FanoutConfig = { ...plan.steps, connections: c.connections, channels: { kind: 'random', count: c.channels, per: c.per, prefix: 'ch' }, publishTo: names, size: c.size };
-    channels = { ...c, ...(await flow(servers, subs, pub, cfg, `many channels: ${c.connections} connections × ${c.per} of ${c.channels} channels, ${c.size} B`)) };
+    const cfg: FanoutConfig = {
+      ...plan.steps,
+      connections: c.connections,
+      channels: { kind: 'random', count: c.channels, per: c.per, prefix: 'ch' },
+      publishTo: names,
+      size: c.size,
+    };
+    channels = {
+      ...c,
+      ...(await flow(
+        servers,
+        subs,
+        pub,
+        cfg,
+        `many channels: ${c.connections} connections × ${c.per} of ${c.channels} channels, ${c.size} B`,
+      )),
+    };
   }
 
   if (only.has('storm')) {
@@ -274,8 +377,16 @@ async function main(): Promise<void> {
 
   let crossRegion: CrossRegion;
   if (!only.has('cross-region')) crossRegion = { status: 'skipped', reason: 'not selected with --only' };
-  else if (args.smoke) crossRegion = { status: 'skipped', reason: 'two Kafka clusters and MirrorMaker 2 take longer to start than the smoke budget' };
-  else if (!kafkaBusCommitted()) crossRegion = { status: 'skipped', reason: 'needs the Kafka bus (services/gateway/src/bus/bus-kafka.ts) and scripts/kafka' };
+  else if (args.smoke)
+    crossRegion = {
+      status: 'skipped',
+      reason: 'two Kafka clusters and MirrorMaker 2 take longer to start than the smoke budget',
+    };
+  else if (!kafkaBusCommitted())
+    crossRegion = {
+      status: 'skipped',
+      reason: 'needs the Kafka bus (services/gateway/src/bus/bus-kafka.ts) and scripts/kafka',
+    };
   else {
     const subsB = await ClientPool.start(1);
     pools.push(subsB);
@@ -289,7 +400,15 @@ async function main(): Promise<void> {
   }
 
   await Promise.all([subs.stop(), pub.stop()]);
-  const scenarios = { floor, idle, fanout, channels: channels ?? null, storm: storm ?? null, capacity, crossRegion };
+  const scenarios = {
+    floor,
+    idle,
+    fanout,
+    channels: channels ?? null,
+    storm: storm ?? null,
+    capacity,
+    crossRegion,
+  };
   const results: Results = {
     schema: 1,
     smoke: args.smoke!,
@@ -298,9 +417,12 @@ async function main(): Promise<void> {
     machine: m,
     method: {
       keepUpRule: KEEP_UP_RULE,
-      latency: 'publish-to-receive, publisher and subscribers in separate client processes on one clock; at half the highest rate that kept up, and at equal load (half the slowest server\'s maximum)',
-      serverCpu: 'utime+stime of the server process(es) from /proc; Socket.IO\'s Redis is reported separately (helperCpuSec) and not included',
-      advantage: 'gateway ÷ peer where higher is better, peer ÷ gateway where lower is better: above 1 favours the gateway',
+      latency:
+        "publish-to-receive, publisher and subscribers in separate client processes on one clock; at half the highest rate that kept up, and at equal load (half the slowest server's maximum)",
+      serverCpu:
+        "utime+stime of the server process(es) from /proc; Socket.IO's Redis is reported separately (helperCpuSec) and not included",
+      advantage:
+        'gateway ÷ peer where higher is better, peer ÷ gateway where lower is better: above 1 favours the gateway',
       plan,
       targets: kinds,
       gatewayEnv: GATEWAY_BENCH_ENV,
@@ -315,9 +437,14 @@ async function main(): Promise<void> {
 interface Scenarios {
   /** Absent in results written before the floor was measured. */
   readonly floor?: FloorResult | null;
-  readonly idle: ReadonlyArray<{ connections: number; processes: number; results: Partial<Record<TargetKind, IdleResult>> }>;
+  readonly idle: ReadonlyArray<{
+    connections: number;
+    processes: number;
+    results: Partial<Record<TargetKind, IdleResult>>;
+  }>;
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
-  readonly channels: ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
+  readonly channels:
+    ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
   readonly storm: { clients: number; results: Partial<Record<TargetKind, StormResult>> } | null;
   /** Absent in results written before the capacity scenario existed. */
   readonly capacity?: CapacityResult | null;
@@ -356,11 +483,17 @@ function write(results: Results, out: string): void {
   }
   const cr = results.scenarios.crossRegion;
   const crNote = cr.status === 'done' ? '' : ` Cross-region: ${cr.status} (${cr.reason}).`;
-  if (results.summary.length > 0) process.stdout.write(`\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`);
+  if (results.summary.length > 0)
+    process.stdout.write(
+      `\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`,
+    );
   process.stdout.write(floorNote(results.scenarios));
   const cap = results.scenarios.capacity;
-  if (cap) process.stdout.write(`\nCapacity: plain TCP against TLS in the gateway\n\n${capacityMarkdown(cap)}`);
-  log(`bench: wrote ${relative(process.cwd(), out)}${results.summary.length > 0 ? ` and ${relative(process.cwd(), svg)}` : ''}`);
+  if (cap)
+    process.stdout.write(`\nCapacity: plain TCP against TLS in the gateway\n\n${capacityMarkdown(cap)}`);
+  log(
+    `bench: wrote ${relative(process.cwd(), out)}${results.summary.length > 0 ? ` and ${relative(process.cwd(), svg)}` : ''}`,
+  );
 }
 
 /**
@@ -369,8 +502,13 @@ function write(results: Results, out: string): void {
  */
 function floorNote({ floor, fanout, channels }: Scenarios): string {
   if (!floor) return '';
-  const lines = [`Write floor: ${floor.cpuUsPerWrite} µs CPU per ${floor.frameBytes}-byte loopback write (system ${floor.systemUsPerWrite} µs) in a bare process.`];
-  const entries = [...fanout.map((e) => [`fan-out ${e.subscribers} subs, ${e.size} B`, e] as const), ...(channels ? [['many channels', channels] as const] : [])];
+  const lines = [
+    `Write floor: ${floor.cpuUsPerWrite} µs CPU per ${floor.frameBytes}-byte loopback write (system ${floor.systemUsPerWrite} µs) in a bare process.`,
+  ];
+  const entries = [
+    ...fanout.map((e) => [`fan-out ${e.subscribers} subs, ${e.size} B`, e] as const),
+    ...(channels ? [['many channels', channels] as const] : []),
+  ];
   for (const [name, e] of entries) {
     // Only where the messages are the floor's size: a bigger write costs more.
     if (!e.equalLoad || e.size !== floor.frameBytes - 2) continue;
@@ -386,37 +524,152 @@ function floorNote({ floor, fanout, channels }: Scenarios): string {
 function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): Row[] {
   const rows: Row[] = [];
   const pick = <T>(res: Partial<Record<TargetKind, T>>, f: (r: T) => number | undefined) =>
-    Object.fromEntries(KINDS.map((k) => [k, res[k] === undefined ? undefined : f(res[k]!)])) as Partial<Record<TargetKind, number | undefined>>;
+    Object.fromEntries(KINDS.map((k) => [k, res[k] === undefined ? undefined : f(res[k]!)])) as Partial<
+      Record<TargetKind, number | undefined>
+    >;
   for (const e of idle) {
     const name = `Idle, ${e.connections.toLocaleString('en-US')} conns${e.processes > 1 ? ` on ${e.processes} gateway processes` : ''}`;
-    rows.push(row(name, 'RSS per connection', 'B', 'lower', pick(e.results, (r) => r.rssPerConnBytes)));
-    if (e.processes === 1) rows.push(row(name, 'heap per connection', 'B', 'lower', pick(e.results, (r) => r.heapPerConnBytes)));
-    rows.push(row(name, 'time to connect all', 'ms', 'lower', pick(e.results, (r) => r.connectAllMs)));
+    rows.push(
+      row(
+        name,
+        'RSS per connection',
+        'B',
+        'lower',
+        pick(e.results, (r) => r.rssPerConnBytes),
+      ),
+    );
+    if (e.processes === 1)
+      rows.push(
+        row(
+          name,
+          'heap per connection',
+          'B',
+          'lower',
+          pick(e.results, (r) => r.heapPerConnBytes),
+        ),
+      );
+    rows.push(
+      row(
+        name,
+        'time to connect all',
+        'ms',
+        'lower',
+        pick(e.results, (r) => r.connectAllMs),
+      ),
+    );
   }
   const flowRows = (name: string, e: FlowEntry) => {
     const res = e.results;
-    rows.push(row(name, 'max deliveries/s', '/s', 'higher', pick(res, (r) => r.maxDeliveriesPerSec || undefined)));
-    rows.push(row(name, 'deliveries per server CPU-second', '/cpu-s', 'higher', pick(res, (r) => r.deliveriesPerCpuSec || undefined)));
-    rows.push(row(name, 'p50 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p50Ms)));
-    rows.push(row(name, 'p99 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p99Ms)));
-    rows.push(row(name, 'p99.9 latency at 50% of max', 'ms', 'lower', pick(res, (r) => r.latency?.p999Ms)));
+    rows.push(
+      row(
+        name,
+        'max deliveries/s',
+        '/s',
+        'higher',
+        pick(res, (r) => r.maxDeliveriesPerSec || undefined),
+      ),
+    );
+    rows.push(
+      row(
+        name,
+        'deliveries per server CPU-second',
+        '/cpu-s',
+        'higher',
+        pick(res, (r) => r.deliveriesPerCpuSec || undefined),
+      ),
+    );
+    rows.push(
+      row(
+        name,
+        'p50 latency at 50% of max',
+        'ms',
+        'lower',
+        pick(res, (r) => r.latency?.p50Ms),
+      ),
+    );
+    rows.push(
+      row(
+        name,
+        'p99 latency at 50% of max',
+        'ms',
+        'lower',
+        pick(res, (r) => r.latency?.p99Ms),
+      ),
+    );
+    rows.push(
+      row(
+        name,
+        'p99.9 latency at 50% of max',
+        'ms',
+        'lower',
+        pick(res, (r) => r.latency?.p999Ms),
+      ),
+    );
     if (e.equalLoad) {
       const at = `at equal load (${sig(e.equalLoad.rate)} msg/s)`;
-      rows.push(row(name, `p50 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p50Ms)));
-      rows.push(row(name, `p99 latency ${at}`, 'ms', 'lower', pick(e.equalLoad.results, (r) => r.p99Ms)));
-      rows.push(row(name, `deliveries per server CPU-second ${at}`, '/cpu-s', 'higher', pick(e.equalLoad.results, (r) => r.deliveriesPerCpuSec || undefined)));
+      rows.push(
+        row(
+          name,
+          `p50 latency ${at}`,
+          'ms',
+          'lower',
+          pick(e.equalLoad.results, (r) => r.p50Ms),
+        ),
+      );
+      rows.push(
+        row(
+          name,
+          `p99 latency ${at}`,
+          'ms',
+          'lower',
+          pick(e.equalLoad.results, (r) => r.p99Ms),
+        ),
+      );
+      rows.push(
+        row(
+          name,
+          `deliveries per server CPU-second ${at}`,
+          '/cpu-s',
+          'higher',
+          pick(e.equalLoad.results, (r) => r.deliveriesPerCpuSec || undefined),
+        ),
+      );
     }
   };
-  for (const e of fanout) flowRows(`Fan-out, 1 channel, ${e.subscribers.toLocaleString('en-US')} subs, ${e.size} B`, e);
-  if (channels) flowRows(`Many channels, ${channels.connections.toLocaleString('en-US')} conns × ${channels.per} of ${channels.channels}, ${channels.size} B`, channels);
+  for (const e of fanout)
+    flowRows(`Fan-out, 1 channel, ${e.subscribers.toLocaleString('en-US')} subs, ${e.size} B`, e);
+  if (channels)
+    flowRows(
+      `Many channels, ${channels.connections.toLocaleString('en-US')} conns × ${channels.per} of ${channels.channels}, ${channels.size} B`,
+      channels,
+    );
   if (storm) {
     const name = `Connect storm, ${storm.clients.toLocaleString('en-US')} clients`;
-    rows.push(row(name, 'handshakes/s', '/s', 'higher', pick(storm.results, (r) => (r.opened === storm.clients ? r.handshakesPerSec : undefined))));
-    rows.push(row(name, 'time until all subscribed', 'ms', 'lower', pick(storm.results, (r) => (r.subscribed === storm.clients ? r.allSubscribedMs : undefined))));
+    rows.push(
+      row(
+        name,
+        'handshakes/s',
+        '/s',
+        'higher',
+        pick(storm.results, (r) => (r.opened === storm.clients ? r.handshakesPerSec : undefined)),
+      ),
+    );
+    rows.push(
+      row(
+        name,
+        'time until all subscribed',
+        'ms',
+        'lower',
+        pick(storm.results, (r) => (r.subscribed === storm.clients ? r.allSubscribedMs : undefined)),
+      ),
+    );
   }
   if (crossRegion.status === 'done') {
     const c = crossRegion.config;
-    for (const [hop, h] of [['publish on a, receive on a (one Kafka hop)', crossRegion.local], ['publish on a, receive on b (+ MirrorMaker 2 + Kafka b)', crossRegion.remote]] as const) {
+    for (const [hop, h] of [
+      ['publish on a, receive on a (one Kafka hop)', crossRegion.local],
+      ['publish on a, receive on b (+ MirrorMaker 2 + Kafka b)', crossRegion.remote],
+    ] as const) {
       const name = `Cross-region, ${c.subscribers.toLocaleString('en-US')} subs per region, ${c.rate} msg/s`;
       rows.push(row(name, `p50 latency, ${hop}`, 'ms', 'lower', { gateway: h.p50Ms }));
       rows.push(row(name, `p99 latency, ${hop}`, 'ms', 'lower', { gateway: h.p99Ms }));

@@ -40,32 +40,62 @@ const scaled =
   (c: number): Load => ({
     ...load,
     connections: c,
-    ...(load.publishRate !== undefined && load.connections > 0 ? { publishRate: (load.publishRate * c) / load.connections } : {}),
+    ...(load.publishRate !== undefined && load.connections > 0
+      ? { publishRate: (load.publishRate * c) / load.connections }
+      : {}),
   });
 
-export function sweep(d: Deployment, load: Load, book: PriceBook, a: Assumptions, xs: readonly number[]): Sweep {
+export function sweep(
+  d: Deployment,
+  load: Load,
+  book: PriceBook,
+  a: Assumptions,
+  xs: readonly number[],
+): Sweep {
   const at = scaled(load);
   const other: CrossRegionMode = d.crossRegion === 'replicator' ? 'direct' : 'replicator';
   const series: Series[] = [
-    { name: `wsgw as configured (ALB, ${d.crossRegion})`, values: xs.map((c) => estimate(d, at(c), book, a).usd) },
+    {
+      name: `wsgw as configured (ALB, ${d.crossRegion})`,
+      values: xs.map((c) => estimate(d, at(c), book, a).usd),
+    },
   ];
   if (d.regions.length > 1) {
-    series.push({ name: `wsgw with crossRegion ${other}`, values: xs.map((c) => estimate({ ...d, crossRegion: other }, at(c), book, a).usd) });
+    series.push({
+      name: `wsgw with crossRegion ${other}`,
+      values: xs.map((c) => estimate({ ...d, crossRegion: other }, at(c), book, a).usd),
+    });
   }
-  series.push({ name: 'wsgw with NLB passing TCP', values: xs.map((c) => estimate({ ...d, loadBalancer: 'nlb-tcp' }, at(c), book, a).usd) });
-  series.push({ name: 'API Gateway WebSocket APIs', values: xs.map((c) => compareApiGateway(estimate(d, at(c), book, a), book).usd) });
+  series.push({
+    name: 'wsgw with NLB passing TCP',
+    values: xs.map((c) => estimate({ ...d, loadBalancer: 'nlb-tcp' }, at(c), book, a).usd),
+  });
+  series.push({
+    name: 'API Gateway WebSocket APIs',
+    values: xs.map((c) => compareApiGateway(estimate(d, at(c), book, a), book).usd),
+  });
   return { connections: xs, series };
 }
 
 /** Several stacks as configured, and API Gateway for the same load (priced from the first stack's traffic). */
-export function sweepStacks(stacks: readonly { deployment: Deployment; assumptions: Assumptions }[], load: Load, book: PriceBook, xs: readonly number[]): Sweep {
+export function sweepStacks(
+  stacks: readonly { deployment: Deployment; assumptions: Assumptions }[],
+  load: Load,
+  book: PriceBook,
+  xs: readonly number[],
+): Sweep {
   const at = scaled(load);
   const series: Series[] = stacks.map((s) => ({
     name: `wsgw ${s.deployment.stack} (${s.deployment.loadBalancer === 'nlb-tcp' ? 'NLB, TLS in the task' : 'ALB'}, ${s.deployment.crossRegion})`,
     values: xs.map((c) => estimate(s.deployment, at(c), book, s.assumptions).usd),
   }));
   const first = stacks[0]!;
-  series.push({ name: 'API Gateway WebSocket APIs', values: xs.map((c) => compareApiGateway(estimate(first.deployment, at(c), book, first.assumptions), book).usd) });
+  series.push({
+    name: 'API Gateway WebSocket APIs',
+    values: xs.map(
+      (c) => compareApiGateway(estimate(first.deployment, at(c), book, first.assumptions), book).usd,
+    ),
+  });
   return { connections: xs, series };
 }
 
@@ -77,13 +107,20 @@ function esc(s: string): string {
 
 /** `1000` -> `1k`, `2500000` -> `2.5M`. */
 export function shortNumber(n: number): string {
-  const units: [number, string][] = [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+  const units: [number, string][] = [
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [v, s] of units) if (n >= v) return `${+(n / v).toPrecision(3)}${s}`;
   return `${+n.toPrecision(3)}`;
 }
 
 /** Renders a sweep as an SVG document. */
-export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; marker?: number; capacity?: number }): string {
+export function renderSvg(
+  s: Sweep,
+  opts: { title: string; subtitle: string; marker?: number; capacity?: number },
+): string {
   const W = 960;
   const H = 560;
   const m = { l: 80, r: 24, t: 70, b: 120 };
@@ -98,7 +135,9 @@ export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; mar
   const px = (c: number): number => m.l + ((Math.log10(c) - x0) / (x1 - x0 || 1)) * pw;
   const py = (v: number): number => m.t + ph - ((Math.log10(Math.max(v, 10 ** y0)) - y0) / (y1 - y0)) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${m.l}" y="28" font-size="18" font-weight="bold">${esc(opts.title)}</text>`);
   out.push(`<text x="${m.l}" y="48" fill="#555">${esc(opts.subtitle)}</text>`);
@@ -111,22 +150,42 @@ export function renderSvg(s: Sweep, opts: { title: string; subtitle: string; mar
   for (let e = y0; e <= y1; e++) {
     const y = py(10 ** e).toFixed(1);
     out.push(`<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${m.l - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">$${shortNumber(10 ** e)}</text>`);
+    out.push(
+      `<text x="${m.l - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">$${shortNumber(10 ** e)}</text>`,
+    );
   }
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 40}" text-anchor="middle">concurrent connections (log scale)</text>`);
-  out.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">USD per month (log scale)</text>`);
-  if (opts.marker !== undefined && opts.marker > 0 && Math.log10(opts.marker) >= x0 && Math.log10(opts.marker) <= x1) {
+  out.push(
+    `<text x="${m.l + pw / 2}" y="${m.t + ph + 40}" text-anchor="middle">concurrent connections (log scale)</text>`,
+  );
+  out.push(
+    `<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">USD per month (log scale)</text>`,
+  );
+  if (
+    opts.marker !== undefined &&
+    opts.marker > 0 &&
+    Math.log10(opts.marker) >= x0 &&
+    Math.log10(opts.marker) <= x1
+  ) {
     const x = px(opts.marker).toFixed(1);
     out.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#333" stroke-dasharray="4 4"/>`);
-    out.push(`<text x="${x}" y="${m.t - 6}" text-anchor="middle" fill="#333">this load: ${shortNumber(opts.marker)}</text>`);
+    out.push(
+      `<text x="${x}" y="${m.t - 6}" text-anchor="middle" fill="#333">this load: ${shortNumber(opts.marker)}</text>`,
+    );
   }
-  if (opts.capacity !== undefined && opts.capacity > 0 && Math.log10(opts.capacity) >= x0 && Math.log10(opts.capacity) <= x1) {
+  if (
+    opts.capacity !== undefined &&
+    opts.capacity > 0 &&
+    Math.log10(opts.capacity) >= x0 &&
+    Math.log10(opts.capacity) <= x1
+  ) {
     // Beyond this the regions run at maxTasks: the curves keep rising with traffic, but the
     // extra connections have no task to land on.
     const x = px(opts.capacity).toFixed(1);
     out.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#b00" stroke-dasharray="2 3"/>`);
-    out.push(`<text x="${x}" y="${m.t + 14}" text-anchor="end" dx="-4" fill="#b00">maxTasks capacity: ${shortNumber(opts.capacity)}</text>`);
+    out.push(
+      `<text x="${x}" y="${m.t + 14}" text-anchor="end" dx="-4" fill="#b00">maxTasks capacity: ${shortNumber(opts.capacity)}</text>`,
+    );
   }
   s.series.forEach((ser, i) => {
     const color = COLORS[i % COLORS.length] ?? '#000';

@@ -70,7 +70,8 @@ export function parseRange(raw: string): [number, number] {
   const [a, b, ...rest] = raw.split('..');
   const from = a === undefined ? NaN : parseQuantity('range', a);
   const to = b === undefined ? NaN : parseQuantity('range', b);
-  if (rest.length > 0 || !(from > 0) || !(to > from)) throw new CostError('WSGW_COST_BAD_ARGS', `--range: "${raw}" is not FROM..TO with 0 < FROM < TO`);
+  if (rest.length > 0 || !(from > 0) || !(to > from))
+    throw new CostError('WSGW_COST_BAD_ARGS', `--range: "${raw}" is not FROM..TO with 0 < FROM < TO`);
   return [from, to];
 }
 
@@ -79,7 +80,8 @@ export function parseSplit(raw: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of raw.split(',').filter((p) => p.trim() !== '')) {
     const [k, v, ...rest] = part.split('=');
-    if (!k || v === undefined || rest.length > 0) throw new CostError('WSGW_COST_BAD_LOAD', `--split: "${part}" is not REGION=WEIGHT`);
+    if (!k || v === undefined || rest.length > 0)
+      throw new CostError('WSGW_COST_BAD_LOAD', `--split: "${part}" is not REGION=WEIGHT`);
     out[k.trim()] = parseQuantity('split', v);
   }
   return out;
@@ -133,7 +135,9 @@ export function main(argv: readonly string[], io: CliIo): number {
     return 0;
   }
   if (positionals.length === 0 || (positionals.length > 1 && !v.chart)) {
-    io.err(`wsgw cost: ${positionals.length === 0 ? 'expected a stack name' : 'several stacks are compared only in a chart (--chart FILE.svg)'}\n\n${USAGE}\n`);
+    io.err(
+      `wsgw cost: ${positionals.length === 0 ? 'expected a stack name' : 'several stacks are compared only in a chart (--chart FILE.svg)'}\n\n${USAGE}\n`,
+    );
     return 2;
   }
   try {
@@ -141,11 +145,16 @@ export function main(argv: readonly string[], io: CliIo): number {
     const stacks = positionals.map((name) => {
       const s = readDeployment(name, io.cwd);
       const deployment = v.regions === undefined ? s.deployment : onlyRegions(s.deployment, v.regions);
-      const assumptions: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...assumptionsFromConfig(s.config), ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}) };
+      const assumptions: Assumptions = {
+        ...DEFAULT_ASSUMPTIONS,
+        ...assumptionsFromConfig(s.config),
+        ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
+      };
       return { ...s, deployment, assumptions };
     });
     const first = stacks[0]!;
-    const q = (flag: string, raw: string | undefined, fallback: number): number => (raw === undefined ? fallback : parseQuantity(flag, raw));
+    const q = (flag: string, raw: string | undefined, fallback: number): number =>
+      raw === undefined ? fallback : parseQuantity(flag, raw);
     const load: Load = {
       connections: q('connections', v.connections, defaultConnections(first.deployment)),
       msgRate: q('msg-rate', v['msg-rate'], DEFAULT_LOAD.msgRate),
@@ -153,13 +162,16 @@ export function main(argv: readonly string[], io: CliIo): number {
       fanout: q('fanout', v.fanout, DEFAULT_LOAD.fanout),
       crossRegionShare: q('cross-region-share', v['cross-region-share'], DEFAULT_LOAD.crossRegionShare),
       sessionMinutes: q('session-minutes', v['session-minutes'], DEFAULT_LOAD.sessionMinutes),
-      ...(v['publish-rate'] !== undefined ? { publishRate: parseQuantity('publish-rate', v['publish-rate']) } : {}),
+      ...(v['publish-rate'] !== undefined
+        ? { publishRate: parseQuantity('publish-rate', v['publish-rate']) }
+        : {}),
       ...(v.split !== undefined ? { distribution: parseSplit(v.split) } : {}),
     };
     const reports = stacks.map((s) => buildReport(s.deployment, load, book, s.assumptions));
     const report = reports[0]!;
     if (v.chart) {
-      const [from, to] = v.range === undefined ? defaultRange(report.estimate.load.connections) : parseRange(v.range);
+      const [from, to] =
+        v.range === undefined ? defaultRange(report.estimate.load.connections) : parseRange(v.range);
       const xs = logSpace(from, to, 25);
       const dates = [...new Set(report.estimate.prices.map((p) => p.asOf))].join(', ');
       const subtitle = `${+report.estimate.load.msgRate.toPrecision(3)} msg/s per connection, ${report.estimate.load.msgBytes} B, ${first.deployment.regions.map((r) => r.name).join(' + ')}; AWS list prices as of ${dates}`;
@@ -169,7 +181,9 @@ export function main(argv: readonly string[], io: CliIo): number {
               title: `wsgw stack ${first.deployment.stack}: monthly cost against concurrent connections`,
               subtitle,
               marker: report.estimate.load.connections,
-              capacity: first.deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) * first.deployment.connectionsPerTask,
+              capacity:
+                first.deployment.regions.reduce((sum, r) => sum + r.maxTasks, 0) *
+                first.deployment.connectionsPerTask,
             })
           : renderSvg(sweepStacks(stacks, load, book, xs), {
               title: `wsgw ${stacks.map((s) => s.deployment.stack).join(', ')} and API Gateway: monthly cost against connections`,
@@ -181,14 +195,22 @@ export function main(argv: readonly string[], io: CliIo): number {
       if (!v.json) io.err(`chart written to ${path}\n`);
     }
     if (stacks.length > 1) {
-      const out = reports.map((r, i) => ({ stack: stacks[i]!.deployment.stack, usd: r.estimate.usd, apiGateway: r.apiGateway.usd, ratio: r.apiGateway.ratioToFleet }));
+      const out = reports.map((r, i) => ({
+        stack: stacks[i]!.deployment.stack,
+        usd: r.estimate.usd,
+        apiGateway: r.apiGateway.usd,
+        ratio: r.apiGateway.ratioToFleet,
+      }));
       if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
       else io.out(formatComparison(out, report.estimate.load.connections));
       return 0;
     }
-    const rec = v.recommend ? recommend(first.deployment.stack, first.raw, load, book, DEFAULT_ASSUMPTIONS, v.regions) : undefined;
+    const rec = v.recommend
+      ? recommend(first.deployment.stack, first.raw, load, book, DEFAULT_ASSUMPTIONS, v.regions)
+      : undefined;
     if (v.json) io.out(JSON.stringify(rec ? { ...report, recommendation: rec } : report, null, 2) + '\n');
-    else io.out(formatReport(report, { details: v.details ?? false }) + (rec ? formatRecommendation(rec) : ''));
+    else
+      io.out(formatReport(report, { details: v.details ?? false }) + (rec ? formatRecommendation(rec) : ''));
     return 0;
   } catch (err) {
     if (err instanceof CostError) {

@@ -95,7 +95,8 @@ const LB_NAMES: Record<LoadBalancerKind, string> = {
 const LB_NOTES: Record<LoadBalancerKind, string> = {
   alb: 'HTTP routing, health checks and idle timeout at the load balancer',
   'nlb-tls': 'same active-connection dimension as the ALB, cheaper unit price',
-  'nlb-tcp': 'tasks terminate TLS with an ACM exportable certificate (priced): their measured memory and CPU per connection are in the Fargate line',
+  'nlb-tcp':
+    'tasks terminate TLS with an ACM exportable certificate (priced): their measured memory and CPU per connection are in the Fargate line',
 };
 
 const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -118,7 +119,14 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
     const t = r.traffic;
     const c: Ctx = { book, region: r.region, lines: [] };
     const minutes = (t.connections * H * 60) / 1e6;
-    flat(c, 'API Gateway', 'connection minutes', 'apiGatewayWebSocket.connectionMinutes', minutes, `${whole(t.connections)} connections × ${H * 60} min`);
+    flat(
+      c,
+      'API Gateway',
+      'connection minutes',
+      'apiGatewayWebSocket.connectionMinutes',
+      minutes,
+      `${whole(t.connections)} connections × ${H * 60} min`,
+    );
     const keepalivesPerSecond = (t.connections * idleShare) / a.apiGatewayKeepaliveSeconds;
     const perSecond = (t.deliveriesPerSecond + t.publishesPerSecond) * units + keepalivesPerSecond;
     tieredLine(
@@ -132,8 +140,16 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
     // API Gateway sends the deliveries, handshakes and acks the fleet sends, but none of the
     // gateway's keep-alive frames: it sends no pings of its own, and the SDK's pings are wsgw's.
     // It acknowledges each client keep-alive with a bare ACK.
-    const outBytes = t.bytesOutPerSecond - t.keepaliveBytesOutPerSecond + keepalivesPerSecond * a.tcpIpHeaderBytes;
-    tieredLine(c, 'Data transfer', 'internet out', 'dataTransfer.internetOut', (outBytes * seconds) / BYTES_PER_GB, "the fleet's bytes less its keep-alives");
+    const outBytes =
+      t.bytesOutPerSecond - t.keepaliveBytesOutPerSecond + keepalivesPerSecond * a.tcpIpHeaderBytes;
+    tieredLine(
+      c,
+      'Data transfer',
+      'internet out',
+      'dataTransfer.internetOut',
+      (outBytes * seconds) / BYTES_PER_GB,
+      "the fleet's bytes less its keep-alives",
+    );
     const lines = c.lines;
     const reconnectMinutes = Math.min(e.load.sessionMinutes, APIGW_MAX_CONNECTION_MINUTES);
     const newPerSecond = t.connections / (reconnectMinutes * 60);
@@ -143,13 +159,21 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
       );
     }
     // Every delivery is an @connections callback; publishes and keep-alives are client messages.
-    const requestsPerSecond = t.deliveriesPerSecond + t.publishesPerSecond + keepalivesPerSecond + newPerSecond;
+    const requestsPerSecond =
+      t.deliveriesPerSecond + t.publishesPerSecond + keepalivesPerSecond + newPerSecond;
     if (requestsPerSecond > APIGW_REQUESTS_QUOTA) {
       warnings.push(
         `${r.region}: ${whole(requestsPerSecond)} API Gateway requests/s (@connections callbacks, client messages, new connections) exceed the default account quota of ${whole(APIGW_REQUESTS_QUOTA)}/s per region`,
       );
     }
-    return { region: r.region, lines, usd: lines.reduce((s, l) => s + l.usd, 0), idleShare, keepalivesPerSecond, requestsPerSecond };
+    return {
+      region: r.region,
+      lines,
+      usd: lines.reduce((s, l) => s + l.usd, 0),
+      idleShare,
+      keepalivesPerSecond,
+      requestsPerSecond,
+    };
   });
   const usd = regions.reduce((s, r) => s + r.usd, 0);
   const percent = idleShare * 100;
@@ -175,27 +199,50 @@ export function compareApiGateway(e: Estimate, book: PriceBook): ApiGatewayCompa
 }
 
 /** The load-balancer lines for ALB, NLB with TLS, and NLB passing TCP. */
-export function compareLoadBalancers(d: Deployment, load: Load, book: PriceBook, a: Assumptions): LoadBalancerOption[] {
+export function compareLoadBalancers(
+  d: Deployment,
+  load: Load,
+  book: PriceBook,
+  a: Assumptions,
+): LoadBalancerOption[] {
   return (['alb', 'nlb-tls', 'nlb-tcp'] as const).map((kind) => {
     const e = estimate({ ...d, loadBalancer: kind }, load, book, a);
     const lbService = kind === 'alb' ? 'ALB' : kind === 'nlb-tls' ? 'NLB (TLS)' : 'NLB (TCP)';
-    const usd = e.regions.reduce((s, r) => s + r.lines.filter((l) => l.service === lbService || l.service === 'ACM').reduce((x, l) => x + l.usd, 0), 0);
+    const usd = e.regions.reduce(
+      (s, r) =>
+        s +
+        r.lines.filter((l) => l.service === lbService || l.service === 'ACM').reduce((x, l) => x + l.usd, 0),
+      0,
+    );
     return {
       kind,
       name: LB_NAMES[kind],
       usd,
-      regions: e.regions.map((r) => ({ region: r.region, units: r.loadBalancer.units, dominant: r.loadBalancer.dominant })),
+      regions: e.regions.map((r) => ({
+        region: r.region,
+        units: r.loadBalancer.units,
+        dominant: r.loadBalancer.dominant,
+      })),
       note: LB_NOTES[kind],
     };
   });
 }
 
 /** Both cross-region modes for the same load, and the publish rate where they cost the same. */
-export function compareCrossRegion(d: Deployment, load: Load, book: PriceBook, a: Assumptions, resolvedPublishRate: number): CrossRegionComparison | null {
+export function compareCrossRegion(
+  d: Deployment,
+  load: Load,
+  book: PriceBook,
+  a: Assumptions,
+  resolvedPublishRate: number,
+): CrossRegionComparison | null {
   if (d.regions.length < 2) return null;
   const total = (mode: CrossRegionMode, publishRate: number): number =>
     estimate({ ...d, crossRegion: mode }, { ...load, publishRate }, book, a).usd;
-  const usd = { replicator: total('replicator', resolvedPublishRate), direct: total('direct', resolvedPublishRate) };
+  const usd = {
+    replicator: total('replicator', resolvedPublishRate),
+    direct: total('direct', resolvedPublishRate),
+  };
   // replicator − direct is linear in the publish rate (everything else is identical in both
   // modes), so two evaluations give its intercept and slope.
   const p1 = Math.max(resolvedPublishRate, 1);
@@ -207,7 +254,8 @@ export function compareCrossRegion(d: Deployment, load: Load, book: PriceBook, a
     const p = -diff0 / slope;
     if (p > 0 && Number.isFinite(p)) breakEvenPublishRate = p;
   }
-  const cheaperAtLowRates: CrossRegionMode = diff0 > 0 || (diff0 === 0 && slope > 0) ? 'direct' : 'replicator';
+  const cheaperAtLowRates: CrossRegionMode =
+    diff0 > 0 || (diff0 === 0 && slope > 0) ? 'direct' : 'replicator';
   const delta = usd.replicator - usd.direct;
   return {
     configured: d.crossRegion,

@@ -25,7 +25,13 @@ function pad(s: string, w: number, right = false): string {
 const COLS = [20, 36, 14, 28, 11, 14] as const;
 
 function row(cells: readonly string[]): string {
-  return '  ' + cells.map((c, i) => pad(c, COLS[i] ?? 10, i === 2 || i >= 4)).join(' ').trimEnd();
+  return (
+    '  ' +
+    cells
+      .map((c, i) => pad(c, COLS[i] ?? 10, i === 2 || i >= 4))
+      .join(' ')
+      .trimEnd()
+  );
 }
 
 function lineRows(lines: readonly LineItem[], details: boolean): string[] {
@@ -57,7 +63,9 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
     `Load: ${Math.round(L.connections).toLocaleString('en-US')} concurrent connections; ${num(L.msgRate)} msg/s delivered per connection; ` +
       `${L.msgBytes} B per message; ${num(L.publishRate)} msg/s published; cross-region share ${L.crossRegionShare}; sessions ${num(L.sessionMinutes)} min`,
   );
-  out.push(`Prices: AWS list prices as of ${dates} (price files ${versions}); check them against the named sources before relying on them.`);
+  out.push(
+    `Prices: AWS list prices as of ${dates} (price files ${versions}); check them against the named sources before relying on them.`,
+  );
   out.push('');
   for (const reg of e.regions) {
     const t = reg.tasks;
@@ -81,11 +89,18 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
 
   const g = r.apiGateway;
   out.push('Same load on AWS API Gateway WebSocket APIs');
-  out.push(...lineRows(g.regions.flatMap((x) => x.lines.map((l) => ({ ...l, item: `${l.item} (${x.region})` }))), false));
+  out.push(
+    ...lineRows(
+      g.regions.flatMap((x) => x.lines.map((l) => ({ ...l, item: `${l.item} (${x.region})` }))),
+      false,
+    ),
+  );
   out.push(
     `  total ${usd(g.usd)} per month` +
       (g.ratioToFleet !== null ? `, ${num(g.ratioToFleet)} × the fleet` : '') +
-      (g.usdPerMillionConnections !== null ? `; ${usd(g.usdPerMillionConnections)} per million connections` : ''),
+      (g.usdPerMillionConnections !== null
+        ? `; ${usd(g.usdPerMillionConnections)} per million connections`
+        : ''),
   );
   for (const line of g.assumptions) out.push(`  assumes ${line}`);
   out.push(`  not included: ${g.excludes.join('; ')}`);
@@ -94,12 +109,18 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
   if (r.crossRegion) {
     const c = r.crossRegion;
     out.push('Cross-region mode (whole deployment, everything else equal)');
-    out.push(`  replicator ${usd(c.usd.replicator)}   direct ${usd(c.usd.direct)}   configured: ${c.configured}; cheaper at this load: ${c.cheaper}`);
+    out.push(
+      `  replicator ${usd(c.usd.replicator)}   direct ${usd(c.usd.direct)}   configured: ${c.configured}; cheaper at this load: ${c.cheaper}`,
+    );
     if (c.breakEvenPublishRate !== null) {
       const high = c.cheaperAtLowRates === 'direct' ? 'replicator' : 'direct';
-      out.push(`  break-even at ${num(c.breakEvenPublishRate)} msg/s published: ${c.cheaperAtLowRates} is cheaper below it, ${high} above it (tasks held fixed)`);
+      out.push(
+        `  break-even at ${num(c.breakEvenPublishRate)} msg/s published: ${c.cheaperAtLowRates} is cheaper below it, ${high} above it (tasks held fixed)`,
+      );
     } else {
-      out.push(`  no break-even: ${c.cheaperAtLowRates} is cheaper at every publish rate for these task counts`);
+      out.push(
+        `  no break-even: ${c.cheaperAtLowRates} is cheaper at every publish rate for these task counts`,
+      );
     }
     out.push('');
   }
@@ -121,9 +142,15 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
 }
 
 /** Several stacks at one load: their totals and API Gateway's. */
-export function formatComparison(rows: readonly { stack: string; usd: number; apiGateway: number; ratio: number | null }[], connections: number): string {
+export function formatComparison(
+  rows: readonly { stack: string; usd: number; apiGateway: number; ratio: number | null }[],
+  connections: number,
+): string {
   const out = [`Monthly cost at ${Math.round(connections).toLocaleString('en-US')} connections`];
-  for (const r of rows) out.push(`  ${pad(r.stack, 20)} ${pad(usd(r.usd), 14, true)}   API Gateway ${usd(r.apiGateway)}, ${r.ratio === null ? 'n/a' : `${num(r.ratio)} ×`}`);
+  for (const r of rows)
+    out.push(
+      `  ${pad(r.stack, 20)} ${pad(usd(r.usd), 14, true)}   API Gateway ${usd(r.apiGateway)}, ${r.ratio === null ? 'n/a' : `${num(r.ratio)} ×`}`,
+    );
   return out.join('\n') + '\n';
 }
 
@@ -140,7 +167,11 @@ export function formatRecommendation(r: Recommendation): string {
       `  ${pad(name, 40)} ${pad(usd(c.usd ?? 0), 14, true)}   ${Math.ceil(c.partitionsPerBroker)} partition replicas per broker; each broker sends ${num(c.brokerEgressBytesPerSecond / 1e6)} MB/s`,
     );
   }
-  out.push(r.best ? `  recommended: ${r.best.instanceType} × ${r.best.brokersPerAz} per AZ, crossRegion ${r.best.crossRegion}` : '  no candidate can run this load');
+  out.push(
+    r.best
+      ? `  recommended: ${r.best.instanceType} × ${r.best.brokersPerAz} per AZ, crossRegion ${r.best.crossRegion}`
+      : '  no candidate can run this load',
+  );
   for (const n of r.notes) out.push(`  not covered: ${n}`);
   return out.join('\n') + '\n';
 }

@@ -29,7 +29,12 @@ export interface LbTraffic {
 export interface CapacityUnits {
   kind: LoadBalancerKind;
   /** Units needed by each dimension. */
-  byDimension: { newConnections: number; activeConnections: number; processedBytes: number; ruleEvaluations: number };
+  byDimension: {
+    newConnections: number;
+    activeConnections: number;
+    processedBytes: number;
+    ruleEvaluations: number;
+  };
   /** Billed units: the largest dimension. */
   units: number;
   /** The dimension that decided `units`. */
@@ -37,12 +42,16 @@ export interface CapacityUnits {
 }
 
 /** Capacity of one unit per dimension, from the ELB pricing page. */
-export const LCU_DIMENSIONS: Readonly<Record<LoadBalancerKind, { newPerSecond: number; active: number; gbPerHour: number; rulesPerSecond: number | null }>> =
-  Object.freeze({
-    alb: { newPerSecond: 25, active: 3_000, gbPerHour: 1, rulesPerSecond: 1_000 },
-    'nlb-tls': { newPerSecond: 50, active: 3_000, gbPerHour: 1, rulesPerSecond: null },
-    'nlb-tcp': { newPerSecond: 800, active: 100_000, gbPerHour: 1, rulesPerSecond: null },
-  });
+export const LCU_DIMENSIONS: Readonly<
+  Record<
+    LoadBalancerKind,
+    { newPerSecond: number; active: number; gbPerHour: number; rulesPerSecond: number | null }
+  >
+> = Object.freeze({
+  alb: { newPerSecond: 25, active: 3_000, gbPerHour: 1, rulesPerSecond: 1_000 },
+  'nlb-tls': { newPerSecond: 50, active: 3_000, gbPerHour: 1, rulesPerSecond: null },
+  'nlb-tcp': { newPerSecond: 800, active: 100_000, gbPerHour: 1, rulesPerSecond: null },
+});
 
 /** ALB listener rules that are free per request. */
 export const ALB_FREE_RULES = 10;
@@ -50,7 +59,9 @@ export const ALB_FREE_RULES = 10;
 export function capacityUnits(kind: LoadBalancerKind, t: LbTraffic): CapacityUnits {
   const d = LCU_DIMENSIONS[kind];
   const ruleEvaluations =
-    d.rulesPerSecond === null ? 0 : (t.requestsPerSecond * Math.max(0, t.rulesPerRequest - ALB_FREE_RULES)) / d.rulesPerSecond;
+    d.rulesPerSecond === null
+      ? 0
+      : (t.requestsPerSecond * Math.max(0, t.rulesPerRequest - ALB_FREE_RULES)) / d.rulesPerSecond;
   const byDimension = {
     newConnections: t.newConnectionsPerSecond / d.newPerSecond,
     activeConnections: t.activeConnections / d.active,

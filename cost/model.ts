@@ -26,8 +26,22 @@ import {
   networkLines,
   type RegionInput,
 } from './services.js';
-import { SDK_PING_INTERVAL_MS, gatewayPingIntervalSeconds, keepaliveBytesPerSecond, keepaliveFrames } from './wire.js';
-import type { Assumptions, Deployment, Estimate, Load, RegionEstimate, RegionTraffic, ResolvedLoad, TaskCount } from './types.js';
+import {
+  SDK_PING_INTERVAL_MS,
+  gatewayPingIntervalSeconds,
+  keepaliveBytesPerSecond,
+  keepaliveFrames,
+} from './wire.js';
+import type {
+  Assumptions,
+  Deployment,
+  Estimate,
+  Load,
+  RegionEstimate,
+  RegionTraffic,
+  ResolvedLoad,
+  TaskCount,
+} from './types.js';
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   hoursPerMonth: 730,
@@ -81,9 +95,16 @@ function bad(field: string, value: unknown, rule: string): never {
   throw new CostError('WSGW_COST_BAD_LOAD', `load.${field} must be ${rule} (got ${JSON.stringify(value)})`);
 }
 
-function finite(field: string, v: unknown, min: number, max = Number.POSITIVE_INFINITY, minExclusive = false): number {
+function finite(
+  field: string,
+  v: unknown,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+  minExclusive = false,
+): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) bad(field, v, 'a finite number');
-  if (minExclusive ? v <= min : v < min) bad(field, v, minExclusive ? `greater than ${min}` : `at least ${min}`);
+  if (minExclusive ? v <= min : v < min)
+    bad(field, v, minExclusive ? `greater than ${min}` : `at least ${min}`);
   if (v > max) bad(field, v, `at most ${max}`);
   return v;
 }
@@ -97,21 +118,37 @@ export function resolveLoad(load: Load, deployment: Deployment): ResolvedLoad {
   const crossRegionShare = finite('crossRegionShare', load.crossRegionShare, 0, 1);
   const sessionMinutes = finite('sessionMinutes', load.sessionMinutes, 0, Number.POSITIVE_INFINITY, true);
   const publishRate =
-    load.publishRate === undefined ? (connections * msgRate) / fanout : finite('publishRate', load.publishRate, 0);
+    load.publishRate === undefined
+      ? (connections * msgRate) / fanout
+      : finite('publishRate', load.publishRate, 0);
   const names = deployment.regions.map((r) => r.name);
   let distribution: Record<string, number>;
   if (load.distribution === undefined) {
     distribution = Object.fromEntries(names.map((n) => [n, 1 / names.length]));
   } else {
     for (const k of Object.keys(load.distribution)) {
-      if (!names.includes(k)) bad('distribution', load.distribution, `keyed by the stack's regions (${names.join(', ')}), not "${k}"`);
+      if (!names.includes(k))
+        bad(
+          'distribution',
+          load.distribution,
+          `keyed by the stack's regions (${names.join(', ')}), not "${k}"`,
+        );
     }
     const weights = names.map((n) => finite(`distribution.${n}`, load.distribution?.[n] ?? 0, 0));
     const sum = weights.reduce((a, b) => a + b, 0);
     if (sum <= 0) bad('distribution', load.distribution, 'a set of weights with a positive sum');
     distribution = Object.fromEntries(names.map((n, i) => [n, (weights[i] ?? 0) / sum]));
   }
-  return { connections, msgRate, msgBytes, publishRate, fanout, crossRegionShare, sessionMinutes, distribution };
+  return {
+    connections,
+    msgRate,
+    msgBytes,
+    publishRate,
+    fanout,
+    crossRegionShare,
+    sessionMinutes,
+    distribution,
+  };
 }
 
 function badDeployment(message: string): never {
@@ -125,19 +162,30 @@ export function validateDeployment(d: Deployment): void {
   for (const r of d.regions) {
     if (seen.has(r.name)) badDeployment(`region ${r.name} is listed twice`);
     seen.add(r.name);
-    if (!Number.isInteger(r.minTasks) || !Number.isInteger(r.maxTasks) || r.minTasks < 0 || r.maxTasks < r.minTasks || r.maxTasks < 1) {
-      badDeployment(`region ${r.name}: need integers 0 <= minTasks <= maxTasks, maxTasks >= 1 (got ${r.minTasks}..${r.maxTasks})`);
+    if (
+      !Number.isInteger(r.minTasks) ||
+      !Number.isInteger(r.maxTasks) ||
+      r.minTasks < 0 ||
+      r.maxTasks < r.minTasks ||
+      r.maxTasks < 1
+    ) {
+      badDeployment(
+        `region ${r.name}: need integers 0 <= minTasks <= maxTasks, maxTasks >= 1 (got ${r.minTasks}..${r.maxTasks})`,
+      );
     }
   }
-  if (!(d.connectionsPerTask > 0)) badDeployment(`connectionsPerTask must be positive (got ${d.connectionsPerTask})`);
+  if (!(d.connectionsPerTask > 0))
+    badDeployment(`connectionsPerTask must be positive (got ${d.connectionsPerTask})`);
   if (!(d.task.vcpu > 0) || !(d.task.memoryGiB > 0)) badDeployment('task vcpu and memory must be positive');
   if (!(d.azCount >= 1)) badDeployment(`azCount must be at least 1 (got ${d.azCount})`);
   if (!(d.retentionHours > 0)) badDeployment(`retentionHours must be positive (got ${d.retentionHours})`);
   if (d.msk.kind === 'provisioned' && (!(d.msk.brokers >= 1) || !(d.msk.storageGiB > 0))) {
     badDeployment('msk brokers must be at least 1 and storage positive');
   }
-  if (d.msk.kind === 'serverless' && !(d.msk.partitions >= 1)) badDeployment('msk partitions must be at least 1');
-  if (!Number.isInteger(d.kmsKeysPerRegion) || d.kmsKeysPerRegion < 0) badDeployment(`kmsKeysPerRegion must be a whole number (got ${d.kmsKeysPerRegion})`);
+  if (d.msk.kind === 'serverless' && !(d.msk.partitions >= 1))
+    badDeployment('msk partitions must be at least 1');
+  if (!Number.isInteger(d.kmsKeysPerRegion) || d.kmsKeysPerRegion < 0)
+    badDeployment(`kmsKeysPerRegion must be a whole number (got ${d.kmsKeysPerRegion})`);
 }
 
 /** Where TLS ends decides the task's measured figures: in the task only behind an NLB passing TCP. */
@@ -149,7 +197,13 @@ export const taskEdge = (lb: LoadBalancerKind): Edge => (lb === 'nlb-tcp' ? 'nlb
  * deliveries and handshakes below the CPU guard's target (the second scaling policy), both from the
  * measured figures of infra/capacity.ts. Clamped to [min, max].
  */
-export function taskCount(d: Deployment, t: Pick<RegionTraffic, 'connections' | 'deliveriesPerSecond' | 'newConnectionsPerSecond'>, a: Assumptions, minTasks: number, maxTasks: number): TaskCount {
+export function taskCount(
+  d: Deployment,
+  t: Pick<RegionTraffic, 'connections' | 'deliveriesPerSecond' | 'newConnectionsPerSecond'>,
+  a: Assumptions,
+  minTasks: number,
+  maxTasks: number,
+): TaskCount {
   const edge = taskEdge(d.loadBalancer);
   const n = t.connections;
   const byTarget = Math.ceil(n / d.connectionsPerTask);
@@ -191,9 +245,14 @@ export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions
     deliveriesPerSecond,
     publishesPerSecond,
     // Deliveries, keep-alives, handshakes, and one ack per publish (which also acknowledges the publish).
-    bytesOutPerSecond: deliveriesPerSecond * wire + keepaliveOut + newConnectionsPerSecond * a.handshakeBytesOut + publishesPerSecond * a.deliveryOverheadBytes,
+    bytesOutPerSecond:
+      deliveriesPerSecond * wire +
+      keepaliveOut +
+      newConnectionsPerSecond * a.handshakeBytesOut +
+      publishesPerSecond * a.deliveryOverheadBytes,
     // Publishes, keep-alives, handshakes, bare ACKs.
-    bytesInPerSecond: publishesPerSecond * wire + keepaliveIn + newConnectionsPerSecond * a.handshakeBytesIn + bareAcksIn,
+    bytesInPerSecond:
+      publishesPerSecond * wire + keepaliveIn + newConnectionsPerSecond * a.handshakeBytesIn + bareAcksIn,
     keepaliveBytesOutPerSecond: keepaliveOut,
     keepaliveBytesInPerSecond: keepaliveIn,
     kafkaBytesPerSecond: publishesPerSecond * (load.msgBytes + a.kafkaOverheadBytes),
@@ -201,7 +260,12 @@ export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions
 }
 
 /** The full monthly estimate: each region's lines, service by service, then the account-wide ones. */
-export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, assumptions: Assumptions = DEFAULT_ASSUMPTIONS): Estimate {
+export function estimate(
+  deployment: Deployment,
+  loadIn: Load,
+  book: PriceBook,
+  assumptions: Assumptions = DEFAULT_ASSUMPTIONS,
+): Estimate {
   validateDeployment(deployment);
   const a = assumptions;
   const d = deployment;
@@ -211,7 +275,12 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
   const warnings: string[] = [];
 
   const traffic = new Map(names.map((n) => [n, regionTraffic(load, n, a)]));
-  const tasks = new Map(d.regions.map((r) => [r.name, taskCount(d, traffic.get(r.name) as RegionTraffic, a, r.minTasks, r.maxTasks)]));
+  const tasks = new Map(
+    d.regions.map((r) => [
+      r.name,
+      taskCount(d, traffic.get(r.name) as RegionTraffic, a, r.minTasks, r.maxTasks),
+    ]),
+  );
 
   const regions: RegionEstimate[] = d.regions.map((r) => {
     const t = traffic.get(r.name) as RegionTraffic;
@@ -228,14 +297,19 @@ export function estimate(deployment: Deployment, loadIn: Load, book: PriceBook, 
       tasks: tc,
       others,
       remoteTasks: others.reduce((s, o) => s + (tasks.get(o)?.running ?? 0), 0),
-      remoteKafkaBytesPerSecond: others.reduce((s, o) => s + (traffic.get(o)?.kafkaBytesPerSecond ?? 0) * load.crossRegionShare, 0),
+      remoteKafkaBytesPerSecond: others.reduce(
+        (s, o) => s + (traffic.get(o)?.kafkaBytesPerSecond ?? 0) * load.crossRegionShare,
+        0,
+      ),
       warnings,
     };
 
     if (tc.clampedTo === 'max') {
       const perTask = tc.decidedBy === 'target' ? d.connectionsPerTask : t.connections / tc.needed;
       const over = Math.round(t.connections - tc.running * perTask);
-      warnings.push(`${r.name}: ${fmt(Math.round(t.connections))} connections need ${tc.needed} tasks but maxTasks is ${r.maxTasks}; ${fmt(over)} connections are over capacity (cost shown for ${tc.running} tasks)`);
+      warnings.push(
+        `${r.name}: ${fmt(Math.round(t.connections))} connections need ${tc.needed} tasks but maxTasks is ${r.maxTasks}; ${fmt(over)} connections are over capacity (cost shown for ${tc.running} tasks)`,
+      );
     }
 
     fargateLines(input);

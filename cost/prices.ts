@@ -70,7 +70,10 @@ export function parsePriceFile(raw: unknown, file: string): PriceFile {
   if (!res.success) {
     const issue = res.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new CostError('WSGW_COST_BAD_PRICE_FILE', `${file}: invalid price file${where}: ${issue?.message ?? 'unknown error'}`);
+    throw new CostError(
+      'WSGW_COST_BAD_PRICE_FILE',
+      `${file}: invalid price file${where}: ${issue?.message ?? 'unknown error'}`,
+    );
   }
   return { ...res.data, file };
 }
@@ -80,7 +83,9 @@ export function loadPriceBook(dir: string = DEFAULT_PRICES_DIR): PriceBook {
   const files = new Map<string, PriceFile>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     throw new CostError('WSGW_COST_BAD_PRICE_FILE', `price directory ${dir} cannot be read`);
   }
@@ -94,7 +99,10 @@ export function loadPriceBook(dir: string = DEFAULT_PRICES_DIR): PriceBook {
     }
     const parsed = parsePriceFile(raw, name);
     if (`${parsed.region}.json` !== name) {
-      throw new CostError('WSGW_COST_BAD_PRICE_FILE', `${name}: "region" is ${parsed.region}; the file must be named ${parsed.region}.json`);
+      throw new CostError(
+        'WSGW_COST_BAD_PRICE_FILE',
+        `${name}: "region" is ${parsed.region}; the file must be named ${parsed.region}.json`,
+      );
     }
     files.set(parsed.region, parsed);
   }
@@ -133,7 +141,11 @@ function entry(book: PriceBook, region: string, key: string): PriceEntry {
 /** A flat price (USD per unit). */
 export function price(book: PriceBook, region: string, key: string): FlatPrice {
   const e = entry(book, region, key);
-  if ('tiers' in e) throw new CostError('WSGW_COST_BAD_PRICE_FILE', `price "${key}" in ${regionFile(book, region).file} must be a flat price, not tiered`);
+  if ('tiers' in e)
+    throw new CostError(
+      'WSGW_COST_BAD_PRICE_FILE',
+      `price "${key}" in ${regionFile(book, region).file} must be a flat price, not tiered`,
+    );
   return e;
 }
 
@@ -167,7 +179,10 @@ export function geographyOf(book: PriceBook, region: string): Geography {
 }
 
 /** The dates and versions of the files used, for the report header. */
-export function priceDates(book: PriceBook, regions: readonly string[]): { region: string; asOf: string; version: string; file: string }[] {
+export function priceDates(
+  book: PriceBook,
+  regions: readonly string[],
+): { region: string; asOf: string; version: string; file: string }[] {
   return [...new Set(['global', ...regions])].map((r) => {
     const f = regionFile(book, r);
     return { region: r, asOf: f.asOf, version: f.version, file: f.file };

@@ -8,7 +8,12 @@
  * checked is said: broker network throughput (the output prints what each broker would send, to
  * compare with its BytesOutPerSec), and buses the stack cannot deploy.
  */
-import { parseStackConfig, StackConfigError, type CrossRegionMode, type StackConfig } from '../infra/stack-config.js';
+import {
+  parseStackConfig,
+  StackConfigError,
+  type CrossRegionMode,
+  type StackConfig,
+} from '../infra/stack-config.js';
 import { planMsk } from '../infra/plan.js';
 import { estimate } from './model.js';
 import type { PriceBook } from './prices.js';
@@ -60,8 +65,17 @@ export interface Recommendation {
 }
 
 const brokerTypes = (book: PriceBook, regions: readonly string[]): string[] => {
-  const sets = regions.map((r) => new Set(Object.keys(book.files.get(r)?.prices ?? {}).filter((k) => k.startsWith('msk.brokerHour.')).map((k) => k.slice('msk.brokerHour.'.length))));
-  return [...(sets[0] ?? [])].filter((t) => sets.every((s) => s.has(t)) && MSK_RECOMMENDED_PARTITIONS_PER_BROKER[t] !== undefined).sort();
+  const sets = regions.map(
+    (r) =>
+      new Set(
+        Object.keys(book.files.get(r)?.prices ?? {})
+          .filter((k) => k.startsWith('msk.brokerHour.'))
+          .map((k) => k.slice('msk.brokerHour.'.length)),
+      ),
+  );
+  return [...(sets[0] ?? [])]
+    .filter((t) => sets.every((s) => s.has(t)) && MSK_RECOMMENDED_PARTITIONS_PER_BROKER[t] !== undefined)
+    .sort();
 };
 
 function parse(raw: Readonly<Record<string, unknown>>, msk: Record<string, unknown>): StackConfig | string[] {
@@ -78,9 +92,18 @@ function parse(raw: Readonly<Record<string, unknown>>, msk: Record<string, unkno
  * The candidates for a stack (its raw config, as read from the file) and a load, cheapest first
  * among those that can run it. `regions` restricts the stack as `--regions` does.
  */
-export function recommend(stack: string, raw: Readonly<Record<string, unknown>>, load: Load, book: PriceBook, base: Assumptions, regions?: string): Recommendation {
+export function recommend(
+  stack: string,
+  raw: Readonly<Record<string, unknown>>,
+  load: Load,
+  book: PriceBook,
+  base: Assumptions,
+  regions?: string,
+): Recommendation {
   const config = parseStackConfig(raw);
-  const names = (regions === undefined ? config.regions.map((r) => r.name) : regions.split(',').map((r) => r.trim())).filter((r) => r !== '');
+  const names = (
+    regions === undefined ? config.regions.map((r) => r.name) : regions.split(',').map((r) => r.trim())
+  ).filter((r) => r !== '');
   const modes: CrossRegionMode[] = names.length > 1 ? ['replicator', 'direct'] : [config.msk.crossRegion];
   const candidates: Candidate[] = [];
   for (const instanceType of brokerTypes(book, names)) {
@@ -93,11 +116,21 @@ export function recommend(stack: string, raw: Readonly<Record<string, unknown>>,
         if (!Array.isArray(parsed)) break;
       }
       if (Array.isArray(parsed)) {
-        candidates.push({ instanceType, brokersPerAz: 1, crossRegion, refused: parsed, partitionsPerBroker: 0, brokerEgressBytesPerSecond: 0 });
+        candidates.push({
+          instanceType,
+          brokersPerAz: 1,
+          crossRegion,
+          refused: parsed,
+          partitionsPerBroker: 0,
+          brokerEgressBytesPerSecond: 0,
+        });
         continue;
       }
       const c = parsed;
-      const deployment = regions === undefined ? deploymentFromConfig(stack, c) : onlyRegions(deploymentFromConfig(stack, c), regions);
+      const deployment =
+        regions === undefined
+          ? deploymentFromConfig(stack, c)
+          : onlyRegions(deploymentFromConfig(stack, c), regions);
       const a = { ...base, ...assumptionsFromConfig(c) };
       const e = estimate(deployment, load, book, a);
       // Partition replicas and broker egress in the busiest region.
@@ -106,20 +139,49 @@ export function recommend(stack: string, raw: Readonly<Record<string, unknown>>,
       const rf = planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor;
       const n = e.regions.length;
       for (const r of e.regions) {
-        const brokers = deployment.regions.find((x) => x.name === r.region)?.mskBrokers ?? c.msk.brokersPerAz * c.network.azCount;
+        const brokers =
+          deployment.regions.find((x) => x.name === r.region)?.mskBrokers ??
+          c.msk.brokersPerAz * c.network.azCount;
         const topics = crossRegion === 'replicator' ? n : 1;
-        partitionsPerBroker = Math.max(partitionsPerBroker, (topics * c.msk.partitions * rf + OFFSETS_TOPIC_PARTITIONS * rf) / brokers);
+        partitionsPerBroker = Math.max(
+          partitionsPerBroker,
+          (topics * c.msk.partitions * rf + OFFSETS_TOPIC_PARTITIONS * rf) / brokers,
+        );
         const remote = e.regions.filter((x) => x !== r);
-        const stored = r.traffic.kafkaBytesPerSecond + (crossRegion === 'replicator' ? remote.reduce((s, x) => s + x.traffic.kafkaBytesPerSecond * e.load.crossRegionShare, 0) : 0);
+        const stored =
+          r.traffic.kafkaBytesPerSecond +
+          (crossRegion === 'replicator'
+            ? remote.reduce((s, x) => s + x.traffic.kafkaBytesPerSecond * e.load.crossRegionShare, 0)
+            : 0);
         // Every local task reads every stored record; in direct mode every remote task reads the
         // local topic too; followers fetch (RF − 1) copies of what is written.
-        const readers = r.tasks.running + (crossRegion === 'direct' ? remote.reduce((s, x) => s + x.tasks.running, 0) * e.load.crossRegionShare : 0);
+        const readers =
+          r.tasks.running +
+          (crossRegion === 'direct'
+            ? remote.reduce((s, x) => s + x.tasks.running, 0) * e.load.crossRegionShare
+            : 0);
         const local = crossRegion === 'direct' ? r.traffic.kafkaBytesPerSecond : stored;
-        egress = Math.max(egress, (r.tasks.running * stored + (readers - r.tasks.running) * local + (rf - 1) * stored) / brokers);
+        egress = Math.max(
+          egress,
+          (r.tasks.running * stored + (readers - r.tasks.running) * local + (rf - 1) * stored) / brokers,
+        );
       }
       const max = MSK_RECOMMENDED_PARTITIONS_PER_BROKER[instanceType]!;
-      const refused = partitionsPerBroker > max ? [`${Math.ceil(partitionsPerBroker)} partition replicas per broker; AWS recommends at most ${max} on ${instanceType}`] : [];
-      candidates.push({ instanceType, brokersPerAz, crossRegion, usd: e.usd, refused, partitionsPerBroker, brokerEgressBytesPerSecond: egress });
+      const refused =
+        partitionsPerBroker > max
+          ? [
+              `${Math.ceil(partitionsPerBroker)} partition replicas per broker; AWS recommends at most ${max} on ${instanceType}`,
+            ]
+          : [];
+      candidates.push({
+        instanceType,
+        brokersPerAz,
+        crossRegion,
+        usd: e.usd,
+        refused,
+        partitionsPerBroker,
+        brokerEgressBytesPerSecond: egress,
+      });
     }
   }
   const ok = candidates.filter((c) => c.refused.length === 0).sort((x, y) => (x.usd ?? 0) - (y.usd ?? 0));
@@ -128,7 +190,7 @@ export function recommend(stack: string, raw: Readonly<Record<string, unknown>>,
     candidates: [...ok, ...refused],
     best: ok[0],
     notes: [
-      'broker network throughput is not modelled: compare the egress per broker printed here with the brokers\' BytesOutPerSec',
+      "broker network throughput is not modelled: compare the egress per broker printed here with the brokers' BytesOutPerSec",
       'MSK Serverless is priced by the engine but the stack has no serverless option',
       'a Redis bus is not offered: the gateway has no Redis bus and the price files price no ElastiCache',
     ],

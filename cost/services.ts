@@ -37,7 +37,11 @@ function kafkaStreams(r: RegionInput): { ingress: number; localReads: number } {
 /** Log GB a month: a steady stream per task and an open and a close line per connection. */
 function logGbPerMonth(r: RegionInput): number {
   const H = r.a.hoursPerMonth;
-  return (r.tasks.running * r.a.logBytesPerTaskHour * H + r.traffic.newConnectionsPerSecond * H * 3600 * r.a.logBytesPerConnection) / BYTES_PER_GB;
+  return (
+    (r.tasks.running * r.a.logBytesPerTaskHour * H +
+      r.traffic.newConnectionsPerSecond * H * 3600 * r.a.logBytesPerConnection) /
+    BYTES_PER_GB
+  );
 }
 
 export function fargateLines(r: RegionInput): void {
@@ -46,8 +50,22 @@ export function fargateLines(r: RegionInput): void {
   const T = tc.running;
   const arch = d.task.arch;
   const why = `by connections per task ${tc.byTarget}, by memory ${tc.byMemory}, by CPU ${tc.byCpu} (${fmt(round(tc.cpuVcpu, 3))} vCPU busy)`;
-  flat(r, 'Fargate', 'vCPU', `fargate.${arch}.vcpuHour`, T * d.task.vcpu * H, `${T} tasks × ${d.task.vcpu} vCPU × ${H} h (needed ${tc.needed}: ${why}${tc.clampedTo ? `; clamped to ${tc.clampedTo}` : ''})`);
-  flat(r, 'Fargate', 'memory', `fargate.${arch}.gbHour`, T * d.task.memoryGiB * H, `${T} tasks × ${d.task.memoryGiB} GB × ${H} h`);
+  flat(
+    r,
+    'Fargate',
+    'vCPU',
+    `fargate.${arch}.vcpuHour`,
+    T * d.task.vcpu * H,
+    `${T} tasks × ${d.task.vcpu} vCPU × ${H} h (needed ${tc.needed}: ${why}${tc.clampedTo ? `; clamped to ${tc.clampedTo}` : ''})`,
+  );
+  flat(
+    r,
+    'Fargate',
+    'memory',
+    `fargate.${arch}.gbHour`,
+    T * d.task.memoryGiB * H,
+    `${T} tasks × ${d.task.memoryGiB} GB × ${H} h`,
+  );
 }
 
 /** Load-balancer hours and capacity units; returns the units with the dimension that decided them. */
@@ -67,7 +85,7 @@ export function loadBalancerLines(r: RegionInput): CapacityUnits {
   const dims = lcu.byDimension;
   if (d.loadBalancer === 'nlb-tcp') {
     // Tasks terminate TLS with an ACM exportable certificate of the region, billed at each issuance.
-    const perMonth = (365 / 12) / a.exportableCertificateRenewalDays;
+    const perMonth = 365 / 12 / a.exportableCertificateRenewalDays;
     const p = price(r.book, 'global', 'acm.exportablePublicCertificate');
     r.lines.push({
       service: 'ACM',
@@ -101,19 +119,63 @@ export function mskLines(r: RegionInput): void {
   if (d.msk.kind === 'provisioned') {
     const m = d.msk;
     const brokers = d.regions.find((x) => x.name === r.region)?.mskBrokers ?? m.brokers;
-    flat(r, 'MSK', `broker hours (${m.instanceType})`, `msk.brokerHour.${m.instanceType}`, brokers * H, `${brokers} brokers × ${H} h`);
-    flat(r, 'MSK', 'broker storage', 'msk.storageGbMonth', brokers * m.storageGiB, `${brokers} brokers × ${m.storageGiB} GB provisioned`);
+    flat(
+      r,
+      'MSK',
+      `broker hours (${m.instanceType})`,
+      `msk.brokerHour.${m.instanceType}`,
+      brokers * H,
+      `${brokers} brokers × ${H} h`,
+    );
+    flat(
+      r,
+      'MSK',
+      'broker storage',
+      'msk.storageGbMonth',
+      brokers * m.storageGiB,
+      `${brokers} brokers × ${m.storageGiB} GB provisioned`,
+    );
     const neededGb = (ingress * retentionSeconds * a.replicationFactor) / BYTES_PER_GB;
     if (neededGb > brokers * m.storageGiB) {
-      r.warnings.push(`${r.region}: ${d.retentionHours} h of retention × RF ${a.replicationFactor} needs ~${fmt(Math.ceil(neededGb))} GB, more than the ${fmt(brokers * m.storageGiB)} GB provisioned`);
+      r.warnings.push(
+        `${r.region}: ${d.retentionHours} h of retention × RF ${a.replicationFactor} needs ~${fmt(Math.ceil(neededGb))} GB, more than the ${fmt(brokers * m.storageGiB)} GB provisioned`,
+      );
     }
   } else {
     const sl = d.msk;
     flat(r, 'MSK Serverless', 'cluster hours', 'msk.serverless.clusterHour', H, `1 cluster × ${H} h`);
-    flat(r, 'MSK Serverless', 'partition hours', 'msk.serverless.partitionHour', sl.partitions * H, `${sl.partitions} partitions × ${H} h`);
-    flat(r, 'MSK Serverless', 'data in', 'msk.serverless.dataInGb', gbPerMonth(ingress, a), 'records written (local and replicated)');
-    flat(r, 'MSK Serverless', 'data out', 'msk.serverless.dataOutGb', gbPerMonth(T * localReads, a), `${T} tasks each read every record`);
-    flat(r, 'MSK Serverless', 'storage', 'msk.serverless.storageGbMonth', (ingress * retentionSeconds) / BYTES_PER_GB, `${d.retentionHours} h retained`);
+    flat(
+      r,
+      'MSK Serverless',
+      'partition hours',
+      'msk.serverless.partitionHour',
+      sl.partitions * H,
+      `${sl.partitions} partitions × ${H} h`,
+    );
+    flat(
+      r,
+      'MSK Serverless',
+      'data in',
+      'msk.serverless.dataInGb',
+      gbPerMonth(ingress, a),
+      'records written (local and replicated)',
+    );
+    flat(
+      r,
+      'MSK Serverless',
+      'data out',
+      'msk.serverless.dataOutGb',
+      gbPerMonth(T * localReads, a),
+      `${T} tasks each read every record`,
+    );
+    flat(
+      r,
+      'MSK Serverless',
+      'storage',
+      'msk.serverless.storageGbMonth',
+      (ingress * retentionSeconds) / BYTES_PER_GB,
+      `${d.retentionHours} h retained`,
+    );
   }
 }
 
@@ -153,11 +215,39 @@ export function crossRegionLines(r: RegionInput): void {
   const share = r.load.crossRegionShare;
   const local = r.traffic.kafkaBytesPerSecond;
   if (d.crossRegion === 'replicator') {
-    flat(r, 'MSK Replicator', 'replicator hours', 'mskReplicator.hour', others.length * H, `${others.length} inbound replicators × ${H} h`);
-    flat(r, 'MSK Replicator', 'data replicated', 'mskReplicator.perGb', gbPerMonth(r.remoteKafkaBytesPerSecond, a), `from ${others.join(', ')} × share ${share}`);
-    flat(r, 'Data transfer', 'inter-region out', 'dataTransfer.interRegionOut', gbPerMonth(local * share * others.length, a), `local stream × share ${share} × ${others.length} replicators`);
+    flat(
+      r,
+      'MSK Replicator',
+      'replicator hours',
+      'mskReplicator.hour',
+      others.length * H,
+      `${others.length} inbound replicators × ${H} h`,
+    );
+    flat(
+      r,
+      'MSK Replicator',
+      'data replicated',
+      'mskReplicator.perGb',
+      gbPerMonth(r.remoteKafkaBytesPerSecond, a),
+      `from ${others.join(', ')} × share ${share}`,
+    );
+    flat(
+      r,
+      'Data transfer',
+      'inter-region out',
+      'dataTransfer.interRegionOut',
+      gbPerMonth(local * share * others.length, a),
+      `local stream × share ${share} × ${others.length} replicators`,
+    );
   } else {
-    flat(r, 'Data transfer', 'inter-region out', 'dataTransfer.interRegionOut', gbPerMonth(local * share * r.remoteTasks, a), `local stream × share ${share} × ${r.remoteTasks} remote tasks reading directly`);
+    flat(
+      r,
+      'Data transfer',
+      'inter-region out',
+      'dataTransfer.interRegionOut',
+      gbPerMonth(local * share * r.remoteTasks, a),
+      `local stream × share ${share} × ${r.remoteTasks} remote tasks reading directly`,
+    );
   }
 }
 
@@ -167,7 +257,14 @@ export function edgeLines(r: RegionInput): void {
   const outGb = gbPerMonth(t.bytesOutPerSecond, a);
   const inGb = gbPerMonth(t.bytesInPerSecond, a);
   const keepaliveGb = gbPerMonth(t.keepaliveBytesOutPerSecond, a);
-  tieredLine(r, 'Data transfer', 'internet out', 'dataTransfer.internetOut', outGb, `deliveries, handshakes, acks; keep-alives ${fmt(round(keepaliveGb, 1))} GB`);
+  tieredLine(
+    r,
+    'Data transfer',
+    'internet out',
+    'dataTransfer.internetOut',
+    outGb,
+    `deliveries, handshakes, acks; keep-alives ${fmt(round(keepaliveGb, 1))} GB`,
+  );
   const geo = geographyOf(r.book, r.region);
   const dtKey = `globalAccelerator.dtPremium.${geo}.${geo}`;
   const dt = price(r.book, 'global', dtKey);
@@ -193,14 +290,46 @@ export function networkLines(r: RegionInput): void {
   // from a registry outside AWS comes through NAT. (The few KB of ECR API calls are left out.)
   const imageViaNat = !(d.s3GatewayEndpoint && d.image.inEcr);
   if (natCount > 0) {
-    const imageGb = imageViaNat ? (T * a.imagePullsPerTaskPerMonth * a.imageMegabytes * 1e6) / BYTES_PER_GB : 0;
+    const imageGb = imageViaNat
+      ? (T * a.imagePullsPerTaskPerMonth * a.imageMegabytes * 1e6) / BYTES_PER_GB
+      : 0;
     flat(r, 'NAT gateway', 'gateway hours', 'nat.hour', natCount * H, `${natCount} gateways × ${H} h`);
-    flat(r, 'NAT gateway', 'data processed', 'nat.perGb', imageGb + logGbPerMonth(r), imageViaNat ? 'image pulls and logs' : 'logs (image layers come through the S3 gateway endpoint)');
+    flat(
+      r,
+      'NAT gateway',
+      'data processed',
+      'nat.perGb',
+      imageGb + logGbPerMonth(r),
+      imageViaNat ? 'image pulls and logs' : 'logs (image layers come through the S3 gateway endpoint)',
+    );
   }
-  if (d.s3GatewayEndpoint) flat(r, 'VPC', 'S3 gateway endpoint', 'vpcEndpoint.s3Gateway', 1, 'one per region; gateway endpoints have no charge');
-  flat(r, 'VPC', 'public IPv4 addresses', 'publicIpv4.hour', (d.azCount + natCount) * H, `${d.azCount} load balancer + ${natCount} NAT addresses × ${H} h`);
+  if (d.s3GatewayEndpoint)
+    flat(
+      r,
+      'VPC',
+      'S3 gateway endpoint',
+      'vpcEndpoint.s3Gateway',
+      1,
+      'one per region; gateway endpoints have no charge',
+    );
+  flat(
+    r,
+    'VPC',
+    'public IPv4 addresses',
+    'publicIpv4.hour',
+    (d.azCount + natCount) * H,
+    `${d.azCount} load balancer + ${natCount} NAT addresses × ${H} h`,
+  );
   // Without NAT every task runs in a public subnet with an address of its own.
-  if (d.nat === 'none') flat(r, 'VPC', 'public IPv4 addresses (tasks)', 'publicIpv4.hour', T * H, `${T} tasks × ${H} h (nat: none)`);
+  if (d.nat === 'none')
+    flat(
+      r,
+      'VPC',
+      'public IPv4 addresses (tasks)',
+      'publicIpv4.hour',
+      T * H,
+      `${T} tasks × ${H} h (nat: none)`,
+    );
 }
 
 /** The region's image repository, unless the stack uses a prebuilt image. */
@@ -208,21 +337,57 @@ export function ecrLines(r: RegionInput): void {
   const { d, a } = r;
   if (!d.image.repositoryPerRegion) return;
   const gb = (a.imagesStored * a.imageMegabytes * 1e6) / BYTES_PER_GB;
-  flat(r, 'ECR', 'image storage', 'ecr.storageGbMonth', gb, `${a.imagesStored} images × ${a.imageMegabytes} MB, counted whole (they share base layers)`);
+  flat(
+    r,
+    'ECR',
+    'image storage',
+    'ecr.storageGbMonth',
+    gb,
+    `${a.imagesStored} images × ${a.imageMegabytes} MB, counted whole (they share base layers)`,
+  );
 }
 
 export function cloudWatchLines(r: RegionInput): void {
   const { a } = r;
   const logGb = logGbPerMonth(r);
-  flat(r, 'CloudWatch', 'logs ingested', 'cloudwatch.logsIngestGb', logGb, `${r.tasks.running} tasks × ${fmt(a.logBytesPerTaskHour)} B/h + ${fmt(a.logBytesPerConnection)} B per connection`);
-  flat(r, 'CloudWatch', 'logs stored', 'cloudwatch.logsStorageGbMonth', logGb * (a.logRetentionDays / 30) * a.logCompressionRatio, `${a.logRetentionDays} days retained, compressed × ${a.logCompressionRatio}`);
-  flat(r, 'CloudWatch', 'custom metrics', 'cloudwatch.metricMonth', a.customMetricsPerRegion, 'EMF connections metric and Container Insights (cluster and service)');
+  flat(
+    r,
+    'CloudWatch',
+    'logs ingested',
+    'cloudwatch.logsIngestGb',
+    logGb,
+    `${r.tasks.running} tasks × ${fmt(a.logBytesPerTaskHour)} B/h + ${fmt(a.logBytesPerConnection)} B per connection`,
+  );
+  flat(
+    r,
+    'CloudWatch',
+    'logs stored',
+    'cloudwatch.logsStorageGbMonth',
+    logGb * (a.logRetentionDays / 30) * a.logCompressionRatio,
+    `${a.logRetentionDays} days retained, compressed × ${a.logCompressionRatio}`,
+  );
+  flat(
+    r,
+    'CloudWatch',
+    'custom metrics',
+    'cloudwatch.metricMonth',
+    a.customMetricsPerRegion,
+    'EMF connections metric and Container Insights (cluster and service)',
+  );
   flat(r, 'CloudWatch', 'alarms', 'cloudwatch.alarmMonth', a.alarmsPerRegion, 'standard-resolution alarms');
   flat(r, 'CloudWatch', 'dashboards', 'cloudwatch.dashboardMonth', a.dashboardsPerRegion, 'one per region');
 }
 
 export function kmsLines(r: RegionInput): void {
-  if (r.d.kmsKeysPerRegion > 0) flat(r, 'KMS', 'customer-managed keys', 'kms.keyMonth', r.d.kmsKeysPerRegion, 'the alarm topic is encrypted with a key CloudWatch may use');
+  if (r.d.kmsKeysPerRegion > 0)
+    flat(
+      r,
+      'KMS',
+      'customer-managed keys',
+      'kms.keyMonth',
+      r.d.kmsKeysPerRegion,
+      'the alarm topic is encrypted with a key CloudWatch may use',
+    );
 }
 
 /** Lines billed once per account: Global Accelerator's fixed fee. */

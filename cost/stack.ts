@@ -11,7 +11,11 @@ import { ecrRepositoryArnFromImage, planMsk } from '../infra/plan.js';
 import { CostError } from './errors.js';
 import type { Assumptions, Deployment, NatChoice } from './types.js';
 
-const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = { perAz: 'per-az', single: 'single', none: 'none' };
+const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = {
+  perAz: 'per-az',
+  single: 'single',
+  none: 'none',
+};
 
 /** Maps a parsed stack config onto the cost model's input. */
 export function deploymentFromConfig(stack: string, c: StackConfig): Deployment {
@@ -23,7 +27,11 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
       maxTasks: r.maxTasks,
       ...(r.brokerCount !== c.msk.brokersPerAz * c.network.azCount ? { mskBrokers: r.brokerCount } : {}),
     })),
-    task: { vcpu: c.task.cpu / 1024, memoryGiB: c.task.memory / 1024, arch: c.task.architecture === 'ARM64' ? 'arm64' : 'x86_64' },
+    task: {
+      vcpu: c.task.cpu / 1024,
+      memoryGiB: c.task.memory / 1024,
+      arch: c.task.architecture === 'ARM64' ? 'arm64' : 'x86_64',
+    },
     connectionsPerTask: c.connectionsPerTask,
     msk: {
       kind: 'provisioned',
@@ -50,7 +58,15 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
 /** Model constants the stack config decides: topic replication factor, log retention, keep-alives. */
 export function assumptionsFromConfig(
   c: StackConfig,
-): Pick<Assumptions, 'replicationFactor' | 'logRetentionDays' | 'rackAwareConsumers' | 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'> {
+): Pick<
+  Assumptions,
+  | 'replicationFactor'
+  | 'logRetentionDays'
+  | 'rackAwareConsumers'
+  | 'serverPingIntervalSeconds'
+  | 'sdkPingIntervalSeconds'
+  | 'skipGatewayPingAfterClientFrame'
+> {
   return {
     replicationFactor: planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor,
     logRetentionDays: c.logRetentionDays,
@@ -84,7 +100,9 @@ export function readDeployment(
   dir = process.cwd(),
 ): { deployment: Deployment; config: StackConfig; file: string; raw: Readonly<Record<string, unknown>> } {
   const file = stackFilePath(stackOrPath, dir);
-  const stack = basename(file).replace(/^Pulumi\./, '').replace(/\.ya?ml$/, '');
+  const stack = basename(file)
+    .replace(/^Pulumi\./, '')
+    .replace(/\.ya?ml$/, '');
   if (!existsSync(file)) {
     const known = listStacks(dir);
     throw new CostError(
@@ -96,21 +114,32 @@ export function readDeployment(
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: not valid YAML (${(err as Error).message})`);
+    throw new CostError(
+      'WSGW_COST_BAD_STACK',
+      `${basename(file)}: not valid YAML (${(err as Error).message})`,
+    );
   }
-  const rawConfig = (doc && typeof doc === 'object' && 'config' in doc ? (doc as { config: unknown }).config : undefined) ?? {};
+  const rawConfig =
+    (doc && typeof doc === 'object' && 'config' in doc ? (doc as { config: unknown }).config : undefined) ??
+    {};
   if (typeof rawConfig !== 'object' || rawConfig === null || Array.isArray(rawConfig)) {
     throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: "config" must be a map`);
   }
   const raw = Object.fromEntries(
-    Object.entries(rawConfig as Record<string, unknown>).map(([k, v]) => [k, v && typeof v === 'object' && 'secure' in v ? '[secret]' : v]),
+    Object.entries(rawConfig as Record<string, unknown>).map(([k, v]) => [
+      k,
+      v && typeof v === 'object' && 'secure' in v ? '[secret]' : v,
+    ]),
   );
   try {
     const config = parseStackConfig(raw);
     return { deployment: deploymentFromConfig(stack, config), config, file, raw };
   } catch (err) {
     if (err instanceof StackConfigError) {
-      throw new CostError('WSGW_COST_BAD_STACK', `${basename(file)}: invalid stack configuration:\n  ${err.issues.join('\n  ')}`);
+      throw new CostError(
+        'WSGW_COST_BAD_STACK',
+        `${basename(file)}: invalid stack configuration:\n  ${err.issues.join('\n  ')}`,
+      );
     }
     throw err;
   }
@@ -118,11 +147,17 @@ export function readDeployment(
 
 /** The stack's deployment restricted to the named regions, in the stack's order. */
 export function onlyRegions(d: Deployment, raw: string): Deployment {
-  const names = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const names = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   const known = d.regions.map((r) => r.name);
   const unknown = names.filter((n) => !known.includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new CostError('WSGW_COST_BAD_ARGS', `--regions: ${unknown.length > 0 ? `"${unknown.join(', ')}" not in` : 'name at least one of'} the stack's regions (${known.join(', ')})`);
+    throw new CostError(
+      'WSGW_COST_BAD_ARGS',
+      `--regions: ${unknown.length > 0 ? `"${unknown.join(', ')}" not in` : 'name at least one of'} the stack's regions (${known.join(', ')})`,
+    );
   }
   return { ...d, regions: d.regions.filter((r) => names.includes(r.name)) };
 }

@@ -82,7 +82,9 @@ export interface Load {
   readonly distribution?: Readonly<Record<string, number>>;
 }
 
-export type ResolvedLoad = Required<Omit<Load, 'distribution'>> & { readonly distribution: Readonly<Record<string, number>> };
+export type ResolvedLoad = Required<Omit<Load, 'distribution'>> & {
+  readonly distribution: Readonly<Record<string, number>>;
+};
 
 /** Constants of the model that are not prices. All are documented in docs/cost.md. */
 export interface Assumptions {

@@ -67,7 +67,11 @@ export interface KeepaliveFrame {
  * client's pong, and the client acknowledges the gateway's pong, with a bare ACK each.
  */
 export function keepaliveFrames(
-  a: Framing & Pick<Assumptions, 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'>,
+  a: Framing &
+    Pick<
+      Assumptions,
+      'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'
+    >,
   sessionSeconds: number,
 ): KeepaliveFrame[] {
   const frames: KeepaliveFrame[] = [];
@@ -75,18 +79,48 @@ export function keepaliveFrames(
   const server = gatewayPingIntervalSeconds(a);
   if (server > 0 && Number.isFinite(server)) {
     // The gateway's ping control frame carries no payload; the client's pong echoes it (empty).
-    frames.push({ frame: 'gateway ping', direction: 'out', bytes: segmentBytes(a, 0, false), everySeconds: server });
-    frames.push({ frame: 'client pong', direction: 'in', bytes: segmentBytes(a, 0, true), everySeconds: server });
-    frames.push({ frame: 'bare ACK of the client pong', direction: 'out', bytes: bareAck, everySeconds: server });
+    frames.push({
+      frame: 'gateway ping',
+      direction: 'out',
+      bytes: segmentBytes(a, 0, false),
+      everySeconds: server,
+    });
+    frames.push({
+      frame: 'client pong',
+      direction: 'in',
+      bytes: segmentBytes(a, 0, true),
+      everySeconds: server,
+    });
+    frames.push({
+      frame: 'bare ACK of the client pong',
+      direction: 'out',
+      bytes: bareAck,
+      everySeconds: server,
+    });
   }
   const sdk = a.sdkPingIntervalSeconds;
   if (sdk > 0) {
     const id = sdkPingId(sessionSeconds, sdk);
     const ping = Buffer.byteLength(encodeClientJson({ op: 'ping', id }));
     const pong = Buffer.byteLength(encodePongJson(id, PONG_SYNC));
-    frames.push({ frame: 'SDK ping', direction: 'in', bytes: segmentBytes(a, ping, true), everySeconds: sdk });
-    frames.push({ frame: 'gateway pong', direction: 'out', bytes: segmentBytes(a, pong, false), everySeconds: sdk });
-    frames.push({ frame: 'bare ACK of the gateway pong', direction: 'in', bytes: bareAck, everySeconds: sdk });
+    frames.push({
+      frame: 'SDK ping',
+      direction: 'in',
+      bytes: segmentBytes(a, ping, true),
+      everySeconds: sdk,
+    });
+    frames.push({
+      frame: 'gateway pong',
+      direction: 'out',
+      bytes: segmentBytes(a, pong, false),
+      everySeconds: sdk,
+    });
+    frames.push({
+      frame: 'bare ACK of the gateway pong',
+      direction: 'in',
+      bytes: bareAck,
+      everySeconds: sdk,
+    });
   }
   return frames;
 }
@@ -97,7 +131,12 @@ export function keepaliveFrames(
  * pinged (Infinity); one whose SDK pings every C > I seconds sent nothing in the last I seconds at
  * a share (C − I) / C of the sweeps. Publishes would spare more pings and are left out.
  */
-export function gatewayPingIntervalSeconds(a: Pick<Assumptions, 'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'>): number {
+export function gatewayPingIntervalSeconds(
+  a: Pick<
+    Assumptions,
+    'serverPingIntervalSeconds' | 'sdkPingIntervalSeconds' | 'skipGatewayPingAfterClientFrame'
+  >,
+): number {
   const server = a.serverPingIntervalSeconds;
   const sdk = a.sdkPingIntervalSeconds;
   if (!a.skipGatewayPingAfterClientFrame || sdk <= 0 || server <= 0) return server;

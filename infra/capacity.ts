@@ -32,7 +32,10 @@ export interface EdgeFigures {
   };
 }
 
-export const MEASURED: Readonly<{ processBaselineBytes: number; edges: Readonly<Record<Edge, EdgeFigures>> }> = Object.freeze({
+export const MEASURED: Readonly<{
+  processBaselineBytes: number;
+  edges: Readonly<Record<Edge, EdgeFigures>>;
+}> = Object.freeze({
   /** RSS of a gateway process before its first connection (the larger of the run's gateways). */
   processBaselineBytes: 114_073_600,
   edges: Object.freeze({
@@ -107,6 +110,9 @@ export interface TaskCpuLoad {
 
 export function taskCpu(edge: Edge, l: TaskCpuLoad): number {
   const c = MEASURED.edges[edge].cpu;
-  const perConnection = l.gatewayPingsPerSecond * c.gatewayPingUs + l.sdkPingsPerSecond * c.sdkPingUs + l.deliveriesPerSecond * c.deliveryUs;
+  const perConnection =
+    l.gatewayPingsPerSecond * c.gatewayPingUs +
+    l.sdkPingsPerSecond * c.sdkPingUs +
+    l.deliveriesPerSecond * c.deliveryUs;
   return (l.connections * perConnection) / 1e6 + (l.handshakesPerSecond * c.handshakeMs) / 1e3;
 }

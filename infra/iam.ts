@@ -60,11 +60,20 @@ export interface GatewayKafkaAccess {
  *   consumes as the only member of its own group (broadcast) and deletes the group on close, so
  *   group names are per task and not known here; the grant covers the cluster's groups.
  */
-export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPrefix?: string, opts: { readonly exportCertificateArn?: string } = {}): PolicyDocument {
+export function gatewayTaskPolicy(
+  access: readonly GatewayKafkaAccess[],
+  topicPrefix?: string,
+  opts: { readonly exportCertificateArn?: string } = {},
+): PolicyDocument {
   const statements: PolicyStatement[] = [];
   // Behind an NLB the gateway terminates TLS with the region's exportable certificate, which it
   // exports from ACM (certificate, chain and passphrase-encrypted key) at start and to pick up renewals.
-  if (opts.exportCertificateArn) statements.push({ Effect: 'Allow', Action: ['acm:ExportCertificate'], Resource: opts.exportCertificateArn });
+  if (opts.exportCertificateArn)
+    statements.push({
+      Effect: 'Allow',
+      Action: ['acm:ExportCertificate'],
+      Resource: opts.exportCertificateArn,
+    });
   for (const a of access) {
     const arns = kafkaArns(a.clusterArn);
     const clusterActions = ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'];
@@ -78,7 +87,11 @@ export function gatewayTaskPolicy(access: readonly GatewayKafkaAccess[], topicPr
     if (a.writeOrigin) {
       statements.push({
         Effect: 'Allow',
-        Action: ['kafka-cluster:WriteData', 'kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopicDynamicConfiguration'],
+        Action: [
+          'kafka-cluster:WriteData',
+          'kafka-cluster:CreateTopic',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+        ],
         Resource: arns.topic(originTopic(a.writeOrigin, topicPrefix)),
       });
     }
@@ -109,8 +122,13 @@ export function executionRolePolicy(p: {
       Resource: p.ecrRepositoryArn,
     });
   }
-  statements.push({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${p.logGroupArn}:log-stream:*` });
-  if (p.secretArn) statements.push({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: p.secretArn });
+  statements.push({
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: `${p.logGroupArn}:log-stream:*`,
+  });
+  if (p.secretArn)
+    statements.push({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: p.secretArn });
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -121,7 +139,10 @@ export function executionRolePolicy(p: {
  * creates and manages internal topics and groups of its own on both clusters, which a grant
  * narrowed to the copied topic would refuse.
  */
-export function replicatorPolicy(p: { readonly sourceClusterArn: string; readonly targetClusterArn: string }): PolicyDocument {
+export function replicatorPolicy(p: {
+  readonly sourceClusterArn: string;
+  readonly targetClusterArn: string;
+}): PolicyDocument {
   const clusters = [kafkaArns(p.sourceClusterArn), kafkaArns(p.targetClusterArn)];
   return {
     Version: '2012-10-17',
@@ -197,11 +218,20 @@ export function replicationSourceClusterPolicy(clusterArn: string, accountId: st
  * notification it publishes to an encrypted topic, which the AWS managed key `alias/aws/sns` does
  * not let it do (its policy cannot be edited).
  */
-export function alarmTopicKeyPolicy(p: { readonly accountId: string; readonly partition: string }): PolicyDocument {
+export function alarmTopicKeyPolicy(p: {
+  readonly accountId: string;
+  readonly partition: string;
+}): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'Account', Effect: 'Allow', Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` }, Action: ['kms:*'], Resource: '*' },
+      {
+        Sid: 'Account',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` },
+        Action: ['kms:*'],
+        Resource: '*',
+      },
       {
         Sid: 'CloudWatchAlarms',
         Effect: 'Allow',
@@ -218,7 +248,12 @@ export function alarmTopicKeyPolicy(p: { readonly accountId: string; readonly pa
  * Access policy of a region's alarm topic: the account manages and subscribes as before, and
  * CloudWatch may publish for exactly the given alarms of this account.
  */
-export function alarmTopicPolicy(p: { readonly topicArn: string; readonly alarmArns: readonly string[]; readonly accountId: string; readonly partition: string }): PolicyDocument {
+export function alarmTopicPolicy(p: {
+  readonly topicArn: string;
+  readonly alarmArns: readonly string[];
+  readonly accountId: string;
+  readonly partition: string;
+}): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -226,7 +261,16 @@ export function alarmTopicPolicy(p: { readonly topicArn: string; readonly alarmA
         Sid: 'Account',
         Effect: 'Allow',
         Principal: { AWS: `arn:${p.partition}:iam::${p.accountId}:root` },
-        Action: ['sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:AddPermission', 'sns:RemovePermission', 'sns:DeleteTopic', 'sns:Subscribe', 'sns:ListSubscriptionsByTopic', 'sns:Publish'],
+        Action: [
+          'sns:GetTopicAttributes',
+          'sns:SetTopicAttributes',
+          'sns:AddPermission',
+          'sns:RemovePermission',
+          'sns:DeleteTopic',
+          'sns:Subscribe',
+          'sns:ListSubscriptionsByTopic',
+          'sns:Publish',
+        ],
         Resource: p.topicArn,
       },
       {
@@ -235,7 +279,10 @@ export function alarmTopicPolicy(p: { readonly topicArn: string; readonly alarmA
         Principal: { Service: 'cloudwatch.amazonaws.com' },
         Action: ['sns:Publish'],
         Resource: p.topicArn,
-        Condition: { ArnLike: { 'aws:SourceArn': p.alarmArns }, StringEquals: { 'aws:SourceAccount': p.accountId } },
+        Condition: {
+          ArnLike: { 'aws:SourceArn': p.alarmArns },
+          StringEquals: { 'aws:SourceAccount': p.accountId },
+        },
       },
     ],
   };

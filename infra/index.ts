@@ -34,7 +34,10 @@ const direct = multiRegion && config.msk.crossRegion === 'direct';
 // Resource names carry the region, never the stack (URNs already carry the stack), so renaming
 // nothing here ever replaces infrastructure.
 const providers = Object.fromEntries(
-  config.regions.map((r) => [r.name, new aws.Provider(`aws-${r.name}`, { region: r.name, defaultTags: { tags: { project: 'wsgw', stack } } })]),
+  config.regions.map((r) => [
+    r.name,
+    new aws.Provider(`aws-${r.name}`, { region: r.name, defaultTags: { tags: { project: 'wsgw', stack } } }),
+  ]),
 );
 const home = providers[config.homeRegion]!;
 const accountId = aws.getCallerIdentityOutput({}, { provider: home }).accountId;
@@ -96,7 +99,9 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       serviceName: name,
       network,
       image: registry.images[r.name]!.image,
-      ...(registry.images[r.name]!.repositoryArn ? { ecrRepositoryArn: registry.images[r.name]!.repositoryArn! } : {}),
+      ...(registry.images[r.name]!.repositoryArn
+        ? { ecrRepositoryArn: registry.images[r.name]!.repositoryArn! }
+        : {}),
       certificateArn: certificates.arns[r.name]!,
       edge: config.edge,
       skipPingAfterClientFrame: config.keepalive.skipPingAfterClientFrame,
@@ -109,7 +114,11 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       accountId,
       kafka: [
         { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
-        ...remote.map((x) => ({ region: x.region.name, clusterArn: x.kafka.clusterArn, bootstrapBrokers: x.kafka.bootstrapBrokers })),
+        ...remote.map((x) => ({
+          region: x.region.name,
+          clusterArn: x.kafka.clusterArn,
+          bootstrapBrokers: x.kafka.bootstrapBrokers,
+        })),
       ],
       // With the replicator every origin topic has a copy in the local cluster: the grant covers
       // every fan-out topic there ('*'), so adding or retiring a region changes no other region's
@@ -157,7 +166,13 @@ if (replicator) {
   });
 }
 if (direct) {
-  new DirectConnectivity('direct', { regions: regional.map(({ region: r, network }) => ({ name: r.name, provider: providers[r.name]!, network })) });
+  new DirectConnectivity('direct', {
+    regions: regional.map(({ region: r, network }) => ({
+      name: r.name,
+      provider: providers[r.name]!,
+      network,
+    })),
+  });
 }
 
 const edge = new GlobalEdge(
@@ -188,7 +203,9 @@ export const regions = Object.fromEntries(
     {
       [config.edge === 'alb' ? 'albDnsName' : 'nlbDnsName']: s.gateway.loadBalancer.dnsName,
       mskBootstrapBrokers: s.kafka.bootstrapBrokers,
-      ...(registry.images[s.region]!.repositoryUrl ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl } : {}),
+      ...(registry.images[s.region]!.repositoryUrl
+        ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl }
+        : {}),
     },
   ]),
 );

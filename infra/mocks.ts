@@ -43,7 +43,12 @@ export function providerRegion(provider: string | undefined): string | undefined
 /** AWS's zone id prefix of a region: `eu-west-1` → `euw1`, `ap-southeast-2` → `apse2`. */
 function zoneIdPrefix(region: string): string {
   const [area, dir, n] = region.split('-') as [string, string, string];
-  const short = dir.replace('north', 'n').replace('south', 's').replace('east', 'e').replace('west', 'w').replace('central', 'c');
+  const short = dir
+    .replace('north', 'n')
+    .replace('south', 's')
+    .replace('east', 'e')
+    .replace('west', 'w')
+    .replace('central', 'c');
   return `${area}${short}${n}`;
 }
 
@@ -58,10 +63,19 @@ function hex(seed: string, length: number): string {
 }
 
 /** Provider outputs the program reads, computed from the inputs as AWS would. */
-function mockState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
+function mockState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+  region: string,
+): Record<string, any> {
   const acct = MOCK_ACCOUNT;
   const id = hex(name, 16);
-  const state: Record<string, any> = { ...inputs, name: inputs.name ?? `${name}-${id.slice(0, 7)}`, arn: `arn:aws:${type.split(':')[1]?.split('/')[0]}:${region}:${acct}:${name}` };
+  const state: Record<string, any> = {
+    ...inputs,
+    name: inputs.name ?? `${name}-${id.slice(0, 7)}`,
+    arn: `arn:aws:${type.split(':')[1]?.split('/')[0]}:${region}:${acct}:${name}`,
+  };
   switch (type) {
     case 'aws:lb/loadBalancer:LoadBalancer':
       // As AWS names them: app/… for an ALB, net/… for an NLB.
@@ -77,7 +91,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       state.arn = `arn:aws:acm:${region}:${acct}:certificate/${hex(name, 32)}`;
       // The same CNAME in every region: ACM derives it from the account and the name.
       state.domainValidationOptions = [
-        { domainName: inputs.domainName, resourceRecordName: `_${hex(inputs.domainName, 32)}.${inputs.domainName}.`, resourceRecordType: 'CNAME', resourceRecordValue: `_${hex(`${inputs.domainName}v`, 32)}.acm-validations.aws.` },
+        {
+          domainName: inputs.domainName,
+          resourceRecordName: `_${hex(inputs.domainName, 32)}.${inputs.domainName}.`,
+          resourceRecordType: 'CNAME',
+          resourceRecordValue: `_${hex(`${inputs.domainName}v`, 32)}.acm-validations.aws.`,
+        },
       ];
       break;
     case 'aws:acm/certificateValidation:CertificateValidation':
@@ -97,7 +116,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       const uuid = `${hex(name, 8)}-${hex(name + 'a', 4)}-${hex(name + 'b', 4)}-${hex(name + 'c', 4)}-${hex(name + 'd', 12)}-2`;
       state.arn = `arn:aws:kafka:${region}:${acct}:cluster/${inputs.clusterName}/${uuid}`;
       state.clusterUuid = uuid;
-      state.bootstrapBrokersSaslIam = Array.from({ length: Number(inputs.numberOfBrokerNodes ?? 3) }, (_, i) => `b-${i + 1}.${inputs.clusterName}.${id.slice(0, 6)}.c2.kafka.${region}.amazonaws.com:9098`).join(',');
+      state.bootstrapBrokersSaslIam = Array.from(
+        { length: Number(inputs.numberOfBrokerNodes ?? 3) },
+        (_, i) => `b-${i + 1}.${inputs.clusterName}.${id.slice(0, 6)}.c2.kafka.${region}.amazonaws.com:9098`,
+      ).join(',');
       break;
     }
     case 'aws:msk/configuration:Configuration':
@@ -140,22 +162,41 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
 }
 
 /** Mocks plus the list they fill; `aliasesOf` supplies each registration's aliases (see `recordAliases`). */
-export function createMocks(aliasesOf: (type: string, name: string) => readonly DeclaredAlias[] = () => []): { mocks: pulumi.runtime.Mocks; resources: DeclaredResource[] } {
+export function createMocks(aliasesOf: (type: string, name: string) => readonly DeclaredAlias[] = () => []): {
+  mocks: pulumi.runtime.Mocks;
+  resources: DeclaredResource[];
+} {
   const resources: DeclaredResource[] = [];
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
-      const region = providerRegion(args.provider) ?? (args.type.startsWith('pulumi:providers:aws') ? args.inputs.region : undefined);
+      const region =
+        providerRegion(args.provider) ??
+        (args.type.startsWith('pulumi:providers:aws') ? args.inputs.region : undefined);
       const id = `${args.name}-${hex(args.name, 8)}`;
       const state = mockState(args.type, args.name, args.inputs, region ?? 'us-west-2');
-      const declared = { type: args.type, name: args.name, inputs: args.inputs, id, state, aliases: aliasesOf(args.type, args.name) };
-      resources.push(region && !args.type.startsWith('pulumi:providers:') ? { ...declared, region } : declared);
+      const declared = {
+        type: args.type,
+        name: args.name,
+        inputs: args.inputs,
+        id,
+        state,
+        aliases: aliasesOf(args.type, args.name),
+      };
+      resources.push(
+        region && !args.type.startsWith('pulumi:providers:') ? { ...declared, region } : declared,
+      );
       return { id, state };
     },
     call(args) {
       const region = providerRegion(args.provider) ?? 'us-west-2';
       switch (args.token) {
         case 'aws:index/getCallerIdentity:getCallerIdentity':
-          return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/synth`, userId: 'synth', id: MOCK_ACCOUNT };
+          return {
+            accountId: MOCK_ACCOUNT,
+            arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/synth`,
+            userId: 'synth',
+            id: MOCK_ACCOUNT,
+          };
         case 'aws:index/getAvailabilityZones:getAvailabilityZones':
           // Zone ids are shuffled against names, as they are in real accounts.
           return {
@@ -166,7 +207,13 @@ export function createMocks(aliasesOf: (type: string, name: string) => readonly 
         case 'aws:index/getPartition:getPartition':
           return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' };
         case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':
-          return { userName: 'AWS', password: 'mock-token', authorizationToken: 'mock', proxyEndpoint: '', id: region };
+          return {
+            userName: 'AWS',
+            password: 'mock-token',
+            authorizationToken: 'mock',
+            proxyEndpoint: '',
+            id: region,
+          };
         case 'aws:ec2/getVpc:getVpc':
           return { ...args.inputs, cidrBlock: '10.200.0.0/16' };
         default:
@@ -195,7 +242,10 @@ export async function runProgram<T>(p: {
     all[full] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   for (const [key, value] of Object.entries(p.secrets ?? {})) all[`wsgw:${key}`] = value;
-  pulumi.runtime.setAllConfig(all, Object.keys(p.secrets ?? {}).map((k) => `wsgw:${k}`));
+  pulumi.runtime.setAllConfig(
+    all,
+    Object.keys(p.secrets ?? {}).map((k) => `wsgw:${k}`),
+  );
   const aliases = new Map<string, readonly DeclaredAlias[]>();
   const { mocks, resources } = createMocks((type, name) => aliases.get(`${type}::${name}`) ?? []);
   await pulumi.runtime.setMocks(mocks, 'wsgw', p.stack, false);
@@ -211,7 +261,11 @@ export async function runProgram<T>(p: {
 interface RegisterRequest {
   getType(): string;
   getName(): string;
-  getAliasesList(): { getUrn(): string; getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined }[];
+  getAliasesList(): {
+    getUrn(): string;
+    getSpec():
+      { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+  }[];
 }
 
 /**
@@ -219,7 +273,9 @@ interface RegisterRequest {
  * wrapped to note them (by type and name) before the mocks see the registration.
  */
 function recordAliases(into: Map<string, readonly DeclaredAlias[]>): void {
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
+  };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
     const aliases = req.getAliasesList().map((a): DeclaredAlias => {
@@ -250,7 +306,8 @@ export function isSecret(v: unknown): boolean {
 export function reveal<T = any>(v: unknown): T {
   if (isSecret(v)) return reveal((v as { value: unknown }).value);
   if (Array.isArray(v)) return v.map((x) => reveal(x)) as T;
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)])) as T;
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)])) as T;
   return v as T;
 }
 

@@ -5,7 +5,13 @@
  */
 import { originTopic } from '../services/shared/src/names.js';
 import { CLIENT_DEFAULTS } from '../services/client/src/client.js';
-import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../services/shared/src/constants.js';
+import {
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  TIMING_DEFAULTS,
+} from '../services/shared/src/constants.js';
 import type { KeepaliveConfig, NatMode } from './stack-config.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -89,18 +95,31 @@ export function gatewayTiming(k: Pick<KeepaliveConfig, 'pingSeconds'>): GatewayT
  * - `/readyz` turns 503 as the drain begins; the ALB must notice within `drainDelayMs`, so
  *   interval × unhealthyThreshold stays at or below it.
  */
-export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS, clientPingMs: number = CLIENT_DEFAULTS.pingIntervalMs): InfraTiming {
+export function deriveTiming(
+  t: GatewayTiming = TIMING_DEFAULTS,
+  clientPingMs: number = CLIENT_DEFAULTS.pingIntervalMs,
+): InfraTiming {
   const maxSilenceS = Math.max(t.pingIntervalMs, clientPingMs) / 1000;
   if (maxSilenceS >= GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S) {
-    throw new RangeError(`a live connection may stay silent for ${maxSilenceS} s; Global Accelerator drops a TCP flow idle for ${GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S} s`);
+    throw new RangeError(
+      `a live connection may stay silent for ${maxSilenceS} s; Global Accelerator drops a TCP flow idle for ${GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S} s`,
+    );
   }
   const lbIdleTimeoutS = Math.max(NLB_TCP_IDLE_TIMEOUT_RANGE_S.min, Math.ceil(3 * maxSilenceS));
-  if (lbIdleTimeoutS > ALB_MAX_IDLE_TIMEOUT_S) throw new RangeError(`a silence of ${maxSilenceS} s needs a load balancer idle timeout above the ALB's ${ALB_MAX_IDLE_TIMEOUT_S} s maximum`);
+  if (lbIdleTimeoutS > ALB_MAX_IDLE_TIMEOUT_S)
+    throw new RangeError(
+      `a silence of ${maxSilenceS} s needs a load balancer idle timeout above the ALB's ${ALB_MAX_IDLE_TIMEOUT_S} s maximum`,
+    );
   const deregistrationDelayS = Math.ceil((t.drainDelayMs + t.drainWindowMs) / 1000);
-  if (deregistrationDelayS > 3600) throw new RangeError(`drain of ${deregistrationDelayS} s exceeds the 3600 s deregistration delay maximum`);
+  if (deregistrationDelayS > 3600)
+    throw new RangeError(
+      `drain of ${deregistrationDelayS} s exceeds the 3600 s deregistration delay maximum`,
+    );
   const stopTimeoutS = Math.ceil(t.drainDeadlineMs / 1000) + 10;
   if (stopTimeoutS > FARGATE_MAX_STOP_TIMEOUT_S) {
-    throw new RangeError(`drainDeadlineMs ${t.drainDeadlineMs} needs a stopTimeout of ${stopTimeoutS} s; Fargate allows at most ${FARGATE_MAX_STOP_TIMEOUT_S} s`);
+    throw new RangeError(
+      `drainDeadlineMs ${t.drainDeadlineMs} needs a stopTimeout of ${stopTimeoutS} s; Fargate allows at most ${FARGATE_MAX_STOP_TIMEOUT_S} s`,
+    );
   }
   const unhealthyThreshold = Math.max(2, Math.floor(t.drainDelayMs / 1000 / HEALTH_INTERVAL_S));
   return Object.freeze({
@@ -109,7 +128,12 @@ export function deriveTiming(t: GatewayTiming = TIMING_DEFAULTS, clientPingMs: n
     lbIdleTimeoutS,
     deregistrationDelayS,
     stopTimeoutS,
-    healthCheck: Object.freeze({ intervalS: HEALTH_INTERVAL_S, timeoutS: HEALTH_TIMEOUT_S, healthyThreshold: 2, unhealthyThreshold }),
+    healthCheck: Object.freeze({
+      intervalS: HEALTH_INTERVAL_S,
+      timeoutS: HEALTH_TIMEOUT_S,
+      healthyThreshold: 2,
+      unhealthyThreshold,
+    }),
   });
 }
 
@@ -136,7 +160,10 @@ export const SCALING = Object.freeze({
 export const PUBLIC_PORTS = Object.freeze({ http: 80, https: 443 } as const);
 
 /** Splits a /16 into one /22 public and one /19 private subnet per AZ. */
-export function planSubnets(cidr: string, azCount: number): { readonly public: readonly string[]; readonly private: readonly string[] } {
+export function planSubnets(
+  cidr: string,
+  azCount: number,
+): { readonly public: readonly string[]; readonly private: readonly string[] } {
   const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
   if (!m) throw new RangeError(`${cidr}: subnet planning needs a /16`);
   if (azCount < 1 || azCount > 6) throw new RangeError(`azCount ${azCount}: must be 1..6`);
@@ -212,14 +239,17 @@ export interface ReplicationPair {
  */
 export function replicationPairs(regions: readonly string[]): readonly ReplicationPair[] {
   const pairs: ReplicationPair[] = [];
-  for (const target of regions) for (const source of regions) if (source !== target) pairs.push(Object.freeze({ source, target }));
+  for (const target of regions)
+    for (const source of regions) if (source !== target) pairs.push(Object.freeze({ source, target }));
   return Object.freeze(pairs);
 }
 
 /** Unordered pairs: one VPC peering connection per pair in `direct` mode. */
 export function peeringPairs(regions: readonly string[]): readonly ReplicationPair[] {
   const pairs: ReplicationPair[] = [];
-  regions.forEach((a, i) => regions.slice(i + 1).forEach((b) => pairs.push(Object.freeze({ source: a, target: b }))));
+  regions.forEach((a, i) =>
+    regions.slice(i + 1).forEach((b) => pairs.push(Object.freeze({ source: a, target: b }))),
+  );
   return Object.freeze(pairs);
 }
 
@@ -227,7 +257,14 @@ export function peeringPairs(regions: readonly string[]): readonly ReplicationPa
 export function shortRegion(region: string): string {
   const m = /^([a-z]{2})-([a-z]+)-(\d+)$/.exec(region);
   if (!m) return region;
-  const dir = m[2]!.replace('northeast', 'ne').replace('southeast', 'se').replace('central', 'c').replace('north', 'n').replace('south', 's').replace('east', 'e').replace('west', 'w');
+  const dir = m[2]!
+    .replace('northeast', 'ne')
+    .replace('southeast', 'se')
+    .replace('central', 'c')
+    .replace('north', 'n')
+    .replace('south', 's')
+    .replace('east', 'e')
+    .replace('west', 'w');
   return `${m[1]}${dir}${m[3]}`;
 }
 

@@ -23,14 +23,39 @@ export const CONFIG_NAMESPACE = 'wsgw';
  * extend the list when AWS opens a region (every one of them has ECS, MSK and ALB).
  */
 export const AWS_REGIONS = Object.freeze([
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1',
-  'mx-central-1', 'sa-east-1',
-  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1',
-  'eu-south-1', 'eu-south-2',
-  'af-south-1', 'il-central-1', 'me-south-1', 'me-central-1',
-  'ap-east-1', 'ap-east-2', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2',
-  'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4',
-  'ap-southeast-5', 'ap-southeast-7',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'mx-central-1',
+  'sa-east-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'af-south-1',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
 ] as const);
 
 /**
@@ -92,7 +117,9 @@ function range(from: number, to: number, step: number): number[] {
 }
 
 /** Retention periods CloudWatch Logs accepts. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 const BURSTABLE_MSK = /^kafka\.t3\./;
 /** MSK Replicator with identical topic names (how origin topics are copied) needs this Kafka version or later. */
 export const REPLICATOR_MIN_KAFKA = '2.8.1';
@@ -107,9 +134,13 @@ const existingVpc = z
     /** An existing VPC to deploy into instead of creating one. */
     id: z.string().regex(/^vpc-[0-9a-f]+$/, 'must look like vpc-0123abcd'),
     /** Subnets for the ALB (one per AZ, routed to an internet gateway). */
-    publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
+    publicSubnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/))
+      .min(2, 'needs at least two subnets (two AZs)'),
     /** Subnets for tasks and brokers (one per AZ, with egress to AWS APIs). */
-    privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'needs at least two subnets (two AZs)'),
+    privateSubnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/))
+      .min(2, 'needs at least two subnets (two AZs)'),
     /** The VPC's CIDR; needed by `direct` mode for peering routes and broker ingress, and checked against the other regions'. */
     cidr: z.string().regex(CIDR, 'must be an IPv4 CIDR such as 10.40.0.0/16').optional(),
     /** Route tables of the private subnets; needed by `direct` mode for peering routes. */
@@ -136,26 +167,36 @@ const region = z
   .strict();
 
 const msk = z
-  .object({
-    /** Broker instance type; the Replicator and multi-VPC connectivity need m5.large or bigger. */
-    instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an MSK broker type such as kafka.m7g.large'),
-    /** Brokers per AZ; the cluster has brokersPerAz × azCount brokers. */
-    brokersPerAz: z.number().int().min(1).max(10).default(1),
-    /** EBS volume per broker, GiB. */
-    volumeGiB: z.number().int().min(1).max(16384).default(100),
-    kafkaVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 3.6.0').default('3.6.0'),
-    /** Partitions of each origin topic `wsgw.fanout.<region>`. */
-    partitions: z.number().int().min(1).max(1000).default(12),
-    /** How long an origin topic keeps messages (the history window gateways may read back). */
-    retentionHours: z.number().int().min(1).max(8760).default(24),
-    crossRegion: z.enum(CROSS_REGION_MODES, { error: `must be one of ${CROSS_REGION_MODES.join(', ')}` }).default('replicator'),
-    /**
-     * Gateways read from the replica in their own AZ (Kafka rack awareness) instead of the
-     * partition leaders: no cross-AZ charge for the stream every task reads. Sets two broker
-     * properties MSK's acceptance of which is not verified here (docs/infrastructure.md).
-     */
-    zoneLocalReads: z.boolean({ error: 'must be true or false' }).default(false),
-  }, { error: 'is required (broker sizing and crossRegion)' })
+  .object(
+    {
+      /** Broker instance type; the Replicator and multi-VPC connectivity need m5.large or bigger. */
+      instanceType: z
+        .string()
+        .regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an MSK broker type such as kafka.m7g.large'),
+      /** Brokers per AZ; the cluster has brokersPerAz × azCount brokers. */
+      brokersPerAz: z.number().int().min(1).max(10).default(1),
+      /** EBS volume per broker, GiB. */
+      volumeGiB: z.number().int().min(1).max(16384).default(100),
+      kafkaVersion: z
+        .string()
+        .regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 3.6.0')
+        .default('3.6.0'),
+      /** Partitions of each origin topic `wsgw.fanout.<region>`. */
+      partitions: z.number().int().min(1).max(1000).default(12),
+      /** How long an origin topic keeps messages (the history window gateways may read back). */
+      retentionHours: z.number().int().min(1).max(8760).default(24),
+      crossRegion: z
+        .enum(CROSS_REGION_MODES, { error: `must be one of ${CROSS_REGION_MODES.join(', ')}` })
+        .default('replicator'),
+      /**
+       * Gateways read from the replica in their own AZ (Kafka rack awareness) instead of the
+       * partition leaders: no cross-AZ charge for the stream every task reads. Sets two broker
+       * properties MSK's acceptance of which is not verified here (docs/infrastructure.md).
+       */
+      zoneLocalReads: z.boolean({ error: 'must be true or false' }).default(false),
+    },
+    { error: 'is required (broker sizing and crossRegion)' },
+  )
   .strict();
 
 const task = z
@@ -171,7 +212,12 @@ const network = z
   .object({
     nat: z.enum(NAT_MODES, { error: `must be one of ${NAT_MODES.join(', ')}` }).default('perAz'),
     /** Availability zones per created VPC (and thus subnets per tier and the MSK broker spread). */
-    azCount: z.number().int().min(2, 'must be at least 2').max(3, 'must be at most 3 (MSK spreads brokers over two or three AZs)').default(2),
+    azCount: z
+      .number()
+      .int()
+      .min(2, 'must be at least 2')
+      .max(3, 'must be at most 3 (MSK spreads brokers over two or three AZs)')
+      .default(2),
   })
   .strict();
 
@@ -181,7 +227,15 @@ const keepalive = z
      * The gateway's WebSocket ping interval (WSGW_PING_INTERVAL_MS). A ping finds a dead peer within
      * two intervals; past half the idle timeout the idle timeout finds it as soon.
      */
-    pingSeconds: z.number().int().min(1).max(IDLE_TIMEOUT_S, `must be at most ${IDLE_TIMEOUT_S} (the gateway's idle timeout closes a silent connection by then)`).default(120),
+    pingSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(
+        IDLE_TIMEOUT_S,
+        `must be at most ${IDLE_TIMEOUT_S} (the gateway's idle timeout closes a silent connection by then)`,
+      )
+      .default(120),
     /**
      * The app-level ping interval the stack's clients use (WsgwClient `pingIntervalMs`). The gateway
      * does not set it; the stack states it so that the cost model counts those pings and the checks
@@ -191,7 +245,10 @@ const keepalive = z
       .number()
       .int()
       .min(1)
-      .max(IDLE_TIMEOUT_S / 2, `must be at most ${IDLE_TIMEOUT_S / 2}: the gateway closes a client silent for ${IDLE_TIMEOUT_S} s, and one late ping must not do it`)
+      .max(
+        IDLE_TIMEOUT_S / 2,
+        `must be at most ${IDLE_TIMEOUT_S / 2}: the gateway closes a client silent for ${IDLE_TIMEOUT_S} s, and one late ping must not do it`,
+      )
       .default(CLIENT_DEFAULTS.pingIntervalMs / 1000),
     /**
      * The gateway skips its ping to a connection that sent a frame within the interval
@@ -203,15 +260,31 @@ const keepalive = z
 
 const schema = z
   .object({
-    regions: z.array(region).min(1, 'needs at least one region').max(10, 'at most 10 regions (Global Accelerator endpoint groups per listener)'),
+    regions: z
+      .array(region)
+      .min(1, 'needs at least one region')
+      .max(10, 'at most 10 regions (Global Accelerator endpoint groups per listener)'),
     /** The region whose provider manages the global resources; required with more than one region. */
     homeRegion: z.string().optional(),
-    domain: z.string({ error: 'is required (the public hostname, e.g. ws.example.com)' }).regex(HOSTNAME, 'must be a lower-case hostname such as ws.example.com'),
-    cloudflareZoneId: z.string({ error: 'is required (the Cloudflare zone holding the domain)' }).regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex Cloudflare zone id'),
+    domain: z
+      .string({ error: 'is required (the public hostname, e.g. ws.example.com)' })
+      .regex(HOSTNAME, 'must be a lower-case hostname such as ws.example.com'),
+    cloudflareZoneId: z
+      .string({ error: 'is required (the Cloudflare zone holding the domain)' })
+      .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex Cloudflare zone id'),
     edge: z.enum(EDGES, { error: `must be one of ${EDGES.join(', ')}` }).default('alb'),
-    keepalive: keepalive.default({ pingSeconds: 120, clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000, skipPingAfterClientFrame: false }),
+    keepalive: keepalive.default({
+      pingSeconds: 120,
+      clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000,
+      skipPingAfterClientFrame: false,
+    }),
     /** Target tracking value: average open WebSocket connections per task. */
-    connectionsPerTask: z.number().int().min(100, 'must be at least 100').max(1_000_000, 'must be at most 1000000').default(10_000),
+    connectionsPerTask: z
+      .number()
+      .int()
+      .min(100, 'must be at least 100')
+      .max(1_000_000, 'must be at most 1000000')
+      .default(10_000),
     /** A prebuilt image reference; when absent the program builds the repository's Dockerfile. */
     image: z.string().min(1).optional(),
     task: task.default({ cpu: 1024, memory: 2048 }),
@@ -239,7 +312,16 @@ const schema = z
 export const SECRET_KEYS = Object.freeze(['jwtSecret', 'publishKey'] as const);
 
 /** Keys whose raw value is JSON when it arrives as a string from the Pulumi runtime. */
-const STRUCTURED_KEYS = new Set(['regions', 'connectionsPerTask', 'task', 'network', 'msk', 'logRetentionDays', 'allowedOrigins', 'keepalive']);
+const STRUCTURED_KEYS = new Set([
+  'regions',
+  'connectionsPerTask',
+  'task',
+  'network',
+  'msk',
+  'logRetentionDays',
+  'allowedOrigins',
+  'keepalive',
+]);
 
 export interface ExistingVpcConfig {
   readonly id: string;
@@ -376,25 +458,41 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     }
     const first = seen.get(r.name);
     if (first !== undefined) {
-      issues.push(`${configKey(['regions', i, 'name'])}: duplicate region "${r.name}" (also wsgw:regions[${first}])`);
+      issues.push(
+        `${configKey(['regions', i, 'name'])}: duplicate region "${r.name}" (also wsgw:regions[${first}])`,
+      );
     } else seen.set(r.name, i);
     if (r.minTasks > r.maxTasks) {
-      issues.push(`${configKey(['regions', i, 'minTasks'])}: minTasks (${r.minTasks}) is greater than maxTasks (${r.maxTasks})`);
+      issues.push(
+        `${configKey(['regions', i, 'minTasks'])}: minTasks (${r.minTasks}) is greater than maxTasks (${r.maxTasks})`,
+      );
     }
-    if (r.vpc && r.cidr) issues.push(`${configKey(['regions', i, 'cidr'])}: set vpc.cidr instead when deploying into an existing VPC`);
+    if (r.vpc && r.cidr)
+      issues.push(
+        `${configKey(['regions', i, 'cidr'])}: set vpc.cidr instead when deploying into an existing VPC`,
+      );
     if (r.vpc && c.msk.crossRegion === 'direct' && c.regions.length > 1) {
-      if (!r.vpc.cidr) issues.push(`${configKey(['regions', i, 'vpc', 'cidr'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`);
+      if (!r.vpc.cidr)
+        issues.push(
+          `${configKey(['regions', i, 'vpc', 'cidr'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`,
+        );
       if (!r.vpc.privateRouteTableIds?.length) {
-        issues.push(`${configKey(['regions', i, 'vpc', 'privateRouteTableIds'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`);
+        issues.push(
+          `${configKey(['regions', i, 'vpc', 'privateRouteTableIds'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`,
+        );
       }
     }
   });
 
   const memories = FARGATE_SIZES[c.task.cpu];
   if (!memories) {
-    issues.push(`${configKey(['task', 'cpu'])}: ${c.task.cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(', ')})`);
+    issues.push(
+      `${configKey(['task', 'cpu'])}: ${c.task.cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(', ')})`,
+    );
   } else if (!memories.includes(c.task.memory)) {
-    issues.push(`${configKey(['task', 'memory'])}: ${c.task.memory} MiB is not valid with ${c.task.cpu} CPU units (${memories[0]}..${memories.at(-1)} MiB)`);
+    issues.push(
+      `${configKey(['task', 'memory'])}: ${c.task.memory} MiB is not valid with ${c.task.cpu} CPU units (${memories[0]}..${memories.at(-1)} MiB)`,
+    );
   } else {
     // Every connection holds memory in the process and the kernel (measured: infra/capacity.ts);
     // a target the task cannot hold would have autoscaling pack tasks until they run out.
@@ -415,10 +513,16 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
   c.regions.forEach((r, i) => {
     const azs = azCounts[i]!;
     if (r.vpc && azs > 3) {
-      issues.push(`${configKey(['regions', i, 'vpc', 'privateSubnetIds'])}: MSK takes two or three subnets in distinct AZs; ${azs} given`);
+      issues.push(
+        `${configKey(['regions', i, 'vpc', 'privateSubnetIds'])}: MSK takes two or three subnets in distinct AZs; ${azs} given`,
+      );
     } else if (MSK_TWO_AZ_REGIONS.has(r.name) && azs !== 2) {
-      const from = r.vpc ? configKey(['regions', i, 'vpc', 'privateSubnetIds']) : configKey(['network', 'azCount']);
-      issues.push(`${configKey(['regions', i, 'name'])}: MSK in ${r.name} takes exactly two subnets (two AZs); ${from} gives ${azs}`);
+      const from = r.vpc
+        ? configKey(['regions', i, 'vpc', 'privateSubnetIds'])
+        : configKey(['network', 'azCount']);
+      issues.push(
+        `${configKey(['regions', i, 'name'])}: MSK in ${r.name} takes exactly two subnets (two AZs); ${from} gives ${azs}`,
+      );
     }
   });
 
@@ -427,10 +531,14 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     // burstable brokers, and the Replicator needs at least 3 brokers (4 when spread over 2 AZs)
     // and identical topic names need Kafka 2.8.1.
     if (BURSTABLE_MSK.test(c.msk.instanceType)) {
-      issues.push(`${configKey(['msk', 'instanceType'])}: ${c.msk.instanceType} cannot be a Replicator source; use kafka.m5.large or bigger, or crossRegion "direct"`);
+      issues.push(
+        `${configKey(['msk', 'instanceType'])}: ${c.msk.instanceType} cannot be a Replicator source; use kafka.m5.large or bigger, or crossRegion "direct"`,
+      );
     }
     if (compareVersions(c.msk.kafkaVersion, REPLICATOR_MIN_KAFKA) < 0) {
-      issues.push(`${configKey(['msk', 'kafkaVersion'])}: MSK Replicator copying topics under identical names needs Kafka ${REPLICATOR_MIN_KAFKA} or later; ${c.msk.kafkaVersion} is older`);
+      issues.push(
+        `${configKey(['msk', 'kafkaVersion'])}: MSK Replicator copying topics under identical names needs Kafka ${REPLICATOR_MIN_KAFKA} or later; ${c.msk.kafkaVersion} is older`,
+      );
     }
     c.regions.forEach((r, i) => {
       const azs = azCounts[i]!;
@@ -438,7 +546,9 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
       const needed = azs === 2 ? 4 : 3;
       if (brokers < needed) {
         const spread = r.vpc ? `${azs} private subnets of its VPC` : `${azs} AZs`;
-        issues.push(`${configKey(['msk', 'brokersPerAz'])}: MSK Replicator needs at least ${needed} brokers; ${r.name} gets ${c.msk.brokersPerAz} per AZ × ${spread} = ${brokers}`);
+        issues.push(
+          `${configKey(['msk', 'brokersPerAz'])}: MSK Replicator needs at least ${needed} brokers; ${r.name} gets ${c.msk.brokersPerAz} per AZ × ${spread} = ${brokers}`,
+        );
       }
     });
   }
@@ -448,7 +558,9 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
   const ranges: { cidr: string; key: string }[] = [];
   c.regions.forEach((r, i) => {
     if (!r.vpc && !r.cidr) {
-      issues.push(`${configKey(['regions', i, 'cidr'])}: is required for a created VPC (a private /16 such as 10.16.0.0/16 that no other region uses)`);
+      issues.push(
+        `${configKey(['regions', i, 'cidr'])}: is required for a created VPC (a private /16 such as 10.16.0.0/16 that no other region uses)`,
+      );
     }
     const cidr = r.vpc ? r.vpc.cidr : r.cidr;
     if (!cidr) return;
@@ -459,14 +571,22 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
       return;
     }
     const clash = ranges.find((other) => cidrsOverlap(other.cidr, cidr));
-    if (clash) issues.push(`${key}: ${cidr} overlaps ${clash.key} (${clash.cidr}); every region needs a range of its own`);
+    if (clash)
+      issues.push(
+        `${key}: ${cidr} overlaps ${clash.key} (${clash.cidr}); every region needs a range of its own`,
+      );
     ranges.push({ cidr, key });
   });
 
   if (c.homeRegion === undefined) {
-    if (c.regions.length > 1) issues.push(`${configKey(['homeRegion'])}: is required with more than one region (one of ${c.regions.map((r) => r.name).join(', ')})`);
+    if (c.regions.length > 1)
+      issues.push(
+        `${configKey(['homeRegion'])}: is required with more than one region (one of ${c.regions.map((r) => r.name).join(', ')})`,
+      );
   } else if (!c.regions.some((r) => r.name === c.homeRegion)) {
-    issues.push(`${configKey(['homeRegion'])}: "${c.homeRegion}" is not one of wsgw:regions (${c.regions.map((r) => r.name).join(', ')})`);
+    issues.push(
+      `${configKey(['homeRegion'])}: "${c.homeRegion}" is not one of wsgw:regions (${c.regions.map((r) => r.name).join(', ')})`,
+    );
   }
 
   if (issues.length > 0) throw new StackConfigError(issues);

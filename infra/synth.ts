@@ -54,7 +54,9 @@ export function keySettings(r: DeclaredResource): string {
     case 'aws:appautoscaling/policy:Policy': {
       const t = i.targetTrackingScalingPolicyConfiguration ?? {};
       const m = t.customizedMetricSpecification;
-      const metric = m ? `${m.namespace}/${m.metricName} ${m.statistic}` : t.predefinedMetricSpecification?.predefinedMetricType;
+      const metric = m
+        ? `${m.namespace}/${m.metricName} ${m.statistic}`
+        : t.predefinedMetricSpecification?.predefinedMetricType;
       return `track ${metric} = ${t.targetValue} (out ${t.scaleOutCooldown}s, in ${t.scaleInCooldown}s)`;
     }
     case 'aws:msk/cluster:Cluster':
@@ -92,13 +94,19 @@ export function regionOf(r: DeclaredResource): string {
 export function mermaid(resources: readonly DeclaredResource[], domain: string): string {
   const of = (type: string) => resources.filter((r) => r.type === type);
   const id = (region: string) => region.replace(/-/g, '_');
-  const lines = ['flowchart LR', `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`, '  dns --> ga["Global Accelerator<br/>TCP 443 and 80, SOURCE_IP affinity"]'];
+  const lines = [
+    'flowchart LR',
+    `  clients([Clients]) -->|wss://${domain}| dns["Cloudflare DNS<br/>${domain} (not proxied)"]`,
+    '  dns --> ga["Global Accelerator<br/>TCP 443 and 80, SOURCE_IP affinity"]',
+  ];
   for (const svc of of('aws:ecs/service:Service')) {
     const region = svc.region!;
     const r = id(region);
     const target = of('aws:appautoscaling/target:Target').find((t) => t.region === region)?.inputs;
     const msk = of('aws:msk/cluster:Cluster').find((c) => c.region === region)?.inputs;
-    const nlb = of('aws:lb/loadBalancer:LoadBalancer').some((l) => l.region === region && l.inputs.loadBalancerType === 'network');
+    const nlb = of('aws:lb/loadBalancer:LoadBalancer').some(
+      (l) => l.region === region && l.inputs.loadBalancerType === 'network',
+    );
     const edge = nlb ? `NLB<br/>TCP passed through, /readyz` : `ALB<br/>HTTPS TLS 1.3, /readyz`;
     const tasks = nlb ? 'ECS Fargate gateway, TLS in the task' : 'ECS Fargate gateway';
     lines.push(
@@ -143,16 +151,29 @@ async function main(): Promise<void> {
     throw err;
   }
   const secrets = config.auth.mode === 'jwt-secret' ? { jwtSecret: 'synth-placeholder-secret' } : undefined;
-  const run = await runProgram({ stack, config: raw, ...(secrets ? { secrets } : {}), load: () => import('./index.js') });
+  const run = await runProgram({
+    stack,
+    config: raw,
+    ...(secrets ? { secrets } : {}),
+    load: () => import('./index.js'),
+  });
 
   const out: string[] = [];
   const timing = deriveTiming(gatewayTiming(config.keepalive), config.keepalive.clientPingSeconds * 1000);
-  out.push(`# wsgw stack "${stack}": ${config.regions.length} region(s), ${run.resources.filter((r) => !r.type.startsWith('wsgw:') && !r.type.startsWith('pulumi:')).length} resources`);
+  out.push(
+    `# wsgw stack "${stack}": ${config.regions.length} region(s), ${run.resources.filter((r) => !r.type.startsWith('wsgw:') && !r.type.startsWith('pulumi:')).length} resources`,
+  );
   out.push(`network: ${describeNat(config.network.nat, config.network.azCount)}`);
   out.push(`cross-region: ${config.regions.length > 1 ? config.msk.crossRegion : 'none (one region)'}`);
-  out.push(`edge: ${config.edge === 'alb' ? 'ALB terminating TLS' : 'NLB passing TCP, TLS in the tasks (ACM exportable certificate)'}`);
-  out.push(`keep-alives: gateway ping every ${config.keepalive.pingSeconds}s${config.keepalive.skipPingAfterClientFrame ? ' (skipped after a client frame)' : ''}, clients every ${config.keepalive.clientPingSeconds}s`);
-  out.push(`timing: load balancer idle ${timing.lbIdleTimeoutS}s, deregistration ${timing.deregistrationDelayS}s, stopTimeout ${timing.stopTimeoutS}s`);
+  out.push(
+    `edge: ${config.edge === 'alb' ? 'ALB terminating TLS' : 'NLB passing TCP, TLS in the tasks (ACM exportable certificate)'}`,
+  );
+  out.push(
+    `keep-alives: gateway ping every ${config.keepalive.pingSeconds}s${config.keepalive.skipPingAfterClientFrame ? ' (skipped after a client frame)' : ''}, clients every ${config.keepalive.clientPingSeconds}s`,
+  );
+  out.push(
+    `timing: load balancer idle ${timing.lbIdleTimeoutS}s, deregistration ${timing.deregistrationDelayS}s, stopTimeout ${timing.stopTimeoutS}s`,
+  );
   const groups = new Map<string, DeclaredResource[]>();
   for (const r of run.resources) {
     if (r.type.startsWith('wsgw:') || r.type.startsWith('pulumi:')) continue;
@@ -165,7 +186,8 @@ async function main(): Promise<void> {
     out.push('', `## ${key} (${rs.length})`);
     const typeWidth = Math.max(...rs.map((r) => r.type.length));
     const nameWidth = Math.max(...rs.map((r) => r.name.length));
-    for (const r of rs) out.push(`${r.type.padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}  ${keySettings(r)}`.trimEnd());
+    for (const r of rs)
+      out.push(`${r.type.padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}  ${keySettings(r)}`.trimEnd());
   }
   out.push('', '## Architecture', '', '```mermaid', mermaid(run.resources, config.domain), '```');
   process.stdout.write(out.join('\n') + '\n');

@@ -24,8 +24,17 @@ const common = {
   logLevel: 'warning',
 };
 await build({ ...common, platform: 'node', outfile: join(pkg, 'dist/wsgw-client.js') });
-await build({ ...common, platform: 'browser', minify: true, outfile: join(pkg, 'dist/wsgw-client.browser.js') });
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.json')], { stdio: 'inherit' });
+await build({
+  ...common,
+  platform: 'browser',
+  minify: true,
+  outfile: join(pkg, 'dist/wsgw-client.browser.js'),
+});
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.json')],
+  { stdio: 'inherit' },
+);
 // The gateway serves the browser build next to its compiled code.
 mkdirSync(join(root, 'dist/client'), { recursive: true });
 copyFileSync(join(pkg, 'dist/wsgw-client.browser.js'), join(root, 'dist/client/wsgw-client.js'));

@@ -54,7 +54,10 @@ function ensureNginx() {
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   /** @type {Array<[string, ...string[]]>} */
-  const commands = [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'nginx-light']];
+  const commands = [
+    ['apt-get', 'update', '-qq'],
+    ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'nginx-light'],
+  ];
   for (const args of commands) {
     const r = spawnSync(sudo[0] ?? args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit', env });
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed`);
@@ -165,7 +168,9 @@ async function stop(exitCode = 0) {
   stopping = true;
   log('stopping');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+  );
   for (const s of stoppers.reverse()) await s().catch(() => {});
   log('stopped');
   process.exit(exitCode);
@@ -191,7 +196,12 @@ async function main() {
   // Each region with its cluster's brokers and, below, its gateways' ports.
   const regions = await Promise.all(
     REGIONS.map(async (r) => {
-      const c = await startCluster({ name: r.name, dir: join(dir, `kafka-${r.name}`), port: await freePort(), owner: process.pid });
+      const c = await startCluster({
+        name: r.name,
+        dir: join(dir, `kafka-${r.name}`),
+        port: await freePort(),
+        owner: process.pid,
+      });
       stoppers.push(() => c.stop());
       return { ...r, brokers: c.brokers, gatewayPorts: /** @type {number[]} */ ([]) };
     }),
@@ -235,8 +245,13 @@ async function main() {
     mkdirSync(prefix, { recursive: true });
     const conf = join(prefix, 'nginx.conf');
     writeFileSync(conf, nginxConf(r, r.gatewayPorts, prefix));
-    const nginx = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
-    run(nginx, ['-c', conf, '-p', prefix, '-e', join(prefix, 'error.log')], { tag: `nginx-${r.name}`, cwd: prefix });
+    const nginx = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx'])
+      .stdout.toString()
+      .trim();
+    run(nginx, ['-c', conf, '-p', prefix, '-e', join(prefix, 'error.log')], {
+      tag: `nginx-${r.name}`,
+      cwd: prefix,
+    });
   }
   for (const r of regions) {
     for (const p of r.gatewayPorts) await waitReady(`http://127.0.0.1:${p}/readyz`, 90_000);
@@ -245,7 +260,9 @@ async function main() {
   const token = devToken(secret);
   log('ready');
   for (const r of regions) log(`region ${r.name}: http://127.0.0.1:${r.port}/?token=${token}`);
-  log(`websocket: ws://127.0.0.1:8081/?token=<token> (region a), ws://127.0.0.1:8082/?token=<token> (region b)`);
+  log(
+    `websocket: ws://127.0.0.1:8081/?token=<token> (region a), ws://127.0.0.1:8082/?token=<token> (region b)`,
+  );
   log('Ctrl-C stops everything');
 }
 

@@ -7,7 +7,11 @@ import type { Row } from './report.js';
 import { KINDS, LABELS } from './report.js';
 import type { TargetKind } from '../load/wire.js';
 
-const COLORS: Readonly<Record<TargetKind, string>> = { gateway: '#2563eb', socketio: '#9ca3af', ws: '#f59e0b' };
+const COLORS: Readonly<Record<TargetKind, string>> = {
+  gateway: '#2563eb',
+  socketio: '#9ca3af',
+  ws: '#f59e0b',
+};
 const W = 980;
 const LABEL_W = 330;
 const BAR_H = 12;
@@ -16,7 +20,12 @@ const BAND_GAP = 14;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function short(v: number, unit: string): string {
-  const n = v >= 1e6 ? `${(v / 1e6).toPrecision(3)}M` : v >= 1e4 ? `${(v / 1e3).toPrecision(3)}k` : `${Number(v.toPrecision(3))}`;
+  const n =
+    v >= 1e6
+      ? `${(v / 1e6).toPrecision(3)}M`
+      : v >= 1e4
+        ? `${(v / 1e3).toPrecision(3)}k`
+        : `${Number(v.toPrecision(3))}`;
   return unit === 'B' ? `${n} B` : unit === 'ms' ? `${n} ms` : `${n}${unit}`;
 }
 
@@ -33,7 +42,9 @@ export function svgChart(title: string, subtitle: string, rows: readonly Row[]):
   ];
   KINDS.forEach((k, i) => {
     const lx = 12 + i * 220;
-    out.push(`<rect x="${lx}" y="50" width="10" height="10" fill="${COLORS[k]}"/><text x="${lx + 14}" y="59">${esc(LABELS[k])}</text>`);
+    out.push(
+      `<rect x="${lx}" y="50" width="10" height="10" fill="${COLORS[k]}"/><text x="${lx + 14}" y="59">${esc(LABELS[k])}</text>`,
+    );
   });
   rows.forEach((r, ri) => {
     const y0 = top + ri * bandH;
@@ -44,8 +55,12 @@ export function svgChart(title: string, subtitle: string, rows: readonly Row[]):
       const v = r.values[k];
       const y = y0 + i * (BAR_H + 3);
       const wBar = v === undefined || max <= 0 ? 0 : Math.max(1, (v / max) * barMax);
-      out.push(`<rect x="${LABEL_W}" y="${y}" width="${wBar.toFixed(1)}" height="${BAR_H}" fill="${COLORS[k]}"/>`);
-      out.push(`<text x="${LABEL_W + wBar + 4}" y="${y + BAR_H - 2}">${v === undefined ? 'n/a' : esc(short(v, r.unit))}</text>`);
+      out.push(
+        `<rect x="${LABEL_W}" y="${y}" width="${wBar.toFixed(1)}" height="${BAR_H}" fill="${COLORS[k]}"/>`,
+      );
+      out.push(
+        `<text x="${LABEL_W + wBar + 4}" y="${y + BAR_H - 2}">${v === undefined ? 'n/a' : esc(short(v, r.unit))}</text>`,
+      );
     });
   });
   out.push('</svg>');

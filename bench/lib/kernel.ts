@@ -54,7 +54,9 @@ export function parseSs(out: string): SocketTotals {
 
 /** The server side of every established connection whose local port is `port`. */
 export function serverSockets(port: number): SocketTotals {
-  const out = execFileSync('ss', ['-tinmH', 'state', 'established', `( sport = :${port} )`], { maxBuffer: 1 << 30 }).toString();
+  const out = execFileSync('ss', ['-tinmH', 'state', 'established', `( sport = :${port} )`], {
+    maxBuffer: 1 << 30,
+  }).toString();
   return parseSs(out);
 }
 
@@ -64,7 +66,8 @@ export function serverSockets(port: number): SocketTotals {
  * timestamps are on (net.ipv4.tcp_timestamps = 1, the default, and what the run checks).
  */
 export const TCP_IP_HEADER_BYTES = 52;
-export const wireBytes = (payload: number, segments: number): number => payload + segments * TCP_IP_HEADER_BYTES;
+export const wireBytes = (payload: number, segments: number): number =>
+  payload + segments * TCP_IP_HEADER_BYTES;
 
 export function tcpTimestampsOn(): boolean {
   try {
@@ -75,7 +78,14 @@ export function tcpTimestampsOn(): boolean {
 }
 
 /** The slab caches every TCP socket takes objects from (socket, inode, file, dentry, epoll entries). */
-export const SOCKET_SLABS = ['TCP', 'sock_inode_cache', 'filp', 'dentry', 'eventpoll_epi', 'eventpoll_pwq'] as const;
+export const SOCKET_SLABS = [
+  'TCP',
+  'sock_inode_cache',
+  'filp',
+  'dentry',
+  'eventpoll_epi',
+  'eventpoll_pwq',
+] as const;
 
 /** Active objects and object size of the socket slab caches; undefined when /proc/slabinfo is not readable (it needs root). */
 export function slabs(): Record<string, { objects: number; objectBytes: number }> | undefined {
@@ -88,7 +98,8 @@ export function slabs(): Record<string, { objects: number; objectBytes: number }
   const out: Record<string, { objects: number; objectBytes: number }> = {};
   for (const line of text.split('\n')) {
     const [name, active, , size] = line.split(/\s+/);
-    if (name !== undefined && (SOCKET_SLABS as readonly string[]).includes(name)) out[name] = { objects: Number(active), objectBytes: Number(size) };
+    if (name !== undefined && (SOCKET_SLABS as readonly string[]).includes(name))
+      out[name] = { objects: Number(active), objectBytes: Number(size) };
   }
   return out;
 }

@@ -10,7 +10,11 @@ import type { TargetKind } from '../load/wire.js';
 import { sig } from './util.js';
 
 export const KINDS: readonly TargetKind[] = ['gateway', 'socketio', 'ws'];
-export const LABELS: Readonly<Record<TargetKind, string>> = { gateway: 'wsgw', socketio: 'Socket.IO + Redis adapter', ws: 'plain ws loop' };
+export const LABELS: Readonly<Record<TargetKind, string>> = {
+  gateway: 'wsgw',
+  socketio: 'Socket.IO + Redis adapter',
+  ws: 'plain ws loop',
+};
 
 export interface Row {
   readonly scenario: string;
@@ -22,7 +26,13 @@ export interface Row {
   readonly advantage: Partial<Record<'socketio' | 'ws', number>>;
 }
 
-export function row(scenario: string, figure: string, unit: string, better: 'higher' | 'lower', values: Partial<Record<TargetKind, number | undefined>>): Row {
+export function row(
+  scenario: string,
+  figure: string,
+  unit: string,
+  better: 'higher' | 'lower',
+  values: Partial<Record<TargetKind, number | undefined>>,
+): Row {
   const clean: Partial<Record<TargetKind, number>> = {};
   for (const k of KINDS) {
     const v = values[k];
@@ -42,14 +52,23 @@ function fmt(v: number | undefined, unit: string): string {
   if (v === undefined) return 'n/a';
   if (unit === 'B') return v >= 10_240 ? `${sig(v / 1024)} KiB` : `${Math.round(v)} B`;
   if (unit === 'ms') return `${sig(v)} ms`;
-  if (unit === '/s' || unit === '/cpu-s') return `${v >= 1e6 ? `${sig(v / 1e6)}M` : v >= 1e3 ? `${sig(v / 1e3)}k` : sig(v)}${unit}`;
+  if (unit === '/s' || unit === '/cpu-s')
+    return `${v >= 1e6 ? `${sig(v / 1e6)}M` : v >= 1e3 ? `${sig(v / 1e3)}k` : sig(v)}${unit}`;
   return `${sig(v)} ${unit}`;
 }
 
 const x = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}×`);
 
 export function markdownTable(rows: readonly Row[]): string {
-  const head = ['Scenario', 'Figure', LABELS.gateway, LABELS.socketio, LABELS.ws, 'wsgw vs Socket.IO', 'wsgw vs ws'];
+  const head = [
+    'Scenario',
+    'Figure',
+    LABELS.gateway,
+    LABELS.socketio,
+    LABELS.ws,
+    'wsgw vs Socket.IO',
+    'wsgw vs ws',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
     lines.push(

@@ -5,7 +5,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from '../lib/histogram.js';
-import type { ChannelSpec, Command, ConnectReply, PingReply, PublishReply, Reply, StatsReply } from './protocol.js';
+import type {
+  ChannelSpec,
+  Command,
+  ConnectReply,
+  PingReply,
+  PublishReply,
+  Reply,
+  StatsReply,
+} from './protocol.js';
 import { clock, type Target } from './wire.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -53,7 +61,8 @@ class Worker {
   request<R extends Reply>(cmd: Request): Promise<R> {
     const id = ++this.seq;
     return new Promise<R>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`client worker exited (${code}) during ${cmd.type}`));
+      const onExit = (code: number | null) =>
+        reject(new Error(`client worker exited (${code}) during ${cmd.type}`));
       this.child.once('exit', onExit);
       this.waiting.set(id, (r) => {
         this.child.off('exit', onExit);
@@ -95,7 +104,10 @@ export class ClientPool {
   static async start(count: number): Promise<ClientPool> {
     const workers: Worker[] = [];
     for (let i = 0; i < count; i++) {
-      const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(WORKER, [], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       workers.push(new Worker(child));
     }
     const pool = new ClientPool(workers);
@@ -120,7 +132,12 @@ export class ClientPool {
    * Opens `count` connections spread evenly over the workers, each from its own source
    * addresses. `concurrency` is per worker; 0 starts them all at once.
    */
-  async connect(target: Target, count: number, channels: ChannelSpec, opts: { concurrency: number; timeoutMs: number }): Promise<ConnectOutcome> {
+  async connect(
+    target: Target,
+    count: number,
+    channels: ChannelSpec,
+    opts: { concurrency: number; timeoutMs: number },
+  ): Promise<ConnectOutcome> {
     const n = this.workers.length;
     const t0 = clock();
     const replies = await this.each((w, i) => {
@@ -139,7 +156,9 @@ export class ClientPool {
     const lastOpen = Math.max(t0, ...replies.map((r) => r.lastOpenAt));
     const lastSub = Math.max(t0, ...replies.map((r) => r.lastSubscribedAt));
     const subsPerChannel = new Map<string, number>();
-    for (const r of replies) for (const [ch, k] of Object.entries(r.subsPerChannel)) subsPerChannel.set(ch, (subsPerChannel.get(ch) ?? 0) + k);
+    for (const r of replies)
+      for (const [ch, k] of Object.entries(r.subsPerChannel))
+        subsPerChannel.set(ch, (subsPerChannel.get(ch) ?? 0) + k);
     return {
       subsPerChannel,
       opened: sum((r) => r.opened),
@@ -180,7 +199,12 @@ export class ClientPool {
   }
 
   /** Publishes from the first worker's first connection (use a pool of one as the publisher). */
-  publish(rate: number, durationMs: number, size: number, channels: readonly string[]): Promise<PublishReply> {
+  publish(
+    rate: number,
+    durationMs: number,
+    size: number,
+    channels: readonly string[],
+  ): Promise<PublishReply> {
     return this.workers[0]!.request<PublishReply>({ type: 'publish', rate, durationMs, size, channels });
   }
 
@@ -198,6 +222,10 @@ export class ClientPool {
     for (const w of this.workers) {
       w.child.disconnect();
     }
-    await Promise.all(this.workers.map((w) => (w.child.exitCode !== null ? undefined : new Promise((r) => w.child.once('exit', r)))));
+    await Promise.all(
+      this.workers.map((w) =>
+        w.child.exitCode !== null ? undefined : new Promise((r) => w.child.once('exit', r)),
+      ),
+    );
   }
 }

@@ -90,4 +90,9 @@ export interface PingReply {
   readonly pongs: number;
 }
 
-export type Reply = ConnectReply | StatsReply | PublishReply | PingReply | { readonly type: 'reset' | 'close'; readonly id: number };
+export type Reply =
+  | ConnectReply
+  | StatsReply
+  | PublishReply
+  | PingReply
+  | { readonly type: 'reset' | 'close'; readonly id: number };

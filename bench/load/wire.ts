@@ -88,7 +88,8 @@ export interface ClientEvents {
 const KEY = 'd3NndyBiZW5jaCBrZXkhIQ==';
 
 function upgradeRequest(t: Target): string {
-  const path = t.kind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : t.query ? `/?${t.query}` : '/';
+  const path =
+    t.kind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : t.query ? `/?${t.query}` : '/';
   return (
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
@@ -112,7 +113,9 @@ export const pingFrame = (id: number): Buffer => textFrame(`{"op":"ping","id":${
 /** A publish without an id: fire and forget, as a backend streaming updates would. */
 export function pubFrame(kind: TargetKind, ch: string, data: string): Buffer {
   const c = JSON.stringify(ch);
-  return textFrame(kind === 'socketio' ? `42["pub",{"ch":${c},"data":${data}}]` : `{"op":"pub","ch":${c},"data":${data}}`);
+  return textFrame(
+    kind === 'socketio' ? `42["pub",{"ch":${c},"data":${data}}]` : `{"op":"pub","ch":${c},"data":${data}}`,
+  );
 }
 
 /**
@@ -147,7 +150,9 @@ export class WireClient {
   ) {
     this.channels = channels;
     const tcp = connect({ host: '127.0.0.1', port: target.port, localAddress, noDelay: true });
-    this.socket = target.tls ? connectTls({ socket: tcp, servername: 'localhost', rejectUnauthorized: false }) : tcp;
+    this.socket = target.tls
+      ? connectTls({ socket: tcp, servername: 'localhost', rejectUnauthorized: false })
+      : tcp;
     (this.socket as Socket & { [kClient]?: WireClient })[kClient] = this;
     // Over TLS the upgrade request waits for the handshake, so `open` marks both.
     this.socket.on(target.tls ? 'secureConnect' : 'connect', onConnect);
@@ -259,14 +264,17 @@ export class WireClient {
     if (this.target.kind === 'socketio') {
       const first = buf[start];
       const second = buf[start + 1];
-      if (first === 0x32 && end - start === 1) this.socket.write(EIO_PONG); // "2": Engine.IO ping
-      else if (first === 0x34 && second === 0x30) this.markOpen(); // "40{...}": namespace joined
+      if (first === 0x32 && end - start === 1)
+        this.socket.write(EIO_PONG); // "2": Engine.IO ping
+      else if (first === 0x34 && second === 0x30)
+        this.markOpen(); // "40{...}": namespace joined
       else if (first === 0x34 && second === 0x33) this.ack(); // "43<id>[...]": event ack
       return;
     }
     // {"op":"ack",...}: the gateway's and the plain ws server's acknowledgement.
     if (buf[start + 7] === 0x61 && buf.toString('latin1', start, start + 12) === '{"op":"ack",') this.ack();
-    else if (buf[start + 7] === 0x70 && buf.toString('latin1', start, start + 12) === '{"op":"pong"') this.events.pong?.(this);
+    else if (buf[start + 7] === 0x70 && buf.toString('latin1', start, start + 12) === '{"op":"pong"')
+      this.events.pong?.(this);
   }
 
   private ack(): void {

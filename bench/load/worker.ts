@@ -4,7 +4,15 @@
  * process's open-file limit caps the load.
  */
 import { Histogram } from '../lib/histogram.js';
-import type { ChannelSpec, Command, ConnectReply, PingReply, PublishReply, Reply, StatsReply } from './protocol.js';
+import type {
+  ChannelSpec,
+  Command,
+  ConnectReply,
+  PingReply,
+  PublishReply,
+  Reply,
+  StatsReply,
+} from './protocol.js';
 import { WireClient, clock, payloadFor, pingFrame, pubFrame, type ClientEvents } from './wire.js';
 
 const clients = new Set<WireClient>();
@@ -87,7 +95,8 @@ function channelsFor(spec: ChannelSpec): string[] {
       return [spec.ch];
     case 'random': {
       const picked = new Set<string>();
-      while (picked.size < Math.min(spec.per, spec.count)) picked.add(`${spec.prefix}${Math.floor(Math.random() * spec.count)}`);
+      while (picked.size < Math.min(spec.per, spec.count))
+        picked.add(`${spec.prefix}${Math.floor(Math.random() * spec.count)}`);
       return [...picked];
     }
   }
@@ -147,7 +156,10 @@ async function publish(cmd: Extract<Command, { type: 'publish' }>): Promise<void
   await new Promise<void>((resolve) => {
     const tick = () => {
       const elapsed = performance.now() - start;
-      const due = Math.min(Math.floor((elapsed / 1000) * cmd.rate) + 1, Math.ceil((cmd.durationMs / 1000) * cmd.rate));
+      const due = Math.min(
+        Math.floor((elapsed / 1000) * cmd.rate) + 1,
+        Math.ceil((cmd.durationMs / 1000) * cmd.rate),
+      );
       const chs = cmd.channels;
       while (sent < due) {
         const ch = chs.length === 1 ? chs[0]! : chs[Math.floor(Math.random() * chs.length)]!;
@@ -178,7 +190,13 @@ async function ping(cmd: Extract<Command, { type: 'ping' }>): Promise<void> {
   await new Promise<void>((resolve) => {
     const tick = () => {
       const elapsed = performance.now() - start;
-      const due = n === 0 ? 0 : Math.min(Math.floor((elapsed / cmd.intervalMs) * n), Math.floor((cmd.durationMs / cmd.intervalMs) * n));
+      const due =
+        n === 0
+          ? 0
+          : Math.min(
+              Math.floor((elapsed / cmd.intervalMs) * n),
+              Math.floor((cmd.durationMs / cmd.intervalMs) * n),
+            );
       while (sent < due) {
         list[sent % n]!.write(pingFrame(Math.floor(sent / n) + 1));
         sent++;
@@ -228,7 +246,17 @@ process.on('message', (raw) => {
       serverPings = 0;
       return reply({ type: 'reset', id: cmd.id });
     case 'stats': {
-      const r: StatsReply = { type: 'stats', id: cmd.id, delivered, early: early.toSparse(), late: late.toSparse(), dropped, lastDropReason, open: clients.size, serverPings };
+      const r: StatsReply = {
+        type: 'stats',
+        id: cmd.id,
+        delivered,
+        early: early.toSparse(),
+        late: late.toSparse(),
+        dropped,
+        lastDropReason,
+        open: clients.size,
+        serverPings,
+      };
       return reply(r);
     }
     case 'publish':

@@ -20,7 +20,14 @@ import { connect as connectTls } from 'node:tls';
 import type { ClientPool } from '../load/pool.js';
 import { startGateway, type Running } from '../servers/targets.js';
 import { makeCertificate, type Certificate, type KeyType } from '../servers/tls.js';
-import { serverSockets, slabs, sockstatTcpBytes, tcpTimestampsOn, wireBytes, type SocketTotals } from '../lib/kernel.js';
+import {
+  serverSockets,
+  slabs,
+  sockstatTcpBytes,
+  tcpTimestampsOn,
+  wireBytes,
+  type SocketTotals,
+} from '../lib/kernel.js';
 import { sumCpu, sumRss } from '../lib/proc.js';
 import { quiesce, sig, sleep } from '../lib/util.js';
 
@@ -96,22 +103,40 @@ export interface VariantResult {
 
 export interface CapacityResult {
   readonly config: CapacityConfig;
-  readonly tls: { readonly protocol: string | null; readonly cipher: string; readonly certDerBytes: Readonly<Record<string, number>> };
+  readonly tls: {
+    readonly protocol: string | null;
+    readonly cipher: string;
+    readonly certDerBytes: Readonly<Record<string, number>>;
+  };
   readonly tcpTimestamps: boolean;
   readonly repeats: ReadonlyArray<ReadonlyArray<VariantResult>>;
   /** RSA only in the storm: its handshake is what differs. */
   readonly rsaStorm: ReadonlyArray<VariantResult['storm']>;
-  readonly cluster?: ReadonlyArray<{ readonly variant: Variant; readonly processes: number; readonly connections: number; readonly failed: number; readonly rssPerConnBytes: number }>;
+  readonly cluster?: ReadonlyArray<{
+    readonly variant: Variant;
+    readonly processes: number;
+    readonly connections: number;
+    readonly failed: number;
+    readonly rssPerConnBytes: number;
+  }>;
 }
 
 type Log = (s: string) => void;
 
 const NO_PINGS_MS = '600000';
 
-function delta(a: SocketTotals, b: SocketTotals): { out: number; in: number; segsOut: number; segsIn: number } {
+function delta(
+  a: SocketTotals,
+  b: SocketTotals,
+): { out: number; in: number; segsOut: number; segsIn: number } {
   const segsOut = b.segsOut - a.segsOut;
   const segsIn = b.segsIn - a.segsIn;
-  return { out: wireBytes(b.bytesSent - a.bytesSent, segsOut), in: wireBytes(b.bytesReceived - a.bytesReceived, segsIn), segsOut, segsIn };
+  return {
+    out: wireBytes(b.bytesSent - a.bytesSent, segsOut),
+    in: wireBytes(b.bytesReceived - a.bytesReceived, segsIn),
+    segsOut,
+    segsIn,
+  };
 }
 
 function perEvent(events: number, cpuSec: number, d: ReturnType<typeof delta>): PerEvent {
@@ -127,7 +152,11 @@ function perEvent(events: number, cpuSec: number, d: ReturnType<typeof delta>): 
 }
 
 /** Server CPU and socket counters over a window in which `during` runs, less the idle CPU. */
-async function window(run: Running, idleCpuPerSec: number, during: () => Promise<void>): Promise<{ cpu: number; d: ReturnType<typeof delta> }> {
+async function window(
+  run: Running,
+  idleCpuPerSec: number,
+  during: () => Promise<void>,
+): Promise<{ cpu: number; d: ReturnType<typeof delta> }> {
   const port = run.target.port;
   const s0 = serverSockets(port);
   const c0 = sumCpu(run.serverPids());
@@ -139,7 +168,10 @@ async function window(run: Running, idleCpuPerSec: number, during: () => Promise
   return { cpu: Math.max(0, c1 - c0 - idleCpuPerSec * seconds), d: delta(s0, s1) };
 }
 
-function options(variant: Variant, certs: ReadonlyMap<KeyType, Certificate>): { tls?: Certificate; preload: boolean } {
+function options(
+  variant: Variant,
+  certs: ReadonlyMap<KeyType, Certificate>,
+): { tls?: Certificate; preload: boolean } {
   if (variant === 'plain') return { preload: true };
   const cert = certs.get(variant === 'tls-ecdsa-p256' ? 'ecdsa-p256' : 'rsa-2048')!;
   return { tls: cert, preload: true };
@@ -148,7 +180,12 @@ function options(variant: Variant, certs: ReadonlyMap<KeyType, Certificate>): { 
 async function storm(run: Running, pool: ClientPool, k: number): Promise<VariantResult['storm']> {
   await quiesce(run.serverPids());
   const c0 = sumCpu(run.serverPids());
-  const c = await pool.connect(run.target, k, { kind: 'one', ch: 'storm' }, { concurrency: 0, timeoutMs: 120_000 });
+  const c = await pool.connect(
+    run.target,
+    k,
+    { kind: 'one', ch: 'storm' },
+    { concurrency: 0, timeoutMs: 120_000 },
+  );
   await quiesce(run.serverPids());
   const cpu = sumCpu(run.serverPids()) - c0;
   const s = serverSockets(run.target.port);
@@ -165,12 +202,28 @@ async function storm(run: Running, pool: ClientPool, k: number): Promise<Variant
 }
 
 /** The memory a server holds once it is quiet: process, V8 heap, kernel socket objects, TCP buffers. */
-async function memory(run: Running): Promise<{ rss: number; heap: number | undefined; slab: ReturnType<typeof slabs>; sock: number }> {
+async function memory(
+  run: Running,
+): Promise<{ rss: number; heap: number | undefined; slab: ReturnType<typeof slabs>; sock: number }> {
   await quiesce(run.serverPids());
-  return { rss: sumRss(run.serverPids()), heap: await run.heapUsed(), slab: slabs(), sock: sockstatTcpBytes() };
+  return {
+    rss: sumRss(run.serverPids()),
+    heap: await run.heapUsed(),
+    slab: slabs(),
+    sock: sockstatTcpBytes(),
+  };
 }
 
-async function measure(variant: Variant, cfg: CapacityConfig, certs: ReadonlyMap<KeyType, Certificate>, subs: ClientPool, pub: ClientPool, started: (r: Promise<Running>) => Promise<Running>, stopped: (r: Running) => Promise<void>, log: Log): Promise<VariantResult> {
+async function measure(
+  variant: Variant,
+  cfg: CapacityConfig,
+  certs: ReadonlyMap<KeyType, Certificate>,
+  subs: ClientPool,
+  pub: ClientPool,
+  started: (r: Promise<Running>) => Promise<Running>,
+  stopped: (r: Running) => Promise<void>,
+  log: Log,
+): Promise<VariantResult> {
   const opts = options(variant, certs);
   const n = cfg.connections;
 
@@ -179,7 +232,12 @@ async function measure(variant: Variant, cfg: CapacityConfig, certs: ReadonlyMap
   await sleep(500);
   const { rss: rss0, heap: heap0, slab: slab0, sock: sock0 } = await memory(g);
   const log0 = g.logBytes() ?? 0;
-  const c = await subs.connect(g.target, n, { kind: 'one', ch: 'cap' }, { concurrency: 100, timeoutMs: 180_000 });
+  const c = await subs.connect(
+    g.target,
+    n,
+    { kind: 'one', ch: 'cap' },
+    { concurrency: 100, timeoutMs: 180_000 },
+  );
   await sleep(1_000);
   const { rss: rss1, heap: heap1, slab: slab1, sock: sock1 } = await memory(g);
   const held = serverSockets(g.target.port);
@@ -196,7 +254,9 @@ async function measure(variant: Variant, cfg: CapacityConfig, certs: ReadonlyMap
     }
     kernelObjects = sig(kernelObjects);
   }
-  log(`  ${variant}: ${c.subscribed} of ${n} connected and subscribed; RSS ${sig((rss1 - rss0) / k)} B per connection`);
+  log(
+    `  ${variant}: ${c.subscribed} of ${n} connected and subscribed; RSS ${sig((rss1 - rss0) / k)} B per connection`,
+  );
 
   const idle = await window(g, 0, () => sleep(cfg.windowMs));
   const idleCpuPerSec = idle.cpu / (cfg.windowMs / 1000);
@@ -223,7 +283,9 @@ async function measure(variant: Variant, cfg: CapacityConfig, certs: ReadonlyMap
   await stopped(g);
 
   // Server pings: a gateway pinging every serverPingMs, measured once its sweeps are under way.
-  const g2 = await started(startGateway(1, { WSGW_PING_INTERVAL_MS: String(cfg.serverPingMs) }, undefined, opts));
+  const g2 = await started(
+    startGateway(1, { WSGW_PING_INTERVAL_MS: String(cfg.serverPingMs) }, undefined, opts),
+  );
   await subs.connect(g2.target, n, { kind: 'none' }, { concurrency: 100, timeoutMs: 180_000 });
   await sleep(cfg.serverPingMs + 500);
   await quiesce(g2.serverPids());
@@ -259,11 +321,14 @@ async function measure(variant: Variant, cfg: CapacityConfig, certs: ReadonlyMap
 /** The TLS version and cipher a client negotiates with a TLS gateway (what the figures were measured with). */
 function negotiated(port: number): Promise<{ protocol: string | null; cipher: string }> {
   return new Promise((resolve, reject) => {
-    const s = connectTls({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
-      const r = { protocol: s.getProtocol(), cipher: s.getCipher().name };
-      s.destroy();
-      resolve(r);
-    });
+    const s = connectTls(
+      { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false },
+      () => {
+        const r = { protocol: s.getProtocol(), cipher: s.getCipher().name };
+        s.destroy();
+        resolve(r);
+      },
+    );
     s.once('error', reject);
   });
 }
@@ -282,7 +347,10 @@ export async function runCapacity(
   ]);
   try {
     const probe = await started(startGateway(1, {}, undefined, { tls: certs.get('ecdsa-p256')! }));
-    const tls = { ...(await negotiated(probe.target.port)), certDerBytes: Object.fromEntries([...certs].map(([t, c]) => [t, c.certDerBytes])) };
+    const tls = {
+      ...(await negotiated(probe.target.port)),
+      certDerBytes: Object.fromEntries([...certs].map(([t, c]) => [t, c.certDerBytes])),
+    };
     await stopped(probe);
 
     const repeats: VariantResult[][] = [];
@@ -291,12 +359,16 @@ export async function runCapacity(
       const order: Variant[] = i % 2 === 0 ? ['plain', 'tls-ecdsa-p256'] : ['tls-ecdsa-p256', 'plain'];
       const results: VariantResult[] = [];
       for (const v of order) {
-        log(`capacity, repeat ${i + 1} of ${cfg.repeats}: ${VARIANT_LABELS[v]}, ${cfg.connections} connections`);
+        log(
+          `capacity, repeat ${i + 1} of ${cfg.repeats}: ${VARIANT_LABELS[v]}, ${cfg.connections} connections`,
+        );
         results.push(await measure(v, cfg, certs, subs, pub, started, stopped, log));
       }
       repeats.push(results.sort((a, b) => a.variant.localeCompare(b.variant)));
       log(`capacity, repeat ${i + 1}: storm of ${cfg.stormClients} with ${VARIANT_LABELS['tls-rsa-2048']}`);
-      const g = await started(startGateway(1, { WSGW_PING_INTERVAL_MS: NO_PINGS_MS }, undefined, options('tls-rsa-2048', certs)));
+      const g = await started(
+        startGateway(1, { WSGW_PING_INTERVAL_MS: NO_PINGS_MS }, undefined, options('tls-rsa-2048', certs)),
+      );
       rsaStorm.push(await storm(g, subs, cfg.stormClients));
       await stopped(g);
     }
@@ -306,21 +378,43 @@ export async function runCapacity(
       const { processes, connections } = cfg.cluster;
       cluster = [];
       for (const v of ['plain', 'tls-ecdsa-p256'] as const) {
-        log(`capacity: ${connections} idle connections over ${processes} gateway processes, ${VARIANT_LABELS[v]}`);
-        const g = await started(startGateway(processes, { WSGW_PING_INTERVAL_MS: NO_PINGS_MS }, undefined, options(v, certs)));
+        log(
+          `capacity: ${connections} idle connections over ${processes} gateway processes, ${VARIANT_LABELS[v]}`,
+        );
+        const g = await started(
+          startGateway(processes, { WSGW_PING_INTERVAL_MS: NO_PINGS_MS }, undefined, options(v, certs)),
+        );
         await sleep(500);
         await quiesce(g.serverPids());
         const rss0 = sumRss(g.serverPids());
-        const c = await subs.connect(g.target, connections, { kind: 'none' }, { concurrency: 100, timeoutMs: 240_000 });
+        const c = await subs.connect(
+          g.target,
+          connections,
+          { kind: 'none' },
+          { concurrency: 100, timeoutMs: 240_000 },
+        );
         await sleep(1_000);
         await quiesce(g.serverPids());
         const rss1 = sumRss(g.serverPids());
         await subs.closeAll();
         await stopped(g);
-        cluster.push({ variant: v, processes, connections: c.opened, failed: c.failed, rssPerConnBytes: sig((rss1 - rss0) / Math.max(1, c.opened)) });
+        cluster.push({
+          variant: v,
+          processes,
+          connections: c.opened,
+          failed: c.failed,
+          rssPerConnBytes: sig((rss1 - rss0) / Math.max(1, c.opened)),
+        });
       }
     }
-    return { config: cfg, tls, tcpTimestamps: tcpTimestampsOn(), repeats, rsaStorm, ...(cluster ? { cluster } : {}) };
+    return {
+      config: cfg,
+      tls,
+      tcpTimestamps: tcpTimestampsOn(),
+      repeats,
+      rsaStorm,
+      ...(cluster ? { cluster } : {}),
+    };
   } finally {
     for (const c of certs.values()) c.remove();
   }
@@ -375,7 +469,8 @@ export function capacityRows(c: CapacityResult): CapacityRow[] {
   });
 }
 
-const list = (v: readonly number[], unit: string): string => (v.length === 0 ? 'n/a' : v.map((x) => `${sig(x)}`).join(' / ') + (unit === '/s' ? '/s' : ` ${unit}`));
+const list = (v: readonly number[], unit: string): string =>
+  v.length === 0 ? 'n/a' : v.map((x) => `${sig(x)}`).join(' / ') + (unit === '/s' ? '/s' : ` ${unit}`);
 
 /** The capacity figures as Markdown: one column per variant, a value per repeat. */
 export function capacityMarkdown(c: CapacityResult): string {
@@ -383,16 +478,34 @@ export function capacityMarkdown(c: CapacityResult): string {
     `| Figure (${c.config.connections.toLocaleString('en-US')} connections; storm of ${c.config.stormClients.toLocaleString('en-US')}) | ${VARIANT_LABELS.plain} | ${VARIANT_LABELS['tls-ecdsa-p256']} | TLS ÷ plain |`,
     '|---|---:|---:|---:|',
   ];
-  for (const r of capacityRows(c)) lines.push(`| ${r.figure} | ${list(r.plain, r.unit)} | ${list(r.tls, r.unit)} | ${r.ratio.length ? r.ratio.map((x) => `${x}×`).join(' / ') : 'n/a'} |`);
-  const ecdsa = c.repeats.map((rep) => rep.find((r) => r.variant === 'tls-ecdsa-p256')?.storm.cpuMsPerHandshake ?? 0);
+  for (const r of capacityRows(c))
+    lines.push(
+      `| ${r.figure} | ${list(r.plain, r.unit)} | ${list(r.tls, r.unit)} | ${r.ratio.length ? r.ratio.map((x) => `${x}×`).join(' / ') : 'n/a'} |`,
+    );
+  const ecdsa = c.repeats.map(
+    (rep) => rep.find((r) => r.variant === 'tls-ecdsa-p256')?.storm.cpuMsPerHandshake ?? 0,
+  );
   const rsa = c.rsaStorm.map((s) => s.cpuMsPerHandshake);
   lines.push(
     `| server CPU per handshake, ${VARIANT_LABELS['tls-rsa-2048']} | | ${list(rsa, 'ms')} | ${rsa.map((x, i) => (ecdsa[i] ? `${sig(x / ecdsa[i]!)}× ECDSA` : 'n/a')).join(' / ')} |`,
   );
-  lines.push(`| handshakes/s in the storm, ${VARIANT_LABELS['tls-rsa-2048']} | | ${list(c.rsaStorm.map((s) => s.handshakesPerSec), '/s')} | |`);
+  lines.push(
+    `| handshakes/s in the storm, ${VARIANT_LABELS['tls-rsa-2048']} | | ${list(
+      c.rsaStorm.map((s) => s.handshakesPerSec),
+      '/s',
+    )} | |`,
+  );
   for (const x of c.cluster ?? []) {
-    lines.push(`| RSS per idle connection, ${x.connections.toLocaleString('en-US')} over ${x.processes} processes, ${VARIANT_LABELS[x.variant]} | ${x.variant === 'plain' ? `${x.rssPerConnBytes} B` : ''} | ${x.variant === 'plain' ? '' : `${x.rssPerConnBytes} B`} | |`);
+    lines.push(
+      `| RSS per idle connection, ${x.connections.toLocaleString('en-US')} over ${x.processes} processes, ${VARIANT_LABELS[x.variant]} | ${x.variant === 'plain' ? `${x.rssPerConnBytes} B` : ''} | ${x.variant === 'plain' ? '' : `${x.rssPerConnBytes} B`} | |`,
+    );
   }
-  const note = `Values per repeat (a / b). TLS: ${c.tls.protocol ?? 'unknown'}, ${c.tls.cipher}; certificates ${Object.entries(c.tls.certDerBytes).map(([k, b]) => `${k} ${b} B`).join(', ')} (self-signed, no chain). TCP timestamps ${c.tcpTimestamps ? 'on' : 'off'}: wire bytes count 52 bytes of IPv4 and TCP headers per segment.`;
+  const note = `Values per repeat (a / b). TLS: ${c.tls.protocol ?? 'unknown'}, ${c.tls.cipher}; certificates ${Object.entries(
+    c.tls.certDerBytes,
+  )
+    .map(([k, b]) => `${k} ${b} B`)
+    .join(
+      ', ',
+    )} (self-signed, no chain). TCP timestamps ${c.tcpTimestamps ? 'on' : 'off'}: wire bytes count 52 bytes of IPv4 and TCP headers per segment.`;
   return `${lines.join('\n')}\n\n${note}\n`;
 }

@@ -11,7 +11,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker, type Cluster, type MirrorMaker } from '../../scripts/kafka/index.mjs';
+import {
+  KAFKA_DIR,
+  fetchKafka,
+  freePort,
+  startCluster,
+  startMirrorMaker,
+  type Cluster,
+  type MirrorMaker,
+} from '../../scripts/kafka/index.mjs';
 import type { ClientPool } from '../load/pool.js';
 import { startGateway, type Running } from '../servers/targets.js';
 import { sig, sleep } from '../lib/util.js';
@@ -46,7 +54,13 @@ export interface CrossRegionResult {
 
 const SECRET = 'wsgw-bench-secret-0123456789abcdef0123456789';
 
-export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: ClientPool, cfg: CrossRegionConfig, log: (s: string) => void): Promise<CrossRegionResult> {
+export async function runCrossRegion(
+  subsA: ClientPool,
+  subsB: ClientPool,
+  pub: ClientPool,
+  cfg: CrossRegionConfig,
+  log: (s: string) => void,
+): Promise<CrossRegionResult> {
   const dir = join(KAFKA_DIR, `bench-regions-${process.pid}`);
   const clusters: Cluster[] = [];
   let mm: MirrorMaker | undefined;
@@ -55,20 +69,44 @@ export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: 
     log('cross-region: starting Kafka clusters a and b and MirrorMaker 2');
     fetchKafka({ quiet: true });
     const [pa, pb] = [await freePort(), await freePort()];
-    clusters.push(...(await Promise.all([
-      startCluster({ name: 'a', port: pa, dir: join(dir, 'a'), heap: '384m', owner: process.pid }),
-      startCluster({ name: 'b', port: pb, dir: join(dir, 'b'), heap: '384m', owner: process.pid }),
-    ])));
+    clusters.push(
+      ...(await Promise.all([
+        startCluster({ name: 'a', port: pa, dir: join(dir, 'a'), heap: '384m', owner: process.pid }),
+        startCluster({ name: 'b', port: pb, dir: join(dir, 'b'), heap: '384m', owner: process.pid }),
+      ])),
+    );
     const [a, b] = clusters as [Cluster, Cluster];
-    mm = await startMirrorMaker({ clusters: [{ name: 'a', brokers: a.brokers }, { name: 'b', brokers: b.brokers }], dir: join(dir, 'mm2'), heap: '384m', owner: process.pid });
+    mm = await startMirrorMaker({
+      clusters: [
+        { name: 'a', brokers: a.brokers },
+        { name: 'b', brokers: b.brokers },
+      ],
+      dir: join(dir, 'mm2'),
+      heap: '384m',
+      owner: process.pid,
+    });
     const token = await new SignJWT({ subscribe: ['*'], publish: ['*'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('bench')
       .setExpirationTime('2h')
       .sign(new TextEncoder().encode(SECRET));
     const query = `token=${token}`;
-    for (const [region, c] of [['a', a], ['b', b]] as const) {
-      gateways.push(await startGateway(1, { WSGW_REGION: region, WSGW_KAFKA_BROKERS: c.brokers.join(','), WSGW_JWT_SECRET: SECRET, WSGW_NODE_ID: `bench-${region}` }, query));
+    for (const [region, c] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      gateways.push(
+        await startGateway(
+          1,
+          {
+            WSGW_REGION: region,
+            WSGW_KAFKA_BROKERS: c.brokers.join(','),
+            WSGW_JWT_SECRET: SECRET,
+            WSGW_NODE_ID: `bench-${region}`,
+          },
+          query,
+        ),
+      );
     }
     const [ga, gb] = gateways as [Running, Running];
     const spec = { kind: 'one', ch: 'xr' } as const;
@@ -76,7 +114,9 @@ export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: 
     const cb = await subsB.connect(gb.target, cfg.subscribers, spec, { concurrency: 100, timeoutMs: 60_000 });
     const cp = await pub.connect(ga.target, 1, { kind: 'none' }, { concurrency: 1, timeoutMs: 10_000 });
     if (ca.subscribed < cfg.subscribers || cb.subscribed < cfg.subscribers || cp.opened !== 1) {
-      throw new Error(`cross-region: clients did not connect (${ca.firstError ?? cb.firstError ?? cp.firstError})`);
+      throw new Error(
+        `cross-region: clients did not connect (${ca.firstError ?? cb.firstError ?? cp.firstError})`,
+      );
     }
     // Warm-up: region b's gateway finds the replicated topic only once MirrorMaker has created it.
     const t0 = Date.now();
@@ -96,12 +136,28 @@ export async function runCrossRegion(subsA: ClientPool, subsB: ClientPool, pub: 
     const p = await pub.publish(cfg.rate, cfg.seconds * 1_000, cfg.size, ['xr']);
     const expected = p.sent * cfg.subscribers;
     const until = Date.now() + 15_000;
-    while (Date.now() < until && ((await subsA.stats()).delivered < expected || (await subsB.stats()).delivered < expected)) await sleep(200);
+    while (
+      Date.now() < until &&
+      ((await subsA.stats()).delivered < expected || (await subsB.stats()).delivered < expected)
+    )
+      await sleep(200);
     const hop = async (pool: ClientPool): Promise<HopLatency> => {
       const s = await pool.stats();
-      return { delivered: s.delivered, expected, p50Ms: sig(s.latency.quantile(0.5)), p99Ms: sig(s.latency.quantile(0.99)), p999Ms: sig(s.latency.quantile(0.999)) };
+      return {
+        delivered: s.delivered,
+        expected,
+        p50Ms: sig(s.latency.quantile(0.5)),
+        p99Ms: sig(s.latency.quantile(0.99)),
+        p999Ms: sig(s.latency.quantile(0.999)),
+      };
     };
-    const result: CrossRegionResult = { status: 'done', config: cfg, local: await hop(subsA), remote: await hop(subsB), firstRemoteDeliveryMs: first };
+    const result: CrossRegionResult = {
+      status: 'done',
+      config: cfg,
+      local: await hop(subsA),
+      remote: await hop(subsB),
+      firstRemoteDeliveryMs: first,
+    };
     log(`cross-region: local ${JSON.stringify(result.local)}; remote ${JSON.stringify(result.remote)}`);
     return result;
   } finally {

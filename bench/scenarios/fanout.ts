@@ -80,7 +80,15 @@ export interface FanoutResult {
   readonly steps: readonly StepResult[];
 }
 
-async function step(run: Running, subs: ClientPool, pub: ClientPool, cfg: FanoutConfig, subsPerChannel: Map<string, number>, rate: number, windowMs: number): Promise<StepResult> {
+async function step(
+  run: Running,
+  subs: ClientPool,
+  pub: ClientPool,
+  cfg: FanoutConfig,
+  subsPerChannel: Map<string, number>,
+  rate: number,
+  windowMs: number,
+): Promise<StepResult> {
   const pids = run.serverPids();
   await subs.reset(clock() + windowMs / 2);
   const cpu0 = sumCpu(pids);
@@ -145,8 +153,17 @@ async function step(run: Running, subs: ClientPool, pub: ClientPool, cfg: Fanout
  * One step at a given rate on fresh subscribers: latency at the same load for every server (the
  * rate is half of the slowest server's maximum, so every one of them keeps up).
  */
-export async function runLatencyAt(run: Running, subs: ClientPool, pub: ClientPool, cfg: FanoutConfig, rate: number): Promise<StepResult | undefined> {
-  const c = await subs.connect(run.target, cfg.connections, cfg.channels, { concurrency: 100, timeoutMs: 120_000 });
+export async function runLatencyAt(
+  run: Running,
+  subs: ClientPool,
+  pub: ClientPool,
+  cfg: FanoutConfig,
+  rate: number,
+): Promise<StepResult | undefined> {
+  const c = await subs.connect(run.target, cfg.connections, cfg.channels, {
+    concurrency: 100,
+    timeoutMs: 120_000,
+  });
   const p = await pub.connect(run.target, 1, { kind: 'none' }, { concurrency: 1, timeoutMs: 10_000 });
   try {
     if (p.opened !== 1 || c.subscribed < cfg.connections) return undefined;
@@ -158,14 +175,36 @@ export async function runLatencyAt(run: Running, subs: ClientPool, pub: ClientPo
   }
 }
 
-export async function runFanout(run: Running, subs: ClientPool, pub: ClientPool, cfg: FanoutConfig, log: (s: string) => void): Promise<FanoutResult> {
-  const c = await subs.connect(run.target, cfg.connections, cfg.channels, { concurrency: 100, timeoutMs: 120_000 });
+export async function runFanout(
+  run: Running,
+  subs: ClientPool,
+  pub: ClientPool,
+  cfg: FanoutConfig,
+  log: (s: string) => void,
+): Promise<FanoutResult> {
+  const c = await subs.connect(run.target, cfg.connections, cfg.channels, {
+    concurrency: 100,
+    timeoutMs: 120_000,
+  });
   const p = await pub.connect(run.target, 1, { kind: 'none' }, { concurrency: 1, timeoutMs: 10_000 });
-  const base = { connected: c.subscribed, failed: c.failed, ...(c.firstError ? { firstError: c.firstError } : {}) };
+  const base = {
+    connected: c.subscribed,
+    failed: c.failed,
+    ...(c.firstError ? { firstError: c.firstError } : {}),
+  };
   try {
     if (p.opened !== 1 || c.subscribed < cfg.connections) {
-      log(`  ${run.kind}: only ${c.subscribed}/${cfg.connections} subscribed (${c.firstError ?? p.firstError ?? 'unknown'})`);
-      return { ...base, maxDeliveriesPerSec: 0, maxRate: 0, deliveriesPerCpuSec: 0, latency: undefined, steps: [] };
+      log(
+        `  ${run.kind}: only ${c.subscribed}/${cfg.connections} subscribed (${c.firstError ?? p.firstError ?? 'unknown'})`,
+      );
+      return {
+        ...base,
+        maxDeliveriesPerSec: 0,
+        maxRate: 0,
+        deliveriesPerCpuSec: 0,
+        latency: undefined,
+        steps: [],
+      };
     }
     await quiesce(run.serverPids());
     let fanout = 0;
@@ -202,11 +241,28 @@ export async function runFanout(run: Running, subs: ClientPool, pub: ClientPool,
       if (s.keptUp) good = s;
       else bad = s;
     }
-    if (good === undefined) return { ...base, maxDeliveriesPerSec: 0, maxRate: 0, deliveriesPerCpuSec: 0, latency: undefined, steps };
+    if (good === undefined)
+      return {
+        ...base,
+        maxDeliveriesPerSec: 0,
+        maxRate: 0,
+        deliveriesPerCpuSec: 0,
+        latency: undefined,
+        steps,
+      };
     await quiesce(run.serverPids());
     const latency = await step(run, subs, pub, cfg, c.subsPerChannel, good.rate / 2, cfg.latencyWindowMs);
-    log(`  ${run.kind}: latency at ${latency.rate} msg/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, p99.9 ${latency.p999Ms} ms`);
-    return { ...base, maxDeliveriesPerSec: good.deliveriesPerSec, maxRate: good.rate, deliveriesPerCpuSec: good.deliveriesPerCpuSec, latency, steps };
+    log(
+      `  ${run.kind}: latency at ${latency.rate} msg/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, p99.9 ${latency.p999Ms} ms`,
+    );
+    return {
+      ...base,
+      maxDeliveriesPerSec: good.deliveriesPerSec,
+      maxRate: good.rate,
+      deliveriesPerCpuSec: good.deliveriesPerCpuSec,
+      latency,
+      steps,
+    };
   } finally {
     await Promise.all([subs.closeAll(), pub.closeAll()]);
     await quiesce(run.serverPids());

@@ -29,14 +29,28 @@ export interface FloorResult {
 export async function runFloor(cfg: FloorConfig): Promise<FloorResult> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench', 'servers', 'write-floor.ts'), String(cfg.connections), String(cfg.rounds), String(cfg.intervalMs), String(cfg.frameBytes)],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench', 'servers', 'write-floor.ts'),
+      String(cfg.connections),
+      String(cfg.rounds),
+      String(cfg.intervalMs),
+      String(cfg.frameBytes),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`write floor: exited with ${code}`);
-  const r = JSON.parse(out.trim()) as { connections: number; writes: number; frameBytes: number; userUs: number; systemUs: number };
+  const r = JSON.parse(out.trim()) as {
+    connections: number;
+    writes: number;
+    frameBytes: number;
+    userUs: number;
+    systemUs: number;
+  };
   return {
     connections: r.connections,
     writes: r.writes,

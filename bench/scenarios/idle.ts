@@ -22,7 +22,12 @@ export interface IdleResult {
   readonly heapPerConnBytes: number | undefined;
 }
 
-export async function runIdle(run: Running, pool: ClientPool, n: number, processes: number): Promise<IdleResult> {
+export async function runIdle(
+  run: Running,
+  pool: ClientPool,
+  n: number,
+  processes: number,
+): Promise<IdleResult> {
   await quiesce(run.serverPids());
   const rss0 = sumRss(run.serverPids());
   const heap0 = await run.heapUsed();

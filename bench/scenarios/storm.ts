@@ -20,7 +20,12 @@ export interface StormResult {
 
 export async function runStorm(run: Running, pool: ClientPool, k: number): Promise<StormResult> {
   await quiesce(run.serverPids());
-  const c = await pool.connect(run.target, k, { kind: 'one', ch: 'storm' }, { concurrency: 0, timeoutMs: 120_000 });
+  const c = await pool.connect(
+    run.target,
+    k,
+    { kind: 'one', ch: 'storm' },
+    { concurrency: 0, timeoutMs: 120_000 },
+  );
   await pool.closeAll();
   await quiesce(run.serverPids());
   return {

@@ -11,7 +11,8 @@ import cluster from 'node:cluster';
 
 const workers = Number(process.argv[2]);
 const main = process.argv[3];
-if (!(workers >= 1) || main === undefined) throw new Error('usage: gateway-cluster.ts <workers> <main.js> [node options…]');
+if (!(workers >= 1) || main === undefined)
+  throw new Error('usage: gateway-cluster.ts <workers> <main.js> [node options…]');
 
 cluster.schedulingPolicy = cluster.SCHED_RR;
 cluster.setupPrimary({ exec: main, execArgv: process.argv.slice(4) });

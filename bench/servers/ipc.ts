@@ -2,7 +2,9 @@
 import type { Server } from 'node:http';
 
 /** Messages a forked peer server sends to the driver. */
-export type ServerReport = { readonly type: 'listening'; readonly port: number } | { readonly type: 'memory'; readonly heapUsed: number; readonly rss: number };
+export type ServerReport =
+  | { readonly type: 'listening'; readonly port: number }
+  | { readonly type: 'memory'; readonly heapUsed: number; readonly rss: number };
 
 export function serveIpc(server: Server): void {
   const a = server.address();

@@ -46,7 +46,11 @@ export const GATEWAY_BENCH_ENV: Readonly<Record<string, string>> = {
 
 /** Compiles the services the way `npm run build` does. */
 export function buildGateway(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
 }
 
 function freePort(): Promise<number> {
@@ -60,11 +64,19 @@ function freePort(): Promise<number> {
   });
 }
 
-function waitForLine(child: ChildProcess, test: (line: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+function waitForLine(
+  child: ChildProcess,
+  test: (line: string) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const errs: string[] = [];
-    const timer = setTimeout(() => reject(new Error(`${what}: not ready within ${timeoutMs} ms\n${errs.join('')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: not ready within ${timeoutMs} ms\n${errs.join('')}`)),
+      timeoutMs,
+    );
     child.stderr?.on('data', (d: Buffer) => errs.push(d.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -122,14 +134,34 @@ export interface GatewayOptions {
  * The gateway, as `npm start` runs it (`processes` > 1: a cluster behind one port); `extraEnv`
  * adds settings (a Kafka bus, a JWT secret), `query` goes on every client's upgrade URL.
  */
-export async function startGateway(processes = 1, extraEnv: Readonly<Record<string, string>> = {}, query?: string, opts: GatewayOptions = {}): Promise<Running> {
+export async function startGateway(
+  processes = 1,
+  extraEnv: Readonly<Record<string, string>> = {},
+  query?: string,
+  opts: GatewayOptions = {},
+): Promise<Running> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...GATEWAY_BENCH_ENV, ...extraEnv, ...opts.tls?.env, PORT: String(port), WSGW_METRICS_PORT: String(metricsPort) };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...GATEWAY_BENCH_ENV,
+    ...extraEnv,
+    ...opts.tls?.env,
+    PORT: String(port),
+    WSGW_METRICS_PORT: String(metricsPort),
+  };
   const preload = opts.preload || opts.tls ? ['--import', 'tsx', '--import', here('./tls-preload.ts')] : [];
-  const args = processes === 1 ? [...preload, GATEWAY_MAIN] : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN, ...preload];
+  const args =
+    processes === 1
+      ? [...preload, GATEWAY_MAIN]
+      : ['--import', 'tsx', here('./gateway-cluster.ts'), String(processes), GATEWAY_MAIN, ...preload];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForLine(child, (l) => (processes === 1 ? l.includes('gateway listening') : l.startsWith('cluster listening')), 'gateway');
+  await waitForLine(
+    child,
+    (l) => (processes === 1 ? l.includes('gateway listening') : l.startsWith('cluster listening')),
+    'gateway',
+  );
   // What the gateway logs is what CloudWatch Logs would ingest from a task.
   let logBytes = 0;
   child.stdout!.on('data', (d: Buffer) => (logBytes += d.length));
@@ -138,7 +170,10 @@ export async function startGateway(processes = 1, extraEnv: Readonly<Record<stri
   child.stderr!.on('data', (d: Buffer) => (errTail = (errTail + d.toString()).slice(-2_000)));
   let stopping = false;
   child.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`bench: gateway ${child.pid} exited during the run (${signal ?? code})\n${errTail}\n`);
+    if (!stopping)
+      process.stderr.write(
+        `bench: gateway ${child.pid} exited during the run (${signal ?? code})\n${errTail}\n`,
+      );
   });
   const serverPids = () => (processes === 1 ? [child.pid!] : childrenOf(child.pid!));
   return {
@@ -157,8 +192,18 @@ export async function startGateway(processes = 1, extraEnv: Readonly<Record<stri
   };
 }
 
-async function forkPeer(kind: 'socketio' | 'ws', file: string, env: Record<string, string>, helpers: () => number[], onStop: () => Promise<void>): Promise<Running> {
-  const child = fork(here(file), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function forkPeer(
+  kind: 'socketio' | 'ws',
+  file: string,
+  env: Record<string, string>,
+  helpers: () => number[],
+  onStop: () => Promise<void>,
+): Promise<Running> {
+  const child = fork(here(file), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
     child.on('message', function onMsg(m: ServerReport) {
@@ -195,7 +240,13 @@ async function forkPeer(kind: 'socketio' | 'ws', file: string, env: Record<strin
 
 /** The plain `ws` broadcast loop. */
 export function startWsPeer(): Promise<Running> {
-  return forkPeer('ws', './ws-server.ts', {}, () => [], async () => {});
+  return forkPeer(
+    'ws',
+    './ws-server.ts',
+    {},
+    () => [],
+    async () => {},
+  );
 }
 
 /** Makes sure `redis-server` exists, installing it from Debian when missing and allowed. */
@@ -206,21 +257,49 @@ function ensureRedis(): void {
   } catch {
     // Not installed: fall through.
   }
-  if (process.getuid?.() !== 0) throw new Error('redis-server is not installed; install it (apt-get install -y redis-server) and run again');
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'redis-server is not installed; install it (apt-get install -y redis-server) and run again',
+    );
   process.stderr.write('bench: installing redis-server from Debian (apt-get)...\n');
-  execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { stdio: 'inherit' });
+  execFileSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'],
+    { stdio: 'inherit' },
+  );
 }
 
 /** Socket.IO with its Redis adapter, plus the Redis it needs. */
 export async function startSocketIoPeer(): Promise<Running> {
   ensureRedis();
   const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const redis = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   await waitForLine(redis, (l) => l.includes('Ready to accept connections'), 'redis-server');
   try {
-    return await forkPeer('socketio', './socketio-server.ts', { REDIS_URL: `redis://127.0.0.1:${port}` }, () => [redis.pid!], () => stopChild(redis));
+    return await forkPeer(
+      'socketio',
+      './socketio-server.ts',
+      { REDIS_URL: `redis://127.0.0.1:${port}` },
+      () => [redis.pid!],
+      () => stopChild(redis),
+    );
   } catch (err) {
     await stopChild(redis);
     throw err;

@@ -30,10 +30,28 @@ export function makeCertificate(keyType: KeyType): Certificate {
   const dir = mkdtempSync(join(tmpdir(), 'wsgw-bench-tls-'));
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
-  const key = keyType === 'ecdsa-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048'];
+  const key =
+    keyType === 'ecdsa-p256'
+      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']
+      : ['-newkey', 'rsa:2048'];
   execFileSync(
     'openssl',
-    ['req', '-x509', ...key, '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'],
+    [
+      'req',
+      '-x509',
+      ...key,
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const pem = readFileSync(certPath, 'utf8');

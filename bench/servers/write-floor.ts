@@ -18,11 +18,19 @@ import { fileURLToPath } from 'node:url';
 if (process.argv[2] === '--sink') {
   const port = Number(process.argv[3]);
   const n = Number(process.argv[4]);
-  for (let i = 0; i < n; i++) connect(port, '127.0.0.1').on('data', () => {}).on('error', () => process.exit(1));
+  for (let i = 0; i < n; i++)
+    connect(port, '127.0.0.1')
+      .on('data', () => {})
+      .on('error', () => process.exit(1));
   // Ends with its parent (the IPC channel closes).
   process.on('disconnect', () => process.exit(0));
 } else {
-  const [n, rounds, intervalMs, frameBytes] = process.argv.slice(2).map(Number) as [number, number, number, number];
+  const [n, rounds, intervalMs, frameBytes] = process.argv.slice(2).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   // An unmasked WebSocket text frame, as a server sends it: 2-byte header, then the payload.
   const frame = Buffer.alloc(frameBytes, 0x61);
   frame[0] = 0x81;
@@ -31,14 +39,19 @@ if (process.argv[2] === '--sink') {
   const server = createServer((s) => {
     s.setNoDelay(true);
     sockets.push(s);
-    if (sockets.length === n) run().catch((err: unknown) => {
-      process.stderr.write(`write-floor: ${String(err)}\n`);
-      process.exit(1);
-    });
+    if (sockets.length === n)
+      run().catch((err: unknown) => {
+        process.stderr.write(`write-floor: ${String(err)}\n`);
+        process.exit(1);
+      });
   });
   server.listen(0, '127.0.0.1', () => {
     const port = (server.address() as { port: number }).port;
-    const sink = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sink', String(port), String(n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const sink = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--sink', String(port), String(n)],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
     sink.on('exit', (code) => {
       if (sockets.length < n) {
         process.stderr.write(`write-floor: sink exited (${code}) before connecting\n`);
@@ -58,7 +71,9 @@ if (process.argv[2] === '--sink') {
       await new Promise((res) => setTimeout(res, intervalMs));
     }
     const cpu = process.cpuUsage(cpu0);
-    process.stdout.write(JSON.stringify({ connections: n, writes, frameBytes, userUs: cpu.user, systemUs: cpu.system }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ connections: n, writes, frameBytes, userUs: cpu.user, systemUs: cpu.system }) + '\n',
+    );
     process.exit(0);
   };
 }

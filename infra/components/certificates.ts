@@ -39,7 +39,11 @@ export class Certificates extends pulumi.ComponentResource {
         r.name,
         new aws.acm.Certificate(
           `${name}-${r.name}`,
-          { domainName: args.domain, validationMethod: 'DNS', ...(args.exportable ? { keyAlgorithm: 'EC_prime256v1', options: { export: 'ENABLED' } } : {}) },
+          {
+            domainName: args.domain,
+            validationMethod: 'DNS',
+            ...(args.exportable ? { keyAlgorithm: 'EC_prime256v1', options: { export: 'ENABLED' } } : {}),
+          },
           { parent: this, provider: r.provider },
         ),
       ]),
@@ -81,7 +85,10 @@ export class Certificates extends pulumi.ComponentResource {
     args.regions.forEach((r) => {
       const validation = new aws.acm.CertificateValidation(
         `${name}-${r.name}`,
-        { certificateArn: certs.get(r.name)!.arn, validationRecordFqdns: records.map((x) => x.fqdn.apply((f) => f.replace(/\.$/, ''))) },
+        {
+          certificateArn: certs.get(r.name)!.arn,
+          validationRecordFqdns: records.map((x) => x.fqdn.apply((f) => f.replace(/\.$/, ''))),
+        },
         { parent: this, provider: r.provider, dependsOn: this.validationRecords },
       );
       arns[r.name] = validation.certificateArn;

@@ -18,7 +18,11 @@ export interface PeeringRegion {
 export class DirectConnectivity extends pulumi.ComponentResource {
   readonly connections: aws.ec2.VpcPeeringConnection[] = [];
 
-  constructor(name: string, args: { readonly regions: readonly PeeringRegion[] }, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(
+    name: string,
+    args: { readonly regions: readonly PeeringRegion[] },
+    opts: pulumi.ComponentResourceOptions = {},
+  ) {
     super('wsgw:aws:DirectConnectivity', name, {}, opts);
     const byName = new Map(args.regions.map((r) => [r.name, r]));
 
@@ -32,7 +36,11 @@ export class DirectConnectivity extends pulumi.ComponentResource {
         { parent: this, provider: a.provider },
       );
       // Cross-region peering cannot auto-accept from the requester side.
-      const accepted = new aws.ec2.VpcPeeringConnectionAccepter(id, { vpcPeeringConnectionId: peering.id, autoAccept: true, tags: { Name: id } }, { parent: this, provider: b.provider });
+      const accepted = new aws.ec2.VpcPeeringConnectionAccepter(
+        id,
+        { vpcPeeringConnectionId: peering.id, autoAccept: true, tags: { Name: id } },
+        { parent: this, provider: b.provider },
+      );
       this.connections.push(peering);
 
       for (const [self, peer] of [
@@ -41,16 +49,34 @@ export class DirectConnectivity extends pulumi.ComponentResource {
       ] as const) {
         const o = { parent: this, provider: self.provider, dependsOn: [accepted] };
         self.network.routeTableIds.forEach((routeTableId, i) => {
-          new aws.ec2.Route(`${id}-${self.name}-route-${i}`, { routeTableId, destinationCidrBlock: peer.network.cidr, vpcPeeringConnectionId: peering.id }, o);
+          new aws.ec2.Route(
+            `${id}-${self.name}-route-${i}`,
+            { routeTableId, destinationCidrBlock: peer.network.cidr, vpcPeeringConnectionId: peering.id },
+            o,
+          );
         });
         new aws.vpc.SecurityGroupIngressRule(
           `${id}-${self.name}-msk-in`,
-          { securityGroupId: self.network.mskSecurityGroup.id, cidrIpv4: peer.network.cidr, ipProtocol: 'tcp', fromPort: MSK_IAM_PORT, toPort: MSK_IAM_PORT, description: `gateways in ${peer.name}` },
+          {
+            securityGroupId: self.network.mskSecurityGroup.id,
+            cidrIpv4: peer.network.cidr,
+            ipProtocol: 'tcp',
+            fromPort: MSK_IAM_PORT,
+            toPort: MSK_IAM_PORT,
+            description: `gateways in ${peer.name}`,
+          },
           o,
         );
         new aws.vpc.SecurityGroupEgressRule(
           `${id}-${self.name}-tasks-out`,
-          { securityGroupId: self.network.taskSecurityGroup.id, cidrIpv4: peer.network.cidr, ipProtocol: 'tcp', fromPort: MSK_IAM_PORT, toPort: MSK_IAM_PORT, description: `brokers in ${peer.name}` },
+          {
+            securityGroupId: self.network.taskSecurityGroup.id,
+            cidrIpv4: peer.network.cidr,
+            ipProtocol: 'tcp',
+            fromPort: MSK_IAM_PORT,
+            toPort: MSK_IAM_PORT,
+            description: `brokers in ${peer.name}`,
+          },
           o,
         );
       }

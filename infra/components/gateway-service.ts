@@ -42,7 +42,11 @@ export interface GatewayServiceArgs {
   readonly logRetentionDays: number;
   readonly accountId: pulumi.Input<string>;
   /** Local cluster first; in `direct` mode the other regions' clusters follow. */
-  readonly kafka: readonly { readonly region: string; readonly clusterArn: pulumi.Input<string>; readonly bootstrapBrokers: pulumi.Input<string> }[];
+  readonly kafka: readonly {
+    readonly region: string;
+    readonly clusterArn: pulumi.Input<string>;
+    readonly bootstrapBrokers: pulumi.Input<string>;
+  }[];
   /** Origins whose topics the gateway reads from the local cluster (all regions with the replicator). */
   readonly localReadOrigins: readonly string[];
   readonly jwtSecret?: pulumi.Input<string>;
@@ -77,7 +81,11 @@ export class GatewayService extends pulumi.ComponentResource {
     const local = args.kafka[0];
     if (!local) throw new Error(`${name}: the local Kafka cluster is required`);
 
-    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/wsgw/gateway/${args.serviceName}`, retentionInDays: args.logRetentionDays }, o);
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/wsgw/gateway/${args.serviceName}`, retentionInDays: args.logRetentionDays },
+      o,
+    );
 
     // One secret per region (not a replicated one) keeps each region deployable on its own.
     // It holds JSON so the execution role needs exactly one secret ARN for both values.
@@ -88,16 +96,35 @@ export class GatewayService extends pulumi.ComponentResource {
     let secretArn: pulumi.Output<string> | undefined;
     const secretKeys: string[] = [];
     if (args.jwtSecret !== undefined || args.publishKey !== undefined) {
-      const secret = new aws.secretsmanager.Secret(`${name}-secrets`, { namePrefix: `wsgw/${args.serviceName}/`, description: 'wsgw gateway JWT secret and publish key' }, o);
+      const secret = new aws.secretsmanager.Secret(
+        `${name}-secrets`,
+        { namePrefix: `wsgw/${args.serviceName}/`, description: 'wsgw gateway JWT secret and publish key' },
+        o,
+      );
       const values: Record<string, pulumi.Input<string>> = {};
-      if (args.jwtSecret !== undefined) (values.jwtSecret = args.jwtSecret), secretKeys.push('jwtSecret');
-      if (args.publishKey !== undefined) (values.publishKey = args.publishKey), secretKeys.push('publishKey');
-      const version = new aws.secretsmanager.SecretVersion(`${name}-secrets`, { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) }, o);
+      if (args.jwtSecret !== undefined) ((values.jwtSecret = args.jwtSecret), secretKeys.push('jwtSecret'));
+      if (args.publishKey !== undefined)
+        ((values.publishKey = args.publishKey), secretKeys.push('publishKey'));
+      const version = new aws.secretsmanager.SecretVersion(
+        `${name}-secrets`,
+        { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) },
+        o,
+      );
       secretArn = secret.arn;
-      secretRef = pulumi.all([secret.arn, version.versionId]).apply(([arn, versionId]) => ({ arn, versionId }));
+      secretRef = pulumi
+        .all([secret.arn, version.versionId])
+        .apply(([arn, versionId]) => ({ arn, versionId }));
     }
 
-    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
+    this.executionRole = new aws.iam.Role(
+      `${name}-execution`,
+      {
+        assumeRolePolicy: pulumi
+          .output(args.accountId)
+          .apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))),
+      },
+      o,
+    );
     new aws.iam.RolePolicy(
       `${name}-execution`,
       {
@@ -105,33 +132,58 @@ export class GatewayService extends pulumi.ComponentResource {
         policy: pulumi
           .all([args.ecrRepositoryArn, this.logGroup.arn, secretArn])
           .apply(([ecrRepositoryArn, logGroupArn, secret]) =>
-            JSON.stringify(executionRolePolicy({ logGroupArn, ...(ecrRepositoryArn ? { ecrRepositoryArn } : {}), ...(secret ? { secretArn: secret } : {}) })),
+            JSON.stringify(
+              executionRolePolicy({
+                logGroupArn,
+                ...(ecrRepositoryArn ? { ecrRepositoryArn } : {}),
+                ...(secret ? { secretArn: secret } : {}),
+              }),
+            ),
           ),
       },
       o,
     );
 
-    this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))) }, o);
+    this.taskRole = new aws.iam.Role(
+      `${name}-task`,
+      {
+        assumeRolePolicy: pulumi
+          .output(args.accountId)
+          .apply((a) => JSON.stringify(assumeRolePolicy('ecs-tasks.amazonaws.com', a))),
+      },
+      o,
+    );
     const nlb = args.edge === 'nlb';
     new aws.iam.RolePolicy(
       `${name}-task-kafka`,
       {
         role: this.taskRole.id,
-        policy: pulumi.all([args.certificateArn, ...args.kafka.map((k) => k.clusterArn)]).apply(([certificateArn, ...arns]) => {
-          const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
-            i === 0
-              ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
-              : { clusterArn, readOrigins: [args.kafka[i]!.region] },
-          );
-          // Behind an NLB the gateway fetches its certificate and key from ACM itself.
-          return JSON.stringify(gatewayTaskPolicy(access, undefined, nlb ? { exportCertificateArn: certificateArn } : {}));
-        }),
+        policy: pulumi
+          .all([args.certificateArn, ...args.kafka.map((k) => k.clusterArn)])
+          .apply(([certificateArn, ...arns]) => {
+            const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
+              i === 0
+                ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
+                : { clusterArn, readOrigins: [args.kafka[i]!.region] },
+            );
+            // Behind an NLB the gateway fetches its certificate and key from ACM itself.
+            return JSON.stringify(
+              gatewayTaskPolicy(access, undefined, nlb ? { exportCertificateArn: certificateArn } : {}),
+            );
+          }),
       },
       o,
     );
 
     const containerDefinitions = pulumi
-      .all([args.image, this.logGroup.name, net.zoneIds, args.certificateArn, ...args.kafka.map((k) => k.bootstrapBrokers), secretRef])
+      .all([
+        args.image,
+        this.logGroup.name,
+        net.zoneIds,
+        args.certificateArn,
+        ...args.kafka.map((k) => k.bootstrapBrokers),
+        secretRef,
+      ])
       .apply(([image, logGroupName, zoneIds, certificateArn, ...rest]) => {
         const brokers = rest.slice(0, args.kafka.length) as string[];
         const secret = rest[args.kafka.length] as { arn: string; versionId: string } | undefined;
@@ -154,11 +206,17 @@ export class GatewayService extends pulumi.ComponentResource {
           name: CONTAINER_NAME,
           image: image as string,
           essential: true,
-          portMappings: [DEFAULT_PORT, ...(nlb ? [REDIRECT_PORT] : [])].map((containerPort) => ({ containerPort, protocol: 'tcp' as const })),
+          portMappings: [DEFAULT_PORT, ...(nlb ? [REDIRECT_PORT] : [])].map((containerPort) => ({
+            containerPort,
+            protocol: 'tcp' as const,
+          })),
           environment: Object.entries(env).map(([n, value]) => ({ name: n, value })),
           // arn:…:secret:name:json-key:version-stage:version-id (stage empty: the id decides).
           secrets: secret
-            ? secretKeys.map((k) => ({ name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey, valueFrom: `${secret.arn}:${k}::${secret.versionId}` }))
+            ? secretKeys.map((k) => ({
+                name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey,
+                valueFrom: `${secret.arn}:${k}::${secret.versionId}`,
+              }))
             : [],
           // SIGTERM starts the gateway's drain; ECS waits this long before SIGKILL.
           stopTimeout: args.timing.stopTimeoutS,
@@ -198,7 +256,11 @@ export class GatewayService extends pulumi.ComponentResource {
     );
 
     // Container Insights supplies RunningTaskCount and per-service CPU for the dashboard.
-    this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { name: args.serviceName, settings: [{ name: 'containerInsights', value: 'enabled' }] }, o);
+    this.cluster = new aws.ecs.Cluster(
+      `${name}-cluster`,
+      { name: args.serviceName, settings: [{ name: 'containerInsights', value: 'enabled' }] },
+      o,
+    );
 
     const lb = nlb ? this.networkLoadBalancer(name, args) : this.applicationLoadBalancer(name, args);
     this.loadBalancer = lb.loadBalancer;
@@ -221,8 +283,16 @@ export class GatewayService extends pulumi.ComponentResource {
         // Rebalancing stops running tasks, and every stopped task drops its sockets; new tasks
         // from autoscaling spread over the AZs anyway.
         availabilityZoneRebalancing: 'DISABLED',
-        networkConfiguration: { subnets: net.taskSubnetIds, securityGroups: [net.taskSecurityGroup.id], assignPublicIp: net.assignPublicIp },
-        loadBalancers: lb.targets.map((t) => ({ targetGroupArn: t.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: t.port })),
+        networkConfiguration: {
+          subnets: net.taskSubnetIds,
+          securityGroups: [net.taskSecurityGroup.id],
+          assignPublicIp: net.assignPublicIp,
+        },
+        loadBalancers: lb.targets.map((t) => ({
+          targetGroupArn: t.targetGroup.arn,
+          containerName: CONTAINER_NAME,
+          containerPort: t.port,
+        })),
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
         // `pulumi up` waits until the new tasks run and pass their health checks (or fails, after
@@ -244,7 +314,11 @@ export class GatewayService extends pulumi.ComponentResource {
       },
       o,
     );
-    const scaled = { serviceNamespace: target.serviceNamespace, scalableDimension: target.scalableDimension, resourceId: target.resourceId };
+    const scaled = {
+      serviceNamespace: target.serviceNamespace,
+      scalableDimension: target.scalableDimension,
+      resourceId: target.resourceId,
+    };
 
     // Connections per task: each task prints one EMF line per interval with its own count and
     // only the ServiceName dimension, so the Average across the series is connections per task
@@ -290,7 +364,10 @@ export class GatewayService extends pulumi.ComponentResource {
   }
 
   /** Target group health check on /readyz, timed so the load balancer notices a draining task in time. */
-  private healthCheck(args: GatewayServiceArgs, protocol: 'HTTP' | 'HTTPS'): aws.types.input.lb.TargetGroupHealthCheck {
+  private healthCheck(
+    args: GatewayServiceArgs,
+    protocol: 'HTTP' | 'HTTPS',
+  ): aws.types.input.lb.TargetGroupHealthCheck {
     return {
       path: HTTP_PATHS.ready,
       matcher: '200',
@@ -304,9 +381,17 @@ export class GatewayService extends pulumi.ComponentResource {
   }
 
   /** An internet-facing load balancer in the public subnets, behind the load balancer's security group. */
-  private internetFacing(name: string, args: GatewayServiceArgs, kind: aws.lb.LoadBalancerArgs): aws.lb.LoadBalancer {
+  private internetFacing(
+    name: string,
+    args: GatewayServiceArgs,
+    kind: aws.lb.LoadBalancerArgs,
+  ): aws.lb.LoadBalancer {
     const net = args.network;
-    return new aws.lb.LoadBalancer(name, { ...kind, internal: false, subnets: net.publicSubnetIds, securityGroups: [net.lbSecurityGroup.id] }, { parent: this });
+    return new aws.lb.LoadBalancer(
+      name,
+      { ...kind, internal: false, subnets: net.publicSubnetIds, securityGroups: [net.lbSecurityGroup.id] },
+      { parent: this },
+    );
   }
 
   /** The ALB: TLS ends here (HTTPS listener), HTTP redirects, /metrics answered at the edge. */
@@ -356,7 +441,12 @@ export class GatewayService extends pulumi.ComponentResource {
         listenerArn: https.arn,
         priority: 1,
         conditions: [{ pathPattern: { values: [HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`] } }],
-        actions: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' } }],
+        actions: [
+          {
+            type: 'fixed-response',
+            fixedResponse: { contentType: 'text/plain', messageBody: 'not found', statusCode: '404' },
+          },
+        ],
       },
       o,
     );
@@ -366,11 +456,21 @@ export class GatewayService extends pulumi.ComponentResource {
         loadBalancerArn: loadBalancer.arn,
         port: PUBLIC_PORTS.http,
         protocol: 'HTTP',
-        defaultActions: [{ type: 'redirect', redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' } }],
+        defaultActions: [
+          {
+            type: 'redirect',
+            redirect: { port: String(PUBLIC_PORTS.https), protocol: 'HTTPS', statusCode: 'HTTP_301' },
+          },
+        ],
       },
       o,
     );
-    return { loadBalancer, targetGroup, targets: [{ targetGroup, port: DEFAULT_PORT }], listeners: [https, http] };
+    return {
+      loadBalancer,
+      targetGroup,
+      targets: [{ targetGroup, port: DEFAULT_PORT }],
+      listeners: [https, http],
+    };
   }
 
   /**
@@ -384,7 +484,10 @@ export class GatewayService extends pulumi.ComponentResource {
   private networkLoadBalancer(name: string, args: GatewayServiceArgs): EdgeResources {
     const o = { parent: this };
     const net = args.network;
-    const loadBalancer = this.internetFacing(`${name}-nlb`, args, { loadBalancerType: 'network', enableCrossZoneLoadBalancing: false });
+    const loadBalancer = this.internetFacing(`${name}-nlb`, args, {
+      loadBalancerType: 'network',
+      enableCrossZoneLoadBalancing: false,
+    });
     const group = (suffix: string, port: number, healthCheck: aws.types.input.lb.TargetGroupHealthCheck) =>
       new aws.lb.TargetGroup(
         `${name}-${suffix}`,
@@ -402,7 +505,13 @@ export class GatewayService extends pulumi.ComponentResource {
       );
     // The health check speaks TLS to the traffic port; the NLB does not verify the certificate.
     const targetGroup = group('tg', DEFAULT_PORT, this.healthCheck(args, 'HTTPS'));
-    const redirect = group('tg-redirect', REDIRECT_PORT, { protocol: 'TCP', port: 'traffic-port', interval: args.timing.healthCheck.intervalS, healthyThreshold: args.timing.healthCheck.healthyThreshold, unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold });
+    const redirect = group('tg-redirect', REDIRECT_PORT, {
+      protocol: 'TCP',
+      port: 'traffic-port',
+      interval: args.timing.healthCheck.intervalS,
+      healthyThreshold: args.timing.healthCheck.healthyThreshold,
+      unhealthyThreshold: args.timing.healthCheck.unhealthyThreshold,
+    });
     const listener = (suffix: string, port: number, tg: aws.lb.TargetGroup) =>
       new aws.lb.Listener(
         `${name}-${suffix}`,
@@ -416,8 +525,19 @@ export class GatewayService extends pulumi.ComponentResource {
         },
         o,
       );
-    const listeners = [listener('https', PUBLIC_PORTS.https, targetGroup), listener('http', PUBLIC_PORTS.http, redirect)];
-    return { loadBalancer, targetGroup, targets: [{ targetGroup, port: DEFAULT_PORT }, { targetGroup: redirect, port: REDIRECT_PORT }], listeners };
+    const listeners = [
+      listener('https', PUBLIC_PORTS.https, targetGroup),
+      listener('http', PUBLIC_PORTS.http, redirect),
+    ];
+    return {
+      loadBalancer,
+      targetGroup,
+      targets: [
+        { targetGroup, port: DEFAULT_PORT },
+        { targetGroup: redirect, port: REDIRECT_PORT },
+      ],
+      listeners,
+    };
   }
 }
 

@@ -35,7 +35,11 @@ export class GlobalEdge extends pulumi.ComponentResource {
     super('wsgw:global:Edge', name, {}, opts);
     const o = { parent: this };
 
-    this.accelerator = new aws.globalaccelerator.Accelerator(`${name}-accelerator`, { name: args.name, ipAddressType: 'IPV4', enabled: true }, o);
+    this.accelerator = new aws.globalaccelerator.Accelerator(
+      `${name}-accelerator`,
+      { name: args.name, ipAddressType: 'IPV4', enabled: true },
+      o,
+    );
     this.listener = new aws.globalaccelerator.Listener(
       `${name}-listener`,
       {
@@ -57,7 +61,9 @@ export class GlobalEdge extends pulumi.ComponentResource {
           // is then rejected as "not a valid load balancer ARN".
           endpointGroupRegion: e.region,
           trafficDialPercentage: 100,
-          endpointConfigurations: [{ endpointId: e.loadBalancerArn, weight: 128, clientIpPreservationEnabled: true }],
+          endpointConfigurations: [
+            { endpointId: e.loadBalancerArn, weight: 128, clientIpPreservationEnabled: true },
+          ],
         },
         o,
       );

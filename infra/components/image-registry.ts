@@ -52,13 +52,21 @@ export class ImageRegistry extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageRegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Formerly `wsgw:aws:Registry`: the alias keeps the deployed component and, through it, its children.
-    super('wsgw:aws:ImageRegistry', name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Registry' }] }));
+    super(
+      'wsgw:aws:ImageRegistry',
+      name,
+      {},
+      pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Registry' }] }),
+    );
     const images: Record<string, RegionImage> = {};
 
     if (args.prebuiltImage) {
       const arn = ecrRepositoryArnFromImage(args.prebuiltImage);
       for (const r of args.regions) {
-        images[r.name] = { image: pulumi.output(args.prebuiltImage), ...(arn ? { repositoryArn: pulumi.output(arn) } : {}) };
+        images[r.name] = {
+          image: pulumi.output(args.prebuiltImage),
+          ...(arn ? { repositoryArn: pulumi.output(arn) } : {}),
+        };
       }
     }
 
@@ -66,7 +74,8 @@ export class ImageRegistry extends pulumi.ComponentResource {
       const o = { parent: this, provider: r.provider };
       // The home region's children keep the names of the one repository, policy and build that
       // lived there before every region had its own.
-      const legacy = (suffix: string) => (r.name === args.homeRegion ? { aliases: [{ name: `${name}-${suffix}` }] } : {});
+      const legacy = (suffix: string) =>
+        r.name === args.homeRegion ? { aliases: [{ name: `${name}-${suffix}` }] } : {};
       const id = `${name}-${r.name}`;
 
       const repository = new aws.ecr.Repository(
@@ -89,7 +98,12 @@ export class ImageRegistry extends pulumi.ComponentResource {
           repository: repository.name,
           policy: JSON.stringify({
             rules: [
-              { rulePriority: 1, description: `keep the last ${IMAGES_KEPT} images`, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: IMAGES_KEPT }, action: { type: 'expire' } },
+              {
+                rulePriority: 1,
+                description: `keep the last ${IMAGES_KEPT} images`,
+                selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: IMAGES_KEPT },
+                action: { type: 'expire' },
+              },
             ],
           }),
         },
@@ -106,7 +120,13 @@ export class ImageRegistry extends pulumi.ComponentResource {
           platforms: [dockerBuild.Platform.Linux_arm64],
           push: true,
           tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
-          registries: [{ address: repository.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) }],
+          registries: [
+            {
+              address: repository.repositoryUrl,
+              username: token.userName,
+              password: pulumi.secret(token.password),
+            },
+          ],
         },
         { parent: this, ...legacy('image') },
       );

@@ -13,7 +13,10 @@ import { originTopic, planMsk } from '../plan.js';
  * made a quiet channel's messages ~190 ms later (p50) than reads from the leader; at 10 ms they
  * were 0-13 ms later.
  */
-export const ZONE_LOCAL_READS = ['replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector', 'replica.fetch.wait.max.ms=10'] as const;
+export const ZONE_LOCAL_READS = [
+  'replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector',
+  'replica.fetch.wait.max.ms=10',
+] as const;
 
 export interface KafkaClusterArgs {
   readonly region: string;
@@ -46,12 +49,29 @@ export class KafkaCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: KafkaClusterArgs, opts: pulumi.ComponentResourceOptions) {
     // Formerly `wsgw:aws:Kafka`: the alias keeps the deployed component and, through it, its children.
-    super('wsgw:aws:KafkaCluster', name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Kafka' }] }));
+    super(
+      'wsgw:aws:KafkaCluster',
+      name,
+      {},
+      pulumi.mergeOptions(opts, { aliases: [{ type: 'wsgw:aws:Kafka' }] }),
+    );
     const o = { parent: this };
     const plan = planMsk(args.msk.brokersPerAz, args.azCount);
 
-    const key = new aws.kms.Key(`${name}-at-rest`, { description: `${args.clusterName} MSK encryption at rest`, enableKeyRotation: true, deletionWindowInDays: 30 }, o);
-    const brokerLogs = new aws.cloudwatch.LogGroup(`${name}-broker-logs`, { name: `/wsgw/msk/${args.clusterName}`, retentionInDays: args.logRetentionDays }, o);
+    const key = new aws.kms.Key(
+      `${name}-at-rest`,
+      {
+        description: `${args.clusterName} MSK encryption at rest`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+      },
+      o,
+    );
+    const brokerLogs = new aws.cloudwatch.LogGroup(
+      `${name}-broker-logs`,
+      { name: `/wsgw/msk/${args.clusterName}`, retentionInDays: args.logRetentionDays },
+      o,
+    );
 
     // Topics are infrastructure, not a side effect of the first produce: auto-creation stays off
     // so a typo in a topic name fails loudly. Replicated topics are created by the replicator.
@@ -85,7 +105,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
           clientSubnets: args.subnetIds,
           securityGroups: [args.securityGroupId],
           storageInfo: { ebsStorageInfo: { volumeSize: args.msk.volumeGiB } },
-          ...(args.replicationSource ? { connectivityInfo: { vpcConnectivity: { clientAuthentication: { sasl: { iam: true } } } } } : {}),
+          ...(args.replicationSource
+            ? { connectivityInfo: { vpcConnectivity: { clientAuthentication: { sasl: { iam: true } } } } }
+            : {}),
         },
         clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
         encryptionInfo: {
@@ -102,7 +124,12 @@ export class KafkaCluster extends pulumi.ComponentResource {
     if (args.replicationSource) {
       new aws.msk.ClusterPolicy(
         `${name}-replication-source`,
-        { clusterArn: this.cluster.arn, policy: pulumi.all([this.cluster.arn, args.accountId]).apply(([arn, acct]) => JSON.stringify(replicationSourceClusterPolicy(arn, acct))) },
+        {
+          clusterArn: this.cluster.arn,
+          policy: pulumi
+            .all([this.cluster.arn, args.accountId])
+            .apply(([arn, acct]) => JSON.stringify(replicationSourceClusterPolicy(arn, acct))),
+        },
         o,
       );
     }

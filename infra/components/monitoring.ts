@@ -59,7 +59,9 @@ export class Monitoring extends pulumi.ComponentResource {
         description: `${args.serviceName} alarm topic encryption`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
-        policy: pulumi.all([args.accountId, partition]).apply(([accountId, p]) => JSON.stringify(alarmTopicKeyPolicy({ accountId, partition: p }))),
+        policy: pulumi
+          .all([args.accountId, partition])
+          .apply(([accountId, p]) => JSON.stringify(alarmTopicKeyPolicy({ accountId, partition: p }))),
       },
       o,
     );
@@ -72,14 +74,25 @@ export class Monitoring extends pulumi.ComponentResource {
         arn: this.topic.arn,
         policy: pulumi.all([this.topic.arn, args.accountId, partition]).apply(([topicArn, accountId, p]) =>
           JSON.stringify(
-            alarmTopicPolicy({ topicArn, accountId, partition: p, alarmArns: suffixes.map((x) => `arn:${p}:cloudwatch:${args.region}:${accountId}:alarm:${alarmName(x)}`) }),
+            alarmTopicPolicy({
+              topicArn,
+              accountId,
+              partition: p,
+              alarmArns: suffixes.map(
+                (x) => `arn:${p}:cloudwatch:${args.region}:${accountId}:alarm:${alarmName(x)}`,
+              ),
+            }),
           ),
         ),
       },
       o,
     );
     if (args.alarmEmail) {
-      new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: this.topic.arn, protocol: 'email', endpoint: args.alarmEmail }, o);
+      new aws.sns.TopicSubscription(
+        `${name}-alarms-email`,
+        { topic: this.topic.arn, protocol: 'email', endpoint: args.alarmEmail },
+        o,
+      );
     }
     const notify = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
     const lb = { LoadBalancer: args.lbArnSuffix };
@@ -89,24 +102,24 @@ export class Monitoring extends pulumi.ComponentResource {
     const first =
       args.edge === 'alb'
         ? new aws.cloudwatch.MetricAlarm(
-        `${name}-alb-5xx`,
-        {
-          name: alarmName('alb-5xx'),
-          alarmDescription: `${args.serviceName}: the ALB is answering with 5xx (no healthy gateway task?)`,
-          namespace: 'AWS/ApplicationELB',
-          metricName: 'HTTPCode_ELB_5XX_Count',
-          dimensions: lb,
-          statistic: 'Sum',
-          period: 60,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 3,
-          threshold: ALARMS.alb5xxPerMinute,
-          comparisonOperator: 'GreaterThanThreshold',
-          treatMissingData: 'notBreaching',
-          ...notify,
-        },
-        o,
-      )
+            `${name}-alb-5xx`,
+            {
+              name: alarmName('alb-5xx'),
+              alarmDescription: `${args.serviceName}: the ALB is answering with 5xx (no healthy gateway task?)`,
+              namespace: 'AWS/ApplicationELB',
+              metricName: 'HTTPCode_ELB_5XX_Count',
+              dimensions: lb,
+              statistic: 'Sum',
+              period: 60,
+              evaluationPeriods: 5,
+              datapointsToAlarm: 3,
+              threshold: ALARMS.alb5xxPerMinute,
+              comparisonOperator: 'GreaterThanThreshold',
+              treatMissingData: 'notBreaching',
+              ...notify,
+            },
+            o,
+          )
         : new aws.cloudwatch.MetricAlarm(
             `${name}-no-healthy-targets`,
             {
@@ -211,31 +224,93 @@ export class Monitoring extends pulumi.ComponentResource {
           .apply(([ecs, lb, tg, msk]) =>
             JSON.stringify({
               widgets: [
-                widget(0, 0, 'Connections per task (the scaling metric)', [[EMF.namespace, EMF.metricName, EMF.dimension, args.serviceName]]),
-                widget(12, 0, 'Connections, total', [[EMF.namespace, EMF.metricName, EMF.dimension, args.serviceName, { stat: 'Sum' }]]),
-                widget(0, 6, 'Running tasks', [['ECS/ContainerInsights', 'RunningTaskCount', 'ClusterName', ecs, 'ServiceName', args.serviceName]]),
+                widget(0, 0, 'Connections per task (the scaling metric)', [
+                  [EMF.namespace, EMF.metricName, EMF.dimension, args.serviceName],
+                ]),
+                widget(12, 0, 'Connections, total', [
+                  [EMF.namespace, EMF.metricName, EMF.dimension, args.serviceName, { stat: 'Sum' }],
+                ]),
+                widget(0, 6, 'Running tasks', [
+                  [
+                    'ECS/ContainerInsights',
+                    'RunningTaskCount',
+                    'ClusterName',
+                    ecs,
+                    'ServiceName',
+                    args.serviceName,
+                  ],
+                ]),
                 widget(12, 6, 'Task CPU / memory %', [
                   ['AWS/ECS', 'CPUUtilization', 'ClusterName', ecs, 'ServiceName', args.serviceName],
                   ['AWS/ECS', 'MemoryUtilization', 'ClusterName', ecs, 'ServiceName', args.serviceName],
                 ]),
                 args.edge === 'alb'
-                  ? widget(0, 12, 'ALB: new connections and 5xx', [
-                      ['AWS/ApplicationELB', 'NewConnectionCount', 'LoadBalancer', lb],
-                      ['AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'LoadBalancer', lb],
-                      ['AWS/ApplicationELB', 'UnHealthyHostCount', 'TargetGroup', tg, 'LoadBalancer', lb, { stat: 'Maximum' }],
-                    ], 'Sum')
-                  : widget(0, 12, 'NLB: new flows, resets and unhealthy targets', [
-                      ['AWS/NetworkELB', 'NewFlowCount', 'LoadBalancer', lb],
-                      ['AWS/NetworkELB', 'TCP_Target_Reset_Count', 'LoadBalancer', lb],
-                      ['AWS/NetworkELB', 'UnHealthyHostCount', 'TargetGroup', tg, 'LoadBalancer', lb, { stat: 'Maximum' }],
-                    ], 'Sum'),
+                  ? widget(
+                      0,
+                      12,
+                      'ALB: new connections and 5xx',
+                      [
+                        ['AWS/ApplicationELB', 'NewConnectionCount', 'LoadBalancer', lb],
+                        ['AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'LoadBalancer', lb],
+                        [
+                          'AWS/ApplicationELB',
+                          'UnHealthyHostCount',
+                          'TargetGroup',
+                          tg,
+                          'LoadBalancer',
+                          lb,
+                          { stat: 'Maximum' },
+                        ],
+                      ],
+                      'Sum',
+                    )
+                  : widget(
+                      0,
+                      12,
+                      'NLB: new flows, resets and unhealthy targets',
+                      [
+                        ['AWS/NetworkELB', 'NewFlowCount', 'LoadBalancer', lb],
+                        ['AWS/NetworkELB', 'TCP_Target_Reset_Count', 'LoadBalancer', lb],
+                        [
+                          'AWS/NetworkELB',
+                          'UnHealthyHostCount',
+                          'TargetGroup',
+                          tg,
+                          'LoadBalancer',
+                          lb,
+                          { stat: 'Maximum' },
+                        ],
+                      ],
+                      'Sum',
+                    ),
                 widget(12, 12, 'MSK: bytes in/out per broker', [
-                  [{ expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesInPerSec" "Cluster Name"="${msk}"', 'Average', 60)`, id: 'bin' }],
-                  [{ expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesOutPerSec" "Cluster Name"="${msk}"', 'Average', 60)`, id: 'bout' }],
+                  [
+                    {
+                      expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesInPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
+                      id: 'bin',
+                    },
+                  ],
+                  [
+                    {
+                      expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesOutPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
+                      id: 'bout',
+                    },
+                  ],
                 ]),
-                widget(0, 18, 'Consumer time lag (s)', [
-                  [{ expression: `SEARCH('{AWS/Kafka,"Cluster Name","Consumer Group",Topic} MetricName="EstimatedMaxTimeLag" "Cluster Name"="${msk}"', 'Maximum', 60)`, id: 'lag' }],
-                ], 'Maximum'),
+                widget(
+                  0,
+                  18,
+                  'Consumer time lag (s)',
+                  [
+                    [
+                      {
+                        expression: `SEARCH('{AWS/Kafka,"Cluster Name","Consumer Group",Topic} MetricName="EstimatedMaxTimeLag" "Cluster Name"="${msk}"', 'Maximum', 60)`,
+                        id: 'lag',
+                      },
+                    ],
+                  ],
+                  'Maximum',
+                ),
               ],
             }),
           ),

@@ -56,8 +56,15 @@ export class Network extends pulumi.ComponentResource {
     const o = { parent: this };
 
     // Exclude Local/Wavelength zones: ALB, MSK and Fargate are not offered there.
-    const azs = aws.getAvailabilityZonesOutput({ state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] }, o);
-    this.zoneIds = pulumi.all([azs.names, azs.zoneIds]).apply(([names, ids]) => Object.fromEntries(names.map((n, i) => [n, ids[i]!] as const).filter(([, id]) => id)));
+    const azs = aws.getAvailabilityZonesOutput(
+      { state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] },
+      o,
+    );
+    this.zoneIds = pulumi
+      .all([azs.names, azs.zoneIds])
+      .apply(([names, ids]) =>
+        Object.fromEntries(names.map((n, i) => [n, ids[i]!] as const).filter(([, id]) => id)),
+      );
 
     if (args.existingVpc) {
       const v = args.existingVpc;
@@ -71,35 +78,76 @@ export class Network extends pulumi.ComponentResource {
     } else {
       if (!args.cidr) throw new Error(`${name}: a created VPC needs a CIDR`);
       const plan = planSubnets(args.cidr, args.azCount);
-      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, o);
+      const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } },
+        o,
+      );
       const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, o);
-      const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }] }, o);
+      const publicRt = new aws.ec2.RouteTable(
+        `${name}-public`,
+        { vpcId: vpc.id, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }] },
+        o,
+      );
 
       const publicSubnets = plan.public.map((cidrBlock, az) => {
         const subnet = new aws.ec2.Subnet(
           `${name}-public-${az}`,
           // No auto public IP: only NAT gateways and (with nat "none") tasks get one, explicitly.
-          { vpcId: vpc.id, cidrBlock, availabilityZone: azs.names[az]!, mapPublicIpOnLaunch: false, tags: { Name: `${name}-public-${az}` } },
+          {
+            vpcId: vpc.id,
+            cidrBlock,
+            availabilityZone: azs.names[az]!,
+            mapPublicIpOnLaunch: false,
+            tags: { Name: `${name}-public-${az}` },
+          },
           o,
         );
-        new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: subnet.id, routeTableId: publicRt.id }, o);
+        new aws.ec2.RouteTableAssociation(
+          `${name}-public-${az}`,
+          { subnetId: subnet.id, routeTableId: publicRt.id },
+          o,
+        );
         return subnet;
       });
 
-      const natIds = publicSubnets.slice(0, args.nat === 'perAz' ? args.azCount : args.nat === 'single' ? 1 : 0).map((subnet, az) => {
-        const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: 'vpc' }, o);
-        return new aws.ec2.NatGateway(`${name}-nat-${az}`, { allocationId: eip.id, subnetId: subnet.id }, { parent: this, dependsOn: [igw] }).id;
-      });
+      const natIds = publicSubnets
+        .slice(0, args.nat === 'perAz' ? args.azCount : args.nat === 'single' ? 1 : 0)
+        .map((subnet, az) => {
+          const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: 'vpc' }, o);
+          return new aws.ec2.NatGateway(
+            `${name}-nat-${az}`,
+            { allocationId: eip.id, subnetId: subnet.id },
+            { parent: this, dependsOn: [igw] },
+          ).id;
+        });
       // perAz: a route table per AZ to its own NAT; single: one table to the one NAT;
       // none: one table with local routes only (brokers need nothing else).
       const privateRts = (args.nat === 'perAz' ? natIds : [natIds[0]]).map(
         (natId, i) =>
-          new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: natId ? [{ cidrBlock: '0.0.0.0/0', natGatewayId: natId }] : [] }, o),
+          new aws.ec2.RouteTable(
+            `${name}-private-${i}`,
+            { vpcId: vpc.id, routes: natId ? [{ cidrBlock: '0.0.0.0/0', natGatewayId: natId }] : [] },
+            o,
+          ),
       );
       const privateSubnets = plan.private.map((cidrBlock, az) => {
-        const subnet = new aws.ec2.Subnet(`${name}-private-${az}`, { vpcId: vpc.id, cidrBlock, availabilityZone: azs.names[az]!, tags: { Name: `${name}-private-${az}` } }, o);
+        const subnet = new aws.ec2.Subnet(
+          `${name}-private-${az}`,
+          {
+            vpcId: vpc.id,
+            cidrBlock,
+            availabilityZone: azs.names[az]!,
+            tags: { Name: `${name}-private-${az}` },
+          },
+          o,
+        );
         const rt = privateRts[args.nat === 'perAz' ? az : 0]!;
-        new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, { subnetId: subnet.id, routeTableId: rt.id }, o);
+        new aws.ec2.RouteTableAssociation(
+          `${name}-private-${az}`,
+          { subnetId: subnet.id, routeTableId: rt.id },
+          o,
+        );
         return subnet;
       });
 
@@ -109,7 +157,13 @@ export class Network extends pulumi.ComponentResource {
       const taskTables = args.nat === 'none' ? [publicRt] : privateRts;
       new aws.ec2.VpcEndpoint(
         `${name}-s3`,
-        { vpcId: vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: [...new Set([...taskTables, ...privateRts])].map((rt) => rt.id), tags: { Name: `${name}-s3` } },
+        {
+          vpcId: vpc.id,
+          serviceName: `com.amazonaws.${args.region}.s3`,
+          vpcEndpointType: 'Gateway',
+          routeTableIds: [...new Set([...taskTables, ...privateRts])].map((rt) => rt.id),
+          tags: { Name: `${name}-s3` },
+        },
         o,
       );
 
@@ -123,32 +177,72 @@ export class Network extends pulumi.ComponentResource {
     }
 
     const sg = (suffix: string, description: string) =>
-      new aws.ec2.SecurityGroup(`${name}-${suffix}`, { vpcId: this.vpcId, description, tags: { Name: `${name}-${suffix}` } }, o);
+      new aws.ec2.SecurityGroup(
+        `${name}-${suffix}`,
+        { vpcId: this.vpcId, description, tags: { Name: `${name}-${suffix}` } },
+        o,
+      );
     const lb = args.edge;
-    this.lbSecurityGroup = lb === 'alb' ? sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere') : sg('nlb', 'wsgw NLB: HTTP/HTTPS from anywhere');
+    this.lbSecurityGroup =
+      lb === 'alb'
+        ? sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere')
+        : sg('nlb', 'wsgw NLB: HTTP/HTTPS from anywhere');
     this.taskSecurityGroup = sg('tasks', `wsgw gateway tasks: only from the ${lb.toUpperCase()}`);
     this.mskSecurityGroup = sg('msk', 'wsgw MSK: only from gateway tasks and the replicator');
 
-    const ingress = (rule: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, a, o);
-    const egress = (rule: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, a, o);
+    const ingress = (rule: string, a: aws.vpc.SecurityGroupIngressRuleArgs) =>
+      new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, a, o);
+    const egress = (rule: string, a: aws.vpc.SecurityGroupEgressRuleArgs) =>
+      new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, a, o);
     const tcp = (from: number, to = from) => ({ ipProtocol: 'tcp', fromPort: from, toPort: to });
 
     for (const port of Object.values(PUBLIC_PORTS)) {
-      ingress(`${lb}-in-${port}`, { securityGroupId: this.lbSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(port), description: 'clients (HTTP redirects to HTTPS)' });
+      ingress(`${lb}-in-${port}`, {
+        securityGroupId: this.lbSecurityGroup.id,
+        cidrIpv4: '0.0.0.0/0',
+        ...tcp(port),
+        description: 'clients (HTTP redirects to HTTPS)',
+      });
     }
     // Behind an NLB the task redirects http:// itself, on a port of its own. Referencing the NLB's
     // group admits its traffic even with client IP preservation on (Elastic Load Balancing, Network
     // Load Balancers, Security groups).
-    const taskPorts = lb === 'alb' ? [['tasks', DEFAULT_PORT]] as const : [['tasks', DEFAULT_PORT], ['redirect', REDIRECT_PORT]] as const;
+    const taskPorts =
+      lb === 'alb'
+        ? ([['tasks', DEFAULT_PORT]] as const)
+        : ([
+            ['tasks', DEFAULT_PORT],
+            ['redirect', REDIRECT_PORT],
+          ] as const);
     for (const [what, port] of taskPorts) {
-      egress(`${lb}-out-${what}`, { securityGroupId: this.lbSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(port) });
-      ingress(`${what === 'tasks' ? 'tasks' : 'tasks-redirect'}-in-${lb}`, { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.lbSecurityGroup.id, ...tcp(port) });
+      egress(`${lb}-out-${what}`, {
+        securityGroupId: this.lbSecurityGroup.id,
+        referencedSecurityGroupId: this.taskSecurityGroup.id,
+        ...tcp(port),
+      });
+      ingress(`${what === 'tasks' ? 'tasks' : 'tasks-redirect'}-in-${lb}`, {
+        securityGroupId: this.taskSecurityGroup.id,
+        referencedSecurityGroupId: this.lbSecurityGroup.id,
+        ...tcp(port),
+      });
     }
     // HTTPS out for ECR, Secrets Manager, CloudWatch, STS and a JWKS endpoint.
-    egress('tasks-out-https', { securityGroupId: this.taskSecurityGroup.id, cidrIpv4: '0.0.0.0/0', ...tcp(443) });
-    egress('tasks-out-msk', { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: this.mskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
+    egress('tasks-out-https', {
+      securityGroupId: this.taskSecurityGroup.id,
+      cidrIpv4: '0.0.0.0/0',
+      ...tcp(443),
+    });
+    egress('tasks-out-msk', {
+      securityGroupId: this.taskSecurityGroup.id,
+      referencedSecurityGroupId: this.mskSecurityGroup.id,
+      ...tcp(MSK_IAM_PORT),
+    });
 
-    ingress('msk-in-tasks', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
+    ingress('msk-in-tasks', {
+      securityGroupId: this.mskSecurityGroup.id,
+      referencedSecurityGroupId: this.taskSecurityGroup.id,
+      ...tcp(MSK_IAM_PORT),
+    });
 
     if (args.replicator) {
       // The replicators into this region run ENIs in its subnets with this group and reach the
@@ -156,10 +250,22 @@ export class Network extends pulumi.ComponentResource {
       // connectivity, which needs no rule here.
       const rep = sg('replicator', 'wsgw MSK Replicator ENIs');
       this.replicatorSecurityGroup = rep;
-      ingress('msk-in-replicator', { securityGroupId: this.mskSecurityGroup.id, referencedSecurityGroupId: rep.id, ...tcp(MSK_IAM_PORT) });
-      egress('replicator-out-msk', { securityGroupId: rep.id, referencedSecurityGroupId: this.mskSecurityGroup.id, ...tcp(MSK_IAM_PORT) });
+      ingress('msk-in-replicator', {
+        securityGroupId: this.mskSecurityGroup.id,
+        referencedSecurityGroupId: rep.id,
+        ...tcp(MSK_IAM_PORT),
+      });
+      egress('replicator-out-msk', {
+        securityGroupId: rep.id,
+        referencedSecurityGroupId: this.mskSecurityGroup.id,
+        ...tcp(MSK_IAM_PORT),
+      });
     }
 
-    this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+    });
   }
 }

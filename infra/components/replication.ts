@@ -43,7 +43,11 @@ export class Replication extends pulumi.ComponentResource {
     const logGroups = new Map(
       args.regions.map((r) => [
         r.name,
-        new aws.cloudwatch.LogGroup(`${name}-${r.name}-logs`, { name: `/wsgw/msk-replicator/${args.namePrefix}`, retentionInDays: args.logRetentionDays }, { parent: this, provider: r.provider }),
+        new aws.cloudwatch.LogGroup(
+          `${name}-${r.name}-logs`,
+          { name: `/wsgw/msk-replicator/${args.namePrefix}`, retentionInDays: args.logRetentionDays },
+          { parent: this, provider: r.provider },
+        ),
       ]),
     );
 
@@ -53,14 +57,24 @@ export class Replication extends pulumi.ComponentResource {
       const o = { parent: this, provider: dst.provider };
       const id = `${name}-${pair.source}-to-${pair.target}`;
 
-      const role = new aws.iam.Role(id, { assumeRolePolicy: pulumi.output(args.accountId).apply((a) => JSON.stringify(assumeRolePolicy('kafka.amazonaws.com', a))) }, o);
+      const role = new aws.iam.Role(
+        id,
+        {
+          assumeRolePolicy: pulumi
+            .output(args.accountId)
+            .apply((a) => JSON.stringify(assumeRolePolicy('kafka.amazonaws.com', a))),
+        },
+        o,
+      );
       const policy = new aws.iam.RolePolicy(
         id,
         {
           role: role.id,
           policy: pulumi
             .all([src.clusterArn, dst.clusterArn])
-            .apply(([sourceClusterArn, targetClusterArn]) => JSON.stringify(replicatorPolicy({ sourceClusterArn, targetClusterArn }))),
+            .apply(([sourceClusterArn, targetClusterArn]) =>
+              JSON.stringify(replicatorPolicy({ sourceClusterArn, targetClusterArn })),
+            ),
         },
         o,
       );
@@ -76,8 +90,14 @@ export class Replication extends pulumi.ComponentResource {
             // security group; the replicator's ENIs sit in the target's subnets with a group that
             // may reach the target's brokers on 9098.
             kafkaClusters: [
-              { amazonMskCluster: { mskClusterArn: src.clusterArn }, vpcConfig: { subnetIds: src.subnetIds } },
-              { amazonMskCluster: { mskClusterArn: dst.clusterArn }, vpcConfig: { subnetIds: dst.subnetIds, securityGroupsIds: [dst.replicatorSecurityGroupId] } },
+              {
+                amazonMskCluster: { mskClusterArn: src.clusterArn },
+                vpcConfig: { subnetIds: src.subnetIds },
+              },
+              {
+                amazonMskCluster: { mskClusterArn: dst.clusterArn },
+                vpcConfig: { subnetIds: dst.subnetIds, securityGroupsIds: [dst.replicatorSecurityGroupId] },
+              },
             ],
             replicationInfoList: {
               sourceKafkaClusterArn: src.clusterArn,
@@ -100,10 +120,18 @@ export class Replication extends pulumi.ComponentResource {
                 },
               ],
               consumerGroupReplications: [
-                { consumerGroupsToReplicates: [], detectAndCopyNewConsumerGroups: false, synchroniseConsumerGroupOffsets: false },
+                {
+                  consumerGroupsToReplicates: [],
+                  detectAndCopyNewConsumerGroups: false,
+                  synchroniseConsumerGroupOffsets: false,
+                },
               ],
             },
-            logDelivery: { replicatorLogDelivery: { cloudwatchLogs: { enabled: true, logGroup: logGroups.get(pair.target)!.name } } },
+            logDelivery: {
+              replicatorLogDelivery: {
+                cloudwatchLogs: { enabled: true, logGroup: logGroups.get(pair.target)!.name },
+              },
+            },
           },
           { ...o, dependsOn: [policy, src.kafka, dst.kafka] },
         ),

@@ -108,8 +108,18 @@ export async function startCluster(opts) {
   // Asynchronous, so that a host process (the vitest main process) is not blocked meanwhile.
   for (const node of nodes) {
     const how = node.id === 1 ? ['--standalone'] : [];
-    const fmt = await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', ...how, '-t', clusterId, '-c', node.props]);
-    if (fmt.code !== 0) throw new Error(`formatting storage of cluster ${name} (node ${node.id}) failed:\n${fmt.output}`);
+    const fmt = await run('java', [
+      ...jvm,
+      'kafka.tools.StorageTool',
+      'format',
+      ...how,
+      '-t',
+      clusterId,
+      '-c',
+      node.props,
+    ]);
+    if (fmt.code !== 0)
+      throw new Error(`formatting storage of cluster ${name} (node ${node.id}) failed:\n${fmt.output}`);
   }
   const aborted = () => opts.signal?.aborted === true;
   if (aborted()) throw new Error(`start of cluster ${name} aborted`);
@@ -131,7 +141,11 @@ export async function startCluster(opts) {
   };
   const launch = async () => {
     procs = nodes.map((n) => spawnJava(n.dir, 'broker', [...jvm, 'kafka.Kafka', n.props]));
-    if (opts.owner) watchdog = startWatchdog(opts.owner, procs.map((p) => p.pid));
+    if (opts.owner)
+      watchdog = startWatchdog(
+        opts.owner,
+        procs.map((p) => p.pid),
+      );
     await waitBrokerReady(brokers, {
       timeoutMs,
       count: nodes.length,
@@ -185,9 +199,20 @@ export async function startCluster(opts) {
  * @param {number} node.replication     default replication factor
  * @param {number} node.replicaWaitMs   replica.fetch.wait.max.ms, with a rack
  */
-function serverProperties({ id, port, controllerPort, dataDir, partitions, rack, replication, replicaWaitMs }) {
+function serverProperties({
+  id,
+  port,
+  controllerPort,
+  dataDir,
+  partitions,
+  rack,
+  replication,
+  replicaWaitMs,
+}) {
   const controller = id === 1;
-  const listeners = controller ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}` : `PLAINTEXT://127.0.0.1:${port}`;
+  const listeners = controller
+    ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`
+    : `PLAINTEXT://127.0.0.1:${port}`;
   // With racks, a leader lets consumers that name a rack (client.rack) fetch from an in-sync
   // replica in that rack (KIP-392), as MSK does with AZ ids. The short follower wait is what the
   // infrastructure sets with zone-local reads (infra/components/kafka-cluster.ts, ZONE_LOCAL_READS): a

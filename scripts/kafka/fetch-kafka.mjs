@@ -29,13 +29,19 @@ export function fetchKafka(opts = {}) {
   const r = spawnSync(
     'mvn',
     [
-      '-B', '-q', '-Dstyle.color=never', '-f', POM,
+      '-B',
+      '-q',
+      '-Dstyle.color=never',
+      '-f',
+      POM,
       'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${LIB_DIR}`,
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${LIB_DIR}`,
     ],
     { encoding: 'utf8' },
   );
-  if (r.status !== 0) throw new Error(`mvn copy-dependencies failed (exit code ${r.status}):\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`mvn copy-dependencies failed (exit code ${r.status}):\n${r.stdout}${r.stderr}`);
   const jars = readdirSync(LIB_DIR);
   const slf4j = jars.filter((j) => /^slf4j-api-/.test(j));
   if (slf4j.length !== 1 || jars.some((j) => /_2\.12-|logback|log4j-slf4j2-impl/.test(j))) {

@@ -38,5 +38,13 @@ logger.mm2.level = INFO
 export function jvmOptions(dir, { classpath, heap, fastStart }) {
   const log4j2 = join(dir, 'log4j2.properties');
   writeFileSync(log4j2, LOG4J2);
-  return [...JVM_BASE, ...(fastStart ? FAST_START : []), '-Xms64m', `-Xmx${heap}`, `-Dlog4j2.configurationFile=${log4j2}`, '-cp', classpath];
+  return [
+    ...JVM_BASE,
+    ...(fastStart ? FAST_START : []),
+    '-Xms64m',
+    `-Xmx${heap}`,
+    `-Dlog4j2.configurationFile=${log4j2}`,
+    '-cp',
+    classpath,
+  ];
 }

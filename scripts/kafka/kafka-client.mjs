@@ -54,7 +54,9 @@ export async function waitBrokerReady(brokers, { timeoutMs, isDead, logFile, cou
     }
     await sleep(200);
   }
-  throw new Error(`broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr instanceof Error ? lastErr.message : 'no answer'}); last log lines:\n${tail(logFile())}`);
+  throw new Error(
+    `broker ${brokers.join(',')} not ready within ${timeoutMs} ms (${lastErr instanceof Error ? lastErr.message : 'no answer'}); last log lines:\n${tail(logFile())}`,
+  );
 }
 
 /**
@@ -66,7 +68,10 @@ export async function createTopic(brokers, topic, partitions = 1) {
   const admin = new Kafka({ clientId: 'wsgw-kafka-setup', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -88,8 +93,16 @@ export async function waitReplicated(src, dst, topic, { deadline, isDead, log })
   const { Kafka, logLevel } = await kafkajs();
   const marker = `__wsgw.mm2.ready.${randomBytes(6).toString('hex')}`;
   const target = `${src.name}.${topic}`;
-  const producer = new Kafka({ clientId: 'wsgw-kafka-setup', brokers: src.brokers, logLevel: logLevel.NOTHING }).producer();
-  const dstKafka = new Kafka({ clientId: 'wsgw-kafka-setup', brokers: dst.brokers, logLevel: logLevel.NOTHING });
+  const producer = new Kafka({
+    clientId: 'wsgw-kafka-setup',
+    brokers: src.brokers,
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  const dstKafka = new Kafka({
+    clientId: 'wsgw-kafka-setup',
+    brokers: dst.brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const admin = dstKafka.admin();
   await producer.connect();
   await admin.connect();
@@ -99,12 +112,18 @@ export async function waitReplicated(src, dst, topic, { deadline, isDead, log })
     await producer.send({ topic, messages: [{ key: marker, value: 'ready' }] });
     while (!(await admin.listTopics()).includes(target)) {
       if (isDead()) throw new Error(`MirrorMaker exited; last log lines:\n${tail(log)}`);
-      if (Date.now() > deadline) throw new Error(`MirrorMaker did not create ${target} on ${dst.name} in time; last log lines:\n${tail(log)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `MirrorMaker did not create ${target} on ${dst.name} in time; last log lines:\n${tail(log)}`,
+        );
       await sleep(250);
     }
     // The replicated topic starts from the source's earliest offset, so the marker will arrive.
     // A const of its own: the callback below cannot see `consumer` narrowed.
-    const reader = dstKafka.consumer({ groupId: `wsgw-mm2-ready-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
+    const reader = dstKafka.consumer({
+      groupId: `wsgw-mm2-ready-${randomBytes(6).toString('hex')}`,
+      maxWaitTimeInMs: 100,
+    });
     consumer = reader;
     await reader.connect();
     await reader.subscribe({ topic: target, fromBeginning: true });
@@ -112,7 +131,12 @@ export async function waitReplicated(src, dst, topic, { deadline, isDead, log })
     const arrived = new Promise((resolve, reject) => {
       const timer = setInterval(() => {
         if (isDead()) reject(new Error(`MirrorMaker exited; last log lines:\n${tail(log)}`));
-        else if (Date.now() > deadline) reject(new Error(`no record replicated from ${src.name} to ${dst.name} in time; last log lines:\n${tail(log)}`));
+        else if (Date.now() > deadline)
+          reject(
+            new Error(
+              `no record replicated from ${src.name} to ${dst.name} in time; last log lines:\n${tail(log)}`,
+            ),
+          );
       }, 250);
       reader
         .run({

@@ -46,7 +46,8 @@ async function main(argv) {
       if (names.length > 5) throw new Error('at most 5 clusters');
       fetchKafka();
       const running = recordedClusters().filter((c) => c.running);
-      if (running.length > 0) throw new Error(`already running: ${running.map((c) => c.name).join(', ')}; run \`stop\` first`);
+      if (running.length > 0)
+        throw new Error(`already running: ${running.map((c) => c.name).join(', ')}; run \`stop\` first`);
       const clusters = await Promise.all(names.map((name, i) => startCluster({ name, ...cliPorts(i) })));
       for (const c of clusters) process.stdout.write(`${c.name} ${c.brokers.join(',')}\n`);
       return;
@@ -65,7 +66,10 @@ async function main(argv) {
       return;
     }
     case 'status':
-      for (const c of recordedClusters()) process.stdout.write(`${c.name} ${c.brokers.join(',')} ${c.running ? `running (pid ${c.pid})` : 'stopped'}\n`);
+      for (const c of recordedClusters())
+        process.stdout.write(
+          `${c.name} ${c.brokers.join(',')} ${c.running ? `running (pid ${c.pid})` : 'stopped'}\n`,
+        );
       return;
     case 'stop':
       await stopAll();

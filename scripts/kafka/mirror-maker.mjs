@@ -48,7 +48,8 @@ export const DEFAULT_MM2_TOPICS = 'wsgw\\.fanout\\..*';
 export async function startMirrorMaker(opts) {
   const cp = fetchKafka({ quiet: true });
   const [a, b] = opts.clusters;
-  if (!a || !b || opts.clusters.length !== 2) throw new TypeError('startMirrorMaker needs exactly two clusters');
+  if (!a || !b || opts.clusters.length !== 2)
+    throw new TypeError('startMirrorMaker needs exactly two clusters');
   const topics = opts.topics ?? DEFAULT_MM2_TOPICS;
   const dir = opts.dir ?? join(RUN_DIR, `mm2-${a.name}-${b.name}`);
   rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,9 @@ export async function stopAll(runDir = RUN_DIR) {
   /** @param {string} entry */
   const stopEntry = async (entry) => {
     // A cluster with racks keeps its further brokers' pid files in node-<id>/; those go first.
-    const dirs = readdirSync(join(runDir, entry)).filter((n) => /^node-\d+$/.test(n)).map((n) => join(entry, n));
+    const dirs = readdirSync(join(runDir, entry))
+      .filter((n) => /^node-\d+$/.test(n))
+      .map((n) => join(entry, n));
     for (const dir of [...dirs, entry]) {
       for (const f of readdirSync(join(runDir, dir)).filter((n) => n.endsWith('.pid'))) {
         const pid = Number(readFileSync(join(runDir, dir, f), 'utf8'));
@@ -42,7 +44,9 @@ export function recordedClusters(runDir = RUN_DIR) {
   return readdirSync(runDir)
     .filter((e) => existsSync(join(runDir, e, 'cluster.json')))
     .map((e) => {
-      const info = /** @type {ClusterRecord} */ (JSON.parse(readFileSync(join(runDir, e, 'cluster.json'), 'utf8')));
+      const info = /** @type {ClusterRecord} */ (
+        JSON.parse(readFileSync(join(runDir, e, 'cluster.json'), 'utf8'))
+      );
       const pidFile = join(runDir, e, 'broker.pid');
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       return { ...info, pid, running: pid > 0 && isAlive(pid) };

@@ -60,10 +60,15 @@ export function message(channel: string, node: string, text: string, origin = 'r
 
 export const text = (m: BusMessage): string => JSON.parse(new TextDecoder().decode(m.payload)) as string;
 
-export async function eventually(cond: () => boolean, timeoutMs = 15_000, what: string | (() => string) = 'condition'): Promise<void> {
+export async function eventually(
+  cond: () => boolean,
+  timeoutMs = 15_000,
+  what: string | (() => string) = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${typeof what === 'string' ? what : what()} not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${typeof what === 'string' ? what : what()} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -74,7 +79,11 @@ export interface ConformanceTiming {
   readonly quietMs: number;
 }
 
-export function describeBus(name: string, factory: () => Promise<BusHarness>, timing: ConformanceTiming = { deliverMs: 15_000, quietMs: 300 }): void {
+export function describeBus(
+  name: string,
+  factory: () => Promise<BusHarness>,
+  timing: ConformanceTiming = { deliverMs: 15_000, quietMs: 300 },
+): void {
   describe(`Bus contract: ${name}`, () => {
     let harness: BusHarness;
     const buses: Bus[] = [];
@@ -104,12 +113,18 @@ export function describeBus(name: string, factory: () => Promise<BusHarness>, ti
       const receipts = await Promise.all(instances.map((b, i) => b.publish(sent[i]!)));
       expect(receipts).toHaveLength(3);
 
-      for (const r of recorders) await eventually(() => r.got.length >= 3, timing.deliverMs, 'all three messages');
+      for (const r of recorders)
+        await eventually(() => r.got.length >= 3, timing.deliverMs, 'all three messages');
       await quiet();
       for (const r of recorders) {
         expect(r.ids().sort()).toEqual(sent.map((m) => m.id).sort());
         const first = r.got.find((m) => m.id === sent[0]!.id)!;
-        expect(first).toMatchObject({ channel: 'room:0', origin: 'r1', node: 'n1', contentType: 'application/json' });
+        expect(first).toMatchObject({
+          channel: 'room:0',
+          origin: 'r1',
+          node: 'n1',
+          contentType: 'application/json',
+        });
         expect(text(first)).toBe('hello from n1');
       }
     });
@@ -124,7 +139,11 @@ export function describeBus(name: string, factory: () => Promise<BusHarness>, ti
       // Both writers publish at once, without awaiting one publish before the next.
       await Promise.all(
         writers.map((w, wi) =>
-          Promise.all(Array.from({ length: perWriter }, (_, n) => w.publish(message(channels[n % channels.length]!, `w${wi + 1}`, String(n))))),
+          Promise.all(
+            Array.from({ length: perWriter }, (_, n) =>
+              w.publish(message(channels[n % channels.length]!, `w${wi + 1}`, String(n))),
+            ),
+          ),
         ),
       );
       await eventually(() => rec.got.length >= 2 * perWriter, timing.deliverMs, 'all ordered messages');
@@ -153,7 +172,9 @@ export function describeBus(name: string, factory: () => Promise<BusHarness>, ti
       await quiet();
       expect(rec.ids()).toEqual([kept.id]);
       // The optional `skipped` hook sees the declined message (for history), never the wanted one.
-      expect(rec.passed.map((p) => [p.channel, p.msg instanceof Uint8Array ? 'bytes' : p.msg.id])).toEqual([['unwanted:1', skipped.id]]);
+      expect(rec.passed.map((p) => [p.channel, p.msg instanceof Uint8Array ? 'bytes' : p.msg.id])).toEqual([
+        ['unwanted:1', skipped.id],
+      ]);
     });
 
     it('delivers a message id once even when it is published twice', async () => {
@@ -165,7 +186,11 @@ export function describeBus(name: string, factory: () => Promise<BusHarness>, ti
       await bus.publish(m);
       const after = message('dup:1', 'n1', 'after');
       await bus.publish(after);
-      await eventually(() => rec.ids().includes(after.id), timing.deliverMs, 'the message after the duplicate');
+      await eventually(
+        () => rec.ids().includes(after.id),
+        timing.deliverMs,
+        'the message after the duplicate',
+      );
       await quiet();
       expect(rec.ids()).toEqual([m.id, after.id]);
     });

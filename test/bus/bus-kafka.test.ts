@@ -13,7 +13,10 @@ import { describeBus, eventually, message, Recorder } from './bus-conformance.js
 
 const uniquePrefix = (): string => `t${randomBytes(4).toString('hex')}.fanout.`;
 
-function kafkaBus(brokers: string[], o: Partial<KafkaBusOptions> & Pick<KafkaBusOptions, 'nodeId' | 'topicPrefix'>): KafkaBus {
+function kafkaBus(
+  brokers: string[],
+  o: Partial<KafkaBusOptions> & Pick<KafkaBusOptions, 'nodeId' | 'topicPrefix'>,
+): KafkaBus {
   return new KafkaBus({ brokers, region: 'r1', partitions: 3, topicRefreshMs: 500, ...o });
 }
 
@@ -32,7 +35,11 @@ describe('KafkaBus on the wire', () => {
   afterEach(async () => {
     await Promise.all(open.splice(0).map((b) => b.close()));
   });
-  const counter = async (reg: Registry, name: string, labels: Record<string, string> = {}): Promise<number> => {
+  const counter = async (
+    reg: Registry,
+    name: string,
+    labels: Record<string, string> = {},
+  ): Promise<number> => {
     const m = (await reg.getMetricsAsJSON()).find((x) => x.name === name);
     const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
     return Number(v?.value ?? 0);
@@ -50,7 +57,16 @@ describe('KafkaBus on the wire', () => {
     // A backend writing straight to the topic, badly.
     const producer = new Kafka({ clientId: 'wsgw-test', brokers: a, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
-    const future = protoTypes.Envelope.encode({ version: 2, id: 'v2', channel: 'bad:1', origin: 'r1', node: 'x', ts: Date.now(), contentType: 'application/json', payload: new Uint8Array() }).finish();
+    const future = protoTypes.Envelope.encode({
+      version: 2,
+      id: 'v2',
+      channel: 'bad:1',
+      origin: 'r1',
+      node: 'x',
+      ts: Date.now(),
+      contentType: 'application/json',
+      payload: new Uint8Array(),
+    }).finish();
     const good = message('bad:1', 'backend', 'still delivered');
     await producer.send({
       topic: bus.topic,
@@ -67,7 +83,9 @@ describe('KafkaBus on the wire', () => {
 
     await eventually(() => rec.got.length === 1, 15_000, 'the good record');
     expect(rec.ids()).toEqual([good.id]);
-    expect(await counter(registry, 'wsgw_bus_malformed_total', { reason: 'malformed' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await counter(registry, 'wsgw_bus_malformed_total', { reason: 'malformed' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(await counter(registry, 'wsgw_bus_malformed_total', { reason: 'unknown_version' })).toBe(1);
     expect(await counter(registry, 'wsgw_bus_malformed_total', { reason: 'no_key' })).toBe(1);
     expect(await counter(registry, 'wsgw_bus_malformed_total', { reason: 'key_mismatch' })).toBe(1);
@@ -86,15 +104,27 @@ describe('KafkaBus on the wire', () => {
     // Undecodable values on an unwanted channel: skipped by key, so never counted as malformed.
     const producer = new Kafka({ clientId: 'wsgw-test', brokers: a, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
-    await producer.send({ topic: bus.topic, acks: -1, messages: Array.from({ length: 50 }, () => ({ key: 'other', value: randomBytes(32) })) });
+    await producer.send({
+      topic: bus.topic,
+      acks: -1,
+      messages: Array.from({ length: 50 }, () => ({ key: 'other', value: randomBytes(32) })),
+    });
     await producer.disconnect();
     const keep = message('keep', 'n1', 'kept');
     await bus.publish(keep);
     await eventually(() => rec.got.length === 1, 15_000, 'the wanted record');
-    await eventually(() => rec.asked.filter((c) => c === 'other').length === 50, 5_000, 'wants(other) 50 times');
+    await eventually(
+      () => rec.asked.filter((c) => c === 'other').length === 50,
+      5_000,
+      'wants(other) 50 times',
+    );
     expect(await counter(registry, 'wsgw_bus_skipped_unwanted_total')).toBe(50);
     // Declined records reach the optional `skipped` hook as raw bytes, copied out of the fetch buffer.
-    expect(rec.passed.filter((p) => p.channel === 'other' && p.msg instanceof Uint8Array && p.msg.byteLength === 32)).toHaveLength(50);
+    expect(
+      rec.passed.filter(
+        (p) => p.channel === 'other' && p.msg instanceof Uint8Array && p.msg.byteLength === 32,
+      ),
+    ).toHaveLength(50);
     expect(await counter(registry, 'wsgw_bus_malformed_total')).toBe(0);
     expect(await counter(registry, 'wsgw_bus_delivered_total', { origin: 'r1' })).toBe(1);
     expect(await counter(registry, 'wsgw_bus_produced_total', { topic: bus.topic })).toBe(1);
@@ -122,7 +152,11 @@ describe('KafkaBus on the wire', () => {
     await bus.start(rec);
     const before = message('big:1', 'n2', 'before');
     const after = message('big:1', 'n2', 'after');
-    const results = await Promise.allSettled([bus.publish(before), bus.publish(big(2_000_000)), bus.publish(after)]);
+    const results = await Promise.allSettled([
+      bus.publish(before),
+      bus.publish(big(2_000_000)),
+      bus.publish(after),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'bus_rejected' });
     await eventually(() => rec.got.length === 2, 15_000, 'the two small messages');

@@ -5,21 +5,41 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BusHandler, BusMessage } from '../../services/gateway/src/bus/bus.js';
-import { BatchReader, type FetchedBatch, type FetchedRecord } from '../../services/gateway/src/bus/kafka-batch-reader.js';
+import {
+  BatchReader,
+  type FetchedBatch,
+  type FetchedRecord,
+} from '../../services/gateway/src/bus/kafka-batch-reader.js';
 import { noLog } from '../../services/gateway/src/bus/kafka-bus-options.js';
 import { KafkaBusMetrics } from '../../services/gateway/src/bus/kafka-metrics.js';
-import { OriginProgress, TICK_KEY, TICK_UNVERIFIED, TICK_VERIFIED, TickSchedule } from '../../services/gateway/src/bus/kafka-progress.js';
+import {
+  OriginProgress,
+  TICK_KEY,
+  TICK_UNVERIFIED,
+  TICK_VERIFIED,
+  TickSchedule,
+} from '../../services/gateway/src/bus/kafka-progress.js';
 import { encodeEnvelope, protoTypes } from '../../services/shared/src/envelope.js';
 import { message } from './bus-conformance.js';
 
 const OWN = 'wsgw.fanout.r1';
 
 /** A reader of region r1's gateway, with what it reports. */
-function reader(): { reader: BatchReader; metrics: KafkaBusMetrics; ticks: TickSchedule; progress: OriginProgress; events: string[]; probes: string[] } {
+function reader(): {
+  reader: BatchReader;
+  metrics: KafkaBusMetrics;
+  ticks: TickSchedule;
+  progress: OriginProgress;
+  events: string[];
+  probes: string[];
+} {
   const metrics = new KafkaBusMetrics();
   const events: string[] = [];
   const probes: string[] = [];
-  const progress = new OriginProgress((origin, stamp) => events.push(`progress ${origin} ${stamp}`), () => {});
+  const progress = new OriginProgress(
+    (origin, stamp) => events.push(`progress ${origin} ${stamp}`),
+    () => {},
+  );
   const ticks = new TickSchedule(1_000, () => 0);
   const r = new BatchReader({
     ownTopic: OWN,
@@ -35,7 +55,11 @@ function reader(): { reader: BatchReader; metrics: KafkaBusMetrics; ticks: TickS
 }
 
 /** Records as kafkajs hands them over: offsets from 0, stamped `stamp` unless they say otherwise. */
-function batchOf(topic: string, records: { key: string | null; value: Uint8Array | null; stamp?: number }[], partition = 0): FetchedBatch {
+function batchOf(
+  topic: string,
+  records: { key: string | null; value: Uint8Array | null; stamp?: number }[],
+  partition = 0,
+): FetchedBatch {
   const messages: FetchedRecord[] = records.map((r, i) => ({
     key: r.key === null ? null : Buffer.from(r.key),
     value: r.value === null ? null : Buffer.from(r.value),
@@ -45,7 +69,11 @@ function batchOf(topic: string, records: { key: string | null; value: Uint8Array
   return { topic, partition, messages, offsetLag: () => '0' };
 }
 
-const record = (m: BusMessage, stamp?: number) => ({ key: m.channel, value: encodeEnvelope(m), ...(stamp === undefined ? {} : { stamp }) });
+const record = (m: BusMessage, stamp?: number) => ({
+  key: m.channel,
+  value: encodeEnvelope(m),
+  ...(stamp === undefined ? {} : { stamp }),
+});
 
 /** A handler that keeps what it is asked and handed, and logs each delivery in `events`. */
 class Handler implements BusHandler {
@@ -75,9 +103,17 @@ class Handler implements BusHandler {
   }
 }
 
-async function count(metrics: KafkaBusMetrics, name: 'malformed' | 'errors' | 'duplicates' | 'skippedUnwanted' | 'consumed' | 'delivered', labels: Record<string, string> = {}): Promise<number> {
+async function count(
+  metrics: KafkaBusMetrics,
+  name: 'malformed' | 'errors' | 'duplicates' | 'skippedUnwanted' | 'consumed' | 'delivered',
+  labels: Record<string, string> = {},
+): Promise<number> {
   const values = (await metrics[name].get()).values;
-  return values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))?.value ?? 0;
+  return (
+    values.find((v) =>
+      Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+    )?.value ?? 0
+  );
 }
 
 describe('BatchReader', () => {
@@ -128,7 +164,16 @@ describe('BatchReader', () => {
     const live = message('keep', 'n1', 'live');
     const garbage = new Uint8Array([0xff, 0xff, 0xff]);
     // Offsets 0 and 1 lie before the live range, which starts at offset 2.
-    r.read(batchOf(OWN, [record(back), { key: 'other', value: garbage }, { key: 'other', value: garbage }, record(live)]), 2n, rec);
+    r.read(
+      batchOf(OWN, [
+        record(back),
+        { key: 'other', value: garbage },
+        { key: 'other', value: garbage },
+        record(live),
+      ]),
+      2n,
+      rec,
+    );
     expect(rec.ids()).toEqual([live.id]);
     expect(rec.history).toEqual(['keep', 'other', 'other']);
     // Skipped by key: an undecodable value on a channel nobody wants is not even looked at.
@@ -189,7 +234,11 @@ describe('BatchReader', () => {
     rec.skipped = () => {
       throw new Error('history bug');
     };
-    r.read(batchOf(OWN, [record(first), record(message('other', 'n1', 'unwanted')), record(second)]), undefined, rec);
+    r.read(
+      batchOf(OWN, [record(first), record(message('other', 'n1', 'unwanted')), record(second)]),
+      undefined,
+      rec,
+    );
     expect(rec.ids()).toEqual([second.id]);
     expect(await count(metrics, 'errors', { kind: 'handler' })).toBe(2);
   });

@@ -3,7 +3,11 @@
  * recording stand-in that returns tokens with chosen expiry times.
  */
 import { describe, expect, it } from 'vitest';
-import { buildKafkaConfig, mskIamTokenProvider, type MskAuthToken } from '../../services/gateway/src/bus/kafka-config.js';
+import {
+  buildKafkaConfig,
+  mskIamTokenProvider,
+  type MskAuthToken,
+} from '../../services/gateway/src/bus/kafka-config.js';
 
 function signer(lifetimeMs: number, clock: { now: number }) {
   const calls: string[] = [];
@@ -32,12 +36,18 @@ describe('buildKafkaConfig', () => {
     const clock = { now: 1_000_000 };
     const s = signer(900_000, clock);
     const c = buildKafkaConfig(
-      { brokers: ['b-1.msk.example:9098', 'b-2.msk.example:9098'], clientId: 'x', auth: 'msk-iam', awsRegion: 'eu-west-1' },
+      {
+        brokers: ['b-1.msk.example:9098', 'b-2.msk.example:9098'],
+        clientId: 'x',
+        auth: 'msk-iam',
+        awsRegion: 'eu-west-1',
+      },
       { signer: s.sign, now: () => clock.now },
     );
     expect(c.ssl).toBe(true);
     expect(c.sasl?.mechanism).toBe('oauthbearer');
-    const provider = (c.sasl as { oauthBearerProvider: () => Promise<{ value: string }> }).oauthBearerProvider;
+    const provider = (c.sasl as { oauthBearerProvider: () => Promise<{ value: string }> })
+      .oauthBearerProvider;
     expect(await provider()).toEqual({ value: 'token-1' });
     expect(s.calls).toEqual(['eu-west-1']);
   });
@@ -45,9 +55,21 @@ describe('buildKafkaConfig', () => {
   it('names the option that is wrong', () => {
     expect(() => buildKafkaConfig({ brokers: [], clientId: 'x' })).toThrow(/^brokers:/);
     expect(() => buildKafkaConfig({ brokers: ['no-port'], clientId: 'x' })).toThrow(/^brokers: "no-port"/);
-    expect(() => buildKafkaConfig({ brokers: ['h:1'], clientId: 'x', auth: 'scram' as never })).toThrow(/^auth:/);
-    expect(() => buildKafkaConfig({ brokers: ['h:1'], clientId: 'x', auth: 'msk-iam' })).toThrow(/^awsRegion:/);
-    expect(() => buildKafkaConfig({ brokers: ['h:1'], clientId: 'x', auth: 'msk-iam', awsRegion: 'us-east-1', tokenRefreshMarginMs: -1 })).toThrow(RangeError);
+    expect(() => buildKafkaConfig({ brokers: ['h:1'], clientId: 'x', auth: 'scram' as never })).toThrow(
+      /^auth:/,
+    );
+    expect(() => buildKafkaConfig({ brokers: ['h:1'], clientId: 'x', auth: 'msk-iam' })).toThrow(
+      /^awsRegion:/,
+    );
+    expect(() =>
+      buildKafkaConfig({
+        brokers: ['h:1'],
+        clientId: 'x',
+        auth: 'msk-iam',
+        awsRegion: 'us-east-1',
+        tokenRefreshMarginMs: -1,
+      }),
+    ).toThrow(RangeError);
   });
 });
 

@@ -6,12 +6,20 @@ import kafkajs, { type Admin, type ConfigEntries } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { noLog, type BusLogger } from '../../services/gateway/src/bus/kafka-bus-options.js';
 import { KafkaBusMetrics } from '../../services/gateway/src/bus/kafka-metrics.js';
-import { createOriginTopic, originPartitions, verifyStamps } from '../../services/gateway/src/bus/kafka-origin-topic.js';
+import {
+  createOriginTopic,
+  originPartitions,
+  verifyStamps,
+} from '../../services/gateway/src/bus/kafka-origin-topic.js';
 
 /** kafkajs' enums are spread into its exports, so only its default export carries them. */
 const { ConfigSource } = kafkajs;
 
-const entry = (configName: string, configValue: string, more: Partial<ConfigEntries> = {}): ConfigEntries => ({
+const entry = (
+  configName: string,
+  configValue: string,
+  more: Partial<ConfigEntries> = {},
+): ConfigEntries => ({
   configName,
   configValue,
   isDefault: false,
@@ -23,18 +31,26 @@ const entry = (configName: string, configValue: string, more: Partial<ConfigEntr
 });
 
 /** An admin client whose topic has these settings; it records what it is asked to change. */
-function adminWith(entries: ConfigEntries[]): Pick<Admin, 'describeConfigs' | 'alterConfigs'> & { altered: { name: string; value: string }[][] } {
+function adminWith(
+  entries: ConfigEntries[],
+): Pick<Admin, 'describeConfigs' | 'alterConfigs'> & { altered: { name: string; value: string }[][] } {
   const altered: { name: string; value: string }[][] = [];
   return {
     altered,
-    describeConfigs: async () => ({ throttleTime: 0, resources: [{ configEntries: entries, errorCode: 0, errorMessage: '', resourceName: 't', resourceType: 2 }] }),
+    describeConfigs: async () => ({
+      throttleTime: 0,
+      resources: [
+        { configEntries: entries, errorCode: 0, errorMessage: '', resourceName: 't', resourceType: 2 },
+      ],
+    }),
     alterConfigs: async (c: Parameters<Admin['alterConfigs']>[0]) => {
       altered.push(c.resources[0]!.configEntries);
     },
   };
 }
 
-const errorsOf = async (metrics: KafkaBusMetrics, kind: string): Promise<number> => (await metrics.errors.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+const errorsOf = async (metrics: KafkaBusMetrics, kind: string): Promise<number> =>
+  (await metrics.errors.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
 
 describe('verifyStamps', () => {
   it('accepts a topic that stamps append times as it is', async () => {
@@ -70,7 +86,9 @@ describe('verifyStamps', () => {
     admin.alterConfigs = () => Promise.reject(new Error('TOPIC_AUTHORIZATION_FAILED'));
     const metrics = new KafkaBusMetrics();
     const logged: string[] = [];
-    expect(await verifyStamps(admin, 't', { ...noLog, error: (_obj, msg) => void logged.push(msg) }, metrics)).toBe(false);
+    expect(
+      await verifyStamps(admin, 't', { ...noLog, error: (_obj, msg) => void logged.push(msg) }, metrics),
+    ).toBe(false);
     expect(await errorsOf(metrics, 'stamps')).toBe(1);
     expect(logged).toEqual([expect.stringMatching(/recovery will not vouch/)]);
   });
@@ -81,7 +99,11 @@ describe('createOriginTopic', () => {
     const created: unknown[] = [];
     return {
       created,
-      describeCluster: async () => ({ brokers: Array.from({ length: brokers }, (_, i) => ({ nodeId: i, host: 'h', port: 9092 })), controller: 0, clusterId: 'c' }),
+      describeCluster: async () => ({
+        brokers: Array.from({ length: brokers }, (_, i) => ({ nodeId: i, host: 'h', port: 9092 })),
+        controller: 0,
+        clusterId: 'c',
+      }),
       listTopics: async () => topics,
       createTopics: async (o: Parameters<Admin['createTopics']>[0]) => (created.push(...o.topics), true),
     };
@@ -90,7 +112,14 @@ describe('createOriginTopic', () => {
   it('creates a missing topic stamping append times, with min(3, brokers) replicas unless told', async () => {
     const small = admin([], 2);
     await createOriginTopic(small, { topic: 't', partitions: 6 });
-    expect(small.created).toEqual([{ topic: 't', numPartitions: 6, replicationFactor: 2, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }]);
+    expect(small.created).toEqual([
+      {
+        topic: 't',
+        numPartitions: 6,
+        replicationFactor: 2,
+        configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+      },
+    ]);
     const large = admin([], 5);
     await createOriginTopic(large, { topic: 't', partitions: 6 });
     expect(large.created).toMatchObject([{ replicationFactor: 3 }]);
@@ -108,6 +137,8 @@ describe('createOriginTopic', () => {
 
 describe('originPartitions', () => {
   it('refuses a topic without partitions (its metadata is not there yet)', async () => {
-    await expect(originPartitions({ fetchTopicMetadata: async () => ({ topics: [] }) }, 't')).rejects.toThrow(/has no partitions/);
+    await expect(originPartitions({ fetchTopicMetadata: async () => ({ topics: [] }) }, 't')).rejects.toThrow(
+      /has no partitions/,
+    );
   });
 });

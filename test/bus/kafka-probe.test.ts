@@ -18,7 +18,11 @@ describe('Probes', () => {
       })
       .then(() => (done = true));
     expect(sent.map((s) => s.key)).toEqual(['__wsgw.probe.n1.ab12.1']);
-    expect(decodeEnvelope(sent[0]!.value)).toMatchObject({ channel: '__wsgw.probe.n1.ab12.1', origin: 'r1', node: 'n1' });
+    expect(decodeEnvelope(sent[0]!.value)).toMatchObject({
+      channel: '__wsgw.probe.n1.ab12.1',
+      origin: 'r1',
+      node: 'n1',
+    });
     probes.answered('__wsgw.probe.n1.cd34.1');
     await new Promise((r) => setTimeout(r, 10));
     expect(done).toBe(false);

@@ -9,17 +9,30 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BusError, PublishReceipt } from '../../services/gateway/src/bus/bus.js';
 import { noLog } from '../../services/gateway/src/bus/kafka-bus-options.js';
 import { KafkaBusMetrics, type BusErrorKind } from '../../services/gateway/src/bus/kafka-metrics.js';
-import { PublishQueue, type OriginProducer, type OutgoingRecord, type PublishQueueOptions } from '../../services/gateway/src/bus/kafka-publish-queue.js';
+import {
+  PublishQueue,
+  type OriginProducer,
+  type OutgoingRecord,
+  type PublishQueueOptions,
+} from '../../services/gateway/src/bus/kafka-publish-queue.js';
 
 /** kafkajs' error classes are spread into its exports, so only its default export carries them. */
 const { KafkaJSProtocolError } = kafkajs;
 
 /** What the broker answers to a request it refuses for good because of one record in it. */
 const tooLarge = (): Error =>
-  new KafkaJSProtocolError(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false }));
+  new KafkaJSProtocolError(
+    Object.assign(
+      new Error('The request included a message larger than the max message size the server will accept'),
+      { type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false },
+    ),
+  );
 
 /** A request that got no answer (the case where the broker may have written it all the same). */
-const timedOut = (): Error => Object.assign(new Error('Request Produce(key: 0, version: 7) timed out'), { name: 'KafkaJSRequestTimeoutError' });
+const timedOut = (): Error =>
+  Object.assign(new Error('Request Produce(key: 0, version: 7) timed out'), {
+    name: 'KafkaJSRequestTimeoutError',
+  });
 
 type Step = 'ack' | 'hold' | Error;
 
@@ -77,7 +90,13 @@ class ScriptedKafka {
     records.forEach((r, i) => {
       const log = this.log.get(r.partition) ?? [];
       this.log.set(r.partition, log);
-      if (!answer.has(r.partition)) answer.set(r.partition, { topicName: 't', partition: r.partition, errorCode: 0, baseOffset: String(log.length) });
+      if (!answer.has(r.partition))
+        answer.set(r.partition, {
+          topicName: 't',
+          partition: r.partition,
+          errorCode: 0,
+          baseOffset: String(log.length),
+        });
       log.push(values[i]!);
     });
     return [...answer.values()];
@@ -87,7 +106,10 @@ class ScriptedKafka {
 const open: PublishQueue[] = [];
 
 /** A queue on `kafka`; records go to the partition their key ends with (`ch:1` → 1). */
-function queueOn(kafka: ScriptedKafka, o: Partial<PublishQueueOptions> = {}): { queue: PublishQueue; metrics: KafkaBusMetrics } {
+function queueOn(
+  kafka: ScriptedKafka,
+  o: Partial<PublishQueueOptions> = {},
+): { queue: PublishQueue; metrics: KafkaBusMetrics } {
   const metrics = new KafkaBusMetrics();
   const queue = new PublishQueue({
     bufferLimit: 100,
@@ -107,7 +129,11 @@ function queueOn(kafka: ScriptedKafka, o: Partial<PublishQueueOptions> = {}): { 
 }
 
 /** A started queue whose first publish (`a` on `ch:0`) is in flight, its answer held back. */
-async function oneInFlight(): Promise<{ kafka: ScriptedKafka; queue: PublishQueue; first: Promise<PublishReceipt> }> {
+async function oneInFlight(): Promise<{
+  kafka: ScriptedKafka;
+  queue: PublishQueue;
+  first: Promise<PublishReceipt>;
+}> {
   const kafka = new ScriptedKafka();
   kafka.script.push('hold');
   const { queue } = queueOn(kafka);
@@ -118,7 +144,12 @@ async function oneInFlight(): Promise<{ kafka: ScriptedKafka; queue: PublishQueu
 }
 
 /** Publishes `text` under `key`; the rejection counts as handled, so a test may await it or not. */
-function publish(queue: PublishQueue, key: string, text: string, partition?: number): Promise<PublishReceipt> {
+function publish(
+  queue: PublishQueue,
+  key: string,
+  text: string,
+  partition?: number,
+): Promise<PublishReceipt> {
   const p = queue.enqueue(key, Buffer.from(text), partition);
   p.catch(() => undefined);
   return p;
@@ -144,7 +175,11 @@ describe('PublishQueue', () => {
     const kafka = new ScriptedKafka();
     const { queue, metrics } = queueOn(kafka);
     queue.start();
-    const receipts = await Promise.all([publish(queue, 'ch:0', 'a'), publish(queue, 'ch:1', 'b'), publish(queue, 'ch:0', 'c')]);
+    const receipts = await Promise.all([
+      publish(queue, 'ch:0', 'a'),
+      publish(queue, 'ch:1', 'b'),
+      publish(queue, 'ch:0', 'c'),
+    ]);
     expect(kafka.requests).toEqual([['a', 'b', 'c']]);
     expect(receipts).toEqual([{ offset: '0:0' }, { offset: '1:0' }, { offset: '0:1' }]);
     // Offsets come from the broker's answer, not from a count of our own.
@@ -263,8 +298,16 @@ describe('PublishQueue', () => {
     kafka.refused.add('big');
     const { queue, metrics } = queueOn(kafka, { maxBatch: 3 });
     queue.start();
-    const results = await Promise.allSettled(['a', 'big', 'c', 'd', 'e'].map((v) => publish(queue, 'ch:0', v)));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const results = await Promise.allSettled(
+      ['a', 'big', 'c', 'd', 'e'].map((v) => publish(queue, 'ch:0', v)),
+    );
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'bus_rejected' });
     // One by one only through the refused batch; then full batches again.
     expect(kafka.requests).toEqual([['a', 'big', 'c'], ['a'], ['big'], ['c'], ['d', 'e']]);
@@ -280,7 +323,10 @@ describe('PublishQueue', () => {
     const kafka = new ScriptedKafka();
     kafka.script.push(timedOut(), timedOut(), 'ack', timedOut());
     const delays: number[] = [];
-    const { queue, metrics } = queueOn(kafka, { maxBatch: 2, retryDelayMs: (attempt) => (delays.push(attempt), 0) });
+    const { queue, metrics } = queueOn(kafka, {
+      maxBatch: 2,
+      retryDelayMs: (attempt) => (delays.push(attempt), 0),
+    });
     queue.start();
     const receipts = await Promise.all(['a', 'b', 'c'].map((v) => publish(queue, 'ch:0', v)));
     expect(receipts).toEqual([{ offset: '0:0' }, { offset: '0:1' }, { offset: '0:2' }]);

@@ -33,26 +33,46 @@ describe('parseRackMap', () => {
 describe('resolveRack', () => {
   it('returns no rack when none is configured, and a fixed one as it is', async () => {
     expect(await resolveRack(undefined, { metadataUri: undefined })).toEqual({ rack: undefined });
-    expect(await resolveRack({ kind: 'fixed', rack: 'use1-az4' }, { metadataUri: undefined })).toEqual({ rack: 'use1-az4' });
+    expect(await resolveRack({ kind: 'fixed', rack: 'use1-az4' }, { metadataUri: undefined })).toEqual({
+      rack: 'use1-az4',
+    });
   });
 
   it('maps the zone the task metadata names to its rack', async () => {
     const uri = await metadata(200, { AvailabilityZone: 'zone-b', DesiredStatus: 'RUNNING' });
-    expect(await resolveRack({ kind: 'by-zone', racks }, { metadataUri: uri })).toEqual({ rack: 'az-2', zone: 'zone-b' });
+    expect(await resolveRack({ kind: 'by-zone', racks }, { metadataUri: uri })).toEqual({
+      rack: 'az-2',
+      zone: 'zone-b',
+    });
   });
 
   it('reports, without failing, a zone missing from the map or a metadata endpoint that does not help', async () => {
     const setting = { kind: 'by-zone', racks } as const;
-    expect(await resolveRack(setting, { metadataUri: undefined })).toMatchObject({ rack: undefined, problem: expect.stringContaining('ECS_CONTAINER_METADATA_URI_V4') });
+    expect(await resolveRack(setting, { metadataUri: undefined })).toMatchObject({
+      rack: undefined,
+      problem: expect.stringContaining('ECS_CONTAINER_METADATA_URI_V4'),
+    });
     let uri = await metadata(200, { AvailabilityZone: 'zone-c' });
-    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({ rack: undefined, zone: 'zone-c', problem: 'zone zone-c is not in WSGW_KAFKA_RACK_MAP' });
+    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({
+      rack: undefined,
+      zone: 'zone-c',
+      problem: 'zone zone-c is not in WSGW_KAFKA_RACK_MAP',
+    });
     server!.close();
     uri = await metadata(200, { DesiredStatus: 'RUNNING' });
-    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({ rack: undefined, problem: 'task metadata names no AvailabilityZone' });
+    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({
+      rack: undefined,
+      problem: 'task metadata names no AvailabilityZone',
+    });
     server!.close();
     uri = await metadata(500, {});
-    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({ rack: undefined, problem: 'task metadata answered 500' });
+    expect(await resolveRack(setting, { metadataUri: uri })).toEqual({
+      rack: undefined,
+      problem: 'task metadata answered 500',
+    });
     server!.close();
-    expect((await resolveRack(setting, { metadataUri: 'http://127.0.0.1:1/v4/t', timeoutMs: 500 })).problem).toMatch(/^task metadata unreachable/);
+    expect(
+      (await resolveRack(setting, { metadataUri: 'http://127.0.0.1:1/v4/t', timeoutMs: 500 })).problem,
+    ).toMatch(/^task metadata unreachable/);
   });
 });

@@ -28,6 +28,7 @@ describe('closeAction', () => {
     expect(closeAction(4001)).toEqual({ kind: 'refresh-token' });
     expect(closeAction(1013)).toEqual({ kind: 'reconnect', minAttempt: 4 });
     expect(closeAction(4029)).toEqual({ kind: 'reconnect', minAttempt: 4 });
-    for (const code of [1000, 1001, 1006, 1012, 4008]) expect(closeAction(code)).toEqual({ kind: 'reconnect', minAttempt: 0 });
+    for (const code of [1000, 1001, 1006, 1012, 4008])
+      expect(closeAction(code)).toEqual({ kind: 'reconnect', minAttempt: 0 });
   });
 });

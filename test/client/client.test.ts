@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { WebSocketServer } from 'ws';
-import { WsgwClient, WsgwError, type MessageEvent, type WebSocketCtor } from '../../services/client/src/client.js';
+import {
+  WsgwClient,
+  WsgwError,
+  type MessageEvent,
+  type WebSocketCtor,
+} from '../../services/client/src/client.js';
 import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-memory.js';
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { TestBalancer } from '../helpers/balancer.js';
@@ -59,16 +64,19 @@ describe.each(['json', 'proto'] as const)('WsgwClient over %s', (protocol) => {
     a.c.on('resubscribed', (e) => resub.push(e));
     await a.c.connect();
     await a.c.subscribe('room:r');
-    for (let i = 0; i < 5; i++) await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    for (let i = 0; i < 5; i++)
+      await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
     await waitFor(() => a.got.length === 5);
     // Ping so the client holds a recent sync time, then lose the link and publish meanwhile.
     await new Promise((r) => setTimeout(r, 50));
     proxy.setTargets([g2!.gateway.port]);
     proxy.dropAll();
-    for (let i = 5; i < 15; i++) await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    for (let i = 5; i < 15; i++)
+      await g2!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
     await waitFor(() => resub.length === 1, 5_000, 'resubscribe');
     expect(resub[0]!.recovered).toBe(true);
-    for (let i = 15; i < 20; i++) await g1!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
+    for (let i = 15; i < 20; i++)
+      await g1!.gateway.publish('room:r', 'application/json', Buffer.from(JSON.stringify(i)));
     await waitFor(() => a.got.length >= 20);
     await new Promise((r) => setTimeout(r, 100));
     expect(a.values()).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -179,7 +187,12 @@ describe('WsgwClient connection handling', () => {
     });
     const port = (wss.address() as { port: number }).port;
     // random() = 1: every delay is its whole window, so the backoff steps show.
-    const a = client(`ws://127.0.0.1:${port}/`, { backoff: { baseMs: 10, maxMs: 10_000 }, random: () => 0.999, stableAfterMs: 300, pingIntervalMs: 0 });
+    const a = client(`ws://127.0.0.1:${port}/`, {
+      backoff: { baseMs: 10, maxMs: 10_000 },
+      random: () => 0.999,
+      stableAfterMs: 300,
+      pingIntervalMs: 0,
+    });
     const delays: number[] = [];
     a.c.on('disconnected', (e) => delays.push(e.delayMs ?? -1));
     await a.c.connect();
@@ -200,7 +213,10 @@ describe('WsgwClient tokens', () => {
   const secret = 'client-test-secret-0123456789abcdefgh';
   const key = new TextEncoder().encode(secret);
   const sign = (expSeconds: number) =>
-    new SignJWT({ subscribe: ['*'], publish: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds).sign(key);
+    new SignJWT({ subscribe: ['*'], publish: ['*'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
+      .sign(key);
 
   it('asks for a new token before a reconnect when the cached one expired while the link was down', async () => {
     const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
@@ -208,7 +224,10 @@ describe('WsgwClient tokens', () => {
     cleanups.push(() => lb.close());
     let issued = 0;
     // The first token lives 2 s: long enough to connect, expired by the time the link is back.
-    const a = client(lb.url, { token: () => sign(++issued === 1 ? 2 : 3600), backoff: { baseMs: 50, maxMs: 100 } });
+    const a = client(lb.url, {
+      token: () => sign(++issued === 1 ? 2 : 3600),
+      backoff: { baseMs: 50, maxMs: 100 },
+    });
     await a.c.connect();
     lb.setTargets([]);
     lb.dropAll();
@@ -225,7 +244,10 @@ describe('WsgwClient tokens', () => {
     let issued = 0;
     // The first token is already expired: the upgrade is refused with 401, which a browser sees
     // only as a close before open.
-    const a = client(g1!.url, { token: () => sign(++issued === 1 ? -10 : 3600), backoff: { baseMs: 20, maxMs: 40 } });
+    const a = client(g1!.url, {
+      token: () => sign(++issued === 1 ? -10 : 3600),
+      backoff: { baseMs: 20, maxMs: 40 },
+    });
     await a.c.connect();
     expect(issued).toBe(2);
   });
@@ -240,7 +262,10 @@ describe('WsgwClient with the standard WebSocket (undici, as in browsers and Nod
     let connections = 0;
     wss.on('connection', () => connections++); // never answers the app pings
     const port = (wss.address() as { port: number }).port;
-    const a = client(`ws://127.0.0.1:${port}/`, { pingIntervalMs: 100, WebSocket: StandardWebSocket as unknown as WebSocketCtor });
+    const a = client(`ws://127.0.0.1:${port}/`, {
+      pingIntervalMs: 100,
+      WebSocket: StandardWebSocket as unknown as WebSocketCtor,
+    });
     const errors: Error[] = [];
     a.c.on('error', (e) => errors.push(e.error));
     await a.c.connect();
@@ -307,7 +332,10 @@ describe('WsgwClient subscriptions the server refuses', () => {
     const lb = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => lb.close());
     const token = () =>
-      new SignJWT({ subscribe: ['ok:*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+      new SignJWT({ subscribe: ['ok:*'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
     const a = client(lb.url, { token, backoff: { baseMs: 20, maxMs: 40 } });
     await a.c.connect();
     await a.c.subscribe('ok:1');

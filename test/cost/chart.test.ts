@@ -4,7 +4,14 @@ import { DEFAULT_ASSUMPTIONS, estimate } from '../../cost/model.js';
 import type { Load } from '../../cost/types.js';
 import { ONE_REGION, TWO_REGIONS, syntheticBook } from './fixtures.js';
 
-const LOAD: Load = { connections: 100_000, msgRate: 0.1, msgBytes: 200, fanout: 100, crossRegionShare: 1, sessionMinutes: 60 };
+const LOAD: Load = {
+  connections: 100_000,
+  msgRate: 0.1,
+  msgBytes: 200,
+  fanout: 100,
+  crossRegionShare: 1,
+  sessionMinutes: 60,
+};
 
 describe('chart', () => {
   it('spaces points evenly on a log scale', () => {
@@ -30,18 +37,37 @@ describe('chart', () => {
       'API Gateway WebSocket APIs',
     ]);
     // The first curve is the engine's own total at each point.
-    expect(s.series[0]!.values[3]).toBeCloseTo(estimate(TWO_REGIONS, { ...LOAD, connections: xs[3]! }, syntheticBook()).usd, 6);
-    for (const ser of s.series) expect(ser.values.every((v, i) => i === 0 || v >= ser.values[i - 1]! - 1e-9)).toBe(true);
+    expect(s.series[0]!.values[3]).toBeCloseTo(
+      estimate(TWO_REGIONS, { ...LOAD, connections: xs[3]! }, syntheticBook()).usd,
+      6,
+    );
+    for (const ser of s.series)
+      expect(ser.values.every((v, i) => i === 0 || v >= ser.values[i - 1]! - 1e-9)).toBe(true);
   });
 
   it('keeps a pinned publish rate proportional to connections', () => {
-    const s = sweep(ONE_REGION, { ...LOAD, publishRate: 50 }, syntheticBook(['us-east-1']), DEFAULT_ASSUMPTIONS, [200_000]);
-    expect(s.series[0]!.values[0]).toBeCloseTo(estimate(ONE_REGION, { ...LOAD, connections: 200_000, publishRate: 100 }, syntheticBook(['us-east-1'])).usd, 6);
+    const s = sweep(
+      ONE_REGION,
+      { ...LOAD, publishRate: 50 },
+      syntheticBook(['us-east-1']),
+      DEFAULT_ASSUMPTIONS,
+      [200_000],
+    );
+    expect(s.series[0]!.values[0]).toBeCloseTo(
+      estimate(ONE_REGION, { ...LOAD, connections: 200_000, publishRate: 100 }, syntheticBook(['us-east-1']))
+        .usd,
+      6,
+    );
   });
 
   it('renders a self-contained SVG with one polyline per series and the load marked', () => {
     const xs = logSpace(1_000, 1_000_000, 7);
-    const svg = renderSvg(sweep(TWO_REGIONS, LOAD, syntheticBook(), DEFAULT_ASSUMPTIONS, xs), { title: 'T <1>', subtitle: 'S & s', marker: 100_000, capacity: 400_000 });
+    const svg = renderSvg(sweep(TWO_REGIONS, LOAD, syntheticBook(), DEFAULT_ASSUMPTIONS, xs), {
+      title: 'T <1>',
+      subtitle: 'S & s',
+      marker: 100_000,
+      capacity: 400_000,
+    });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<polyline /g)).toHaveLength(4);

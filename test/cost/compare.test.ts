@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, compareApiGateway, compareCrossRegion, compareLoadBalancers } from '../../cost/compare.js';
+import {
+  buildReport,
+  compareApiGateway,
+  compareCrossRegion,
+  compareLoadBalancers,
+} from '../../cost/compare.js';
 import { estimate } from '../../cost/model.js';
 import type { Deployment, Load } from '../../cost/types.js';
 import { ASSUMPTIONS, GB, MONTH_S, ONE_REGION, TWO_REGIONS, syntheticBook } from './fixtures.js';
 
-const SMALL: Load = { connections: 30_000, msgRate: 0.05, msgBytes: 340, publishRate: 100, fanout: 100, crossRegionShare: 1, sessionMinutes: 50 };
+const SMALL: Load = {
+  connections: 30_000,
+  msgRate: 0.05,
+  msgBytes: 340,
+  publishRate: 100,
+  fanout: 100,
+  crossRegionShare: 1,
+  sessionMinutes: 50,
+};
 const A = ASSUMPTIONS;
 
 describe('compareApiGateway', () => {
@@ -31,7 +44,8 @@ describe('compareApiGateway', () => {
 
   it('bills keep-alives only for the connections that stay silent past the idle timeout (hand-checked)', () => {
     const book = syntheticBook(['us-east-1']);
-    const at = (msgRate: number) => compareApiGateway(estimate(ONE_REGION, { ...SMALL, msgRate, publishRate: 0 }, book, A), book);
+    const at = (msgRate: number) =>
+      compareApiGateway(estimate(ONE_REGION, { ...SMALL, msgRate, publishRate: 0 }, book, A), book);
     // Nothing flows: every connection sends a keep-alive every 300 s, 30,000 / 300 = 100 a second.
     const idle = at(0);
     expect(idle.regions[0]!.idleShare).toBe(1);
@@ -56,7 +70,7 @@ describe('compareApiGateway', () => {
     const book = syntheticBook(['us-east-1']);
     const small = compareApiGateway(estimate(ONE_REGION, { ...SMALL, msgBytes: 32 * 1024 }, book, A), book);
     const big = compareApiGateway(estimate(ONE_REGION, { ...SMALL, msgBytes: 32 * 1024 + 1 }, book, A), book);
-    const keepalives = (30_000 * Math.exp(-30) / 300) * MONTH_S / 1e6;
+    const keepalives = (((30_000 * Math.exp(-30)) / 300) * MONTH_S) / 1e6;
     expect(small.regions[0]!.lines[1]!.quantity - keepalives).toBeCloseTo((1_600 * MONTH_S) / 1e6, 6);
     expect(big.regions[0]!.lines[1]!.quantity - keepalives).toBeCloseTo((2 * 1_600 * MONTH_S) / 1e6, 6);
   });
@@ -64,7 +78,10 @@ describe('compareApiGateway', () => {
   it('warns about the connection quota, the request quota and the message size limit', () => {
     const book = syntheticBook(['us-east-1']);
     const d: Deployment = { ...ONE_REGION, regions: [{ name: 'us-east-1', minTasks: 1, maxTasks: 1000 }] };
-    const g = compareApiGateway(estimate(d, { ...SMALL, connections: 5_000_000, msgBytes: 200_000, sessionMinutes: 600 }, book, A), book);
+    const g = compareApiGateway(
+      estimate(d, { ...SMALL, connections: 5_000_000, msgBytes: 200_000, sessionMinutes: 600 }, book, A),
+      book,
+    );
     // Sessions are cut at 2 h: 5,000,000 / 7,200 s = 694 new connections/s. Requests: 250,000
     // callbacks + 100 publishes + 694.4 new connections = 250,794/s.
     expect(g.warnings).toEqual([
@@ -80,9 +97,27 @@ describe('compareApiGateway', () => {
     // 100,000 connections, 60-minute sessions: 27.78 new connections/s, no publishes, and deliveries
     // that fill the quota to 10,000 exactly, then 10,001.
     const at = (requests: number) =>
-      compareApiGateway(estimate(d, { ...SMALL, connections: 100_000, sessionMinutes: 60, publishRate: 0, msgRate: (requests - 100_000 / 3_600) / 100_000 }, book, A), book);
+      compareApiGateway(
+        estimate(
+          d,
+          {
+            ...SMALL,
+            connections: 100_000,
+            sessionMinutes: 60,
+            publishRate: 0,
+            msgRate: (requests - 100_000 / 3_600) / 100_000,
+          },
+          book,
+          A,
+        ),
+        book,
+      );
     expect(at(10_000).warnings).toEqual([]);
-    expect(at(10_001).warnings).toEqual([expect.stringMatching(/^us-east-1: 10,001 API Gateway requests\/s .* exceed the default account quota of 10,000\/s per region$/)]);
+    expect(at(10_001).warnings).toEqual([
+      expect.stringMatching(
+        /^us-east-1: 10,001 API Gateway requests\/s .* exceed the default account quota of 10,000\/s per region$/,
+      ),
+    ]);
   });
 });
 
@@ -107,7 +142,8 @@ describe('compareCrossRegion', () => {
     const expected = (2 * perRegionBytesPerSecond) / (340 + 100);
     expect(c.breakEvenPublishRate).toBeCloseTo(expected, 3);
     expect(c.cheaperAtLowRates).toBe('direct');
-    const at = (mode: 'replicator' | 'direct', p: number) => estimate({ ...d, crossRegion: mode }, { ...SMALL, publishRate: p }, syntheticBook(), A).usd;
+    const at = (mode: 'replicator' | 'direct', p: number) =>
+      estimate({ ...d, crossRegion: mode }, { ...SMALL, publishRate: p }, syntheticBook(), A).usd;
     expect(at('replicator', expected)).toBeCloseTo(at('direct', expected), 6);
     expect(at('replicator', expected * 2)).toBeLessThan(at('direct', expected * 2));
   });

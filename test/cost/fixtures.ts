@@ -8,7 +8,11 @@ import type { Assumptions, Deployment } from '../../cost/types.js';
 const SRC = 'https://example.com/prices';
 const p = (usd: number, unit: string) => ({ usd, unit, source: SRC });
 
-export function syntheticRegion(region: string, overrides: Record<string, unknown> = {}, drop: readonly string[] = []) {
+export function syntheticRegion(
+  region: string,
+  overrides: Record<string, unknown> = {},
+  drop: readonly string[] = [],
+) {
   const prices: Record<string, unknown> = {
     'fargate.arm64.vcpuHour': p(0.04, 'vCPU-hour'),
     'fargate.arm64.gbHour': p(0.004, 'GB-hour'),
@@ -22,7 +26,14 @@ export function syntheticRegion(region: string, overrides: Record<string, unknow
     'msk.storageGbMonth': p(0.1, 'GB-month'),
     'mskReplicator.hour': p(0.3, 'replicator-hour'),
     'mskReplicator.perGb': p(0.1, 'GB replicated'),
-    'dataTransfer.internetOut': { unit: 'GB', source: SRC, tiers: [{ upTo: 10_000, usd: 0.1 }, { upTo: null, usd: 0.05 }] },
+    'dataTransfer.internetOut': {
+      unit: 'GB',
+      source: SRC,
+      tiers: [
+        { upTo: 10_000, usd: 0.1 },
+        { upTo: null, usd: 0.05 },
+      ],
+    },
     'dataTransfer.interRegionOut': p(0.02, 'GB'),
     'dataTransfer.interAz': p(0.01, 'GB each direction'),
     'nat.hour': p(0.05, 'NAT gateway-hour'),
@@ -36,7 +47,14 @@ export function syntheticRegion(region: string, overrides: Record<string, unknow
     'cloudwatch.metricMonth': p(0.3, 'metric-month'),
     'cloudwatch.alarmMonth': p(0.1, 'alarm-month'),
     'cloudwatch.dashboardMonth': p(3, 'dashboard-month'),
-    'apiGatewayWebSocket.messages': { unit: 'million messages', source: SRC, tiers: [{ upTo: 1000, usd: 1 }, { upTo: null, usd: 0.8 }] },
+    'apiGatewayWebSocket.messages': {
+      unit: 'million messages',
+      source: SRC,
+      tiers: [
+        { upTo: 1000, usd: 1 },
+        { upTo: null, usd: 0.8 },
+      ],
+    },
     'apiGatewayWebSocket.connectionMinutes': p(0.25, 'million connection-minutes'),
     ...overrides,
   };
@@ -58,10 +76,23 @@ export function syntheticRegion(region: string, overrides: Record<string, unknow
 }
 
 export function syntheticGlobal() {
-  const prices: Record<string, unknown> = { 'globalAccelerator.hour': p(0.025, 'accelerator-hour'), 'acm.exportablePublicCertificate': p(15, 'certificate issued or renewed') };
-  for (const a of ['NA', 'EU', 'APAC']) for (const b of ['NA', 'EU', 'APAC']) prices[`globalAccelerator.dtPremium.${a}.${b}`] = p(0.015, 'GB');
+  const prices: Record<string, unknown> = {
+    'globalAccelerator.hour': p(0.025, 'accelerator-hour'),
+    'acm.exportablePublicCertificate': p(15, 'certificate issued or renewed'),
+  };
+  for (const a of ['NA', 'EU', 'APAC'])
+    for (const b of ['NA', 'EU', 'APAC']) prices[`globalAccelerator.dtPremium.${a}.${b}`] = p(0.015, 'GB');
   return parsePriceFile(
-    { schemaVersion: 1, version: 'test.1', asOf: '2000-01-01', region: 'global', location: 'Global', currency: 'USD', notice: 'test prices', prices },
+    {
+      schemaVersion: 1,
+      version: 'test.1',
+      asOf: '2000-01-01',
+      region: 'global',
+      location: 'Global',
+      currency: 'USD',
+      notice: 'test prices',
+      prices,
+    },
     'global.json',
   );
 }

@@ -36,7 +36,14 @@ const PROD_TWO_REGIONS: Deployment = {
 };
 
 /** One 200-byte message per connection per minute; fan-out 100 gives 166.67 publishes/s; one-hour sessions. */
-const LOAD: Load = { connections: 1_000_000, msgRate: 1 / 60, msgBytes: 200, fanout: 100, crossRegionShare: 1, sessionMinutes: 60 };
+const LOAD: Load = {
+  connections: 1_000_000,
+  msgRate: 1 / 60,
+  msgBytes: 200,
+  fanout: 100,
+  crossRegionShare: 1,
+  sessionMinutes: 60,
+};
 
 /** What the prod stack file sets (replication factor min(3, brokers), 30 days of logs, leader reads). */
 const A = { ...DEFAULT_ASSUMPTIONS, replicationFactor: 3, logRetentionDays: 30, rackAwareConsumers: false };
@@ -138,11 +145,29 @@ function region(p: {
 }
 
 const EXPECTED: Record<string, Expected> = {
-  'us-east-1': region({ albHour: 0.0225, brokerHour: 0.204, storageGbMonth: 0.1, natHour: 0.045, natGb: 0.045, logsIngestGb: 0.5 }),
-  'eu-west-1': region({ albHour: 0.0252, brokerHour: 0.229, storageGbMonth: 0.11, natHour: 0.048, natGb: 0.048, logsIngestGb: 0.57 }),
+  'us-east-1': region({
+    albHour: 0.0225,
+    brokerHour: 0.204,
+    storageGbMonth: 0.1,
+    natHour: 0.045,
+    natGb: 0.045,
+    logsIngestGb: 0.5,
+  }),
+  'eu-west-1': region({
+    albHour: 0.0252,
+    brokerHour: 0.229,
+    storageGbMonth: 0.11,
+    natHour: 0.048,
+    natGb: 0.048,
+    logsIngestGb: 0.57,
+  }),
 };
 const FLEET_USD =
-  Object.values(EXPECTED).reduce((s, lines) => s + Object.values(lines).reduce((x, [, usd]) => x + usd, 0), 0) + 730 * 0.025;
+  Object.values(EXPECTED).reduce(
+    (s, lines) => s + Object.values(lines).reduce((x, [, usd]) => x + usd, 0),
+    0,
+  ) +
+  730 * 0.025;
 
 // ---------------------------------------------------------------- API Gateway, per region
 // Connection minutes: 500,000 × 43,800 min = 21,900 million.
@@ -172,7 +197,10 @@ const APIGW: Record<string, Expected> = {
     'Data transfer / internet out': [APIGW_OUT_GB, APIGW_OUT_GB * 0.09],
   },
 };
-const APIGW_USD = Object.values(APIGW).reduce((s, lines) => s + Object.values(lines).reduce((x, [, usd]) => x + usd, 0), 0);
+const APIGW_USD = Object.values(APIGW).reduce(
+  (s, lines) => s + Object.values(lines).reduce((x, [, usd]) => x + usd, 0),
+  0,
+);
 // The sums come to $9,923.60 for the fleet and $51,603.80 on API Gateway, 5.2 times as much.
 
 /** Exactly the expected lines, each at its quantity and price. */
@@ -193,7 +221,11 @@ describe('1M connections × 1 message a minute × 200 B, prod in two regions (ha
 
   it('uses the prices the figures were worked out with', () => {
     // global.json (Global Accelerator, ACM) is dated by the launch of exportable certificates.
-    expect(e.prices.map((p) => [p.region, p.asOf])).toEqual([['global', '2025-06-17'], ['us-east-1', '2025-06-01'], ['eu-west-1', '2025-06-01']]);
+    expect(e.prices.map((p) => [p.region, p.asOf])).toEqual([
+      ['global', '2025-06-17'],
+      ['us-east-1', '2025-06-01'],
+      ['eu-west-1', '2025-06-01'],
+    ]);
   });
 
   it('counts the keep-alive payloads as the protocol encodes them', () => {
@@ -205,12 +237,25 @@ describe('1M connections × 1 message a minute × 200 B, prod in two regions (ha
     // Memory of a 2 GiB task, ALB (no TLS in the task): 70 % of 2,147,483,648 B less the process
     // and a 128 MiB history, over the measured bytes per connection, in whole thousands.
     const alb = MEASURED.edges.alb;
-    const perTask = Math.floor((2 * 2 ** 30 * 0.7 - MEASURED.processBaselineBytes - 2 ** 27) / (alb.rssPerConnectionBytes + alb.kernelPerConnectionBytes) / 1000) * 1000;
+    const perTask =
+      Math.floor(
+        (2 * 2 ** 30 * 0.7 - MEASURED.processBaselineBytes - 2 ** 27) /
+          (alb.rssPerConnectionBytes + alb.kernelPerConnectionBytes) /
+          1000,
+      ) * 1000;
     // CPU: per connection a gateway ping every 25 s, an SDK ping every 20 s, a delivery a minute;
     // 138.89 handshakes/s; within 60 % of one vCPU per task.
-    const vcpu = (500_000 * (alb.cpu.gatewayPingUs / 25 + alb.cpu.sdkPingUs / 20 + alb.cpu.deliveryUs / 60)) / 1e6 + (NEW_CONNECTIONS * alb.cpu.handshakeMs) / 1e3;
+    const vcpu =
+      (500_000 * (alb.cpu.gatewayPingUs / 25 + alb.cpu.sdkPingUs / 20 + alb.cpu.deliveryUs / 60)) / 1e6 +
+      (NEW_CONNECTIONS * alb.cpu.handshakeMs) / 1e3;
     for (const r of e.regions) {
-      expect(r.tasks).toMatchObject({ needed: 25, running: 25, clampedTo: null, byTarget: 25, decidedBy: 'target' });
+      expect(r.tasks).toMatchObject({
+        needed: 25,
+        running: 25,
+        clampedTo: null,
+        byTarget: 25,
+        decidedBy: 'target',
+      });
       expect(r.tasks.byMemory).toBe(Math.ceil(500_000 / perTask));
       expect(r.tasks.cpuVcpu).toBeCloseTo(vcpu, 9);
       expect(r.tasks.byCpu).toBe(Math.ceil(vcpu / 0.6));
@@ -266,6 +311,9 @@ describe('1M connections × 1 message a minute × 200 B, prod in two regions (ha
     const units = ((OUT + IN) * 3600) / GB;
     const certificate = (15 * (365 / 12)) / 335;
     expect(tcp.regions.map((r) => r.dominant)).toEqual(['processedBytes', 'processedBytes']);
-    expect(tcp.usd).toBeCloseTo(730 * 0.0225 + units * 730 * 0.006 + 730 * 0.0252 + units * 730 * 0.006 + 2 * certificate, 4);
+    expect(tcp.usd).toBeCloseTo(
+      730 * 0.0225 + units * 730 * 0.006 + 730 * 0.0252 + units * 730 * 0.006 + 2 * certificate,
+      4,
+    );
   });
 });

@@ -3,18 +3,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimate } from '../../cost/model.js';
-import { DEFAULT_PRICES_DIR, loadPriceBook, parsePriceFile, price, pricedRegions, tiered, tieredCost } from '../../cost/prices.js';
+import {
+  DEFAULT_PRICES_DIR,
+  loadPriceBook,
+  parsePriceFile,
+  price,
+  pricedRegions,
+  tiered,
+  tieredCost,
+} from '../../cost/prices.js';
 import type { Deployment, Load } from '../../cost/types.js';
 import { ONE_REGION, syntheticBook, syntheticGlobal, syntheticRegion } from './fixtures.js';
 
-const LOAD: Load = { connections: 50_000, msgRate: 0.1, msgBytes: 200, fanout: 100, crossRegionShare: 1, sessionMinutes: 60 };
+const LOAD: Load = {
+  connections: 50_000,
+  msgRate: 0.1,
+  msgBytes: 200,
+  fanout: 100,
+  crossRegionShare: 1,
+  sessionMinutes: 60,
+};
 
 describe('shipped price files', () => {
   const book = loadPriceBook();
   const regions = pricedRegions(book);
 
   it('cover the regions the example stacks use and a handful of common ones', () => {
-    for (const r of ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1']) {
+    for (const r of [
+      'us-east-1',
+      'us-east-2',
+      'us-west-2',
+      'eu-west-1',
+      'eu-central-1',
+      'ap-southeast-1',
+      'ap-northeast-1',
+    ]) {
       expect(regions).toContain(r);
     }
   });
@@ -25,14 +48,17 @@ describe('shipped price files', () => {
       expect(f.version).not.toBe('');
       expect(f.notice).toMatch(/list prices as of \d{4}-\d{2}-\d{2}/);
       expect(f.notice).toMatch(/check/);
-      for (const [key, p] of Object.entries(f.prices)) expect(p.source, `${f.file} ${key}`).toMatch(/^https:\/\/(docs\.)?aws\.amazon\.com\//);
+      for (const [key, p] of Object.entries(f.prices))
+        expect(p.source, `${f.file} ${key}`).toMatch(/^https:\/\/(docs\.)?aws\.amazon\.com\//);
     }
   });
 
   it('all share one version, and each is dated (the output prints every date it used)', () => {
     expect(new Set([...book.files.values()].map((f) => f.version)).size).toBe(1);
     // The regional files as of one date; global.json as of the launch of ACM exportable certificates.
-    expect(new Set([...book.files.values()].filter((f) => f.region !== 'global').map((f) => f.asOf)).size).toBe(1);
+    expect(
+      new Set([...book.files.values()].filter((f) => f.region !== 'global').map((f) => f.asOf)).size,
+    ).toBe(1);
     expect(book.files.get('global')?.asOf).toBe('2025-06-17');
   });
 
@@ -41,10 +67,18 @@ describe('shipped price files', () => {
       for (const crossRegion of ['replicator', 'direct'] as const) {
         for (const nat of ['per-az', 'single', 'none'] as const) {
           for (const loadBalancer of ['alb', 'nlb-tls', 'nlb-tcp'] as const) {
-            for (const instanceType of ['kafka.m5.large', 'kafka.m7g.large', 'kafka.m7g.xlarge', 'kafka.t3.small']) {
+            for (const instanceType of [
+              'kafka.m5.large',
+              'kafka.m7g.large',
+              'kafka.m7g.xlarge',
+              'kafka.t3.small',
+            ]) {
               const d: Deployment = {
                 ...ONE_REGION,
-                regions: [{ name: region, minTasks: 1, maxTasks: 10 }, { name: regions.find((r) => r !== region)!, minTasks: 1, maxTasks: 10 }],
+                regions: [
+                  { name: region, minTasks: 1, maxTasks: 10 },
+                  { name: regions.find((r) => r !== region)!, minTasks: 1, maxTasks: 10 },
+                ],
                 crossRegion,
                 nat,
                 loadBalancer,
@@ -56,7 +90,12 @@ describe('shipped price files', () => {
         }
       }
       for (const arch of ['arm64', 'x86_64'] as const) {
-        const d: Deployment = { ...ONE_REGION, regions: [{ name: region, minTasks: 1, maxTasks: 10 }], task: { vcpu: 1, memoryGiB: 2, arch }, msk: { kind: 'serverless', partitions: 24 } };
+        const d: Deployment = {
+          ...ONE_REGION,
+          regions: [{ name: region, minTasks: 1, maxTasks: 10 }],
+          task: { vcpu: 1, memoryGiB: 2, arch },
+          msk: { kind: 'serverless', partitions: 24 },
+        };
         expect(estimate(d, LOAD, book).usd).toBeGreaterThan(0);
       }
     }
@@ -70,7 +109,15 @@ describe('shipped price files', () => {
 });
 
 describe('tieredCost', () => {
-  const p = { unit: 'GB', source: 'https://example.com', tiers: [{ upTo: 10, usd: 1 }, { upTo: 50, usd: 0.5 }, { upTo: null, usd: 0.25 }] };
+  const p = {
+    unit: 'GB',
+    source: 'https://example.com',
+    tiers: [
+      { upTo: 10, usd: 1 },
+      { upTo: 50, usd: 0.5 },
+      { upTo: null, usd: 0.25 },
+    ],
+  };
   it('charges each slice of the quantity at its tier', () => {
     expect(tieredCost(p, 0)).toBe(0);
     expect(tieredCost(p, 4)).toBe(4);
@@ -86,7 +133,12 @@ describe('tieredCost', () => {
 describe('errors', () => {
   it('name a missing price and the file it should be in', () => {
     const book = syntheticBook(['us-east-1']);
-    expect(() => price(book, 'us-east-1', 'nope.key')).toThrow(expect.objectContaining({ code: 'WSGW_COST_MISSING_PRICE', message: 'price "nope.key" is missing in us-east-1.json' }));
+    expect(() => price(book, 'us-east-1', 'nope.key')).toThrow(
+      expect.objectContaining({
+        code: 'WSGW_COST_MISSING_PRICE',
+        message: 'price "nope.key" is missing in us-east-1.json',
+      }),
+    );
   });
 
   it('a price file without a line the engine needs fails the estimate naming that line', async () => {
@@ -96,10 +148,20 @@ describe('errors', () => {
   });
 
   it('name the field of an invalid price file', () => {
-    expect(() => parsePriceFile({ schemaVersion: 1 }, 'x.json')).toThrow(expect.objectContaining({ code: 'WSGW_COST_BAD_PRICE_FILE', message: expect.stringMatching(/^x\.json: invalid price file at version/) }));
+    expect(() => parsePriceFile({ schemaVersion: 1 }, 'x.json')).toThrow(
+      expect.objectContaining({
+        code: 'WSGW_COST_BAD_PRICE_FILE',
+        message: expect.stringMatching(/^x\.json: invalid price file at version/),
+      }),
+    );
     const f = syntheticRegion('us-east-1');
-    const raw = { ...f, prices: { ...f.prices, 'alb.hour': { usd: -1, unit: 'h', source: 'https://example.com' } } };
-    expect(() => parsePriceFile(raw, 'us-east-1.json')).toThrow(/us-east-1\.json: invalid price file at prices\.alb\.hour/);
+    const raw = {
+      ...f,
+      prices: { ...f.prices, 'alb.hour': { usd: -1, unit: 'h', source: 'https://example.com' } },
+    };
+    expect(() => parsePriceFile(raw, 'us-east-1.json')).toThrow(
+      /us-east-1\.json: invalid price file at prices\.alb\.hour/,
+    );
     const noDate = { ...f, asOf: 'June' };
     expect(() => parsePriceFile(noDate, 'us-east-1.json')).toThrow(/asOf must be a date YYYY-MM-DD/);
   });
@@ -107,12 +169,19 @@ describe('errors', () => {
   it('reject a file named after another region', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgw-prices-'));
     writeFileSync(join(dir, 'eu-west-1.json'), JSON.stringify(syntheticRegion('us-east-1')));
-    expect(() => loadPriceBook(dir)).toThrow(/eu-west-1\.json: "region" is us-east-1; the file must be named us-east-1\.json/);
+    expect(() => loadPriceBook(dir)).toThrow(
+      /eu-west-1\.json: "region" is us-east-1; the file must be named us-east-1\.json/,
+    );
   });
 
   it('reject a file that is not JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgw-prices-'));
     writeFileSync(join(dir, 'us-east-1.json'), '{ nope');
-    expect(() => loadPriceBook(dir)).toThrow(expect.objectContaining({ code: 'WSGW_COST_BAD_PRICE_FILE', message: expect.stringMatching(/^us-east-1\.json: not valid JSON/) }));
+    expect(() => loadPriceBook(dir)).toThrow(
+      expect.objectContaining({
+        code: 'WSGW_COST_BAD_PRICE_FILE',
+        message: expect.stringMatching(/^us-east-1\.json: not valid JSON/),
+      }),
+    );
   });
 });

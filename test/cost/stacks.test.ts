@@ -21,7 +21,9 @@ describe('the example stacks', () => {
       it('map the stack config onto the model input', () => {
         expect(deployment.regions.map((r) => r.name)).toEqual(config.regions.map((r) => r.name));
         expect(deployment.task.vcpu * 1024).toBe(config.task.cpu);
-        expect(deployment.msk.kind === 'provisioned' && deployment.msk.brokers).toBe(config.msk.brokersPerAz * config.network.azCount);
+        expect(deployment.msk.kind === 'provisioned' && deployment.msk.brokers).toBe(
+          config.msk.brokersPerAz * config.network.azCount,
+        );
         expect(deployment.crossRegion).toBe(config.msk.crossRegion);
         expect(assumptionsFromConfig(config).logRetentionDays).toBe(config.logRetentionDays);
         // TLS ends in the task exactly behind an NLB; the model prices the stack's keep-alives.
@@ -50,7 +52,11 @@ describe('the example stacks', () => {
       it('run through npm run cost', () => {
         let out = '';
         let err = '';
-        const code = main([stack, '--connections', '100k'], { cwd: ROOT, out: (s) => (out += s), err: (s) => (err += s) });
+        const code = main([stack, '--connections', '100k'], {
+          cwd: ROOT,
+          out: (s) => (out += s),
+          err: (s) => (err += s),
+        });
         expect(err).toBe('');
         expect(code).toBe(0);
         expect(out).toContain(`wsgw monthly cost estimate: stack ${stack}`);

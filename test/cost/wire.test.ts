@@ -4,12 +4,22 @@ import * as ws from 'ws';
 import { WsgwClient, type WebSocketLike } from '../../services/client/src/client.js';
 import { textFrame } from '../../services/gateway/src/framing.js';
 import { encodeClientJson, encodePongJson } from '../../services/shared/src/frames.js';
-import { gatewayPingIntervalSeconds, keepaliveBytesPerSecond, keepaliveFrames, PONG_SYNC, SDK_PING_INTERVAL_MS, sdkPingId, wsFrameBytes } from '../../cost/wire.js';
+import {
+  gatewayPingIntervalSeconds,
+  keepaliveBytesPerSecond,
+  keepaliveFrames,
+  PONG_SYNC,
+  SDK_PING_INTERVAL_MS,
+  sdkPingId,
+  wsFrameBytes,
+} from '../../cost/wire.js';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { ASSUMPTIONS } from './fixtures.js';
 
 /** ws's frame encoder; exported at run time, absent from @types/ws. */
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, opts: Record<string, unknown>): Buffer[] } };
+const { Sender } = ws as unknown as {
+  Sender: { frame(data: Buffer, opts: Record<string, unknown>): Buffer[] };
+};
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -26,7 +36,13 @@ describe('WebSocket frame sizes', () => {
 
   it("match ws's masked frames for client frames", () => {
     for (const n of sizes) {
-      const parts = Sender.frame(Buffer.alloc(n), { fin: true, opcode: 1, mask: true, readOnly: false, rsv1: false });
+      const parts = Sender.frame(Buffer.alloc(n), {
+        fin: true,
+        opcode: 1,
+        mask: true,
+        readOnly: false,
+        rsv1: false,
+      });
       expect(wsFrameBytes(n, true), `${n} B`).toBe(parts.reduce((s, b) => s + b.length, 0));
     }
   });
@@ -49,11 +65,15 @@ describe('keep-alive frames', () => {
     expect(keepaliveBytesPerSecond(frames, 'in')).toBeCloseTo(80 / 25 + (102 + 52) / 20, 12); // 10.9
   });
 
-  it('leave out the gateway pings the SDK\'s pings make unnecessary when the gateway skips them (hand-checked)', () => {
+  it("leave out the gateway pings the SDK's pings make unnecessary when the gateway skips them (hand-checked)", () => {
     const skip = { ...ASSUMPTIONS, skipGatewayPingAfterClientFrame: true };
     // SDK pings every 20 s, gateway every 25 s: every connection sent a frame within each interval.
     expect(gatewayPingIntervalSeconds(skip)).toBe(Number.POSITIVE_INFINITY);
-    expect(keepaliveFrames(skip, 3_600).map((f) => f.frame)).toEqual(['SDK ping', 'gateway pong', 'bare ACK of the gateway pong']);
+    expect(keepaliveFrames(skip, 3_600).map((f) => f.frame)).toEqual([
+      'SDK ping',
+      'gateway pong',
+      'bare ACK of the gateway pong',
+    ]);
     // SDK pings every 120 s, gateway every 60 s: a sweep finds a connection silent for the last
     // 60 s at (120 − 60) / 120 = half the sweeps, so one gateway ping per 120 s on average.
     const sparse = { ...skip, serverPingIntervalSeconds: 60, sdkPingIntervalSeconds: 120 };
@@ -69,22 +89,28 @@ describe('keep-alive frames', () => {
     // Ids grow with the session; a 4-digit id adds a byte each way.
     const long = keepaliveFrames(ASSUMPTIONS, 20 * 1_000);
     expect(sdkPingId(20 * 1_000, 20)).toBe(1_000);
-    expect(long.find((f) => f.frame === 'SDK ping')!.bytes).toBe(6 + Buffer.byteLength(encodeClientJson({ op: 'ping', id: 1_000 })) + 74);
-    expect(long.find((f) => f.frame === 'gateway pong')!.bytes).toBe(2 + Buffer.byteLength(encodePongJson(1_000, PONG_SYNC)) + 74);
+    expect(long.find((f) => f.frame === 'SDK ping')!.bytes).toBe(
+      6 + Buffer.byteLength(encodeClientJson({ op: 'ping', id: 1_000 })) + 74,
+    );
+    expect(long.find((f) => f.frame === 'gateway pong')!.bytes).toBe(
+      2 + Buffer.byteLength(encodePongJson(1_000, PONG_SYNC)) + 74,
+    );
     expect(long.find((f) => f.frame === 'SDK ping')!.bytes).toBe(103);
   });
 
   it('leave out a ping that is turned off', () => {
-    expect(keepaliveFrames({ ...ASSUMPTIONS, sdkPingIntervalSeconds: 0 }, 3_600).map((f) => f.frame)).toEqual([
-      'gateway ping',
-      'client pong',
-      'bare ACK of the client pong',
-    ]);
+    expect(keepaliveFrames({ ...ASSUMPTIONS, sdkPingIntervalSeconds: 0 }, 3_600).map((f) => f.frame)).toEqual(
+      ['gateway ping', 'client pong', 'bare ACK of the client pong'],
+    );
   });
 
   it('are the bytes the SDK and the gateway put on a socket for one ping', async () => {
     // No gateway pings in the window (600 s); the SDK pings every 500 ms. A TCP relay counts bytes.
-    const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '600000', WSGW_IDLE_TIMEOUT_MS: '0', WSGW_REBALANCE_INTERVAL_MS: '0' });
+    const gw = await startGateway({
+      WSGW_PING_INTERVAL_MS: '600000',
+      WSGW_IDLE_TIMEOUT_MS: '0',
+      WSGW_REBALANCE_INTERVAL_MS: '0',
+    });
     cleanups.push(() => gw.stop());
     const port = Number(new URL(gw.url).port);
     let up = 0;
@@ -102,7 +128,10 @@ describe('keep-alive frames', () => {
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => relay.close(r)));
     cleanups.push(() => sockets.forEach((s) => s.destroy()));
-    const client = new WsgwClient({ url: `ws://127.0.0.1:${(relay.address() as { port: number }).port}/`, pingIntervalMs: 500 });
+    const client = new WsgwClient({
+      url: `ws://127.0.0.1:${(relay.address() as { port: number }).port}/`,
+      pingIntervalMs: 500,
+    });
     cleanups.push(() => client.close());
     await client.connect();
     await waitFor(() => down > 0, 5_000, 'the upgrade response');

@@ -20,7 +20,16 @@ beforeAll(async () => {
   proxy = await new TestBalancer([gw.gateway.port]).listen();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -61,7 +70,11 @@ describe('demo page', () => {
     await new Promise((r) => setTimeout(r, 100));
     proxy.dropAll();
     await page.getByText('disconnected (1006').first().waitFor();
-    await gw.gateway.publish('room:away', 'application/json', Buffer.from(JSON.stringify({ text: 'sent while you were away' })));
+    await gw.gateway.publish(
+      'room:away',
+      'application/json',
+      Buffer.from(JSON.stringify({ text: 'sent while you were away' })),
+    );
     await page.getByText(/back on room:away, recovered 1 missed message/).waitFor({ timeout: 15_000 });
     await page.locator('#log li', { hasText: 'sent while you were away' }).waitFor();
     await page.screenshot({ path: 'dist/demo-page.png' });

@@ -9,12 +9,20 @@ const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 const key = new TextEncoder().encode(SECRET);
 
 async function hs256(claims: Record<string, unknown>, expiresIn: string | number = '1h'): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-1').setIssuedAt().setExpirationTime(expiresIn).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('user-1')
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(key);
 }
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startGateway({ WSGW_JWT_SECRET: SECRET, WSGW_ALLOWED_ORIGINS: 'https://app.example.com,https://*.example.org' });
+  gw = await startGateway({
+    WSGW_JWT_SECRET: SECRET,
+    WSGW_ALLOWED_ORIGINS: 'https://app.example.com,https://*.example.org',
+  });
 });
 afterAll(() => gw.stop());
 
@@ -24,7 +32,10 @@ describe('JWT at the upgrade', () => {
   });
 
   it('refuses an invalid signature, garbage and an expired token', async () => {
-    const forged = await new SignJWT({ subscribe: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-another-secret-another'));
+    const forged = await new SignJWT({ subscribe: ['*'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret-another-secret-another'));
     await expect(TestClient.connect(`${gw.url}?token=${forged}`)).rejects.toMatchObject({ status: 401 });
     await expect(TestClient.connect(`${gw.url}?token=not.a.jwt`)).rejects.toMatchObject({ status: 401 });
     const expired = await hs256({ subscribe: ['*'] }, Math.floor(Date.now() / 1000) - 10);
@@ -69,7 +80,9 @@ describe('per-channel permissions', () => {
   });
 
   it('refuses a token whose permission claims are malformed', async () => {
-    await expect(TestClient.connect(`${gw.url}?token=${await hs256({ subscribe: 'room:*' })}`)).rejects.toMatchObject({ status: 401 });
+    await expect(
+      TestClient.connect(`${gw.url}?token=${await hs256({ subscribe: 'room:*' })}`),
+    ).rejects.toMatchObject({ status: 401 });
   });
 });
 
@@ -96,8 +109,15 @@ describe('origin allow-list', () => {
 
   it('refuses other origins with 403 before checking the token', async () => {
     const t = await tokenP;
-    for (const origin of ['https://evil.com', 'http://app.example.com', 'https://example.org', 'https://app.example.com.evil.com']) {
-      await expect(TestClient.connect(`${gw.url}?token=${t}`, { headers: { Origin: origin } })).rejects.toMatchObject({ status: 403 });
+    for (const origin of [
+      'https://evil.com',
+      'http://app.example.com',
+      'https://example.org',
+      'https://app.example.com.evil.com',
+    ]) {
+      await expect(
+        TestClient.connect(`${gw.url}?token=${t}`, { headers: { Origin: origin } }),
+      ).rejects.toMatchObject({ status: 403 });
     }
   });
 });
@@ -109,11 +129,21 @@ describe('JWKS', () => {
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    jwks = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
     const port = (jwks.address() as { port: number }).port;
-    gw2 = await startGateway({ WSGW_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, WSGW_JWT_ISSUER: 'https://issuer.test' });
-    sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://issuer.test').setExpirationTime('1h').sign(privateKey);
+    gw2 = await startGateway({
+      WSGW_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      WSGW_JWT_ISSUER: 'https://issuer.test',
+    });
+    sign = (claims) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer('https://issuer.test')
+        .setExpirationTime('1h')
+        .sign(privateKey);
   });
   afterAll(async () => {
     await gw2.stop();
@@ -126,16 +156,29 @@ describe('JWKS', () => {
     expect(await c.sub('b:1')).toMatchObject({ op: 'error', code: 'forbidden' });
     c.close();
     const { privateKey: other } = await generateKeyPair('ES256');
-    const bad = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://issuer.test').setExpirationTime('1h').sign(other);
+    const bad = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('https://issuer.test')
+      .setExpirationTime('1h')
+      .sign(other);
     await expect(TestClient.connect(`${gw2.url}?token=${bad}`)).rejects.toMatchObject({ status: 401 });
-    const wrongIssuer = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://other').setExpirationTime('1h').sign(other);
-    await expect(TestClient.connect(`${gw2.url}?token=${wrongIssuer}`)).rejects.toMatchObject({ status: 401 });
+    const wrongIssuer = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('https://other')
+      .setExpirationTime('1h')
+      .sign(other);
+    await expect(TestClient.connect(`${gw2.url}?token=${wrongIssuer}`)).rejects.toMatchObject({
+      status: 401,
+    });
   });
 });
 
 describe('token lifetime', () => {
   it('refuses a token without exp, and one that expires further ahead than WSGW_JWT_MAX_LIFETIME_S', async () => {
-    const forever = await new SignJWT({ subscribe: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-1').sign(key);
+    const forever = await new SignJWT({ subscribe: ['*'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-1')
+      .sign(key);
     await expect(TestClient.connect(`${gw.url}?token=${forever}`)).rejects.toMatchObject({ status: 401 });
     const year = await hs256({ subscribe: ['*'] }, '365d');
     await expect(TestClient.connect(`${gw.url}?token=${year}`)).rejects.toMatchObject({ status: 401 });
@@ -152,8 +195,13 @@ describe('token lifetime', () => {
 describe('a key set that cannot be fetched', () => {
   it('answers 503 auth_unavailable with Retry-After and no internal detail, never 401', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const tok = await new SignJWT({ subscribe: ['*'] }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey);
-    const broken = createServer((_req, res) => res.writeHead(500).end('internal jwks failure: db at 10.0.0.7 down'));
+    const tok = await new SignJWT({ subscribe: ['*'] })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    const broken = createServer((_req, res) =>
+      res.writeHead(500).end('internal jwks failure: db at 10.0.0.7 down'),
+    );
     await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
     const port = (broken.address() as { port: number }).port;
     const cases = [`http://127.0.0.1:${port}/jwks.json`, 'http://127.0.0.1:1/jwks.json'];
@@ -162,7 +210,10 @@ describe('a key set that cannot be fetched', () => {
       const reply = await rawRequest(g.gateway.port, upgradeRequest(`/?token=${tok}`));
       expect(reply.status, url).toBe(503);
       expect(reply.text).toMatch(/Retry-After: \d+/);
-      const body = JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4)) as { error: string; message: string };
+      const body = JSON.parse(reply.text.slice(reply.text.indexOf('\r\n\r\n') + 4)) as {
+        error: string;
+        message: string;
+      };
       expect(body.error).toBe('auth_unavailable');
       expect(body.message).not.toMatch(/10\.0\.0\.7|ECONNREFUSED|127\.0\.0\.1|500/);
       await g.stop();

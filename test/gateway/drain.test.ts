@@ -4,7 +4,11 @@ import { TestClient } from '../helpers/client.js';
 
 describe('graceful drain', () => {
   it('turns readiness off at once, refuses upgrades, then closes with 1001 in batches spread over the window', async () => {
-    const gw = await startGateway({ WSGW_DRAIN_DELAY_MS: '500', WSGW_DRAIN_WINDOW_MS: '2000', WSGW_DRAIN_DEADLINE_MS: '6000' });
+    const gw = await startGateway({
+      WSGW_DRAIN_DELAY_MS: '500',
+      WSGW_DRAIN_WINDOW_MS: '2000',
+      WSGW_DRAIN_DEADLINE_MS: '6000',
+    });
     await waitFor(async () => (await fetch(`${gw.http}/readyz`)).status === 200, 5_000, 'ready');
     const clients = await Promise.all(Array.from({ length: 40 }, () => TestClient.connect(gw.url)));
     for (const c of clients) await c.sub('d');
@@ -32,7 +36,11 @@ describe('graceful drain', () => {
   });
 
   it('terminates what is left at the hard deadline', async () => {
-    const gw = await startGateway({ WSGW_DRAIN_DELAY_MS: '100', WSGW_DRAIN_WINDOW_MS: '200', WSGW_DRAIN_DEADLINE_MS: '2000' });
+    const gw = await startGateway({
+      WSGW_DRAIN_DELAY_MS: '100',
+      WSGW_DRAIN_WINDOW_MS: '200',
+      WSGW_DRAIN_DEADLINE_MS: '2000',
+    });
     // A client that never completes the close handshake: its socket stops reading.
     const stuck = await TestClient.connect(gw.url);
     (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();

@@ -21,16 +21,23 @@ afterAll(() => gw.stop());
 
 function* hostile(seed: number): Generator<string | Buffer> {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const valid = encodeClientProto({ op: 'sub', id: 1, ch: 'fz', since: { a: 'b' } });
   for (;;) {
     const k = Math.floor(rnd() * 8);
     if (k === 0) yield '{"op":"sub","ch":';
-    else if (k === 1) yield JSON.stringify({ op: 'pub', ch: 'x'.repeat(Math.floor(rnd() * 300)), data: { n: rnd() } });
-    else if (k === 2) yield JSON.stringify({ op: 'sub', ch: 'fz', since: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`r${i}`, 'x'.repeat(200)])) });
+    else if (k === 1)
+      yield JSON.stringify({ op: 'pub', ch: 'x'.repeat(Math.floor(rnd() * 300)), data: { n: rnd() } });
+    else if (k === 2)
+      yield JSON.stringify({
+        op: 'sub',
+        ch: 'fz',
+        since: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`r${i}`, 'x'.repeat(200)])),
+      });
     else if (k === 3) yield '{"__proto__":{"op":"sub"},"constructor":{"prototype":{"x":1}}}';
     else if (k === 4) yield Buffer.from(valid.subarray(0, Math.floor(rnd() * valid.length)));
-    else if (k === 5) yield Buffer.from(Array.from({ length: Math.floor(rnd() * 100) }, () => Math.floor(rnd() * 256)));
+    else if (k === 5)
+      yield Buffer.from(Array.from({ length: Math.floor(rnd() * 100) }, () => Math.floor(rnd() * 256)));
     else if (k === 6) yield `{"op":"ping","id":${rnd() * 1e12}}`;
     else yield '[]'.repeat(Math.floor(rnd() * 500));
   }
@@ -45,7 +52,8 @@ async function barrage(rounds: number, perRound: number): Promise<void> {
       const f = gen.next().value!;
       (i % 2 ? json : proto).ws.send(f);
     }
-    for (const c of [json, proto]) expect(await c.request({ op: 'ping', id: 1_000_000 + r })).toMatchObject({ op: 'pong' });
+    for (const c of [json, proto])
+      expect(await c.request({ op: 'ping', id: 1_000_000 + r })).toMatchObject({ op: 'pong' });
     json.frames.length = 0;
     proto.frames.length = 0;
   }
@@ -71,7 +79,11 @@ describe('hostile input', () => {
         await Promise.all(batch.map((c, j) => c.sub(`cyc:${i + j}`)));
         for (const c of batch) c.close();
       }
-      await waitFor(() => gw.gateway.connectionCount === 0 && gw.gateway.hub.channelCount === 0, 5_000, 'all released');
+      await waitFor(
+        () => gw.gateway.connectionCount === 0 && gw.gateway.hub.channelCount === 0,
+        5_000,
+        'all released',
+      );
     };
     await cycle(100);
     const before = heapAfterGc();

@@ -6,12 +6,21 @@ import { EMF } from '../../services/shared/src/constants.js';
 const KEY = 'publish-key-0123456789';
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startGateway({ WSGW_PUBLISH_KEY: KEY, WSGW_EMF_INTERVAL_MS: '1000', WSGW_SERVICE_NAME: 'wsgw-test', WSGW_MAX_PAYLOAD_BYTES: '4096' });
+  gw = await startGateway({
+    WSGW_PUBLISH_KEY: KEY,
+    WSGW_EMF_INTERVAL_MS: '1000',
+    WSGW_SERVICE_NAME: 'wsgw-test',
+    WSGW_MAX_PAYLOAD_BYTES: '4096',
+  });
 });
 afterAll(() => gw.stop());
 
 const post = (body: string, key: string | null = KEY) =>
-  fetch(`${gw.http}/publish`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) } });
+  fetch(`${gw.http}/publish`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+  });
 
 describe('health and readiness', () => {
   it('answers /healthz and, once the bus probe round-trips, /readyz', async () => {
@@ -94,7 +103,12 @@ describe('/metrics', () => {
       c.ws.close(code);
       await c.waitClosed();
     }
-    await waitFor(async () => /^wsgw_closes_total\{code="other"\} 3$/m.test(await (await fetch(`${gw.metrics}/metrics`)).text()), 3_000, 'three closes counted as other');
+    await waitFor(
+      async () =>
+        /^wsgw_closes_total\{code="other"\} 3$/m.test(await (await fetch(`${gw.metrics}/metrics`)).text()),
+      3_000,
+      'three closes counted as other',
+    );
     const text = await (await fetch(`${gw.metrics}/metrics`)).text();
     expect(text).toMatch(/^wsgw_closes_total\{code="1000"\} [1-9]/m);
     expect(text).not.toMatch(/code="43/);
@@ -117,7 +131,11 @@ describe('EMF', () => {
     await waitFor(() => gw.emf.length > start, 3_000, 'an EMF line');
     const doc = JSON.parse(gw.emf.at(-1)!);
     expect(doc._aws.CloudWatchMetrics).toEqual([
-      { Namespace: EMF.namespace, Dimensions: [[EMF.dimension]], Metrics: [{ Name: EMF.metricName, Unit: 'Count', StorageResolution: 60 }] },
+      {
+        Namespace: EMF.namespace,
+        Dimensions: [[EMF.dimension]],
+        Metrics: [{ Name: EMF.metricName, Unit: 'Count', StorageResolution: 60 }],
+      },
     ]);
     expect(doc[EMF.dimension]).toBe('wsgw-test');
     expect(doc[EMF.metricName]).toBeGreaterThanOrEqual(1);

@@ -20,7 +20,11 @@ describe('max payload', () => {
 
 describe('rate limit', () => {
   it('answers rate_limited past the burst, then closes with 4029 if the client goes on', async () => {
-    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '1', WSGW_RATE_LIMIT_BURST: '5', WSGW_RATE_LIMIT_STRIKES: '3' });
+    const gw = await startGateway({
+      WSGW_RATE_LIMIT_PER_SEC: '1',
+      WSGW_RATE_LIMIT_BURST: '5',
+      WSGW_RATE_LIMIT_STRIKES: '3',
+    });
     const c = await TestClient.connect(gw.url);
     for (let i = 0; i < 5; i++) c.send({ op: 'ping' });
     await waitFor(() => c.frames.filter((f) => f.op === 'pong').length === 5);
@@ -35,7 +39,11 @@ describe('rate limit', () => {
   });
 
   it('lets a client that slows down carry on', async () => {
-    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '20', WSGW_RATE_LIMIT_BURST: '2', WSGW_RATE_LIMIT_STRIKES: '1' });
+    const gw = await startGateway({
+      WSGW_RATE_LIMIT_PER_SEC: '20',
+      WSGW_RATE_LIMIT_BURST: '2',
+      WSGW_RATE_LIMIT_STRIKES: '1',
+    });
     const c = await TestClient.connect(gw.url);
     for (let i = 0; i < 6; i++) {
       expect(await c.request({ op: 'ping' })).toMatchObject({ op: 'pong' });
@@ -73,9 +81,13 @@ describe('slow consumers', () => {
       await gw.gateway.publish('firehose', 'application/json', Buffer.from(JSON.stringify({ i, payload })));
       if (i % 50 === 49) await new Promise((r) => setImmediate(r));
     }
-    for (const c of fast) await waitFor(() => c.messages('firehose').length === total, 20_000, 'fast clients to get everything');
-    for (const c of fast) expect((c.data('firehose') as Array<{ i: number }>).map((d) => d.i)).toEqual(Array.from({ length: total }, (_, i) => i));
-    const holders = gw.gateway.hub.subscribers("firehose")?.size;
+    for (const c of fast)
+      await waitFor(() => c.messages('firehose').length === total, 20_000, 'fast clients to get everything');
+    for (const c of fast)
+      expect((c.data('firehose') as Array<{ i: number }>).map((d) => d.i)).toEqual(
+        Array.from({ length: total }, (_, i) => i),
+      );
+    const holders = gw.gateway.hub.subscribers('firehose')?.size;
     expect(holders).toBe(2); // the slow one was dropped from the channel at once
     (slow.ws as unknown as { _socket: Duplex })._socket.resume();
     // The close frame waits behind what the kernel already holds for the client; a client that
@@ -102,7 +114,11 @@ describe('liveness', () => {
   });
 
   it('with WSGW_PING_SKIP_ACTIVE, pings only connections that sent nothing within the interval, and still finds the dead', async () => {
-    const gw = await startGateway({ WSGW_PING_INTERVAL_MS: '1000', WSGW_IDLE_TIMEOUT_MS: '0', WSGW_PING_SKIP_ACTIVE: 'true' });
+    const gw = await startGateway({
+      WSGW_PING_INTERVAL_MS: '1000',
+      WSGW_IDLE_TIMEOUT_MS: '0',
+      WSGW_PING_SKIP_ACTIVE: 'true',
+    });
     const chatty = await TestClient.connect(gw.url, { autoPong: false });
     const quiet = await TestClient.connect(gw.url);
     const deaf = await TestClient.connect(gw.url, { autoPong: false });
@@ -136,7 +152,11 @@ describe('liveness', () => {
 
 describe('closing flushes what was queued first', () => {
   it('4029: the pongs and rate_limited errors of the frames that led to the close arrive before it', async () => {
-    const gw = await startGateway({ WSGW_RATE_LIMIT_PER_SEC: '1', WSGW_RATE_LIMIT_BURST: '2', WSGW_RATE_LIMIT_STRIKES: '2' });
+    const gw = await startGateway({
+      WSGW_RATE_LIMIT_PER_SEC: '1',
+      WSGW_RATE_LIMIT_BURST: '2',
+      WSGW_RATE_LIMIT_STRIKES: '2',
+    });
     const c = await TestClient.connect(gw.url);
     // One TCP write, so that every frame is handled in the same turn as the close it causes.
     const frames = Array.from({ length: 5 }, (_, i) => JSON.stringify({ op: 'ping', id: i + 1 }));
@@ -181,7 +201,9 @@ describe('large messages', () => {
     // Small ones queued in the same turn ahead of a binary payload whose base64 frame is ~4x the limit.
     const big = Buffer.alloc(200_000, 7);
     await Promise.all([
-      ...Array.from({ length: 10 }, (_, i) => gw.gateway.publish('big', 'application/json', Buffer.from(JSON.stringify({ i })))),
+      ...Array.from({ length: 10 }, (_, i) =>
+        gw.gateway.publish('big', 'application/json', Buffer.from(JSON.stringify({ i }))),
+      ),
       gw.gateway.publish('big', 'application/octet-stream', big),
     ]);
     await waitFor(() => live.messages('big').length === 11, 5_000, 'live delivery');

@@ -14,13 +14,27 @@ import { waitFor } from '../helpers/gateway.js';
 describe('log flooding', () => {
   it('writes one line for 500 unrecoverable subscriptions, and counts every one in metrics', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-    const config = loadConfig({ PORT: '0', WSGW_METRICS_PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_RATE_LIMIT_PER_SEC: '100000', WSGW_RATE_LIMIT_BURST: '100000' });
-    const gateway = new Gateway({ config, bus: new MemoryBus(), logger: pino({ level: 'info' }, sink), emfSink: () => {} });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()),
+    });
+    const config = loadConfig({
+      PORT: '0',
+      WSGW_METRICS_PORT: '0',
+      WSGW_HOST: '127.0.0.1',
+      WSGW_RATE_LIMIT_PER_SEC: '100000',
+      WSGW_RATE_LIMIT_BURST: '100000',
+    });
+    const gateway = new Gateway({
+      config,
+      bus: new MemoryBus(),
+      logger: pino({ level: 'info' }, sink),
+      emfSink: () => {},
+    });
     await gateway.start();
     const c = await TestClient.connect(`ws://127.0.0.1:${gateway.port}/`);
     // A sync point from long before this gateway began reading: never recoverable here.
-    for (let i = 0; i < 500; i++) c.send({ op: 'sub', ch: `old:${i % 50}`, since: { local: 'gone-1', '@': '1000' } });
+    for (let i = 0; i < 500; i++)
+      c.send({ op: 'sub', ch: `old:${i % 50}`, since: { local: 'gone-1', '@': '1000' } });
     await waitFor(() => c.frames.filter((f) => f.op === 'ack').length === 500, 10_000, '500 acks');
     expect(c.frames.filter((f) => f.op === 'ack' && f.recovered === false)).toHaveLength(500);
     const recoveryLines = lines.filter((l) => l.includes('recovery not possible'));

@@ -71,10 +71,22 @@ describe.each([
     const c = await TestClient.connect(gw.url, { proto });
     for (const ch of ['', 'has space', 'x'.repeat(129), 'émoji', 'a*b', '__wsgw.probe.x', '__wsgw.tick']) {
       expect(await c.request({ op: 'sub', ch })).toMatchObject({ op: 'error', code: 'bad_channel' });
-      expect(await c.request({ op: 'pub', ch, contentType: 'application/json', payload: Buffer.from('1') })).toMatchObject({ op: 'error', code: 'bad_channel' });
+      expect(
+        await c.request({ op: 'pub', ch, contentType: 'application/json', payload: Buffer.from('1') }),
+      ).toMatchObject({ op: 'error', code: 'bad_channel' });
     }
-    expect(await c.request({ op: 'unsub', ch: 'bad ch' })).toMatchObject({ op: 'error', code: 'bad_channel' });
-    expect(await c.request({ op: 'pub', ch: 'bad ch', contentType: 'application/json', payload: Buffer.from('1') })).toMatchObject({ op: 'error', code: 'bad_channel' });
+    expect(await c.request({ op: 'unsub', ch: 'bad ch' })).toMatchObject({
+      op: 'error',
+      code: 'bad_channel',
+    });
+    expect(
+      await c.request({
+        op: 'pub',
+        ch: 'bad ch',
+        contentType: 'application/json',
+        payload: Buffer.from('1'),
+      }),
+    ).toMatchObject({ op: 'error', code: 'bad_channel' });
     expect(await c.sub('x'.repeat(128))).toMatchObject({ op: 'ack' });
     c.close();
   });
@@ -117,9 +129,16 @@ describe('channels', () => {
     await j.sub('bin:1');
     await p.sub('bin:1');
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
-    expect(await p.request({ op: 'pub', ch: 'bin:1', contentType: 'application/octet-stream', payload: bytes })).toMatchObject({ op: 'ack' });
+    expect(
+      await p.request({ op: 'pub', ch: 'bin:1', contentType: 'application/octet-stream', payload: bytes }),
+    ).toMatchObject({ op: 'ack' });
     await waitFor(() => j.messages().length === 1 && p.messages().length === 1);
-    expect(JSON.parse(j.raw.find((r) => r.includes('"msg"'))!)).toMatchObject({ op: 'msg', ch: 'bin:1', data: bytes.toString('base64'), enc: 'base64' });
+    expect(JSON.parse(j.raw.find((r) => r.includes('"msg"'))!)).toMatchObject({
+      op: 'msg',
+      ch: 'bin:1',
+      data: bytes.toString('base64'),
+      enc: 'base64',
+    });
     expect(Buffer.from(p.messages()[0]!.payload)).toEqual(bytes);
     j.close();
     p.close();
@@ -154,7 +173,15 @@ describe('malformed frames', () => {
     const c = await TestClient.connect(gw.url, { proto: true });
     c.ws.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
     c.ws.send('{"op":"ping"}');
-    c.ws.send(encodeClientProto({ op: 'pub', id: 5, ch: 'x', contentType: 'application/json', payload: Buffer.from('{nope') }));
+    c.ws.send(
+      encodeClientProto({
+        op: 'pub',
+        id: 5,
+        ch: 'x',
+        contentType: 'application/json',
+        payload: Buffer.from('{nope'),
+      }),
+    );
     c.ws.send(Buffer.from([0x08, 0x06])); // id 6, no operation
     await waitFor(() => c.errors().length === 4);
     expect(c.errors().map((e) => e.code)).toEqual(['bad_frame', 'bad_frame', 'bad_request', 'bad_request']);
@@ -167,10 +194,22 @@ describe('malformed frames', () => {
     const pub = await TestClient.connect(gw.url, { proto: true });
     const json = await TestClient.connect(gw.url);
     await json.sub('bom');
-    for (const [i, payload] of [Buffer.from('\uFEFF{"a":1}'), Buffer.from([0x22, 0xc3, 0x28, 0x22])].entries()) {
-      expect(await pub.request({ op: 'pub', ch: 'bom', contentType: 'application/json', payload })).toMatchObject({ op: 'error', code: 'bad_request', id: i + 1 });
+    for (const [i, payload] of [
+      Buffer.from('\uFEFF{"a":1}'),
+      Buffer.from([0x22, 0xc3, 0x28, 0x22]),
+    ].entries()) {
+      expect(
+        await pub.request({ op: 'pub', ch: 'bom', contentType: 'application/json', payload }),
+      ).toMatchObject({ op: 'error', code: 'bad_request', id: i + 1 });
     }
-    expect(await pub.request({ op: 'pub', ch: 'bom', contentType: 'application/json', payload: Buffer.from('{"a":2}') })).toMatchObject({ op: 'ack' });
+    expect(
+      await pub.request({
+        op: 'pub',
+        ch: 'bom',
+        contentType: 'application/json',
+        payload: Buffer.from('{"a":2}'),
+      }),
+    ).toMatchObject({ op: 'ack' });
     await waitFor(() => json.data('bom').length === 1);
     expect(json.data('bom')).toEqual([{ a: 2 }]);
     pub.close();
@@ -180,8 +219,11 @@ describe('malformed frames', () => {
   it('survives random bytes on both protocols without crashing or leaking connections', async () => {
     const gw = await startGateway({ WSGW_RATE_LIMIT_BURST: '10000' });
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const clients = await Promise.all([TestClient.connect(gw.url), TestClient.connect(gw.url, { proto: true })]);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const clients = await Promise.all([
+      TestClient.connect(gw.url),
+      TestClient.connect(gw.url, { proto: true }),
+    ]);
     for (const c of clients) {
       for (let i = 0; i < 300; i++) {
         const len = Math.floor(rnd() * 64);
@@ -242,17 +284,48 @@ describe('idempotent publishing', () => {
     const proto = await TestClient.connect(g.url, { proto: true });
     const payload = Buffer.from('{"n":1}');
     // The same id three times: a first try, and two retries after an uncertain outcome.
-    expect(await json.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'retry-0000000001' })).toMatchObject({ op: 'ack' });
-    expect(await proto.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'retry-0000000001' })).toMatchObject({ op: 'ack' });
+    expect(
+      await json.request({
+        op: 'pub',
+        ch: 'idem',
+        contentType: 'application/json',
+        payload,
+        mid: 'retry-0000000001',
+      }),
+    ).toMatchObject({ op: 'ack' });
+    expect(
+      await proto.request({
+        op: 'pub',
+        ch: 'idem',
+        contentType: 'application/json',
+        payload,
+        mid: 'retry-0000000001',
+      }),
+    ).toMatchObject({ op: 'ack' });
     const post = (mid: string) =>
-      fetch(`${g.http}/publish`, { method: 'POST', headers: { authorization: 'Bearer idempotent-key-0123456789' }, body: JSON.stringify({ ch: 'idem', data: { n: 1 }, mid }) });
+      fetch(`${g.http}/publish`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer idempotent-key-0123456789' },
+        body: JSON.stringify({ ch: 'idem', data: { n: 1 }, mid }),
+      });
     expect((await post('retry-0000000001')).status).toBe(202);
     expect((await post('retry-0000000002')).status).toBe(202);
     await waitFor(() => reader.data('idem').length >= 2, 5_000, 'two messages');
     await new Promise((r) => setTimeout(r, 100));
-    expect(reader.messages('idem').map((m) => Object.values(m.pos)[0])).toEqual(['~retry-0000000001', '~retry-0000000002']);
+    expect(reader.messages('idem').map((m) => Object.values(m.pos)[0])).toEqual([
+      '~retry-0000000001',
+      '~retry-0000000002',
+    ]);
     // A malformed id is refused, never published under some other id.
-    expect(await json.request({ op: 'pub', ch: 'idem', contentType: 'application/json', payload, mid: 'short' } as never)).toMatchObject({ op: 'error', code: 'bad_request' });
+    expect(
+      await json.request({
+        op: 'pub',
+        ch: 'idem',
+        contentType: 'application/json',
+        payload,
+        mid: 'short',
+      } as never),
+    ).toMatchObject({ op: 'error', code: 'bad_request' });
     expect((await post('has spaces in it')).status).toBe(400);
     await g.stop();
   });

@@ -12,7 +12,10 @@ const readyz = async (http: string) => {
 class ReadBackBus extends MemoryBus {
   private done: (since: number) => void = () => {};
   readonly historyWarm = new Promise<number>((r) => (this.done = r));
-  constructor(private readonly ms: number, private readonly reachesBackMs: number) {
+  constructor(
+    private readonly ms: number,
+    private readonly reachesBackMs: number,
+  ) {
     super();
   }
   override async start(handler: BusHandler): Promise<void> {
@@ -31,7 +34,10 @@ describe('readiness and the recovery history', () => {
 
   it('waits for the read-back, and for the history to cover WSGW_HISTORY_WARM_MS, then stays ready whatever the history holds', async () => {
     // The read-back takes 300 ms and reaches 200 ms back: 800 ms are covered 600 ms after it is done.
-    const gw = await startGateway({ WSGW_HISTORY_WARM_MS: '800', WSGW_HISTORY_MAX_BYTES: '0' }, new ReadBackBus(300, 200));
+    const gw = await startGateway(
+      { WSGW_HISTORY_WARM_MS: '800', WSGW_HISTORY_MAX_BYTES: '0' },
+      new ReadBackBus(300, 200),
+    );
     const t0 = Date.now();
     expect(await readyz(gw.http)).toEqual({ status: 503, body: { status: 'warming_history' } });
     await waitFor(async () => (await readyz(gw.http)).status === 200, 5_000, 'ready after the warm-up');

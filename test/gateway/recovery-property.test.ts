@@ -27,15 +27,36 @@ type Step =
   | { readonly kind: 'move'; readonly region: number; readonly gateway: number; readonly offlineMs: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('publish' as const), region: fc.nat(REGIONS.length - 1), count: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('publish' as const),
+      region: fc.nat(REGIONS.length - 1),
+      count: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ kind: 'ping' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('move' as const), region: fc.nat(REGIONS.length - 1), gateway: fc.nat(1), offlineMs: fc.integer({ min: 0, max: 150 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 120 }) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('move' as const),
+      region: fc.nat(REGIONS.length - 1),
+      gateway: fc.nat(1),
+      offlineMs: fc.integer({ min: 0, max: 150 }),
+    }),
+  },
 );
 
 const scenario = fc.record({
   /** Replication delay per ordered pair of regions: a base and a jitter per message (ms). */
-  delays: fc.array(fc.record({ base: fc.integer({ min: 0, max: 150 }), jitter: fc.integer({ min: 0, max: 100 }) }), { minLength: REGIONS.length ** 2, maxLength: REGIONS.length ** 2 }),
+  delays: fc.array(
+    fc.record({ base: fc.integer({ min: 0, max: 150 }), jitter: fc.integer({ min: 0, max: 100 }) }),
+    { minLength: REGIONS.length ** 2, maxLength: REGIONS.length ** 2 },
+  ),
   start: fc.record({ region: fc.nat(REGIONS.length - 1), gateway: fc.nat(1) }),
   steps: fc.array(step, { minLength: 3, maxLength: 14 }),
   seed: fc.integer(),
@@ -52,7 +73,7 @@ async function run(s: Scenario): Promise<void> {
   const local: Array<() => unknown> = [];
   try {
     let rnd = s.seed;
-    const random = () => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const random = () => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const nets = REGIONS.map((region) => new MemoryBusNetwork({ region, tickMs: 10 }));
     nets.forEach((from, i) =>
       nets.forEach((to, j) => {
@@ -66,7 +87,10 @@ async function run(s: Scenario): Promise<void> {
     for (const [i, region] of REGIONS.entries()) {
       const gs: TestGateway[] = [];
       for (let g = 0; g < 2; g++) {
-        const gw = await startGateway({ WSGW_REGION: region, WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_HISTORY_SIZE: '10000' }, new MemoryBus(nets[i]!));
+        const gw = await startGateway(
+          { WSGW_REGION: region, WSGW_REBALANCE_INTERVAL_MS: '0', WSGW_HISTORY_SIZE: '10000' },
+          new MemoryBus(nets[i]!),
+        );
         local.push(() => gw.stop());
         gs.push(gw);
       }
@@ -76,14 +100,26 @@ async function run(s: Scenario): Promise<void> {
     // gateway's history covers whatever a client could have been synced to elsewhere.
     const begun = Date.now();
     const all = gateways.flat();
-    await waitFor(() => all.every((g) => REGIONS.every((o) => {
-      const sync = g.gateway.progress.sync();
-      return sync !== undefined && (sync.lagging[o] ?? sync.common) > begun;
-    })), 5_000, 'progress everywhere');
+    await waitFor(
+      () =>
+        all.every((g) =>
+          REGIONS.every((o) => {
+            const sync = g.gateway.progress.sync();
+            return sync !== undefined && (sync.lagging[o] ?? sync.common) > begun;
+          }),
+        ),
+      5_000,
+      'progress everywhere',
+    );
     const lb = await new TestBalancer([gateways[s.start.region]![s.start.gateway]!.gateway.port]).listen();
     local.push(() => lb.close());
 
-    const client = new WsgwClient({ url: lb.url, backoff: { baseMs: 5, maxMs: 20 }, pingIntervalMs: 25, random });
+    const client = new WsgwClient({
+      url: lb.url,
+      backoff: { baseMs: 5, maxMs: 20 },
+      pingIntervalMs: 25,
+      random,
+    });
     local.push(() => client.close());
     const got: MessageEvent[] = [];
     const renewals: boolean[] = [];
@@ -102,7 +138,11 @@ async function run(s: Scenario): Promise<void> {
             const seq = ++seqs[st.region]!;
             published.push({ origin: REGIONS[st.region]!, seq });
             const g = gateways[st.region]![k % 2]!;
-            await g.gateway.publish(CH, 'application/json', Buffer.from(JSON.stringify({ origin: REGIONS[st.region], seq })));
+            await g.gateway.publish(
+              CH,
+              'application/json',
+              Buffer.from(JSON.stringify({ origin: REGIONS[st.region], seq })),
+            );
           }
           break;
         case 'ping':
@@ -119,12 +159,19 @@ async function run(s: Scenario): Promise<void> {
       }
     }
     // Quiet: every replication delay has passed and the client is back on its last gateway.
-    await waitFor(() => got.length >= published.length && client.state === 'open', 5_000, 'every message').catch(() => undefined);
+    await waitFor(
+      () => got.length >= published.length && client.state === 'open',
+      5_000,
+      'every message',
+    ).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 300));
 
     const values = got.map((m) => m.data as { origin: string; seq: number });
     const key = (v: { origin: string; seq: number }) => `${v.origin}#${v.seq}`;
-    expect(renewals.filter((r) => !r), 'recovered:false with a history that covers everything').toEqual([]);
+    expect(
+      renewals.filter((r) => !r),
+      'recovered:false with a history that covers everything',
+    ).toEqual([]);
     expect(new Set(values.map(key)).size, 'a message delivered twice').toBe(values.length);
     expect(values.map(key).sort(), 'messages missing').toEqual(published.map(key).sort());
     for (const origin of REGIONS) {
@@ -138,6 +185,9 @@ async function run(s: Scenario): Promise<void> {
 
 describe('recovery across regions with replication lag (property)', () => {
   it(`holds every message once, in order per origin, after every recovered:true (${RUNS} random runs)`, async () => {
-    await fc.assert(fc.asyncProperty(scenario, (s) => run(s)), { numRuns: RUNS, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(scenario, (s) => run(s)),
+      { numRuns: RUNS, endOnFailure: true },
+    );
   }, 600_000);
 });

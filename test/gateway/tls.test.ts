@@ -17,7 +17,29 @@ const ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8
 
 /** A self-signed P-256 certificate for localhost, made now. */
 function selfSigned(cn: string): { cert: string; key: string } {
-  const out = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', '-', '-out', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-days',
+      '2',
+      '-keyout',
+      '-',
+      '-out',
+      '-',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(out)![0];
   const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(out)![0];
   return { cert, key };
@@ -36,13 +58,23 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const input = JSON.parse(body) as { CertificateArn: string; Passphrase: string };
-      if (req.headers['x-amz-target'] !== 'CertificateManager.ExportCertificate' || input.CertificateArn !== ARN || serving === 'fail') {
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' }).end('{"__type":"InternalFailure","message":"nope"}');
+      if (
+        req.headers['x-amz-target'] !== 'CertificateManager.ExportCertificate' ||
+        input.CertificateArn !== ARN ||
+        serving === 'fail'
+      ) {
+        res
+          .writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
+          .end('{"__type":"InternalFailure","message":"nope"}');
         return;
       }
       const passphrase = Buffer.from(input.Passphrase, 'base64').toString();
-      const encrypted = createPrivateKey(serving.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Certificate: serving.cert, CertificateChain: '', PrivateKey: encrypted }));
+      const encrypted = createPrivateKey(serving.key)
+        .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+        .toString();
+      res
+        .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ Certificate: serving.cert, CertificateChain: '', PrivateKey: encrypted }));
     });
   });
   await new Promise<void>((r) => acm.listen(0, '127.0.0.1', r));
@@ -52,7 +84,11 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'test-secret-access-key-test-secret-acce',
     AWS_REGION: 'us-east-1',
   });
-  gw = await startGateway({ WSGW_TLS_ACM_CERTIFICATE_ARN: ARN, WSGW_TLS_REFRESH_MS: '1000', WSGW_HTTP_REDIRECT_PORT: '0' });
+  gw = await startGateway({
+    WSGW_TLS_ACM_CERTIFICATE_ARN: ARN,
+    WSGW_TLS_REFRESH_MS: '1000',
+    WSGW_HTTP_REDIRECT_PORT: '0',
+  });
 });
 
 afterAll(async () => {
@@ -84,7 +120,11 @@ describe('TLS in the task', () => {
     await waitFor(() => got.some((g) => g.includes('"data":"secret"')), 5_000, 'own message over TLS');
     ws.close();
     const status = await new Promise<number>((resolve, reject) =>
-      httpsRequest({ host: '127.0.0.1', port: gw.gateway.port, path: '/healthz', ca: a.cert }, (res) => resolve(res.statusCode ?? 0)).on('error', reject).end(),
+      httpsRequest({ host: '127.0.0.1', port: gw.gateway.port, path: '/healthz', ca: a.cert }, (res) =>
+        resolve(res.statusCode ?? 0),
+      )
+        .on('error', reject)
+        .end(),
     );
     expect(status).toBe(200);
   });
@@ -93,17 +133,26 @@ describe('TLS in the task', () => {
     serving = b;
     await waitFor(async () => (await servedCertificate()) === 'CN=cert-b', 5_000, 'the renewed certificate');
     serving = 'fail';
-    const failures = async () => Number(/^wsgw_tls_refresh_failures_total (\d+)/m.exec(await (await fetch(`${gw.metrics}/metrics`)).text())?.[1]);
+    const failures = async () =>
+      Number(
+        /^wsgw_tls_refresh_failures_total (\d+)/m.exec(
+          await (await fetch(`${gw.metrics}/metrics`)).text(),
+        )?.[1],
+      );
     const before = await failures();
     await waitFor(async () => (await failures()) >= before + 2, 10_000, 'two failed refreshes');
     expect(await servedCertificate()).toBe('CN=cert-b');
     const metrics = await (await fetch(`${gw.metrics}/metrics`)).text();
-    expect(Number(/^wsgw_tls_certificate_expiry_seconds (\S+)/m.exec(metrics)?.[1]) * 1000).toBeGreaterThan(Date.now());
+    expect(Number(/^wsgw_tls_certificate_expiry_seconds (\S+)/m.exec(metrics)?.[1]) * 1000).toBeGreaterThan(
+      Date.now(),
+    );
     serving = a;
   });
 
   it('redirects plain HTTP on the redirect port to https, path and query kept, port dropped', async () => {
-    const port = (gw.gateway as unknown as { redirectServer: Server }).redirectServer.address() as { port: number };
+    const port = (gw.gateway as unknown as { redirectServer: Server }).redirectServer.address() as {
+      port: number;
+    };
     const res = await fetch(`http://127.0.0.1:${port.port}/room?x=1`, { redirect: 'manual' });
     expect(res.status).toBe(301);
     expect(res.headers.get('location')).toBe('https://127.0.0.1/room?x=1');

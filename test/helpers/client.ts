@@ -10,7 +10,11 @@ import {
 import { waitFor } from './gateway.js';
 
 /** A client op with an optional id (Omit distributed over the union). */
-type OpInput = ClientOp extends infer T ? (T extends ClientOp ? Omit<T, 'id'> & { id?: number } : never) : never;
+type OpInput = ClientOp extends infer T
+  ? T extends ClientOp
+    ? Omit<T, 'id'> & { id?: number }
+    : never
+  : never;
 
 export interface Closed {
   code: number;
@@ -24,7 +28,10 @@ export class TestClient {
   readonly opened: Promise<void>;
   private nextId = 1;
 
-  constructor(readonly ws: WebSocket, readonly proto: boolean) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly proto: boolean,
+  ) {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) this.frames.push(decodeServerProto(data));
       else {
@@ -38,14 +45,27 @@ export class TestClient {
     ws.on('error', () => {});
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
 
-  static async connect(url: string, opts: { proto?: boolean; headers?: Record<string, string>; protocols?: string[]; autoPong?: boolean } = {}): Promise<TestClient> {
+  static async connect(
+    url: string,
+    opts: {
+      proto?: boolean;
+      headers?: Record<string, string>;
+      protocols?: string[];
+      autoPong?: boolean;
+    } = {},
+  ): Promise<TestClient> {
     const protocols = opts.protocols ?? (opts.proto ? ['wsgw.v1.proto'] : []);
-    const c = new TestClient(new WebSocket(url, protocols, { headers: opts.headers, autoPong: opts.autoPong ?? true }), opts.proto ?? false);
+    const c = new TestClient(
+      new WebSocket(url, protocols, { headers: opts.headers, autoPong: opts.autoPong ?? true }),
+      opts.proto ?? false,
+    );
     await c.opened;
     return c;
   }
@@ -55,7 +75,16 @@ export class TestClient {
     const id = op.id ?? this.nextId++;
     const full = { ...op, id } as ClientOp;
     if (this.proto) this.ws.send(encodeClientProto(full));
-    else if (full.op === 'pub') this.ws.send(JSON.stringify({ op: 'pub', ch: full.ch, id, data: JSON.parse(Buffer.from(full.payload).toString()), ...(full.mid === undefined ? {} : { mid: full.mid }) }));
+    else if (full.op === 'pub')
+      this.ws.send(
+        JSON.stringify({
+          op: 'pub',
+          ch: full.ch,
+          id,
+          data: JSON.parse(Buffer.from(full.payload).toString()),
+          ...(full.mid === undefined ? {} : { mid: full.mid }),
+        }),
+      );
     else this.ws.send(JSON.stringify(full));
     return id;
   }
@@ -64,7 +93,14 @@ export class TestClient {
   async request(op: OpInput): Promise<ServerOp> {
     const id = this.send(op);
     let reply: ServerOp | undefined;
-    await waitFor(() => (reply = this.frames.find((f) => (f.op === 'ack' || f.op === 'error' || f.op === 'pong') && f.id === id)) !== undefined, 5_000, `reply to ${op.op} #${id}`);
+    await waitFor(
+      () =>
+        (reply = this.frames.find(
+          (f) => (f.op === 'ack' || f.op === 'error' || f.op === 'pong') && f.id === id,
+        )) !== undefined,
+      5_000,
+      `reply to ${op.op} #${id}`,
+    );
     return reply!;
   }
 
@@ -73,11 +109,18 @@ export class TestClient {
   }
 
   pub(ch: string, data: unknown) {
-    return this.request({ op: 'pub', ch, contentType: 'application/json', payload: Buffer.from(JSON.stringify(data)) });
+    return this.request({
+      op: 'pub',
+      ch,
+      contentType: 'application/json',
+      payload: Buffer.from(JSON.stringify(data)),
+    });
   }
 
   messages(ch?: string): Array<Extract<ServerOp, { op: 'msg' }>> {
-    return this.frames.filter((f): f is Extract<ServerOp, { op: 'msg' }> => f.op === 'msg' && (ch === undefined || f.ch === ch));
+    return this.frames.filter(
+      (f): f is Extract<ServerOp, { op: 'msg' }> => f.op === 'msg' && (ch === undefined || f.ch === ch),
+    );
   }
 
   /** JSON values of the messages received, in order. */

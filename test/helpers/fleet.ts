@@ -17,7 +17,12 @@ export interface FleetGateway {
   readonly metricsPort: number;
 }
 
-export async function startFleetGateway(name: string, region: string, brokers: string[], env: Record<string, string> = {}): Promise<FleetGateway> {
+export async function startFleetGateway(
+  name: string,
+  region: string,
+  brokers: string[],
+  env: Record<string, string> = {},
+): Promise<FleetGateway> {
   const port = await freePort();
   const metricsPort = await freePort();
   const proc = spawnGateway(['node', 'dist/services/gateway/src/main.js'], {

@@ -15,10 +15,26 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(env: Record<string, string> = {}, bus: Bus = new MemoryBus()): Promise<TestGateway> {
-  const config = loadConfig({ PORT: '0', WSGW_METRICS_PORT: '0', WSGW_HOST: '127.0.0.1', WSGW_LOG_LEVEL: 'silent', WSGW_READY_PROBE_INTERVAL_MS: '200', WSGW_HISTORY_WARM_MS: '0', ...env });
+export async function startGateway(
+  env: Record<string, string> = {},
+  bus: Bus = new MemoryBus(),
+): Promise<TestGateway> {
+  const config = loadConfig({
+    PORT: '0',
+    WSGW_METRICS_PORT: '0',
+    WSGW_HOST: '127.0.0.1',
+    WSGW_LOG_LEVEL: 'silent',
+    WSGW_READY_PROBE_INTERVAL_MS: '200',
+    WSGW_HISTORY_WARM_MS: '0',
+    ...env,
+  });
   const emf: string[] = [];
-  const gateway = new Gateway({ config, bus, logger: pino({ level: 'silent' }), emfSink: (l) => emf.push(l) });
+  const gateway = new Gateway({
+    config,
+    bus,
+    logger: pino({ level: 'silent' }),
+    emfSink: (l) => emf.push(l),
+  });
   await gateway.start();
   const port = gateway.port;
   return {
@@ -32,7 +48,11 @@ export async function startGateway(env: Record<string, string> = {}, bus: Bus = 
 }
 
 /** Polls until `fn` returns true or the timeout passes. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

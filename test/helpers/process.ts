@@ -8,8 +8,15 @@ export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..
 
 /** Compiles the services and the browser client bundle once per test file (a few seconds). */
 export function build(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-client.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-client.mjs')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export interface GatewayProcess {
@@ -25,7 +32,14 @@ export interface GatewayProcess {
 export function spawnGateway(args: string[], env: Record<string, string>): GatewayProcess {
   const child = spawn(args[0]!, args.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', WSGW_METRICS_PORT: '0', WSGW_HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      WSGW_METRICS_PORT: '0',
+      WSGW_HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p: GatewayProcess = {

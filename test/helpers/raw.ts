@@ -42,7 +42,17 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 2
 /** A WebSocket upgrade request for `target` with the given extra header lines. */
 export function upgradeRequest(target: string, headers: readonly string[] = []): string {
   const key = randomBytes(16).toString('base64');
-  return [`GET ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13', ...headers, '', ''].join('\r\n');
+  return [
+    `GET ${target} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${key}`,
+    'Sec-WebSocket-Version: 13',
+    ...headers,
+    '',
+    '',
+  ].join('\r\n');
 }
 
 /** Opens a WebSocket by hand and resolves with the socket once the 101 has arrived. */
@@ -69,7 +79,11 @@ export function rawWebSocket(port: number, target = '/', headers: readonly strin
 }
 
 /** One client frame, masked as RFC 6455 requires of clients (unless `mask` is false). */
-export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
+export function clientFrame(
+  opcode: number,
+  payload: Buffer,
+  opts: { fin?: boolean; rsv?: number; mask?: boolean } = {},
+): Buffer {
   const fin = opts.fin ?? true;
   const mask = opts.mask ?? true;
   const len = payload.length;
@@ -77,7 +91,8 @@ export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boole
   const m = mask ? 0x80 : 0;
   if (len < 126) head.push(m | len);
   else if (len < 65_536) head.push(m | 126, len >> 8, len & 0xff);
-  else head.push(m | 127, 0, 0, 0, 0, (len >>> 24) & 0xff, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
+  else
+    head.push(m | 127, 0, 0, 0, 0, (len >>> 24) & 0xff, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
   if (!mask) return Buffer.concat([Buffer.from(head), payload]);
   const key = randomBytes(4);
   const body = Buffer.from(payload);

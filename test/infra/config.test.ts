@@ -8,7 +8,14 @@ import { readPulumiConfig } from '../../infra/config.js';
 import { CLIENT_DEFAULTS } from '../../services/client/src/client.js';
 import { TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
 import { maxConnectionsPerTask } from '../../infra/capacity.js';
-import { StackConfigError, cidrRange, cidrsOverlap, configKey, parseStackConfig, readStackFile } from '../../infra/stack-config.js';
+import {
+  StackConfigError,
+  cidrRange,
+  cidrsOverlap,
+  configKey,
+  parseStackConfig,
+  readStackFile,
+} from '../../infra/stack-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -87,24 +94,47 @@ describe('parseStackConfig', () => {
     expect(c.connectionsPerTask).toBe(10_000);
     expect(c.task).toEqual({ cpu: 1024, memory: 2048, architecture: 'ARM64' });
     expect(c.network).toEqual({ nat: 'perAz', azCount: 2 });
-    expect(c.msk).toMatchObject({ brokersPerAz: 1, volumeGiB: 100, kafkaVersion: '3.6.0', partitions: 12, retentionHours: 24, crossRegion: 'replicator', zoneLocalReads: false });
+    expect(c.msk).toMatchObject({
+      brokersPerAz: 1,
+      volumeGiB: 100,
+      kafkaVersion: '3.6.0',
+      partitions: 12,
+      retentionHours: 24,
+      crossRegion: 'replicator',
+      zoneLocalReads: false,
+    });
     expect(c.logRetentionDays).toBe(14);
     expect(c.allowedOrigins).toEqual([]);
     expect(c.image).toBeUndefined();
     expect(c.edge).toBe('alb');
-    expect(c.keepalive).toEqual({ pingSeconds: 120, clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000, skipPingAfterClientFrame: false });
+    expect(c.keepalive).toEqual({
+      pingSeconds: 120,
+      clientPingSeconds: CLIENT_DEFAULTS.pingIntervalMs / 1000,
+      skipPingAfterClientFrame: false,
+    });
   });
 
-  describe('connectionsPerTask against the task\'s memory', () => {
+  describe("connectionsPerTask against the task's memory", () => {
     it('accepts the most a task holds and refuses one thousand more, naming both keys and the figures', () => {
-      for (const [edge, cpu, memory] of [['alb', 256, 512], ['nlb', 512, 4096], ['nlb', 1024, 2048]] as const) {
+      for (const [edge, cpu, memory] of [
+        ['alb', 256, 512],
+        ['nlb', 512, 4096],
+        ['nlb', 1024, 2048],
+      ] as const) {
         const most = maxConnectionsPerTask(memory, edge);
-        const raw = { ...base(), 'wsgw:edge': edge, 'wsgw:task': { cpu, memory }, 'wsgw:connectionsPerTask': most };
+        const raw = {
+          ...base(),
+          'wsgw:edge': edge,
+          'wsgw:task': { cpu, memory },
+          'wsgw:connectionsPerTask': most,
+        };
         expect(parseStackConfig(raw).connectionsPerTask).toBe(most);
         const issues = issuesOf({ ...raw, 'wsgw:connectionsPerTask': most + 1000 });
         expect(issues).toEqual([
           expect.stringMatching(
-            new RegExp(`^wsgw:connectionsPerTask: ${most + 1000} connections do not fit a task of ${memory} MiB \\(wsgw:task\\.memory\\) with wsgw:edge ${edge}: .* kB each .*; at most ${most}$`),
+            new RegExp(
+              `^wsgw:connectionsPerTask: ${most + 1000} connections do not fit a task of ${memory} MiB \\(wsgw:task\\.memory\\) with wsgw:edge ${edge}: .* kB each .*; at most ${most}$`,
+            ),
           ),
         ]);
       }
@@ -112,9 +142,15 @@ describe('parseStackConfig', () => {
 
     it('holds several times the connections when the load balancer keeps TLS out of the task', () => {
       expect(maxConnectionsPerTask(2048, 'alb')).toBeGreaterThan(3 * maxConnectionsPerTask(2048, 'nlb'));
-      const raw = { ...base(), 'wsgw:task': { cpu: 1024, memory: 2048 }, 'wsgw:connectionsPerTask': maxConnectionsPerTask(2048, 'alb') };
+      const raw = {
+        ...base(),
+        'wsgw:task': { cpu: 1024, memory: 2048 },
+        'wsgw:connectionsPerTask': maxConnectionsPerTask(2048, 'alb'),
+      };
       expect(parseStackConfig(raw).edge).toBe('alb');
-      expect(issuesOf({ ...raw, 'wsgw:edge': 'nlb' })).toEqual([expect.stringMatching(/^wsgw:connectionsPerTask: .* with wsgw:edge nlb: /)]);
+      expect(issuesOf({ ...raw, 'wsgw:edge': 'nlb' })).toEqual([
+        expect.stringMatching(/^wsgw:connectionsPerTask: .* with wsgw:edge nlb: /),
+      ]);
     });
   });
 
@@ -134,13 +170,19 @@ describe('parseStackConfig', () => {
   });
 
   it('keeps secrets out of the parsed object', () => {
-    const c = parseStackConfig({ ...base(), 'wsgw:jwtSecret': 's3cret', 'wsgw:publishKey': { secure: 'v1:abc' } });
+    const c = parseStackConfig({
+      ...base(),
+      'wsgw:jwtSecret': 's3cret',
+      'wsgw:publishKey': { secure: 'v1:abc' },
+    });
     expect(JSON.stringify(c)).not.toContain('s3cret');
     expect(JSON.stringify(c)).not.toContain('publishKey');
   });
 
   it('switches to JWKS auth when jwksUrl is set', () => {
-    expect(parseStackConfig({ ...base(), 'wsgw:jwksUrl': 'https://id.example.com/.well-known/jwks.json' }).auth).toEqual({
+    expect(
+      parseStackConfig({ ...base(), 'wsgw:jwksUrl': 'https://id.example.com/.well-known/jwks.json' }).auth,
+    ).toEqual({
       mode: 'jwks',
       jwksUrl: 'https://id.example.com/.well-known/jwks.json',
     });
@@ -149,13 +191,24 @@ describe('parseStackConfig', () => {
   it('takes an existing VPC instead of a CIDR', () => {
     const c = parseStackConfig({
       ...base(),
-      'wsgw:regions': [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-0abc', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }],
+      'wsgw:regions': [
+        {
+          name: 'us-east-1',
+          minTasks: 1,
+          maxTasks: 2,
+          vpc: {
+            id: 'vpc-0abc',
+            publicSubnetIds: ['subnet-1', 'subnet-2'],
+            privateSubnetIds: ['subnet-3', 'subnet-4'],
+          },
+        },
+      ],
     });
     expect(c.regions[0]!.vpc?.id).toBe('vpc-0abc');
     expect(c.regions[0]!.cidr).toBeUndefined();
   });
 
-  it('counts each region\'s brokers over the AZs it really spans', () => {
+  it("counts each region's brokers over the AZs it really spans", () => {
     const c = parseStackConfig({
       ...base(),
       'wsgw:homeRegion': 'us-east-1',
@@ -163,7 +216,17 @@ describe('parseStackConfig', () => {
       'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2 },
       'wsgw:regions': [
         { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
-        { name: 'eu-west-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5'] } },
+        {
+          name: 'eu-west-1',
+          minTasks: 1,
+          maxTasks: 2,
+          vpc: {
+            id: 'vpc-1',
+            cidr: '10.40.0.0/16',
+            publicSubnetIds: ['subnet-1', 'subnet-2'],
+            privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5'],
+          },
+        },
       ],
     });
     expect(c.regions.map((r) => [r.name, r.azCount, r.brokerCount])).toEqual([
@@ -177,40 +240,136 @@ describe('parseStackConfig', () => {
       ['missing domain', (r) => delete r['wsgw:domain'], /^wsgw:domain: is required/],
       ['bad domain', (r) => (r['wsgw:domain'] = 'not a host'), /^wsgw:domain: must be a lower-case hostname/],
       ['missing zone', (r) => delete r['wsgw:cloudflareZoneId'], /^wsgw:cloudflareZoneId: is required/],
-      ['bad zone', (r) => (r['wsgw:cloudflareZoneId'] = 'zone-1'), /^wsgw:cloudflareZoneId: must be a 32-character hex/],
+      [
+        'bad zone',
+        (r) => (r['wsgw:cloudflareZoneId'] = 'zone-1'),
+        /^wsgw:cloudflareZoneId: must be a 32-character hex/,
+      ],
       ['missing msk', (r) => delete r['wsgw:msk'], /^wsgw:msk: is required/],
       ['no regions', (r) => (r['wsgw:regions'] = []), /^wsgw:regions: needs at least one region/],
-      ['unknown region', (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }]), /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/],
+      [
+        'unknown region',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-9', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }]),
+        /^wsgw:regions\[0\]\.name: unknown AWS region "us-east-9"/,
+      ],
       [
         'duplicate region',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 }, { name: 'us-east-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 }]),
+        (r) =>
+          (r['wsgw:regions'] = [
+            { name: 'us-east-1', cidr: '10.16.0.0/16', minTasks: 1, maxTasks: 2 },
+            { name: 'us-east-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
+          ]),
         /^wsgw:regions\[1\]\.name: duplicate region "us-east-1" \(also wsgw:regions\[0\]\)/,
       ],
-      ['minTasks > maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: minTasks \(5\) is greater than maxTasks \(2\)/],
-      ['minTasks 0', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 0, maxTasks: 2 }]), /^wsgw:regions\[0\]\.minTasks: must be at least 1/],
-      ['missing maxTasks', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1 }]), /^wsgw:regions\[0\]\.maxTasks: /],
-      ['unknown region key', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, size: 3 }]), /^wsgw:regions\[0\]\.size: unknown setting/],
+      [
+        'minTasks > maxTasks',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 5, maxTasks: 2 }]),
+        /^wsgw:regions\[0\]\.minTasks: minTasks \(5\) is greater than maxTasks \(2\)/,
+      ],
+      [
+        'minTasks 0',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 0, maxTasks: 2 }]),
+        /^wsgw:regions\[0\]\.minTasks: must be at least 1/,
+      ],
+      [
+        'missing maxTasks',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1 }]),
+        /^wsgw:regions\[0\]\.maxTasks: /,
+      ],
+      [
+        'unknown region key',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, size: 3 }]),
+        /^wsgw:regions\[0\]\.size: unknown setting/,
+      ],
       ['unknown top-level key', (r) => (r['wsgw:regoins'] = []), /^wsgw:regoins: unknown setting/],
-      ['bad Fargate cpu', (r) => (r['wsgw:task'] = { cpu: 300, memory: 512 }), /^wsgw:task\.cpu: 300 is not a Fargate CPU size/],
-      ['bad Fargate memory', (r) => (r['wsgw:task'] = { cpu: 256, memory: 4096 }), /^wsgw:task\.memory: 4096 MiB is not valid with 256 CPU units/],
-      ['bad NAT mode', (r) => (r['wsgw:network'] = { nat: 'cheap' }), /^wsgw:network\.nat: must be one of perAz, single, none/],
+      [
+        'bad Fargate cpu',
+        (r) => (r['wsgw:task'] = { cpu: 300, memory: 512 }),
+        /^wsgw:task\.cpu: 300 is not a Fargate CPU size/,
+      ],
+      [
+        'bad Fargate memory',
+        (r) => (r['wsgw:task'] = { cpu: 256, memory: 4096 }),
+        /^wsgw:task\.memory: 4096 MiB is not valid with 256 CPU units/,
+      ],
+      [
+        'bad NAT mode',
+        (r) => (r['wsgw:network'] = { nat: 'cheap' }),
+        /^wsgw:network\.nat: must be one of perAz, single, none/,
+      ],
       ['one AZ', (r) => (r['wsgw:network'] = { azCount: 1 }), /^wsgw:network\.azCount: must be at least 2/],
-      ['bad broker type', (r) => (r['wsgw:msk'] = { instanceType: 'm5.large' }), /^wsgw:msk\.instanceType: must be an MSK broker type/],
-      ['bad cross-region mode', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'mirror' }), /^wsgw:msk\.crossRegion: must be one of replicator, direct/],
-      ['zone-local reads not a boolean', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', zoneLocalReads: 'yes' }), /^wsgw:msk\.zoneLocalReads: must be true or false/],
-      ['bad volume', (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', volumeGiB: 0 }), /^wsgw:msk\.volumeGiB: /],
-      ['connectionsPerTask too small', (r) => (r['wsgw:connectionsPerTask'] = 10), /^wsgw:connectionsPerTask: must be at least 100/],
+      [
+        'bad broker type',
+        (r) => (r['wsgw:msk'] = { instanceType: 'm5.large' }),
+        /^wsgw:msk\.instanceType: must be an MSK broker type/,
+      ],
+      [
+        'bad cross-region mode',
+        (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', crossRegion: 'mirror' }),
+        /^wsgw:msk\.crossRegion: must be one of replicator, direct/,
+      ],
+      [
+        'zone-local reads not a boolean',
+        (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', zoneLocalReads: 'yes' }),
+        /^wsgw:msk\.zoneLocalReads: must be true or false/,
+      ],
+      [
+        'bad volume',
+        (r) => (r['wsgw:msk'] = { instanceType: 'kafka.m5.large', volumeGiB: 0 }),
+        /^wsgw:msk\.volumeGiB: /,
+      ],
+      [
+        'connectionsPerTask too small',
+        (r) => (r['wsgw:connectionsPerTask'] = 10),
+        /^wsgw:connectionsPerTask: must be at least 100/,
+      ],
       ['unknown edge', (r) => (r['wsgw:edge'] = 'cloudfront'), /^wsgw:edge: must be one of alb, nlb/],
       // The gateway closes a connection silent for WSGW_IDLE_TIMEOUT_MS: its pings are useless past that.
-      ['gateway ping beyond the idle timeout', (r) => (r['wsgw:keepalive'] = { pingSeconds: TIMING_DEFAULTS.idleTimeoutMs / 1000 + 1 }), /^wsgw:keepalive\.pingSeconds: must be at most 300 \(the gateway's idle timeout/],
-      ['client pings one late ping from the idle timeout', (r) => (r['wsgw:keepalive'] = { clientPingSeconds: 151 }), /^wsgw:keepalive\.clientPingSeconds: must be at most 150: the gateway closes a client silent for 300 s/],
-      ['skip not a boolean', (r) => (r['wsgw:keepalive'] = { skipPingAfterClientFrame: 'yes' }), /^wsgw:keepalive\.skipPingAfterClientFrame: must be true or false/],
-      ['unknown keep-alive key', (r) => (r['wsgw:keepalive'] = { tcpKeepalive: true }), /^wsgw:keepalive\.tcpKeepalive: unknown setting/],
-      ['connectionsPerTask not a number', (r) => (r['wsgw:connectionsPerTask'] = 'many'), /^wsgw:connectionsPerTask: /],
-      ['bad log retention', (r) => (r['wsgw:logRetentionDays'] = 10), /^wsgw:logRetentionDays: must be one of 1, 3, 5, 7, 14/],
-      ['bad alarm e-mail', (r) => (r['wsgw:alarmEmail'] = 'oncall'), /^wsgw:alarmEmail: must be an e-mail address/],
-      ['http JWKS', (r) => (r['wsgw:jwksUrl'] = 'http://id.example.com/jwks'), /^wsgw:jwksUrl: must be an https URL/],
-      ['bad CIDR', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '8.8.0.0/16' }]), /^wsgw:regions\[0\]\.cidr: must be a private \/16/],
+      [
+        'gateway ping beyond the idle timeout',
+        (r) => (r['wsgw:keepalive'] = { pingSeconds: TIMING_DEFAULTS.idleTimeoutMs / 1000 + 1 }),
+        /^wsgw:keepalive\.pingSeconds: must be at most 300 \(the gateway's idle timeout/,
+      ],
+      [
+        'client pings one late ping from the idle timeout',
+        (r) => (r['wsgw:keepalive'] = { clientPingSeconds: 151 }),
+        /^wsgw:keepalive\.clientPingSeconds: must be at most 150: the gateway closes a client silent for 300 s/,
+      ],
+      [
+        'skip not a boolean',
+        (r) => (r['wsgw:keepalive'] = { skipPingAfterClientFrame: 'yes' }),
+        /^wsgw:keepalive\.skipPingAfterClientFrame: must be true or false/,
+      ],
+      [
+        'unknown keep-alive key',
+        (r) => (r['wsgw:keepalive'] = { tcpKeepalive: true }),
+        /^wsgw:keepalive\.tcpKeepalive: unknown setting/,
+      ],
+      [
+        'connectionsPerTask not a number',
+        (r) => (r['wsgw:connectionsPerTask'] = 'many'),
+        /^wsgw:connectionsPerTask: /,
+      ],
+      [
+        'bad log retention',
+        (r) => (r['wsgw:logRetentionDays'] = 10),
+        /^wsgw:logRetentionDays: must be one of 1, 3, 5, 7, 14/,
+      ],
+      [
+        'bad alarm e-mail',
+        (r) => (r['wsgw:alarmEmail'] = 'oncall'),
+        /^wsgw:alarmEmail: must be an e-mail address/,
+      ],
+      [
+        'http JWKS',
+        (r) => (r['wsgw:jwksUrl'] = 'http://id.example.com/jwks'),
+        /^wsgw:jwksUrl: must be an https URL/,
+      ],
+      [
+        'bad CIDR',
+        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, cidr: '8.8.0.0/16' }]),
+        /^wsgw:regions\[0\]\.cidr: must be a private \/16/,
+      ],
       [
         'burstable brokers with the replicator',
         (r) => {
@@ -246,8 +405,15 @@ describe('parseStackConfig', () => {
         (r) => {
           twoRegions(r);
           (r['wsgw:regions'] as Record<string, unknown>[])[1] = {
-            name: 'eu-west-1', minTasks: 1, maxTasks: 2,
-            vpc: { id: 'vpc-1', cidr: '10.40.0.0/16', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+            name: 'eu-west-1',
+            minTasks: 1,
+            maxTasks: 2,
+            vpc: {
+              id: 'vpc-1',
+              cidr: '10.40.0.0/16',
+              publicSubnetIds: ['subnet-1', 'subnet-2'],
+              privateSubnetIds: ['subnet-3', 'subnet-4'],
+            },
           };
           r['wsgw:network'] = { azCount: 3 };
         },
@@ -257,10 +423,26 @@ describe('parseStackConfig', () => {
       // subnets. For other Regions where Amazon MSK is available, you can specify either two or three
       // subnets." (AWS CloudFormation Template Reference, AWS::MSK::Cluster BrokerNodeGroupInfo,
       // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
-      ['four AZs for a created VPC', (r) => (r['wsgw:network'] = { azCount: 4 }), /^wsgw:network\.azCount: must be at most 3 \(MSK spreads brokers over two or three AZs\)/],
+      [
+        'four AZs for a created VPC',
+        (r) => (r['wsgw:network'] = { azCount: 4 }),
+        /^wsgw:network\.azCount: must be at most 3 \(MSK spreads brokers over two or three AZs\)/,
+      ],
       [
         'an existing VPC with four private subnets',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5', 'subnet-6'] } }]),
+        (r) =>
+          (r['wsgw:regions'] = [
+            {
+              name: 'us-east-1',
+              minTasks: 1,
+              maxTasks: 2,
+              vpc: {
+                id: 'vpc-1',
+                publicSubnetIds: ['subnet-1', 'subnet-2'],
+                privateSubnetIds: ['subnet-3', 'subnet-4', 'subnet-5', 'subnet-6'],
+              },
+            },
+          ]),
         /^wsgw:regions\[0\]\.vpc\.privateSubnetIds: MSK takes two or three subnets in distinct AZs; 4 given/,
       ],
       [
@@ -289,13 +471,37 @@ describe('parseStackConfig', () => {
         (r) => {
           twoRegions(r);
           (r['wsgw:regions'] as Record<string, unknown>[])[0] = {
-            name: 'us-east-1', minTasks: 1, maxTasks: 2,
-            vpc: { id: 'vpc-1', cidr: '10.0.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+            name: 'us-east-1',
+            minTasks: 1,
+            maxTasks: 2,
+            vpc: {
+              id: 'vpc-1',
+              cidr: '10.0.0.0/8',
+              publicSubnetIds: ['subnet-1', 'subnet-2'],
+              privateSubnetIds: ['subnet-3', 'subnet-4'],
+            },
           };
         },
         /^wsgw:regions\[1\]\.cidr: 10\.17\.0\.0\/16 overlaps wsgw:regions\[0\]\.vpc\.cidr \(10\.0\.0\.0\/8\)/,
       ],
-      ['a malformed existing VPC range', (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', cidr: '10.0.0/8', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }]), /^wsgw:regions\[0\]\.vpc\.cidr: must be an IPv4 CIDR/],
+      [
+        'a malformed existing VPC range',
+        (r) =>
+          (r['wsgw:regions'] = [
+            {
+              name: 'us-east-1',
+              minTasks: 1,
+              maxTasks: 2,
+              vpc: {
+                id: 'vpc-1',
+                cidr: '10.0.0/8',
+                publicSubnetIds: ['subnet-1', 'subnet-2'],
+                privateSubnetIds: ['subnet-3', 'subnet-4'],
+              },
+            },
+          ]),
+        /^wsgw:regions\[0\]\.vpc\.cidr: must be an IPv4 CIDR/,
+      ],
       [
         'no home region with two regions',
         (r) => {
@@ -316,7 +522,16 @@ describe('parseStackConfig', () => {
         'existing VPC without routes in direct mode',
         (r) => {
           r['wsgw:regions'] = [
-            { name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetIds: ['subnet-3', 'subnet-4'] } },
+            {
+              name: 'us-east-1',
+              minTasks: 1,
+              maxTasks: 2,
+              vpc: {
+                id: 'vpc-1',
+                publicSubnetIds: ['subnet-1', 'subnet-2'],
+                privateSubnetIds: ['subnet-3', 'subnet-4'],
+              },
+            },
             { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
           ];
           r['wsgw:homeRegion'] = 'us-east-1';
@@ -326,7 +541,15 @@ describe('parseStackConfig', () => {
       ],
       [
         'existing VPC with one subnet',
-        (r) => (r['wsgw:regions'] = [{ name: 'us-east-1', minTasks: 1, maxTasks: 2, vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1'], privateSubnetIds: ['subnet-3', 'subnet-4'] } }]),
+        (r) =>
+          (r['wsgw:regions'] = [
+            {
+              name: 'us-east-1',
+              minTasks: 1,
+              maxTasks: 2,
+              vpc: { id: 'vpc-1', publicSubnetIds: ['subnet-1'], privateSubnetIds: ['subnet-3', 'subnet-4'] },
+            },
+          ]),
         /^wsgw:regions\[0\]\.vpc\.publicSubnetIds: needs at least two subnets/,
       ],
     ];
@@ -335,7 +558,10 @@ describe('parseStackConfig', () => {
         const raw = base();
         mutate(raw);
         const issues = issuesOf(raw);
-        expect(issues.some((i) => expected.test(i)), `issues were:\n${issues.join('\n')}`).toBe(true);
+        expect(
+          issues.some((i) => expected.test(i)),
+          `issues were:\n${issues.join('\n')}`,
+        ).toBe(true);
       });
     }
 
@@ -366,14 +592,21 @@ describe('parseStackConfig', () => {
   });
 
   describe('CIDR ranges', () => {
-    const ipv4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
-    const block = fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([o, bits]) => `${o.join('.')}/${bits}`);
+    const ipv4 = fc.tuple(
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+    );
+    const block = fc
+      .tuple(ipv4, fc.integer({ min: 0, max: 32 }))
+      .map(([o, bits]) => `${o.join('.')}/${bits}`);
     /** An address as a number, computed independently of cidrRange. */
     const addressOf = (o: readonly number[]) => ((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!;
     const contains = (cidr: string, address: number) => {
       const [ip, bits] = cidr.split('/') as [string, string];
       const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
-      return ((addressOf(ip.split('.').map(Number)) & mask) >>> 0) === ((address & mask) >>> 0);
+      return (addressOf(ip.split('.').map(Number)) & mask) >>> 0 === (address & mask) >>> 0;
     };
 
     it('covers exactly the addresses whose network bits match', () => {
@@ -386,17 +619,20 @@ describe('parseStackConfig', () => {
       );
     });
 
-    it('overlap is symmetric and true exactly when one block holds the other\'s first address', () => {
+    it("overlap is symmetric and true exactly when one block holds the other's first address", () => {
       fc.assert(
         fc.property(block, block, (a, b) => {
           expect(cidrsOverlap(a, b)).toBe(cidrsOverlap(b, a));
-          expect(cidrsOverlap(a, b)).toBe(contains(a, cidrRange(b)!.first) || contains(b, cidrRange(a)!.first));
+          expect(cidrsOverlap(a, b)).toBe(
+            contains(a, cidrRange(b)!.first) || contains(b, cidrRange(a)!.first),
+          );
         }),
       );
     });
 
     it('refuses malformed blocks', () => {
-      for (const bad of ['10.0.0/8', '10.0.0.256/24', '10.0.0.0/33', 'ten/8']) expect(cidrRange(bad)).toBeUndefined();
+      for (const bad of ['10.0.0/8', '10.0.0.256/24', '10.0.0.0/33', 'ten/8'])
+        expect(cidrRange(bad)).toBeUndefined();
     });
   });
 });
@@ -412,7 +648,8 @@ describe('the stack-config parser', () => {
     for (const m of source.matchAll(/^(?:import|export)\s(?:[^;'"]*\sfrom\s*)?['"]([^'"]+)['"]/gm)) {
       const spec = m[1]!;
       if (spec.startsWith('.')) {
-        for (const p of packagesLoadedBy(join(dirname(file), spec.replace(/\.js$/, '.ts')), seen)) packages.add(p);
+        for (const p of packagesLoadedBy(join(dirname(file), spec.replace(/\.js$/, '.ts')), seen))
+          packages.add(p);
       } else packages.add(spec);
     }
     return packages;
@@ -427,7 +664,9 @@ describe('the stack-config parser', () => {
 
 describe('readPulumiConfig', () => {
   it('requires wsgw:jwtSecret unless wsgw:jwksUrl is set', () => {
-    const plain = Object.fromEntries(Object.entries(base()).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    const plain = Object.fromEntries(
+      Object.entries(base()).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    );
     pulumi.runtime.setAllConfig(plain);
     expect(() => readPulumiConfig()).toThrow(/wsgw:jwtSecret: is required unless wsgw:jwksUrl is set/);
 

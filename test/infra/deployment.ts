@@ -4,10 +4,32 @@
  * process-global, and vitest gives each file its own fork.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_METRICS_PORT, DEFAULT_PORT, EMF, ENV, HTTP_PATHS, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import {
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  EMF,
+  ENV,
+  HTTP_PATHS,
+  TIMING_DEFAULTS,
+} from '../../services/shared/src/constants.js';
 import { parseStackConfig, type StackConfig } from '../../infra/stack-config.js';
-import { type DeclaredResource, MOCK_ACCOUNT, isSecret, resolve, reveal, runProgram } from '../../infra/mocks.js';
-import { GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S, NLB_TCP_IDLE_TIMEOUT_RANGE_S, REDIRECT_PORT, deriveTiming, gatewayTiming, originTopicPattern, serviceName } from '../../infra/plan.js';
+import {
+  type DeclaredResource,
+  MOCK_ACCOUNT,
+  isSecret,
+  resolve,
+  reveal,
+  runProgram,
+} from '../../infra/mocks.js';
+import {
+  GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S,
+  NLB_TCP_IDLE_TIMEOUT_RANGE_S,
+  REDIRECT_PORT,
+  deriveTiming,
+  gatewayTiming,
+  originTopicPattern,
+  serviceName,
+} from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
 import { regionOf } from '../../infra/synth.js';
 import { historyBudgetBytes, maxConnectionsPerTask } from '../../infra/capacity.js';
@@ -21,21 +43,34 @@ export interface DeploymentOutputs {
 }
 
 /** A config with `n` regions, as a user would write it. */
-export function generatedConfig(n: number, crossRegion: 'replicator' | 'direct' = 'replicator', msk: Record<string, unknown> = {}): Record<string, unknown> {
-  const names = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2', 'eu-central-1', 'sa-east-1'].slice(0, n);
+export function generatedConfig(
+  n: number,
+  crossRegion: 'replicator' | 'direct' = 'replicator',
+  msk: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const names = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2', 'eu-central-1', 'sa-east-1'].slice(
+    0,
+    n,
+  );
   return {
     'wsgw:domain': 'rt.example.org',
     'wsgw:cloudflareZoneId': 'fedcba9876543210fedcba9876543210',
     'wsgw:connectionsPerTask': 15000,
     'wsgw:homeRegion': names[0],
-    'wsgw:regions': names.map((name, i) => ({ name, cidr: `10.${16 + i}.0.0/16`, minTasks: 2, maxTasks: 10 + i })),
+    'wsgw:regions': names.map((name, i) => ({
+      name,
+      cidr: `10.${16 + i}.0.0/16`,
+      minTasks: 2,
+      maxTasks: 10 + i,
+    })),
     'wsgw:network': { nat: 'single', azCount: 2 },
     'wsgw:msk': { instanceType: 'kafka.m5.large', brokersPerAz: 2, crossRegion, ...msk },
   };
 }
 
 const byType = (rs: readonly DeclaredResource[], type: string) => rs.filter((r) => r.type === type);
-const inRegion = (rs: readonly DeclaredResource[], type: string, region: string) => rs.filter((r) => r.type === type && r.region === region);
+const inRegion = (rs: readonly DeclaredResource[], type: string, region: string) =>
+  rs.filter((r) => r.type === type && r.region === region);
 const one = (rs: readonly DeclaredResource[], type: string, region: string, nameSuffix = '') => {
   const found = inRegion(rs, type, region).filter((r) => r.name.endsWith(nameSuffix));
   expect(found, `${type} ${nameSuffix} in ${region}`).toHaveLength(1);
@@ -58,10 +93,15 @@ interface PolicyStatementJson {
   Principal?: Record<string, string>;
   Condition?: Record<string, Record<string, unknown>>;
 }
-const statementsOf = (policy: string) => JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
-const resourcesOf = (s: { Resource?: string | string[] }) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource);
+const statementsOf = (policy: string) =>
+  JSON.parse(policy).Statement as { Action: string[]; Resource?: string | string[] }[];
+const resourcesOf = (s: { Resource?: string | string[] }) =>
+  s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : s.Resource;
 
-export function describeDeployment(label: string, p: { stack: string; config: Record<string, unknown>; secrets?: Record<string, string> }): void {
+export function describeDeployment(
+  label: string,
+  p: { stack: string; config: Record<string, unknown>; secrets?: Record<string, string> },
+): void {
   describe(label, () => {
     let rs: readonly DeclaredResource[];
     let out: DeploymentOutputs;
@@ -96,7 +136,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
 
     it('declares one explicit AWS provider per region and binds every regional resource to one', () => {
       expect(byType(rs, 'pulumi:providers:aws').map((r) => r.inputs.region)).toEqual(regions);
-      const unbound = rs.filter((r) => r.type.startsWith('aws:') && !r.type.startsWith('aws:globalaccelerator/') && !r.region);
+      const unbound = rs.filter(
+        (r) => r.type.startsWith('aws:') && !r.type.startsWith('aws:globalaccelerator/') && !r.region,
+      );
       expect(unbound.map((r) => `${r.type} ${r.name}`)).toEqual([]);
     });
 
@@ -130,10 +172,11 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(info.topicReplications[0].topicsToReplicates).toEqual([originTopicPattern(source)]);
         expect(info.topicReplications[0].topicNameConfiguration.type).toBe('IDENTICAL');
         expect(info.consumerGroupReplications[0].consumerGroupsToReplicates).toEqual([]);
-        expect(rep.inputs.kafkaClusters.map((k: { amazonMskCluster: { mskClusterArn: string } }) => k.amazonMskCluster.mskClusterArn)).toEqual([
-          info.sourceKafkaClusterArn,
-          info.targetKafkaClusterArn,
-        ]);
+        expect(
+          rep.inputs.kafkaClusters.map(
+            (k: { amazonMskCluster: { mskClusterArn: string } }) => k.amazonMskCluster.mskClusterArn,
+          ),
+        ).toEqual([info.sourceKafkaClusterArn, info.targetKafkaClusterArn]);
         pairs.add(`${source}>${target}`);
       }
       expect(pairs.size).toBe(reps.length);
@@ -158,12 +201,15 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const configs = JSON.parse(topic.inputs.configs as string) as Record<string, string>;
         expect(configs['message.timestamp.type']).toBe('LogAppendTime');
         // Copies get the cluster's defaults: the same retention as the origin topic.
-        const brokerProps = (one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties as string).split('\n');
+        const brokerProps = (
+          one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties as string
+        ).split('\n');
         expect(brokerProps).toContain(`log.retention.ms=${configs['retention.ms']}`);
         expect(brokerProps.some((p) => p.startsWith('log.message.timestamp.type'))).toBe(false);
       }
       for (const rep of byType(rs, 'aws:msk/replicator:Replicator')) {
-        for (const t of rep.inputs.replicationInfoList.topicReplications) expect(t.copyTopicConfigurations).toBe(false);
+        for (const t of rep.inputs.replicationInfoList.topicReplications)
+          expect(t.copyTopicConfigurations).toBe(false);
       }
     });
 
@@ -172,20 +218,47 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // inbound and outbound rules on port 9098." (Amazon MSK Developer Guide, MSK Replicator network
     // requirements, https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-network-reqs.html)
     it('opens for the replicators only 9098 between their ENIs and the target cluster, and nothing on the source side', () => {
-      const rules = [...byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...byType(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule')];
-      for (const rule of rules) expect(rule.inputs.fromPort > 9098 && rule.inputs.fromPort <= 14100, `${rule.name} ${rule.inputs.fromPort}`).toBe(false);
+      const rules = [
+        ...byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'),
+        ...byType(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule'),
+      ];
+      for (const rule of rules)
+        expect(
+          rule.inputs.fromPort > 9098 && rule.inputs.fromPort <= 14100,
+          `${rule.name} ${rule.inputs.fromPort}`,
+        ).toBe(false);
       for (const rep of byType(rs, 'aws:msk/replicator:Replicator')) {
-        const [source, target] = rep.inputs.kafkaClusters as { vpcConfig: { subnetIds: string[]; securityGroupsIds?: string[] } }[];
+        const [source, target] = rep.inputs.kafkaClusters as {
+          vpcConfig: { subnetIds: string[]; securityGroupsIds?: string[] };
+        }[];
         expect(source!.vpcConfig.securityGroupsIds ?? []).toEqual([]);
         expect(source!.vpcConfig.subnetIds.length).toBeGreaterThanOrEqual(2);
-        expect(target!.vpcConfig.securityGroupsIds).toEqual([expect.stringMatching(new RegExp(`^${rep.region}-replicator-`))]);
+        expect(target!.vpcConfig.securityGroupsIds).toEqual([
+          expect.stringMatching(new RegExp(`^${rep.region}-replicator-`)),
+        ]);
       }
       for (const region of replicator ? regions : []) {
-        const sg = (rule: DeclaredResource, field: string) => String(rule.inputs[field]).replace(/-[0-9a-f]+$/, '');
-        const fromReplicator = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => sg(r, 'referencedSecurityGroupId') === `${region}-replicator`);
-        expect(fromReplicator.map((r) => [sg(r, 'securityGroupId'), r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, 9098, 9098]]);
-        const out = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => sg(r, 'securityGroupId') === `${region}-replicator`);
-        expect(out.map((r) => [sg(r, 'referencedSecurityGroupId'), r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).toEqual([[`${region}-msk`, undefined, 9098, 9098]]);
+        const sg = (rule: DeclaredResource, field: string) =>
+          String(rule.inputs[field]).replace(/-[0-9a-f]+$/, '');
+        const fromReplicator = inRegion(
+          rs,
+          'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+          region,
+        ).filter((r) => sg(r, 'referencedSecurityGroupId') === `${region}-replicator`);
+        expect(
+          fromReplicator.map((r) => [sg(r, 'securityGroupId'), r.inputs.fromPort, r.inputs.toPort]),
+        ).toEqual([[`${region}-msk`, 9098, 9098]]);
+        const out = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter(
+          (r) => sg(r, 'securityGroupId') === `${region}-replicator`,
+        );
+        expect(
+          out.map((r) => [
+            sg(r, 'referencedSecurityGroupId'),
+            r.inputs.cidrIpv4,
+            r.inputs.fromPort,
+            r.inputs.toPort,
+          ]),
+        ).toEqual([[`${region}-msk`, undefined, 9098, 9098]]);
       }
     });
 
@@ -205,15 +278,22 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         }
         expect(endpoints).toHaveLength(1);
         const e = endpoints[0]!.inputs;
-        expect(e).toMatchObject({ serviceName: `com.amazonaws.${r.name}.s3`, vpcEndpointType: 'Gateway', vpcId: one(rs, 'aws:ec2/vpc:Vpc', r.name).id });
-        const taskSubnets: string[] = one(rs, 'aws:ecs/service:Service', r.name).inputs.networkConfiguration.subnets;
-        const tables = inRegion(rs, 'aws:ec2/routeTableAssociation:RouteTableAssociation', r.name).filter((a) => taskSubnets.includes(a.inputs.subnetId)).map((a) => a.inputs.routeTableId);
+        expect(e).toMatchObject({
+          serviceName: `com.amazonaws.${r.name}.s3`,
+          vpcEndpointType: 'Gateway',
+          vpcId: one(rs, 'aws:ec2/vpc:Vpc', r.name).id,
+        });
+        const taskSubnets: string[] = one(rs, 'aws:ecs/service:Service', r.name).inputs.networkConfiguration
+          .subnets;
+        const tables = inRegion(rs, 'aws:ec2/routeTableAssociation:RouteTableAssociation', r.name)
+          .filter((a) => taskSubnets.includes(a.inputs.subnetId))
+          .map((a) => a.inputs.routeTableId);
         expect(tables.length).toBeGreaterThan(0);
         for (const table of tables) expect(e.routeTableIds).toContain(table);
       }
     });
 
-    it('has one Global Accelerator endpoint group per region pointing at that region\'s load balancer', () => {
+    it("has one Global Accelerator endpoint group per region pointing at that region's load balancer", () => {
       const listener = byType(rs, 'aws:globalaccelerator/listener:Listener');
       expect(listener).toHaveLength(1);
       expect(listener[0]!.inputs).toMatchObject({ protocol: 'TCP', clientAffinity: 'SOURCE_IP' });
@@ -223,7 +303,11 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const region = g.inputs.endpointGroupRegion as string;
         expect(g.inputs.endpointConfigurations).toHaveLength(1);
         const endpoint = g.inputs.endpointConfigurations[0];
-        expect(endpoint.endpointId).toMatch(new RegExp(`^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/${nlb ? 'net' : 'app'}/${region}-${lb}-`));
+        expect(endpoint.endpointId).toMatch(
+          new RegExp(
+            `^arn:aws:elasticloadbalancing:${region}:\\d{12}:loadbalancer/${nlb ? 'net' : 'app'}/${region}-${lb}-`,
+          ),
+        );
         expect(endpoint.clientIpPreservationEnabled).toBe(true);
       }
     });
@@ -237,9 +321,15 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // name and is reachable only around the accelerator.
     it('serves through the accelerator exactly the ports the load balancers listen on and admit from the internet', () => {
       const gaPorts = byType(rs, 'aws:globalaccelerator/listener:Listener').flatMap((l) =>
-        (l.inputs.portRanges as { fromPort: number; toPort: number }[]).flatMap((r) => Array.from({ length: r.toPort - r.fromPort + 1 }, (_, k) => r.fromPort + k)),
+        (l.inputs.portRanges as { fromPort: number; toPort: number }[]).flatMap((r) =>
+          Array.from({ length: r.toPort - r.fromPort + 1 }, (_, k) => r.fromPort + k),
+        ),
       );
-      expect(byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup').every((g) => (g.inputs.portOverrides ?? []).length === 0)).toBe(true);
+      expect(
+        byType(rs, 'aws:globalaccelerator/endpointGroup:EndpointGroup').every(
+          (g) => (g.inputs.portOverrides ?? []).length === 0,
+        ),
+      ).toBe(true);
       for (const region of regions) {
         const albPorts = inRegion(rs, 'aws:lb/listener:Listener', region).map((l) => l.inputs.port as number);
         const open = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
@@ -254,11 +344,18 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       const records = byType(rs, 'cloudflare:index/dnsRecord:DnsRecord');
       const edge = records.filter((r) => r.inputs.name === cfg.domain);
       expect(edge).toHaveLength(1);
-      expect(edge[0]!.inputs).toMatchObject({ zoneId: cfg.cloudflareZoneId, type: 'CNAME', content: out.acceleratorDnsName, proxied: false });
+      expect(edge[0]!.inputs).toMatchObject({
+        zoneId: cfg.cloudflareZoneId,
+        type: 'CNAME',
+        content: out.acceleratorDnsName,
+        proxied: false,
+      });
       const validation = records.filter((r) => r !== edge[0]);
       expect(validation).toHaveLength(1);
       expect(validation[0]!.inputs.proxied).toBe(false);
-      const fqdns = byType(rs, 'aws:acm/certificateValidation:CertificateValidation').map((v) => v.inputs.validationRecordFqdns);
+      const fqdns = byType(rs, 'aws:acm/certificateValidation:CertificateValidation').map(
+        (v) => v.inputs.validationRecordFqdns,
+      );
       expect(fqdns).toHaveLength(n);
       for (const f of fqdns) expect(f).toEqual([validation[0]!.inputs.name]);
     });
@@ -266,7 +363,8 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it('scales on exactly the metric the gateway emits, plus a CPU guard, scaling in slower than out', () => {
       for (const region of regions) {
         const svcName = serviceName(p.stack, region);
-        const conn = one(rs, 'aws:appautoscaling/policy:Policy', region, '-connections').inputs.targetTrackingScalingPolicyConfiguration;
+        const conn = one(rs, 'aws:appautoscaling/policy:Policy', region, '-connections').inputs
+          .targetTrackingScalingPolicyConfiguration;
         expect(conn.customizedMetricSpecification).toEqual({
           namespace: EMF.namespace,
           metricName: EMF.metricName,
@@ -276,28 +374,44 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         });
         expect(conn.targetValue).toBe(cfg.connectionsPerTask);
         expect(conn.scaleInCooldown).toBeGreaterThan(conn.scaleOutCooldown);
-        const cpu = one(rs, 'aws:appautoscaling/policy:Policy', region, '-cpu').inputs.targetTrackingScalingPolicyConfiguration;
-        expect(cpu.predefinedMetricSpecification.predefinedMetricType).toBe('ECSServiceAverageCPUUtilization');
+        const cpu = one(rs, 'aws:appautoscaling/policy:Policy', region, '-cpu').inputs
+          .targetTrackingScalingPolicyConfiguration;
+        expect(cpu.predefinedMetricSpecification.predefinedMetricType).toBe(
+          'ECSServiceAverageCPUUtilization',
+        );
         expect(cpu.scaleInCooldown).toBeGreaterThan(cpu.scaleOutCooldown);
         // The dimension value is what the task is told to print.
-        const container = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
-        const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const container = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0];
+        const env = Object.fromEntries(
+          container.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         expect(env[ENV.serviceName]).toBe(svcName);
         const r = cfg.regions.find((x) => x.name === region)!;
-        expect(one(rs, 'aws:appautoscaling/target:Target', region).inputs).toMatchObject({ minCapacity: r.minTasks, maxCapacity: r.maxTasks, scalableDimension: 'ecs:service:DesiredCount' });
+        expect(one(rs, 'aws:appautoscaling/target:Target', region).inputs).toMatchObject({
+          minCapacity: r.minTasks,
+          maxCapacity: r.maxTasks,
+          scalableDimension: 'ecs:service:DesiredCount',
+        });
       }
     });
 
     it('admits 0.0.0.0/0 only to the load balancer on 80 and 443', () => {
-      for (const sg of byType(rs, 'aws:ec2/securityGroup:SecurityGroup')) expect(sg.inputs.ingress ?? []).toEqual([]);
-      const open = byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0' || r.inputs.cidrIpv6 === '::/0');
+      for (const sg of byType(rs, 'aws:ec2/securityGroup:SecurityGroup'))
+        expect(sg.inputs.ingress ?? []).toEqual([]);
+      const open = byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter(
+        (r) => r.inputs.cidrIpv4 === '0.0.0.0/0' || r.inputs.cidrIpv6 === '::/0',
+      );
       expect(open).toHaveLength(2 * n);
       for (const rule of open) {
         expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-${lb}-`));
         expect([80, 443]).toContain(rule.inputs.fromPort);
         expect(rule.inputs.toPort).toBe(rule.inputs.fromPort);
       }
-      for (const rule of byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => !open.includes(r))) {
+      for (const rule of byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter(
+        (r) => !open.includes(r),
+      )) {
         // Everything else comes from a security group, or (direct mode) a peer VPC on 9098.
         if (rule.inputs.cidrIpv4) {
           expect(direct).toBe(true);
@@ -309,24 +423,39 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         }
       }
       for (const region of regions) {
-        const tasksIn = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
-        expect(tasksIn.map((r) => r.inputs.fromPort).sort()).toEqual(nlb ? [DEFAULT_PORT, REDIRECT_PORT] : [DEFAULT_PORT]);
-        for (const r of tasksIn) expect(r.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-${lb}-`));
+        const tasksIn = inRegion(
+          rs,
+          'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+          region,
+        ).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
+        expect(tasksIn.map((r) => r.inputs.fromPort).sort()).toEqual(
+          nlb ? [DEFAULT_PORT, REDIRECT_PORT] : [DEFAULT_PORT],
+        );
+        for (const r of tasksIn)
+          expect(r.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-${lb}-`));
         const mskFromSg = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
-          .filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-msk-`) && r.inputs.referencedSecurityGroupId)
+          .filter(
+            (r) =>
+              String(r.inputs.securityGroupId).startsWith(`${region}-msk-`) &&
+              r.inputs.referencedSecurityGroupId,
+          )
           .map((r) => String(r.inputs.referencedSecurityGroupId).replace(/-[0-9a-f]+$/, ''));
-        expect(new Set(mskFromSg)).toEqual(new Set(replicator ? [`${region}-tasks`, `${region}-replicator`] : [`${region}-tasks`]));
+        expect(new Set(mskFromSg)).toEqual(
+          new Set(replicator ? [`${region}-tasks`, `${region}-replicator`] : [`${region}-tasks`]),
+        );
       }
     });
 
     // AWS rule: "Amazon MSK distributes the broker nodes evenly across the subnets that you
     // specify" (AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets,
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
-    it('gives each region\'s cluster brokersPerAz brokers in each subnet it spans', () => {
+    it("gives each region's cluster brokersPerAz brokers in each subnet it spans", () => {
       for (const r of cfg.regions) {
         const msk = one(rs, 'aws:msk/cluster:Cluster', r.name).inputs;
         expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(r.azCount);
-        expect(msk.numberOfBrokerNodes).toBe(cfg.msk.brokersPerAz * msk.brokerNodeGroupInfo.clientSubnets.length);
+        expect(msk.numberOfBrokerNodes).toBe(
+          cfg.msk.brokersPerAz * msk.brokerNodeGroupInfo.clientSubnets.length,
+        );
         expect(msk.numberOfBrokerNodes).toBe(r.brokerCount);
       }
     });
@@ -342,15 +471,24 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it('lets every alarm notify: a topic under a key of the stack that CloudWatch may use for this account, published to only by these alarms', () => {
       for (const region of regions) {
         const topic = one(rs, 'aws:sns/topic:Topic', region);
-        const keys = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === topic.inputs.kmsMasterKeyId);
+        const keys = inRegion(rs, 'aws:kms/key:Key', region).filter(
+          (k) => k.state.arn === topic.inputs.kmsMasterKeyId,
+        );
         expect(keys, `the key of ${region}'s alarm topic`).toHaveLength(1);
         const keyPolicy = JSON.parse(keys[0]!.inputs.policy) as { Statement: PolicyStatementJson[] };
-        const cloudwatch = keyPolicy.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        const cloudwatch = keyPolicy.Statement.filter(
+          (st) => st.Principal?.Service === 'cloudwatch.amazonaws.com',
+        );
         expect(cloudwatch).toHaveLength(1);
         expect([...cloudwatch[0]!.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
         expect(cloudwatch[0]!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT } });
         // The account keeps control of the key (a key policy without it locks everyone out).
-        expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` }, Action: ['kms:*'] }));
+        expect(keyPolicy.Statement).toContainEqual(
+          expect.objectContaining({
+            Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` },
+            Action: ['kms:*'],
+          }),
+        );
         expect(keys[0]!.inputs.enableKeyRotation).toBe(true);
 
         const alarms = inRegion(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm', region);
@@ -358,9 +496,13 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
           expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
           expect(alarm.inputs.okActions).toEqual([topic.state.arn]);
         }
-        const policies = inRegion(rs, 'aws:sns/topicPolicy:TopicPolicy', region).filter((t) => t.inputs.arn === topic.state.arn);
+        const policies = inRegion(rs, 'aws:sns/topicPolicy:TopicPolicy', region).filter(
+          (t) => t.inputs.arn === topic.state.arn,
+        );
         expect(policies).toHaveLength(1);
-        const publish = (JSON.parse(policies[0]!.inputs.policy) as { Statement: PolicyStatementJson[] }).Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+        const publish = (
+          JSON.parse(policies[0]!.inputs.policy) as { Statement: PolicyStatementJson[] }
+        ).Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
         expect(publish).toHaveLength(1);
         expect(publish[0]!.Action).toEqual(['sns:Publish']);
         expect(publish[0]!.Resource).toBe(topic.state.arn);
@@ -368,7 +510,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(others).toEqual({});
         expect(StringEquals).toEqual({ 'aws:SourceAccount': MOCK_ACCOUNT });
         expect(Object.keys(ArnLike!)).toEqual(['aws:SourceArn']);
-        expect([...(ArnLike!['aws:SourceArn'] as string[])].sort()).toEqual(alarms.map((a) => `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${a.inputs.name}`).sort());
+        expect([...(ArnLike!['aws:SourceArn'] as string[])].sort()).toEqual(
+          alarms.map((a) => `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${a.inputs.name}`).sort(),
+        );
       }
     });
 
@@ -379,23 +523,34 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
         expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
         expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
-        const atRest = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === msk.encryptionInfo.encryptionAtRestKmsKeyArn);
+        const atRest = inRegion(rs, 'aws:kms/key:Key', region).filter(
+          (k) => k.state.arn === msk.encryptionInfo.encryptionAtRestKmsKeyArn,
+        );
         expect(atRest).toHaveLength(1);
         expect(atRest[0]!.inputs.enableKeyRotation).toBe(true);
         const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
         const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
         const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
-        const env = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].environment;
+        const env = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0].environment;
         expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
         if (nlb) {
           // TLS ends in the task, with the region's certificate; the NLB passes bytes it cannot read.
           expect(https.protocol).toBe('TCP');
-          expect(env.find((e: { name: string }) => e.name === ENV.tlsAcmCertificateArn).value).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
+          expect(env.find((e: { name: string }) => e.name === ENV.tlsAcmCertificateArn).value).toMatch(
+            new RegExp(`^arn:aws:acm:${region}:`),
+          );
           continue;
         }
-        expect(https).toMatchObject({ protocol: 'HTTPS', sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/) });
+        expect(https).toMatchObject({
+          protocol: 'HTTPS',
+          sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13-/),
+        });
         expect(https.certificateArn).toMatch(new RegExp(`^arn:aws:acm:${region}:`));
-        expect(http.defaultActions).toEqual([{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }]);
+        expect(http.defaultActions).toEqual([
+          { type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } },
+        ]);
       }
       for (const repo of byType(rs, 'aws:ecr/repository:Repository')) {
         expect(repo.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
@@ -406,52 +561,81 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it('runs the gateway the way its contracts expect', () => {
       for (const region of regions) {
         const td = one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs;
-        expect(td).toMatchObject({ cpu: String(cfg.task.cpu), memory: String(cfg.task.memory), requiresCompatibilities: ['FARGATE'], runtimePlatform: { cpuArchitecture: 'ARM64' } });
+        expect(td).toMatchObject({
+          cpu: String(cfg.task.cpu),
+          memory: String(cfg.task.memory),
+          requiresCompatibilities: ['FARGATE'],
+          runtimePlatform: { cpuArchitecture: 'ARM64' },
+        });
         const c = JSON.parse(td.containerDefinitions)[0];
         expect(c.stopTimeout).toBe(timing.stopTimeoutS);
         expect(c.stopTimeout * 1000).toBeGreaterThan(TIMING_DEFAULTS.drainDeadlineMs);
         expect(c.logConfiguration.logDriver).toBe('awslogs');
         expect(c.logConfiguration.options['awslogs-region']).toBe(region);
-        const logGroup = inRegion(rs, 'aws:cloudwatch/logGroup:LogGroup', region).find((l) => l.inputs.name === c.logConfiguration.options['awslogs-group'])!;
+        const logGroup = inRegion(rs, 'aws:cloudwatch/logGroup:LogGroup', region).find(
+          (l) => l.inputs.name === c.logConfiguration.options['awslogs-group'],
+        )!;
         expect(logGroup.inputs.retentionInDays).toBe(cfg.logRetentionDays);
-        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const env = Object.fromEntries(
+          c.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         expect(env[ENV.region]).toBe(region);
         expect(env[ENV.awsRegion]).toBe(region);
         expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
         expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
-        const brokerProps = one(rs, 'aws:msk/configuration:Configuration', region).inputs.serverProperties as string;
+        const brokerProps = one(rs, 'aws:msk/configuration:Configuration', region).inputs
+          .serverProperties as string;
         if (cfg.msk.zoneLocalReads) {
           // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
-          const racks = new Map(env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]));
+          const racks = new Map(
+            env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]),
+          );
           const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
-          if (!cfg.regions.find((r) => r.name === region)!.vpc) expect(subnets.length).toBeGreaterThanOrEqual(4);
-          for (const subnet of subnets) expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
+          if (!cfg.regions.find((r) => r.name === region)!.vpc)
+            expect(subnets.length).toBeGreaterThanOrEqual(4);
+          for (const subnet of subnets)
+            expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
           expect(new Set(racks.values()).size).toBe(racks.size);
           for (const p of ZONE_LOCAL_READS) expect(brokerProps.split('\n')).toContain(p);
         } else {
           expect(env[ENV.kafkaRackMap]).toBeUndefined();
           expect(brokerProps).not.toContain('replica.selector.class');
         }
-        for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const) expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
+        for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const)
+          expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
         expect(env[ENV.jwtSecret]).toBeUndefined();
         if (cfg.auth.mode === 'jwt-secret') {
           const secretArn = inRegion(rs, 'aws:secretsmanager/secret:Secret', region)[0];
           expect(secretArn).toBeDefined();
-          expect(c.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::[0-9a-f-]{36}$`)) });
+          expect(c.secrets).toContainEqual({
+            name: ENV.jwtSecret,
+            valueFrom: expect.stringMatching(
+              new RegExp(`^arn:aws:secretsmanager:${region}:.*:jwtSecret::[0-9a-f-]{36}$`),
+            ),
+          });
         }
         if (direct) {
-          expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(regions.filter((r) => r !== region));
+          expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(
+            regions.filter((r) => r !== region),
+          );
         } else {
           expect(env[ENV.kafkaRemoteBrokers]).toBeUndefined();
         }
         if (cfg.image) expect(c.image).toBe(cfg.image);
-        else expect(c.image).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}@sha256:[0-9a-f]{64}$`));
+        else
+          expect(c.image).toMatch(
+            new RegExp(
+              `^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}@sha256:[0-9a-f]{64}$`,
+            ),
+          );
 
         const svc = one(rs, 'aws:ecs/service:Service', region).inputs;
         expect(svc.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
         expect(svc.desiredCount).toBe(cfg.regions.find((r) => r.name === region)!.minTasks);
         expect(svc.launchType).toBe('FARGATE');
-        expect(one(rs, 'aws:ecs/cluster:Cluster', region).inputs.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
+        expect(one(rs, 'aws:ecs/cluster:Cluster', region).inputs.settings).toEqual([
+          { name: 'containerInsights', value: 'enabled' },
+        ]);
 
         const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg').inputs;
         expect(tg.healthCheck.path).toBe(HTTP_PATHS.ready);
@@ -482,10 +666,14 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // an NLB TCP listener does the same after 60 to 6000 s, 350 s by default (User Guide for Network
     // Load Balancers, Update the TCP idle timeout,
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html).
-    it('keeps every live connection through the accelerator, the load balancer and the gateway\'s idle timeout', () => {
+    it("keeps every live connection through the accelerator, the load balancer and the gateway's idle timeout", () => {
       for (const region of regions) {
-        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
-        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const c = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0];
+        const env = Object.fromEntries(
+          c.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         const ping = Number(env[ENV.pingIntervalMs]) / 1000;
         const idle = Number(env[ENV.idleTimeoutMs]) / 1000;
         expect(ping).toBe(cfg.keepalive.pingSeconds);
@@ -504,7 +692,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         if (nlb) {
           for (const l of inRegion(rs, 'aws:lb/listener:Listener', region)) {
             expect(l.inputs.protocol).toBe('TCP');
-            expect(l.inputs.tcpIdleTimeoutSeconds).toBeGreaterThanOrEqual(Math.max(NLB_TCP_IDLE_TIMEOUT_RANGE_S.min, 3 * silence));
+            expect(l.inputs.tcpIdleTimeoutSeconds).toBeGreaterThanOrEqual(
+              Math.max(NLB_TCP_IDLE_TIMEOUT_RANGE_S.min, 3 * silence),
+            );
             expect(l.inputs.tcpIdleTimeoutSeconds).toBeLessThanOrEqual(NLB_TCP_IDLE_TIMEOUT_RANGE_S.max);
           }
         } else {
@@ -531,17 +721,31 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       for (const region of regions) {
         const lbInputs = one(rs, 'aws:lb/loadBalancer:LoadBalancer', region).inputs;
         const cert = one(rs, 'aws:acm/certificate:Certificate', region);
-        const validated = one(rs, 'aws:acm/certificateValidation:CertificateValidation', region).inputs.certificateArn;
+        const validated = one(rs, 'aws:acm/certificateValidation:CertificateValidation', region).inputs
+          .certificateArn;
         expect(validated).toBe(cert.state.arn);
-        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
-        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const c = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0];
+        const env = Object.fromEntries(
+          c.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         if (nlb) {
-          expect(lbInputs).toMatchObject({ loadBalancerType: 'network', internal: false, enableCrossZoneLoadBalancing: false });
+          expect(lbInputs).toMatchObject({
+            loadBalancerType: 'network',
+            internal: false,
+            enableCrossZoneLoadBalancing: false,
+          });
           expect(lbInputs.securityGroups).toEqual([expect.stringMatching(new RegExp(`^${region}-nlb-`))]);
-          expect(cert.inputs).toMatchObject({ options: { export: 'ENABLED' }, keyAlgorithm: 'EC_prime256v1', validationMethod: 'DNS' });
+          expect(cert.inputs).toMatchObject({
+            options: { export: 'ENABLED' },
+            keyAlgorithm: 'EC_prime256v1',
+            validationMethod: 'DNS',
+          });
           expect(env[ENV.tlsAcmCertificateArn]).toBe(cert.state.arn);
           expect(env[ENV.httpRedirectPort]).toBe(String(REDIRECT_PORT));
-          for (const tg of inRegion(rs, 'aws:lb/targetGroup:TargetGroup', region)) expect(tg.inputs).toMatchObject({ protocol: 'TCP', targetType: 'ip', preserveClientIp: 'true' });
+          for (const tg of inRegion(rs, 'aws:lb/targetGroup:TargetGroup', region))
+            expect(tg.inputs).toMatchObject({ protocol: 'TCP', targetType: 'ip', preserveClientIp: 'true' });
         } else {
           expect(lbInputs.loadBalancerType).toBe('application');
           expect(cert.inputs.options).toBeUndefined();
@@ -554,8 +758,12 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
 
     it('keeps /metrics off the public listener and the metrics port out of reach, with the health check on /readyz', () => {
       for (const region of regions) {
-        const c = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0];
-        const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const c = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0];
+        const env = Object.fromEntries(
+          c.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         expect(env[ENV.metricsPort]).toBe(String(DEFAULT_METRICS_PORT));
         expect(env[ENV.port]).toBe(String(DEFAULT_PORT));
         expect(DEFAULT_METRICS_PORT).not.toBe(DEFAULT_PORT);
@@ -567,13 +775,27 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         const tg = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg').inputs;
         expect(tg.port).toBe(DEFAULT_PORT);
         // Behind an NLB the check speaks TLS to the gateway, which terminates it.
-        expect(tg.healthCheck).toMatchObject({ path: HTTP_PATHS.ready, port: 'traffic-port', protocol: nlb ? 'HTTPS' : 'HTTP' });
-        expect(one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map((l: { containerPort: number }) => l.containerPort)).toEqual(ports);
+        expect(tg.healthCheck).toMatchObject({
+          path: HTTP_PATHS.ready,
+          port: 'traffic-port',
+          protocol: nlb ? 'HTTPS' : 'HTTP',
+        });
+        expect(
+          one(rs, 'aws:ecs/service:Service', region).inputs.loadBalancers.map(
+            (l: { containerPort: number }) => l.containerPort,
+          ),
+        ).toEqual(ports);
         // No rule lets anything reach the metrics port of a task, nor lets the load balancer send there.
-        const covers = (r: DeclaredResource) => r.inputs.ipProtocol === '-1' || (r.inputs.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.inputs.toPort);
-        const into = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`));
+        const covers = (r: DeclaredResource) =>
+          r.inputs.ipProtocol === '-1' ||
+          (r.inputs.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.inputs.toPort);
+        const into = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region).filter(
+          (r) => String(r.inputs.securityGroupId).startsWith(`${region}-tasks-`),
+        );
         expect(into.filter(covers).map((r) => r.name)).toEqual([]);
-        const fromLb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter((r) => String(r.inputs.securityGroupId).startsWith(`${region}-${lb}-`));
+        const fromLb = inRegion(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', region).filter(
+          (r) => String(r.inputs.securityGroupId).startsWith(`${region}-${lb}-`),
+        );
         expect(fromLb.filter(covers).map((r) => r.name)).toEqual([]);
         if (nlb) {
           // An NLB routes TCP and reads no paths: the gateway answers /metrics with 404 on its public
@@ -582,51 +804,95 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
           const redirect = one(rs, 'aws:lb/targetGroup:TargetGroup', region, '-tg-redirect');
           const http = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 80)!;
           expect(redirect.inputs.port).toBe(REDIRECT_PORT);
-          expect(http.inputs.defaultActions).toEqual([expect.objectContaining({ type: 'forward', targetGroupArn: redirect.state.arn })]);
+          expect(http.inputs.defaultActions).toEqual([
+            expect.objectContaining({ type: 'forward', targetGroupArn: redirect.state.arn }),
+          ]);
           continue;
         }
         // The HTTPS listener answers /metrics itself (also for an image that still serves it on the
         // public port); the HTTP listener only redirects.
         const https = inRegion(rs, 'aws:lb/listener:Listener', region).find((l) => l.inputs.port === 443)!;
-        const rules = inRegion(rs, 'aws:lb/listenerRule:ListenerRule', region).filter((r) => r.inputs.listenerArn === https.state.arn);
+        const rules = inRegion(rs, 'aws:lb/listenerRule:ListenerRule', region).filter(
+          (r) => r.inputs.listenerArn === https.state.arn,
+        );
         expect(rules).toHaveLength(1);
-        const paths: string[] = rules[0]!.inputs.conditions.flatMap((cond: { pathPattern?: { values: string[] } }) => cond.pathPattern?.values ?? []);
+        const paths: string[] = rules[0]!.inputs.conditions.flatMap(
+          (cond: { pathPattern?: { values: string[] } }) => cond.pathPattern?.values ?? [],
+        );
         expect(paths).toEqual(expect.arrayContaining([HTTP_PATHS.metrics, `${HTTP_PATHS.metrics}/*`]));
-        for (const path of [HTTP_PATHS.ready, HTTP_PATHS.health, HTTP_PATHS.publish, '/']) expect(paths).not.toContain(path);
-        expect(rules[0]!.inputs.actions).toEqual([expect.objectContaining({ type: 'fixed-response', fixedResponse: expect.objectContaining({ statusCode: '404' }) })]);
+        for (const path of [HTTP_PATHS.ready, HTTP_PATHS.health, HTTP_PATHS.publish, '/'])
+          expect(paths).not.toContain(path);
+        expect(rules[0]!.inputs.actions).toEqual([
+          expect.objectContaining({
+            type: 'fixed-response',
+            fixedResponse: expect.objectContaining({ statusCode: '404' }),
+          }),
+        ]);
       }
     });
 
-    it('grants the task role only this stack\'s Kafka actions and the execution role only pull, logs and its secret', () => {
+    it("grants the task role only this stack's Kafka actions and the execution role only pull, logs and its secret", () => {
       for (const region of regions) {
-        const all = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy);
+        const all = statementsOf(
+          one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy,
+        );
         // Behind an NLB the task also exports its region's certificate, and nothing else of ACM.
         const acm = all.filter((s) => s.Action.some((a) => a.startsWith('acm:')));
         const cert = one(rs, 'aws:acm/certificate:Certificate', region).state.arn;
-        expect(acm.map((s) => [s.Action, resourcesOf(s)])).toEqual(nlb ? [[['acm:ExportCertificate'], [cert]]] : []);
+        expect(acm.map((s) => [s.Action, resourcesOf(s)])).toEqual(
+          nlb ? [[['acm:ExportCertificate'], [cert]]] : [],
+        );
         const task = all.filter((s) => !acm.includes(s));
         for (const s of task) {
           for (const a of s.Action) expect(a).toMatch(/^kafka-cluster:[A-Za-z]+$/);
-          for (const r of resourcesOf(s)) expect(r).toMatch(new RegExp(`^arn:aws:kafka:[a-z0-9-]+:\\d{12}:(cluster|topic|group)/wsgw-${p.stack}-`));
+          for (const r of resourcesOf(s))
+            expect(r).toMatch(
+              new RegExp(`^arn:aws:kafka:[a-z0-9-]+:\\d{12}:(cluster|topic|group)/wsgw-${p.stack}-`),
+            );
         }
         const writes = task.filter((s) => s.Action.includes('kafka-cluster:WriteData')).flatMap(resourcesOf);
         expect(writes).toHaveLength(1);
         expect(writes[0]).toMatch(new RegExp(`^arn:aws:kafka:${region}:.*/wsgw\\.fanout\\.${region}$`));
-        const reads = task.filter((s) => s.Action.includes('kafka-cluster:ReadData')).flatMap(resourcesOf).map((r) => r.split('/').at(-1));
+        const reads = task
+          .filter((s) => s.Action.includes('kafka-cluster:ReadData'))
+          .flatMap(resourcesOf)
+          .map((r) => r.split('/').at(-1));
         // With the replicator every fan-out topic of the local cluster (all are this stack's), so
         // the region list appears in no role; otherwise exactly the origin topics it consumes.
-        expect(reads.sort()).toEqual(replicator ? ['wsgw.fanout.*'] : regions.map((r) => `wsgw.fanout.${r}`).sort());
-        const clusters = new Set(task.flatMap(resourcesOf).map((r) => /^arn:aws:kafka:([a-z0-9-]+):/.exec(r)![1]));
+        expect(reads.sort()).toEqual(
+          replicator ? ['wsgw.fanout.*'] : regions.map((r) => `wsgw.fanout.${r}`).sort(),
+        );
+        const clusters = new Set(
+          task.flatMap(resourcesOf).map((r) => /^arn:aws:kafka:([a-z0-9-]+):/.exec(r)![1]),
+        );
         expect([...clusters].sort()).toEqual(direct ? [...regions].sort() : [region]);
 
-        const exec = statementsOf(one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-execution').inputs.policy);
-        const allowed = ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'];
+        const exec = statementsOf(
+          one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-execution').inputs.policy,
+        );
+        const allowed = [
+          'ecr:GetAuthorizationToken',
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:BatchGetImage',
+          'ecr:GetDownloadUrlForLayer',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'secretsmanager:GetSecretValue',
+        ];
         for (const s of exec) for (const a of s.Action) expect(allowed).toContain(a);
         for (const s of exec.filter((x) => x.Action.includes('secretsmanager:GetSecretValue'))) {
-          expect(resourcesOf(s)).toEqual([expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:`))]);
+          expect(resourcesOf(s)).toEqual([
+            expect.stringMatching(new RegExp(`^arn:aws:secretsmanager:${region}:`)),
+          ]);
         }
         for (const s of exec.filter((x) => x.Action.includes('ecr:BatchGetImage'))) {
-          expect(resourcesOf(s)).toEqual([expect.stringMatching(cfg.image ? /^arn:aws:ecr:/ : new RegExp(`^arn:aws:ecr:${region}:\\d{12}:repository/wsgw-${p.stack}$`))]);
+          expect(resourcesOf(s)).toEqual([
+            expect.stringMatching(
+              cfg.image
+                ? /^arn:aws:ecr:/
+                : new RegExp(`^arn:aws:ecr:${region}:\\d{12}:repository/wsgw-${p.stack}$`),
+            ),
+          ]);
         }
       }
     });
@@ -635,7 +901,7 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     // computing the child's identity, so renaming or retyping a component with aliases set on the
     // component preserves its children without requiring per-child aliases" (Pulumi docs, Resource
     // option: aliases, https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
-    it('answers to the components\' former types, so renaming them replaces nothing deployed', () => {
+    it("answers to the components' former types, so renaming them replaces nothing deployed", () => {
       const formerly = (type: string) => byType(rs, type).map((c) => c.aliases.map((a) => a.type));
       expect(formerly('wsgw:aws:KafkaCluster')).toEqual(regions.map(() => ['wsgw:aws:Kafka']));
       expect(formerly('wsgw:aws:ImageRegistry')).toEqual([['wsgw:aws:Registry']]);
@@ -659,16 +925,22 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it('gives every region an image the plan pushes into a repository in that region, and waits until the service runs it', () => {
       for (const region of regions) {
         expect(one(rs, 'aws:ecs/service:Service', region).inputs.waitForSteadyState).toBe(true);
-        const image = JSON.parse(one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions)[0].image as string;
+        const image = JSON.parse(
+          one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
+        )[0].image as string;
         if (cfg.image) {
           expect(image).toBe(cfg.image);
           continue;
         }
         const repo = one(rs, 'aws:ecr/repository:Repository', region);
         const url = repo.state.repositoryUrl as string;
-        expect(url).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}$`));
+        expect(url).toMatch(
+          new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/wsgw-${p.stack}$`),
+        );
         // The digest the task runs is the one a build in the plan pushed to this very repository.
-        const builds = byType(rs, 'docker-build:index:Image').filter((b) => image === `${url}@${b.state.digest}`);
+        const builds = byType(rs, 'docker-build:index:Image').filter(
+          (b) => image === `${url}@${b.state.digest}`,
+        );
         expect(builds, `the build behind ${region}'s task image`).toHaveLength(1);
         const build = builds[0]!.inputs;
         expect(build.push).toBe(true);
@@ -690,7 +962,10 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
         // The home region's repository, policy and build answer to the names the single replicated
         // repository had, so a deployed stack keeps them instead of replacing them.
         // (The parent's own alias to its former type carries these to the old URNs.)
-        const legacy = (old: string) => (region === cfg.homeRegion ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:ImageRegistry::registry` }] : []);
+        const legacy = (old: string) =>
+          region === cfg.homeRegion
+            ? [{ name: old, parentUrn: `urn:pulumi:${p.stack}::wsgw::wsgw:aws:ImageRegistry::registry` }]
+            : [];
         expect(repo.aliases).toEqual(legacy('registry-repo'));
         expect(lifecycle[0]!.aliases).toEqual(legacy('registry-lifecycle'));
         expect(builds[0]!.aliases).toEqual(legacy('registry-image'));
@@ -726,7 +1001,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
     it(`${direct ? 'peers every pair of VPCs' : 'creates no VPC peering'} for direct consumption`, () => {
       const peerings = byType(rs, 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection');
       expect(peerings).toHaveLength(direct ? (n * (n - 1)) / 2 : 0);
-      expect(byType(rs, 'aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter')).toHaveLength(peerings.length);
+      expect(byType(rs, 'aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter')).toHaveLength(
+        peerings.length,
+      );
       for (const peering of peerings) {
         expect(regions).toContain(peering.inputs.peerRegion);
         expect(peering.inputs.peerRegion).not.toBe(peering.region);
@@ -740,7 +1017,9 @@ export function describeDeployment(label: string, p: { stack: string; config: Re
       expect(out.acceleratorIps).toHaveLength(2);
       expect(Object.keys(out.regions)).toEqual(regions);
       for (const region of regions) {
-        expect(out.regions[region]![nlb ? 'nlbDnsName' : 'albDnsName']).toContain(`.${region}.elb.amazonaws.com`);
+        expect(out.regions[region]![nlb ? 'nlbDnsName' : 'albDnsName']).toContain(
+          `.${region}.elb.amazonaws.com`,
+        );
         expect(out.regions[region]!.mskBootstrapBrokers).toMatch(/:9098(,|$)/);
       }
     });

@@ -17,7 +17,10 @@ export interface ExpectedResources {
 }
 
 /** What a stack with this config creates; `secrets` names the secret keys the stack was given. */
-export function expectedResources(cfg: StackConfig, secrets: { readonly publishKey: boolean }): ExpectedResources {
+export function expectedResources(
+  cfg: StackConfig,
+  secrets: { readonly publishKey: boolean },
+): ExpectedResources {
   const names = cfg.regions.map((r) => r.name);
   const n = names.length;
   const replicator = n > 1 && cfg.msk.crossRegion === 'replicator';
@@ -55,8 +58,14 @@ export function expectedResources(cfg: StackConfig, secrets: { readonly publishK
     // In: clients on 80 and 443, tasks from the load balancer (an NLB also on the redirect port),
     // brokers from tasks; out: the load balancer to tasks (and their redirect port), tasks to HTTPS
     // and to brokers; the replicators' ENIs to and from the local brokers on 9098.
-    add('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 4 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
-    add('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 3 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0));
+    add(
+      'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+      4 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0),
+    );
+    add(
+      'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule',
+      3 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0),
+    );
 
     // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
     add('aws:msk/cluster:Cluster', 1);

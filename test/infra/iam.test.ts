@@ -1,20 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { alarmTopicKeyPolicy, alarmTopicPolicy, assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, replicationSourceClusterPolicy, replicatorPolicy } from '../../infra/iam.js';
+import {
+  alarmTopicKeyPolicy,
+  alarmTopicPolicy,
+  assumeRolePolicy,
+  executionRolePolicy,
+  gatewayTaskPolicy,
+  replicationSourceClusterPolicy,
+  replicatorPolicy,
+} from '../../infra/iam.js';
 
 const USE1 = 'arn:aws:kafka:us-east-1:123456789012:cluster/wsgw-prod-use1/aaaa-1';
 const EUW1 = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/bbbb-2';
 const topic = (cluster: string, name: string) => cluster.replace(':cluster/', ':topic/') + '/' + name;
 
 function actionsOn(doc: ReturnType<typeof gatewayTaskPolicy>, resource: string): string[] {
-  return doc.Statement.filter((s) => (Array.isArray(s.Resource) ? s.Resource.includes(resource) : s.Resource === resource)).flatMap((s) => s.Action);
+  return doc.Statement.filter((s) =>
+    Array.isArray(s.Resource) ? s.Resource.includes(resource) : s.Resource === resource,
+  ).flatMap((s) => s.Action);
 }
 
 function resourcesOf(doc: ReturnType<typeof gatewayTaskPolicy>): string[] {
-  return doc.Statement.flatMap((s) => (s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : [...s.Resource]));
+  return doc.Statement.flatMap((s) =>
+    s.Resource === undefined ? [] : typeof s.Resource === 'string' ? [s.Resource] : [...s.Resource],
+  );
 }
 
 describe('gatewayTaskPolicy', () => {
-  const replicatorMode = gatewayTaskPolicy([{ clusterArn: USE1, readOrigins: ['us-east-1', 'eu-west-1'], writeOrigin: 'us-east-1' }]);
+  const replicatorMode = gatewayTaskPolicy([
+    { clusterArn: USE1, readOrigins: ['us-east-1', 'eu-west-1'], writeOrigin: 'us-east-1' },
+  ]);
 
   it('grants only kafka-cluster actions, never wildcards', () => {
     const actions = replicatorMode.Statement.flatMap((s) => s.Action);
@@ -23,27 +37,45 @@ describe('gatewayTaskPolicy', () => {
 
   it('writes only its own origin topic and reads every local copy', () => {
     expect(actionsOn(replicatorMode, topic(USE1, 'wsgw.fanout.us-east-1')).sort()).toEqual(
-      ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'].sort(),
+      [
+        'kafka-cluster:CreateTopic',
+        'kafka-cluster:DescribeTopic',
+        'kafka-cluster:DescribeTopicDynamicConfiguration',
+        'kafka-cluster:ReadData',
+        'kafka-cluster:WriteData',
+      ].sort(),
     );
-    expect(actionsOn(replicatorMode, topic(USE1, 'wsgw.fanout.eu-west-1')).sort()).toEqual(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData']);
+    expect(actionsOn(replicatorMode, topic(USE1, 'wsgw.fanout.eu-west-1')).sort()).toEqual([
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:ReadData',
+    ]);
     expect(actionsOn(replicatorMode, USE1)).toContain('kafka-cluster:WriteDataIdempotently');
   });
 
-  it('lets a task behind an NLB export exactly its region\'s certificate, and nothing else of ACM', () => {
+  it("lets a task behind an NLB export exactly its region's certificate, and nothing else of ACM", () => {
     const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/0123';
-    const withTls = gatewayTaskPolicy([{ clusterArn: USE1, readOrigins: ['us-east-1'], writeOrigin: 'us-east-1' }], undefined, { exportCertificateArn: cert });
-    expect(withTls.Statement.filter((s) => s.Action.some((a) => a.startsWith('acm:')))).toEqual([{ Effect: 'Allow', Action: ['acm:ExportCertificate'], Resource: cert }]);
+    const withTls = gatewayTaskPolicy(
+      [{ clusterArn: USE1, readOrigins: ['us-east-1'], writeOrigin: 'us-east-1' }],
+      undefined,
+      { exportCertificateArn: cert },
+    );
+    expect(withTls.Statement.filter((s) => s.Action.some((a) => a.startsWith('acm:')))).toEqual([
+      { Effect: 'Allow', Action: ['acm:ExportCertificate'], Resource: cert },
+    ]);
     expect(replicatorMode.Statement.flatMap((s) => s.Action).filter((a) => a.startsWith('acm:'))).toEqual([]);
   });
 
   it('lets each task manage its own consumer group (created on start, deleted on close)', () => {
-    expect(actionsOn(replicatorMode, 'arn:aws:kafka:us-east-1:123456789012:group/wsgw-prod-use1/aaaa-1/*').sort()).toEqual(
-      ['kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup', 'kafka-cluster:DescribeGroup'],
-    );
+    expect(
+      actionsOn(replicatorMode, 'arn:aws:kafka:us-east-1:123456789012:group/wsgw-prod-use1/aaaa-1/*').sort(),
+    ).toEqual(['kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup', 'kafka-cluster:DescribeGroup']);
   });
 
   it('names only the given cluster, its topics and its groups', () => {
-    for (const r of resourcesOf(replicatorMode)) expect(r.startsWith('arn:aws:kafka:us-east-1:123456789012:') && r.includes('/wsgw-prod-use1/aaaa-1')).toBe(true);
+    for (const r of resourcesOf(replicatorMode))
+      expect(
+        r.startsWith('arn:aws:kafka:us-east-1:123456789012:') && r.includes('/wsgw-prod-use1/aaaa-1'),
+      ).toBe(true);
   });
 
   it('reads (never writes) the remote clusters in direct mode', () => {
@@ -51,7 +83,10 @@ describe('gatewayTaskPolicy', () => {
       { clusterArn: USE1, readOrigins: ['us-east-1'], writeOrigin: 'us-east-1' },
       { clusterArn: EUW1, readOrigins: ['eu-west-1'] },
     ]);
-    expect(actionsOn(direct, topic(EUW1, 'wsgw.fanout.eu-west-1')).sort()).toEqual(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData']);
+    expect(actionsOn(direct, topic(EUW1, 'wsgw.fanout.eu-west-1')).sort()).toEqual([
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:ReadData',
+    ]);
     expect(actionsOn(direct, EUW1)).not.toContain('kafka-cluster:WriteDataIdempotently');
     expect(direct.Statement.flatMap((s) => s.Action)).not.toContain('kafka-cluster:AlterCluster');
   });
@@ -66,11 +101,21 @@ describe('executionRolePolicy', () => {
     });
     const byAction = Object.fromEntries(doc.Statement.flatMap((s) => s.Action.map((a) => [a, s.Resource])));
     expect(Object.keys(byAction).sort()).toEqual(
-      ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'].sort(),
+      [
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:BatchGetImage',
+        'ecr:GetAuthorizationToken',
+        'ecr:GetDownloadUrlForLayer',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
     );
     expect(byAction['ecr:GetAuthorizationToken']).toBe('*'); // not resource-scopable
     expect(byAction['ecr:BatchGetImage']).toBe('arn:aws:ecr:us-east-1:123456789012:repository/wsgw-prod');
-    expect(byAction['secretsmanager:GetSecretValue']).toBe('arn:aws:secretsmanager:us-east-1:123456789012:secret:wsgw/x-abc');
+    expect(byAction['secretsmanager:GetSecretValue']).toBe(
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:wsgw/x-abc',
+    );
   });
 
   it('drops ECR and secret statements when there is no ECR image or secret', () => {
@@ -93,21 +138,41 @@ const REPLICATOR_REFERENCE = [
   {
     kind: 'cluster',
     actions: [
-      'kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:AlterCluster', 'kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic',
-      'kafka-cluster:AlterTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData', 'kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup',
-      'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:AlterTopicDynamicConfiguration', 'kafka-cluster:WriteDataIdempotently',
+      'kafka-cluster:Connect',
+      'kafka-cluster:DescribeCluster',
+      'kafka-cluster:AlterCluster',
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:CreateTopic',
+      'kafka-cluster:AlterTopic',
+      'kafka-cluster:WriteData',
+      'kafka-cluster:ReadData',
+      'kafka-cluster:AlterGroup',
+      'kafka-cluster:DescribeGroup',
+      'kafka-cluster:DescribeTopicDynamicConfiguration',
+      'kafka-cluster:AlterTopicDynamicConfiguration',
+      'kafka-cluster:WriteDataIdempotently',
     ],
     resource: 'arn:aws:kafka:*:*:cluster/*',
   },
   {
     kind: 'topic',
     actions: [
-      'kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData',
-      'kafka-cluster:DescribeTopicDynamicConfiguration', 'kafka-cluster:AlterTopicDynamicConfiguration', 'kafka-cluster:AlterCluster',
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:CreateTopic',
+      'kafka-cluster:AlterTopic',
+      'kafka-cluster:WriteData',
+      'kafka-cluster:ReadData',
+      'kafka-cluster:DescribeTopicDynamicConfiguration',
+      'kafka-cluster:AlterTopicDynamicConfiguration',
+      'kafka-cluster:AlterCluster',
     ],
     resource: 'arn:aws:kafka:*:*:topic/*/*',
   },
-  { kind: 'group', actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'], resource: 'arn:aws:kafka:*:*:group/*/*' },
+  {
+    kind: 'group',
+    actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+    resource: 'arn:aws:kafka:*:*:group/*/*',
+  },
 ] as const;
 
 describe('replicatorPolicy', () => {
@@ -118,10 +183,12 @@ describe('replicatorPolicy', () => {
     group: [EUW1, USE1].map((c) => c.replace(':cluster/', ':group/') + '/*'),
   };
 
-  it('grants exactly the reference policy\'s actions, on the two clusters instead of every cluster of every account', () => {
+  it("grants exactly the reference policy's actions, on the two clusters instead of every cluster of every account", () => {
     expect(doc.Statement).toHaveLength(REPLICATOR_REFERENCE.length);
     for (const ref of REPLICATOR_REFERENCE) {
-      const matching = doc.Statement.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(scoped[ref.kind]));
+      const matching = doc.Statement.filter(
+        (s) => JSON.stringify(s.Resource) === JSON.stringify(scoped[ref.kind]),
+      );
       expect(matching, ref.kind).toHaveLength(1);
       expect([...matching[0]!.Action].sort()).toEqual([...ref.actions].sort());
       // Each scoped resource is one the reference's wildcard covers.
@@ -131,21 +198,29 @@ describe('replicatorPolicy', () => {
   });
 
   it('names no cluster but the two', () => {
-    for (const r of resourcesOf(doc)) expect(r.includes('/wsgw-prod-euw1/bbbb-2') || r.includes('/wsgw-prod-use1/aaaa-1')).toBe(true);
+    for (const r of resourcesOf(doc))
+      expect(r.includes('/wsgw-prod-euw1/bbbb-2') || r.includes('/wsgw-prod-use1/aaaa-1')).toBe(true);
   });
 });
 
 describe('trust and resource policies', () => {
   it('pins service trust to the account', () => {
     const doc = assumeRolePolicy('ecs-tasks.amazonaws.com', '123456789012');
-    expect(doc.Statement[0]).toMatchObject({ Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } });
+    expect(doc.Statement[0]).toMatchObject({
+      Principal: { Service: 'ecs-tasks.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
     // IAM rejects a trust policy that names a Resource.
     expect(doc.Statement[0]).not.toHaveProperty('Resource');
   });
   it('lets MSK open multi-VPC connections on a replication source', () => {
     const doc = replicationSourceClusterPolicy(EUW1, '123456789012');
     expect(doc.Statement[0]).toMatchObject({ Principal: { Service: 'kafka.amazonaws.com' }, Resource: EUW1 });
-    expect(doc.Statement[0]!.Action).toEqual(['kafka:CreateVpcConnection', 'kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2']);
+    expect(doc.Statement[0]!.Action).toEqual([
+      'kafka:CreateVpcConnection',
+      'kafka:GetBootstrapBrokers',
+      'kafka:DescribeClusterV2',
+    ]);
   });
 });
 
@@ -166,15 +241,29 @@ describe('alarm topic policies', () => {
       Resource: '*',
       Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
     });
-    expect(key.Statement).toContainEqual(expect.objectContaining({ Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: ['kms:*'] }));
+    expect(key.Statement).toContainEqual(
+      expect.objectContaining({ Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: ['kms:*'] }),
+    );
     expect(key.Statement).toHaveLength(2);
   });
   it('lets CloudWatch publish for the named alarms only', () => {
     const alarmArns = ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:wsgw-prod-eu-west-1-cpu'];
-    const topic = alarmTopicPolicy({ topicArn: 'arn:aws:sns:eu-west-1:123456789012:t', alarmArns, accountId: '123456789012', partition: 'aws' });
+    const topic = alarmTopicPolicy({
+      topicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
+      alarmArns,
+      accountId: '123456789012',
+      partition: 'aws',
+    });
     const cw = topic.Statement.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(cw).toEqual([
-      expect.objectContaining({ Action: ['sns:Publish'], Resource: 'arn:aws:sns:eu-west-1:123456789012:t', Condition: { ArnLike: { 'aws:SourceArn': alarmArns }, StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+      expect.objectContaining({
+        Action: ['sns:Publish'],
+        Resource: 'arn:aws:sns:eu-west-1:123456789012:t',
+        Condition: {
+          ArnLike: { 'aws:SourceArn': alarmArns },
+          StringEquals: { 'aws:SourceAccount': '123456789012' },
+        },
+      }),
     ]);
     // No statement opens the topic to anyone outside the account.
     for (const s of topic.Statement) expect(s.Principal).not.toEqual({ AWS: '*' });

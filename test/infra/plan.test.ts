@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, TIMING_DEFAULTS } from '../../services/shared/src/constants.js';
+import {
+  DEFAULT_PORT,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  TIMING_DEFAULTS,
+} from '../../services/shared/src/constants.js';
 import { AWS_REGIONS } from '../../infra/stack-config.js';
 import { CLIENT_DEFAULTS } from '../../services/client/src/client.js';
 import {
@@ -29,7 +34,9 @@ describe('deriveTiming', () => {
   const t = deriveTiming();
 
   it('keeps the load balancer idle timeout at three of the longest silences of a live connection', () => {
-    expect(t.maxSilenceS).toBe(Math.max(TIMING_DEFAULTS.pingIntervalMs, CLIENT_DEFAULTS.pingIntervalMs) / 1000);
+    expect(t.maxSilenceS).toBe(
+      Math.max(TIMING_DEFAULTS.pingIntervalMs, CLIENT_DEFAULTS.pingIntervalMs) / 1000,
+    );
     expect(t.lbIdleTimeoutS).toBe(Math.max(60, 3 * t.maxSilenceS));
     // Clients that ping less often than the gateway set the silence.
     expect(deriveTiming(TIMING_DEFAULTS, 120_000)).toMatchObject({ maxSilenceS: 120, lbIdleTimeoutS: 360 });
@@ -39,18 +46,28 @@ describe('deriveTiming', () => {
   // Developer Guide, How AWS Global Accelerator works,
   // https://docs.aws.amazon.com/global-accelerator/latest/dg/introduction-how-it-works.html).
   it('refuses a silence Global Accelerator would cut', () => {
-    expect(() => deriveTiming(TIMING_DEFAULTS, GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S * 1000)).toThrow(/340 s/);
-    expect(() => deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 400_000, idleTimeoutMs: 400_000 })).toThrow(RangeError);
+    expect(() => deriveTiming(TIMING_DEFAULTS, GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S * 1000)).toThrow(
+      /340 s/,
+    );
+    expect(() =>
+      deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 400_000, idleTimeoutMs: 400_000 }),
+    ).toThrow(RangeError);
     expect(deriveTiming(TIMING_DEFAULTS, 339_000).lbIdleTimeoutS).toBe(1017);
   });
 
-  it('runs the gateway with the stack\'s ping interval and otherwise its defaults', () => {
+  it("runs the gateway with the stack's ping interval and otherwise its defaults", () => {
     expect(gatewayTiming({ pingSeconds: 120 })).toEqual({ ...TIMING_DEFAULTS, pingIntervalMs: 120_000 });
-    expect(deriveTiming(gatewayTiming({ pingSeconds: 300 }), 120_000)).toMatchObject({ maxSilenceS: 300, lbIdleTimeoutS: 900, gateway: { pingIntervalMs: 300_000 } });
+    expect(deriveTiming(gatewayTiming({ pingSeconds: 300 }), 120_000)).toMatchObject({
+      maxSilenceS: 300,
+      lbIdleTimeoutS: 900,
+      gateway: { pingIntervalMs: 300_000 },
+    });
   });
 
   it('covers the drain delay and close window with the deregistration delay', () => {
-    expect(t.deregistrationDelayS * 1000).toBeGreaterThanOrEqual(TIMING_DEFAULTS.drainDelayMs + TIMING_DEFAULTS.drainWindowMs);
+    expect(t.deregistrationDelayS * 1000).toBeGreaterThanOrEqual(
+      TIMING_DEFAULTS.drainDelayMs + TIMING_DEFAULTS.drainWindowMs,
+    );
   });
 
   it('lets the drain deadline finish before ECS kills the task, within Fargate limits', () => {
@@ -59,12 +76,20 @@ describe('deriveTiming', () => {
   });
 
   it('notices /readyz turning 503 within the drain delay', () => {
-    expect(t.healthCheck.intervalS * t.healthCheck.unhealthyThreshold * 1000).toBeLessThanOrEqual(TIMING_DEFAULTS.drainDelayMs);
+    expect(t.healthCheck.intervalS * t.healthCheck.unhealthyThreshold * 1000).toBeLessThanOrEqual(
+      TIMING_DEFAULTS.drainDelayMs,
+    );
     expect(t.healthCheck.timeoutS).toBeLessThan(t.healthCheck.intervalS);
   });
 
   it('follows the gateway when its timings change', () => {
-    const slow = deriveTiming({ ...TIMING_DEFAULTS, pingIntervalMs: 50_000, drainDelayMs: 20_000, drainWindowMs: 60_000, drainDeadlineMs: 100_000 });
+    const slow = deriveTiming({
+      ...TIMING_DEFAULTS,
+      pingIntervalMs: 50_000,
+      drainDelayMs: 20_000,
+      drainWindowMs: 60_000,
+      drainDeadlineMs: 100_000,
+    });
     expect(slow).toMatchObject({ lbIdleTimeoutS: 150, deregistrationDelayS: 80, stopTimeoutS: 110 });
     expect(slow.healthCheck.unhealthyThreshold).toBe(4);
   });
@@ -104,7 +129,9 @@ describe('planSubnets', () => {
 
 describe('NAT', () => {
   it('counts gateways per mode and says what they cost', () => {
-    expect([natGatewayCount('perAz', 3), natGatewayCount('single', 3), natGatewayCount('none', 3)]).toEqual([3, 1, 0]);
+    expect([natGatewayCount('perAz', 3), natGatewayCount('single', 3), natGatewayCount('none', 3)]).toEqual([
+      3, 1, 0,
+    ]);
     expect(describeNat('perAz', 3)).toMatch(/3 NAT gateways .*\$99\/month/);
     expect(describeNat('single', 2)).toMatch(/1 NAT gateway: ~\$33\/month/);
     expect(describeNat('none', 2)).toMatch(/\$0/);
@@ -153,15 +180,23 @@ describe('replication planning', () => {
     const shorts = AWS_REGIONS.map(shortRegion);
     expect(new Set(shorts).size).toBe(AWS_REGIONS.length);
     expect(shortRegion('ap-southeast-1')).toBe('apse1');
-    expect(replicatorName('wsgw-prod', { source: 'eu-west-1', target: 'us-east-1' })).toBe('wsgw-prod-euw1-to-use1');
+    expect(replicatorName('wsgw-prod', { source: 'eu-west-1', target: 'us-east-1' })).toBe(
+      'wsgw-prod-euw1-to-use1',
+    );
   });
 });
 
 describe('kafkaArns', () => {
-  const arns = kafkaArns('arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2');
+  const arns = kafkaArns(
+    'arn:aws:kafka:eu-west-1:123456789012:cluster/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2',
+  );
   it('derives topic and group ARNs of the same cluster', () => {
-    expect(arns.topic('wsgw.fanout.eu-west-1')).toBe('arn:aws:kafka:eu-west-1:123456789012:topic/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/wsgw.fanout.eu-west-1');
-    expect(arns.groups).toBe('arn:aws:kafka:eu-west-1:123456789012:group/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/*');
+    expect(arns.topic('wsgw.fanout.eu-west-1')).toBe(
+      'arn:aws:kafka:eu-west-1:123456789012:topic/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/wsgw.fanout.eu-west-1',
+    );
+    expect(arns.groups).toBe(
+      'arn:aws:kafka:eu-west-1:123456789012:group/wsgw-prod-euw1/0a1b2c3d-1111-2222-3333-444455556666-2/*',
+    );
   });
   it('rejects other ARNs', () => {
     expect(() => kafkaArns('arn:aws:s3:::bucket')).toThrow(/not an MSK cluster ARN/);
@@ -181,15 +216,23 @@ describe('describeNat', () => {
 
 describe('images', () => {
   it('scopes pulls to the ECR repository of a prebuilt image, and to nothing outside ECR', () => {
-    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/team/gw');
-    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/gw@sha256:abc')).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/gw');
+    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/gw:1.2.3')).toBe(
+      'arn:aws:ecr:eu-west-1:123456789012:repository/team/gw',
+    );
+    expect(ecrRepositoryArnFromImage('123456789012.dkr.ecr.eu-west-1.amazonaws.com/gw@sha256:abc')).toBe(
+      'arn:aws:ecr:eu-west-1:123456789012:repository/gw',
+    );
     expect(ecrRepositoryArnFromImage('ghcr.io/acme/wsgw:1.0')).toBeUndefined();
   });
 });
 
 describe('gatewayEnvironment', () => {
   it('wires the gateway to MSK with IAM and passes the timings the infra was derived from', () => {
-    const env = gatewayEnvironment({ region: 'eu-west-1', serviceName: serviceName('prod', 'eu-west-1'), brokers: 'b-1:9098,b-2:9098' });
+    const env = gatewayEnvironment({
+      region: 'eu-west-1',
+      serviceName: serviceName('prod', 'eu-west-1'),
+      brokers: 'b-1:9098,b-2:9098',
+    });
     expect(env).toMatchObject({
       [ENV.port]: String(DEFAULT_PORT),
       [ENV.region]: 'eu-west-1',
@@ -207,15 +250,25 @@ describe('gatewayEnvironment', () => {
     expect(env[ENV.jwtSecret]).toBeUndefined();
   });
 
-  it('lists the other regions\' brokers in direct mode', () => {
-    const env = gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098', remoteBrokers: { b: 'y:9098,z:9098', c: 'w:9098' }, allowedOrigins: ['https://app.example.com'] });
+  it("lists the other regions' brokers in direct mode", () => {
+    const env = gatewayEnvironment({
+      region: 'a',
+      serviceName: 's',
+      brokers: 'x:9098',
+      remoteBrokers: { b: 'y:9098,z:9098', c: 'w:9098' },
+      allowedOrigins: ['https://app.example.com'],
+    });
     expect(env[ENV.kafkaRemoteBrokers]).toBe('b=y:9098,z:9098;c=w:9098');
     expect(env[ENV.allowedOrigins]).toBe('https://app.example.com');
   });
 
   it('passes the keep-alive skip, the history bound and the certificate the tasks terminate TLS with', () => {
     const env = gatewayEnvironment({
-      region: 'a', serviceName: 's', brokers: 'x:9098', skipPingAfterClientFrame: true, historyMaxBytes: 2 ** 28,
+      region: 'a',
+      serviceName: 's',
+      brokers: 'x:9098',
+      skipPingAfterClientFrame: true,
+      historyMaxBytes: 2 ** 28,
       tlsCertificateArn: 'arn:aws:acm:a:123456789012:certificate/abc',
     });
     expect(env[ENV.pingSkipActive]).toBe('true');
@@ -223,12 +276,20 @@ describe('gatewayEnvironment', () => {
     expect(env[ENV.tlsAcmCertificateArn]).toBe('arn:aws:acm:a:123456789012:certificate/abc');
     expect(env[ENV.httpRedirectPort]).toBe(String(REDIRECT_PORT));
     const plain = gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' });
-    for (const k of [ENV.pingSkipActive, ENV.tlsAcmCertificateArn, ENV.httpRedirectPort]) expect(plain[k]).toBeUndefined();
+    for (const k of [ENV.pingSkipActive, ENV.tlsAcmCertificateArn, ENV.httpRedirectPort])
+      expect(plain[k]).toBeUndefined();
   });
 
-  it('maps the region\'s zone names to zone ids for the Kafka rack', () => {
-    const env = gatewayEnvironment({ region: 'us-east-1', serviceName: 's', brokers: 'x:9098', zoneIds: { 'us-east-1a': 'use1-az6', 'us-east-1b': 'use1-az1' } });
+  it("maps the region's zone names to zone ids for the Kafka rack", () => {
+    const env = gatewayEnvironment({
+      region: 'us-east-1',
+      serviceName: 's',
+      brokers: 'x:9098',
+      zoneIds: { 'us-east-1a': 'use1-az6', 'us-east-1b': 'use1-az1' },
+    });
     expect(env[ENV.kafkaRackMap]).toBe('us-east-1a=use1-az6,us-east-1b=use1-az1');
-    expect(gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' })[ENV.kafkaRackMap]).toBeUndefined();
+    expect(
+      gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' })[ENV.kafkaRackMap],
+    ).toBeUndefined();
   });
 });

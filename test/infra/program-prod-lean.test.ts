@@ -4,4 +4,8 @@ import { readStackFile } from '../../infra/stack-config.js';
 import { describeDeployment } from './deployment.js';
 
 const file = join(fileURLToPath(new URL('../../', import.meta.url)), 'Pulumi.prod-lean.yaml');
-describeDeployment('Pulumi.prod-lean.yaml', { stack: 'prod-lean', config: readStackFile(file), secrets: { jwtSecret: 'prod-secret-0123456789', publishKey: 'publish-key-0123456789' } });
+describeDeployment('Pulumi.prod-lean.yaml', {
+  stack: 'prod-lean',
+  config: readStackFile(file),
+  secrets: { jwtSecret: 'prod-secret-0123456789', publishKey: 'publish-key-0123456789' },
+});

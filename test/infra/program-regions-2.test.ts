@@ -1,3 +1,6 @@
 import { describeDeployment, generatedConfig } from './deployment.js';
 
-describeDeployment('a generated stack with 2 regions, MSK Replicator', { stack: 'gen2', config: generatedConfig(2) });
+describeDeployment('a generated stack with 2 regions, MSK Replicator', {
+  stack: 'gen2',
+  config: generatedConfig(2),
+});

@@ -23,7 +23,12 @@ const RETIRED = 'eu-west-1';
 async function plan(config: Record<string, unknown>): Promise<readonly DeclaredResource[]> {
   // Pulumi's runtime is process-global: a fresh copy of the program for each run.
   vi.resetModules();
-  const run = await runProgram({ stack: 'prod', config, secrets: SECRETS, load: () => import('../../infra/index.js') });
+  const run = await runProgram({
+    stack: 'prod',
+    config,
+    secrets: SECRETS,
+    load: () => import('../../infra/index.js'),
+  });
   return run.resources;
 }
 
@@ -39,7 +44,12 @@ describe('retiring a middle region of Pulumi.prod.yaml', () => {
     expect(regions.map((r) => r.name).indexOf(RETIRED)).toBe(1);
     expect(regions.length).toBeGreaterThan(2);
     before = new Map((await plan(prod)).map((r) => [key(r), r]));
-    after = new Map((await plan({ ...prod, 'wsgw:regions': regions.filter((r) => r.name !== RETIRED) })).map((r) => [key(r), r]));
+    after = new Map(
+      (await plan({ ...prod, 'wsgw:regions': regions.filter((r) => r.name !== RETIRED) })).map((r) => [
+        key(r),
+        r,
+      ]),
+    );
   });
 
   it('removes only resources of the retired region', () => {
@@ -53,13 +63,17 @@ describe('retiring a middle region of Pulumi.prod.yaml', () => {
   });
 
   it('leaves every other resource, in every other region and globally, with identical inputs', () => {
-    const changed = [...after.values()].filter((r) => JSON.stringify(reveal(r.inputs)) !== JSON.stringify(reveal(before.get(key(r))!.inputs)));
+    const changed = [...after.values()].filter(
+      (r) => JSON.stringify(reveal(r.inputs)) !== JSON.stringify(reveal(before.get(key(r))!.inputs)),
+    );
     expect(changed.map(key)).toEqual([]);
   });
 
-  it('keeps the other regions\' networks where they were', () => {
+  it("keeps the other regions' networks where they were", () => {
     const ranges = (m: Map<string, DeclaredResource>) =>
-      [...m.values()].filter((r) => r.type === 'aws:ec2/vpc:Vpc' && r.region !== RETIRED).map((r) => `${r.region} ${r.inputs.cidrBlock}`);
+      [...m.values()]
+        .filter((r) => r.type === 'aws:ec2/vpc:Vpc' && r.region !== RETIRED)
+        .map((r) => `${r.region} ${r.inputs.cidrBlock}`);
     expect(ranges(after)).toEqual(ranges(before));
     expect(ranges(after).length).toBeGreaterThan(1);
   });

@@ -21,11 +21,22 @@ import { generatedConfig } from './deployment.js';
 
 async function plan(jwtSecret: string): Promise<readonly DeclaredResource[]> {
   vi.resetModules();
-  return (await runProgram({ stack: 'rot', config: generatedConfig(2), secrets: { jwtSecret }, load: () => import('../../infra/index.js') })).resources;
+  return (
+    await runProgram({
+      stack: 'rot',
+      config: generatedConfig(2),
+      secrets: { jwtSecret },
+      load: () => import('../../infra/index.js'),
+    })
+  ).resources;
 }
 
 const taskDefinitions = (rs: readonly DeclaredResource[]) =>
-  new Map(rs.filter((r) => r.type === 'aws:ecs/taskDefinition:TaskDefinition').map((r) => [r.region!, r.inputs.containerDefinitions as string]));
+  new Map(
+    rs
+      .filter((r) => r.type === 'aws:ecs/taskDefinition:TaskDefinition')
+      .map((r) => [r.region!, r.inputs.containerDefinitions as string]),
+  );
 
 describe('rotating wsgw:jwtSecret', () => {
   let before: readonly DeclaredResource[];
@@ -35,13 +46,21 @@ describe('rotating wsgw:jwtSecret', () => {
     after = await plan('second-secret-0123456789abcdef');
   });
 
-  it('pins every task to the version of its region\'s secret that holds the value', () => {
+  it("pins every task to the version of its region's secret that holds the value", () => {
     for (const rs of [before, after]) {
       for (const td of rs.filter((r) => r.type === 'aws:ecs/taskDefinition:TaskDefinition')) {
-        const secret = rs.find((r) => r.type === 'aws:secretsmanager/secret:Secret' && r.region === td.region)!;
-        const version = rs.find((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion' && r.inputs.secretId === secret.id)!;
+        const secret = rs.find(
+          (r) => r.type === 'aws:secretsmanager/secret:Secret' && r.region === td.region,
+        )!;
+        const version = rs.find(
+          (r) =>
+            r.type === 'aws:secretsmanager/secretVersion:SecretVersion' && r.inputs.secretId === secret.id,
+        )!;
         const container = JSON.parse(td.inputs.containerDefinitions)[0];
-        expect(container.secrets).toContainEqual({ name: ENV.jwtSecret, valueFrom: `${secret.state.arn}:jwtSecret::${version.state.versionId}` });
+        expect(container.secrets).toContainEqual({
+          name: ENV.jwtSecret,
+          valueFrom: `${secret.state.arn}:jwtSecret::${version.state.versionId}`,
+        });
       }
     }
   });

@@ -13,15 +13,24 @@ import { waitFor } from '../helpers/gateway.js';
 describe('npm run dev:regions', () => {
   it('serves two regions on 8081 and 8082 whose clients exchange messages, and stops on Ctrl-C', async () => {
     build();
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/dev-regions.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/dev-regions.mjs')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: string[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(...d.toString().split('\n')));
     child.stderr.on('data', (d: Buffer) => out.push(...d.toString().split('\n')));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      await waitFor(() => out.some((l) => l.includes('dev:regions: ready')) || child.exitCode !== null, 180_000, 'dev:regions to be ready');
+      await waitFor(
+        () => out.some((l) => l.includes('dev:regions: ready')) || child.exitCode !== null,
+        180_000,
+        'dev:regions to be ready',
+      );
       expect(child.exitCode).toBeNull();
-      const token = /token=([\w.-]+)/.exec(out.find((l) => l.includes('region a: http://127.0.0.1:8081/?token=')) ?? '')?.[1];
+      const token = /token=([\w.-]+)/.exec(
+        out.find((l) => l.includes('region a: http://127.0.0.1:8081/?token=')) ?? '',
+      )?.[1];
       expect(token).toBeDefined();
       expect((await fetch('http://127.0.0.1:8082/')).headers.get('content-type')).toMatch(/text\/html/);
 

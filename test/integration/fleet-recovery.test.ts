@@ -28,13 +28,19 @@ const fleet: FleetGateway[] = [];
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  await Promise.all(fleet.splice(0).map((g) => (g.proc.child.exitCode === null ? kill(g, 'SIGKILL') : undefined)));
+  await Promise.all(
+    fleet.splice(0).map((g) => (g.proc.child.exitCode === null ? kill(g, 'SIGKILL') : undefined)),
+  );
 });
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function gateway(name: string, region: 'a' | 'b', env: Record<string, string> = {}): Promise<FleetGateway> {
+async function gateway(
+  name: string,
+  region: 'a' | 'b',
+  env: Record<string, string> = {},
+): Promise<FleetGateway> {
   const g = await startFleetGateway(name, region, k[region], { WSGW_REBALANCE_INTERVAL_MS: '0', ...env });
   fleet.push(g);
   return g;
@@ -61,7 +67,13 @@ async function subscribers(n: number, url: string, ch: string): Promise<Subscrib
   for (let i = 0; i < n; i += 100) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, n - i) }, async () => {
-        const client = new WsgwClient({ url, token, pingIntervalMs: 500, backoff: { baseMs: 250, maxMs: 2_000 }, requestTimeoutMs: 15_000 });
+        const client = new WsgwClient({
+          url,
+          token,
+          pingIntervalMs: 500,
+          backoff: { baseMs: 250, maxMs: 2_000 },
+          requestTimeoutMs: 15_000,
+        });
         const s: Subscriber = { client, seqs: [], resubs: [], delays: [] };
         client.on('message', (m) => s.seqs.push((m.data as { seq: number }).seq));
         client.on('disconnected', (e) => {
@@ -80,7 +92,13 @@ async function subscribers(n: number, url: string, ch: string): Promise<Subscrib
 }
 
 /** Publishes `count` messages through the given gateways, round robin; returns the acknowledged seqs. */
-async function publishStream(ports: () => number[], ch: string, count: number, onEach?: (i: number) => Promise<void> | void, from = 0): Promise<Set<number>> {
+async function publishStream(
+  ports: () => number[],
+  ch: string,
+  count: number,
+  onEach?: (i: number) => Promise<void> | void,
+  from = 0,
+): Promise<Set<number>> {
   const acked = new Set<number>();
   for (let i = from; i < from + count; i++) {
     await onEach?.(i);
@@ -98,15 +116,34 @@ async function publishStream(ports: () => number[], ch: string, count: number, o
 }
 
 /** Every subscriber got every acknowledged message, and no message twice. */
-async function expectExactlyOnce(subs: Subscriber[], acked: Set<number>, attempted: number, timeoutMs = 60_000): Promise<void> {
+async function expectExactlyOnce(
+  subs: Subscriber[],
+  acked: Set<number>,
+  attempted: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const missing = (s: Subscriber) => [...acked].filter((seq) => !s.seqs.includes(seq));
   try {
-    await waitFor(() => subs.every((s) => missing(s).length === 0), timeoutMs, 'every client to hold every acknowledged message');
+    await waitFor(
+      () => subs.every((s) => missing(s).length === 0),
+      timeoutMs,
+      'every client to hold every acknowledged message',
+    );
   } catch (err) {
     const bad = subs.filter((s) => missing(s).length > 0);
-    const sample = bad.slice(0, 5).map((s) => ({ missing: missing(s).slice(0, 10), resubs: s.resubs, state: s.client.state }));
-    const logs = fleet.flatMap((g) => g.proc.stdout.filter((l) => l.includes('recovery not possible')).slice(0, 3).map((l) => `${g.name}: ${l}`));
-    throw new Error(`${bad.length} of ${subs.length} clients miss messages: ${JSON.stringify(sample)}\n${logs.join('\n')}`, { cause: err });
+    const sample = bad
+      .slice(0, 5)
+      .map((s) => ({ missing: missing(s).slice(0, 10), resubs: s.resubs, state: s.client.state }));
+    const logs = fleet.flatMap((g) =>
+      g.proc.stdout
+        .filter((l) => l.includes('recovery not possible'))
+        .slice(0, 3)
+        .map((l) => `${g.name}: ${l}`),
+    );
+    throw new Error(
+      `${bad.length} of ${subs.length} clients miss messages: ${JSON.stringify(sample)}\n${logs.join('\n')}`,
+      { cause: err },
+    );
   }
   await new Promise((r) => setTimeout(r, 500)); // anything late would be a duplicate
   for (const s of subs) {
@@ -122,13 +159,18 @@ describe('fleet recovery', () => {
     const subs = await subscribers(1_000, lb.url, 'kill:1');
     const victim = gs[0]!;
     let killedAt = 0;
-    const acked = await publishStream(() => gs.filter((g) => g.proc.child.exitCode === null && g !== victim).map((g) => g.port), 'kill:1', 200, async (i) => {
-      if (i === 80) {
-        lb.remove(victim.port);
-        killedAt = performance.now();
-        await kill(victim, 'SIGKILL');
-      }
-    });
+    const acked = await publishStream(
+      () => gs.filter((g) => g.proc.child.exitCode === null && g !== victim).map((g) => g.port),
+      'kill:1',
+      200,
+      async (i) => {
+        if (i === 80) {
+          lb.remove(victim.port);
+          killedAt = performance.now();
+          await kill(victim, 'SIGKILL');
+        }
+      },
+    );
     expect(acked.size).toBe(200);
     await expectExactlyOnce(subs, acked, 200);
 
@@ -182,19 +224,32 @@ describe('fleet recovery', () => {
     const subs = await subscribers(200, lb.url, 'fo:1');
     const bPorts = b.map((g) => g.port);
     // Publishes enter in region b and reach region a through MirrorMaker.
-    const acked = await publishStream(() => bPorts, 'fo:1', 150, async (i) => {
-      if (i === 50) {
-        await waitFor(() => subs.every((s) => s.seqs.length >= 40), 30_000, 'replicated messages before the failover');
-        lb.setTargets(bPorts); // Global Accelerator sends new connections to the healthy region
-        await Promise.all(a.map((g) => kill(g, 'SIGKILL')));
-      }
-    });
+    const acked = await publishStream(
+      () => bPorts,
+      'fo:1',
+      150,
+      async (i) => {
+        if (i === 50) {
+          await waitFor(
+            () => subs.every((s) => s.seqs.length >= 40),
+            30_000,
+            'replicated messages before the failover',
+          );
+          lb.setTargets(bPorts); // Global Accelerator sends new connections to the healthy region
+          await Promise.all(a.map((g) => kill(g, 'SIGKILL')));
+        }
+      },
+    );
     expect(acked.size).toBe(150);
     await expectExactlyOnce(subs, acked, 150);
   }, 240_000);
 
   it('rebalancing: a second gateway takes half of 2,000 clients within the configured time, losing nothing', async () => {
-    const env = { WSGW_REBALANCE_INTERVAL_MS: '500', WSGW_REBALANCE_THRESHOLD: '0.1', WSGW_REBALANCE_RATE: '0.1' };
+    const env = {
+      WSGW_REBALANCE_INTERVAL_MS: '500',
+      WSGW_REBALANCE_THRESHOLD: '0.1',
+      WSGW_REBALANCE_RATE: '0.1',
+    };
     const g1 = await gateway('b1', 'a', env);
     const lb = await balancer([g1.port]);
     const subs = await subscribers(2_000, lb.url, 'bal:1');
@@ -206,11 +261,16 @@ describe('fleet recovery', () => {
     };
     const acked = await publishStream(() => [g1.port, g2.port], 'bal:1', 100);
     // 10% of 2,000 per second at first: about 8 s to reach the average, 20 s allowed.
-    await waitFor(async () => {
-      const [c1, c2] = [await connections(g1), await connections(g2)];
-      return c1 + c2 === 2_000 && Math.abs(c1 - c2) <= 0.2 * 1_000;
-    }, 20_000, 'load within 20% of the average');
-    for (const seq of await publishStream(() => [g1.port, g2.port], 'bal:1', 50, undefined, 100)) acked.add(seq);
+    await waitFor(
+      async () => {
+        const [c1, c2] = [await connections(g1), await connections(g2)];
+        return c1 + c2 === 2_000 && Math.abs(c1 - c2) <= 0.2 * 1_000;
+      },
+      20_000,
+      'load within 20% of the average',
+    );
+    for (const seq of await publishStream(() => [g1.port, g2.port], 'bal:1', 50, undefined, 100))
+      acked.add(seq);
     expect(acked.size).toBe(150);
     await expectExactlyOnce(subs, acked, 150);
   }, 240_000);
@@ -233,6 +293,8 @@ describe('fleet recovery', () => {
     lb.setTargets([g2.port]);
     const acked = new Set([...early, ...missed]);
     await expectExactlyOnce(subs, acked, 80);
-    expect(subs.every((s) => s.resubs.length > 0 && s.resubs.every((r) => r.startsWith('recovered')))).toBe(true);
+    expect(subs.every((s) => s.resubs.length > 0 && s.resubs.every((r) => r.startsWith('recovered')))).toBe(
+      true,
+    );
   }, 240_000);
 });

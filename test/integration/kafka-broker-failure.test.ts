@@ -26,7 +26,14 @@ describe('KafkaBus without its broker', () => {
     const k = await kafka();
     port = await freePort();
     controllerPort = await freePort();
-    const bus = new KafkaBus({ brokers: [`127.0.0.1:${port}`], region: 'f', nodeId: 'n1', bufferLimit: 5, bufferTimeoutMs: 1_500, partitions: 3 });
+    const bus = new KafkaBus({
+      brokers: [`127.0.0.1:${port}`],
+      region: 'f',
+      nodeId: 'n1',
+      bufferLimit: 5,
+      bufferTimeoutMs: 1_500,
+      partitions: 3,
+    });
     buses.push(bus);
     const rec = new Recorder();
     let started = false;
@@ -36,13 +43,22 @@ describe('KafkaBus without its broker', () => {
     expect(started).toBe(false);
     expect(bus.health()).toEqual({ ok: false, reason: 'connecting' });
     await expect(bus.probe(500)).rejects.toMatchObject({ code: 'bus_unavailable' });
-    const waiting = Array.from({ length: 5 }, (_, i) => bus.publish(message('f:1', 'n1', String(i), 'f')).catch((e: unknown) => e));
+    const waiting = Array.from({ length: 5 }, (_, i) =>
+      bus.publish(message('f:1', 'n1', String(i), 'f')).catch((e: unknown) => e),
+    );
     const overflow = await bus.publish(message('f:1', 'n1', 'overflow', 'f')).catch((e: unknown) => e);
     expect(overflow).toBeInstanceOf(BusError);
     expect((overflow as BusError).code).toBe('bus_unavailable');
     for (const r of await Promise.all(waiting)) expect(r).toMatchObject({ code: 'bus_unavailable' });
 
-    cluster = await startCluster({ name: 'f', port, controllerPort, dir: join(dirname(k.statusFile), `f-${process.pid}`), heap: '384m', owner: process.pid });
+    cluster = await startCluster({
+      name: 'f',
+      port,
+      controllerPort,
+      dir: join(dirname(k.statusFile), `f-${process.pid}`),
+      heap: '384m',
+      owner: process.pid,
+    });
     await starting;
     expect(bus.health()).toEqual({ ok: true });
     await bus.probe(10_000);
@@ -103,7 +119,12 @@ describe('KafkaBus without its broker', () => {
       const got = new Set(rec.ids());
       return acked.filter((id) => !got.has(id));
     };
-    await eventually(() => missing().length === 0, 60_000, () => `every acknowledged message delivered (${missing().length} of ${want.size} missing, reader ${JSON.stringify(reader.health())})`);
+    await eventually(
+      () => missing().length === 0,
+      60_000,
+      () =>
+        `every acknowledged message delivered (${missing().length} of ${want.size} missing, reader ${JSON.stringify(reader.health())})`,
+    );
     expect(new Set(rec.ids()).size).toBe(rec.got.length);
     const errors = (await registry.getMetricsAsJSON()).find((x) => x.name === 'wsgw_bus_errors_total');
     expect(errors?.values.some((v) => v.labels.kind === 'produce' && Number(v.value) > 0)).toBe(true);
@@ -111,7 +132,13 @@ describe('KafkaBus without its broker', () => {
 
   it('tells a publish sent to a broker that stopped answering (maybe written) from one never sent', async () => {
     expect(cluster).toBeDefined();
-    const writer = new KafkaBus({ brokers: cluster!.brokers, region: 'f', nodeId: 'u', bufferTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    const writer = new KafkaBus({
+      brokers: cluster!.brokers,
+      region: 'f',
+      nodeId: 'u',
+      bufferTimeoutMs: 1_000,
+      requestTimeoutMs: 1_000,
+    });
     buses.push(writer);
     await writer.start(new Recorder());
     await writer.publish(message('f:u', 'u', 'before', 'f'));

@@ -22,7 +22,13 @@ describe('cross-region delivery through MirrorMaker 2', () => {
     for (const region of regions) {
       const registry = new Registry();
       const rec = new Recorder((ch) => ch.startsWith('xr:'));
-      const bus = new KafkaBus({ brokers: k[region], region, nodeId: `gw-${region}`, registry, topicRefreshMs: 1_000 });
+      const bus = new KafkaBus({
+        brokers: k[region],
+        region,
+        nodeId: `gw-${region}`,
+        registry,
+        topicRefreshMs: 1_000,
+      });
       buses.set(region, bus);
       recorders.set(region, rec);
       registries.set(region, registry);
@@ -33,9 +39,12 @@ describe('cross-region delivery through MirrorMaker 2', () => {
     await Promise.all([...buses.values()].map((b) => b.close()));
   });
 
-  const fromOrigin = (region: string, origin: string): BusMessage[] => recorders.get(region)!.got.filter((m) => m.origin === origin);
+  const fromOrigin = (region: string, origin: string): BusMessage[] =>
+    recorders.get(region)!.got.filter((m) => m.origin === origin);
   const duplicates = async (region: string): Promise<number> => {
-    const m = (await registries.get(region)!.getMetricsAsJSON()).find((x) => x.name === 'wsgw_bus_duplicates_total');
+    const m = (await registries.get(region)!.getMetricsAsJSON()).find(
+      (x) => x.name === 'wsgw_bus_duplicates_total',
+    );
     return Number(m?.values[0]?.value ?? 0);
   };
 
@@ -50,13 +59,19 @@ describe('cross-region delivery through MirrorMaker 2', () => {
     const sent = new Map<string, BusMessage[]>();
     for (const origin of regions) {
       const bus = buses.get(origin)!;
-      const msgs = Array.from({ length: n }, (_, i) => message(`xr:${origin}`, `gw-${origin}`, String(i), origin));
+      const msgs = Array.from({ length: n }, (_, i) =>
+        message(`xr:${origin}`, `gw-${origin}`, String(i), origin),
+      );
       sent.set(origin, msgs);
       for (const m of msgs) await bus.publish(m);
     }
     for (const region of regions) {
       for (const origin of regions) {
-        await eventually(() => fromOrigin(region, origin).length >= n, 60_000, `${n} messages from ${origin} in ${region}`);
+        await eventually(
+          () => fromOrigin(region, origin).length >= n,
+          60_000,
+          `${n} messages from ${origin} in ${region}`,
+        );
       }
     }
     // Long enough for a looped or doubly replicated copy to show up.

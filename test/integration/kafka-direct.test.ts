@@ -23,13 +23,33 @@ describe('direct cross-region consumption', () => {
     const recA = new Recorder();
     const recB = new Recorder();
     // Region b starts first: region a's origin topic does not exist yet.
-    const busB = new KafkaBus({ brokers: b, region: 'db', nodeId: 'gb', topicPrefix, partitions: 2, topicRefreshMs: 500, remotes: [{ region: 'da', brokers: a }], registry: regB });
+    const busB = new KafkaBus({
+      brokers: b,
+      region: 'db',
+      nodeId: 'gb',
+      topicPrefix,
+      partitions: 2,
+      topicRefreshMs: 500,
+      remotes: [{ region: 'da', brokers: a }],
+      registry: regB,
+    });
     buses.push(busB);
     await busB.start(recB);
-    const busA = new KafkaBus({ brokers: a, region: 'da', nodeId: 'ga', topicPrefix, partitions: 2, topicRefreshMs: 500, remotes: [{ region: 'db', brokers: b }] });
+    const busA = new KafkaBus({
+      brokers: a,
+      region: 'da',
+      nodeId: 'ga',
+      topicPrefix,
+      partitions: 2,
+      topicRefreshMs: 500,
+      remotes: [{ region: 'db', brokers: b }],
+    });
     buses.push(busA);
     await busA.start(recA);
-    const remoteUp = async (): Promise<number> => Number((await regB.getMetricsAsJSON()).find((m) => m.name === 'wsgw_bus_remote_up')?.values[0]?.value ?? 0);
+    const remoteUp = async (): Promise<number> =>
+      Number(
+        (await regB.getMetricsAsJSON()).find((m) => m.name === 'wsgw_bus_remote_up')?.values[0]?.value ?? 0,
+      );
     const deadline = Date.now() + 20_000;
     while ((await remoteUp()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await remoteUp()).toBe(1);
@@ -46,6 +66,14 @@ describe('direct cross-region consumption', () => {
   });
 
   it('refuses a remote that is this bus’s own region', () => {
-    expect(() => new KafkaBus({ brokers: ['127.0.0.1:1'], region: 'r1', nodeId: 'n', remotes: [{ region: 'r1', brokers: ['127.0.0.1:2'] }] })).toThrow(/^remotes:/);
+    expect(
+      () =>
+        new KafkaBus({
+          brokers: ['127.0.0.1:1'],
+          region: 'r1',
+          nodeId: 'n',
+          remotes: [{ region: 'r1', brokers: ['127.0.0.1:2'] }],
+        }),
+    ).toThrow(/^remotes:/);
   });
 });

@@ -47,7 +47,11 @@ describe('test Kafka', () => {
     await producer.connect();
     const key = randomUUID();
     const got = await collect(a, 'wsgw.fanout.a', key);
-    const [meta] = await producer.send({ topic: 'wsgw.fanout.a', acks: -1, messages: [1, 2, 3].map((n) => ({ key, value: String(n) })) });
+    const [meta] = await producer.send({
+      topic: 'wsgw.fanout.a',
+      acks: -1,
+      messages: [1, 2, 3].map((n) => ({ key, value: String(n) })),
+    });
     await producer.disconnect();
     expect(meta?.errorCode).toBe(0);
     await until(() => got.length === 3, 10_000);
@@ -59,7 +63,10 @@ describe('test Kafka', () => {
     const key = randomUUID();
     const onB = await collect(b, 'a.wsgw.fanout.a', key);
     const onA = await collect(a, 'b.wsgw.fanout.b', key);
-    for (const [brokers, topic] of [[a, 'wsgw.fanout.a'], [b, 'wsgw.fanout.b']] as const) {
+    for (const [brokers, topic] of [
+      [a, 'wsgw.fanout.a'],
+      [b, 'wsgw.fanout.b'],
+    ] as const) {
       const p = client([...brokers]).producer();
       await p.connect();
       await p.send({ topic, acks: -1, messages: [{ key, value: topic }] });

@@ -16,7 +16,9 @@ describe('Dockerfile', () => {
   const lines = text.split('\n').map((l) => l.trim());
 
   it('copies only files that exist, runs as non-root and ships production dependencies only', () => {
-    const sources = lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    const sources = lines
+      .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const s of sources) expect(existsSync(join(ROOT, s)), `${s} exists`).toBe(true);
     expect(lines.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
@@ -26,7 +28,9 @@ describe('Dockerfile', () => {
 
   it('runs a command that starts the gateway (with the image environment and a token secret)', async () => {
     const cmd = JSON.parse(lines.find((l) => l.startsWith('CMD '))!.slice(4)) as string[];
-    const env = Object.fromEntries(lines.filter((l) => l.startsWith('ENV ')).map((l) => l.slice(4).split('=') as [string, string]));
+    const env = Object.fromEntries(
+      lines.filter((l) => l.startsWith('ENV ')).map((l) => l.slice(4).split('=') as [string, string]),
+    );
     expect(env.NODE_ENV).toBe('production');
     const p = spawnGateway(cmd, { ...env, WSGW_JWT_SECRET: SECRET, WSGW_LOG_LEVEL: 'info' });
     const port = await listening(p);
@@ -67,11 +71,21 @@ describe('process life cycle', () => {
     const bundle = await fetch(`http://127.0.0.1:${port}/wsgw-client.js`);
     expect(bundle.headers.get('content-type')).toMatch(/javascript/);
     expect(await bundle.text()).toMatch(/export\s*\{[^}]*WsgwClient/);
-    const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)));
-    await waitFor(() => p.stdout.some((l) => l.includes('"ActiveConnections":10')), 5_000, 'EMF line with 10 connections');
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)),
+    );
+    await waitFor(
+      () => p.stdout.some((l) => l.includes('"ActiveConnections":10')),
+      5_000,
+      'EMF line with 10 connections',
+    );
 
     p.child.kill('SIGTERM');
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, 2_000, 'readyz 503');
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503,
+      2_000,
+      'readyz 503',
+    );
     expect(await p.exited).toBe(0);
     for (const c of clients) expect(c.closed?.code).toBe(1001);
     expect(p.stdout.some((l) => l.includes('"msg":"drained"'))).toBe(true);
@@ -84,7 +98,9 @@ describe('ECS stop', () => {
     let desired = 'RUNNING';
     const agent = createServer((req, res) => {
       if (req.url !== '/v4/abc/task') return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ DesiredStatus: desired, KnownStatus: 'RUNNING' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ DesiredStatus: desired, KnownStatus: 'RUNNING' }));
     });
     await new Promise<void>((r) => agent.listen(0, '127.0.0.1', r));
     const agentPort = (agent.address() as { port: number }).port;
@@ -95,7 +111,9 @@ describe('ECS stop', () => {
       WSGW_DRAIN_DEADLINE_MS: '30000',
     });
     const port = await listening(p);
-    const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)));
+    const clients = await Promise.all(
+      Array.from({ length: 5 }, () => TestClient.connect(`ws://127.0.0.1:${port}/`)),
+    );
     await new Promise((r) => setTimeout(r, 2_500));
     expect(p.child.exitCode).toBeNull();
     const t0 = Date.now();

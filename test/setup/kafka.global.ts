@@ -11,7 +11,13 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { KAFKA_DIR, fetchKafka, freePort, startCluster, startMirrorMaker } from '../../scripts/kafka/index.mjs';
+import {
+  KAFKA_DIR,
+  fetchKafka,
+  freePort,
+  startCluster,
+  startMirrorMaker,
+} from '../../scripts/kafka/index.mjs';
 import type { Cluster, MirrorMaker } from '../../scripts/kafka/index.mjs';
 import type { KafkaStatus, TestKafka } from './kafka.js';
 
@@ -45,19 +51,38 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const startAll = async (): Promise<void> => {
     if (externalA && externalB) return;
     fetchKafka();
-    const spec = (name: string, brokers: string[]) => ({ name, port: Number(brokers[0]!.split(':')[1]), dir: join(dir, name), heap: HEAP, owner: process.pid, signal });
+    const spec = (name: string, brokers: string[]) => ({
+      name,
+      port: Number(brokers[0]!.split(':')[1]),
+      dir: join(dir, name),
+      heap: HEAP,
+      owner: process.pid,
+      signal,
+    });
     const specs = [externalA ? undefined : spec('a', a), externalB ? undefined : spec('b', b)];
     await Promise.all(specs.map(async (s) => s && started.push(await startCluster(s))));
     if (signal.aborted) return;
-    mirror = await startMirrorMaker({ clusters: [{ name: 'a', brokers: a }, { name: 'b', brokers: b }], dir: join(dir, 'mm2'), heap: HEAP, owner: process.pid, signal });
+    mirror = await startMirrorMaker({
+      clusters: [
+        { name: 'a', brokers: a },
+        { name: 'b', brokers: b },
+      ],
+      dir: join(dir, 'mm2'),
+      heap: HEAP,
+      owner: process.pid,
+      signal,
+    });
   };
 
   const t0 = Date.now();
   let settled = false;
-  const starting = startAll().finally(() => (settled = true)).then(
-    () => writeStatus({ state: 'ready', ms: Date.now() - t0 }),
-    (err: unknown) => writeStatus({ state: 'failed', error: err instanceof Error ? err.message : String(err) }),
-  );
+  const starting = startAll()
+    .finally(() => (settled = true))
+    .then(
+      () => writeStatus({ state: 'ready', ms: Date.now() - t0 }),
+      (err: unknown) =>
+        writeStatus({ state: 'failed', error: err instanceof Error ? err.message : String(err) }),
+    );
 
   return async () => {
     // A run whose tests never needed Kafka may end before it is up: stop starting it.

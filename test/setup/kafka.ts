@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 
 /** Progress of the background start, shared through a file written by the global setup. */
-export type KafkaStatus = { state: 'starting' } | { state: 'ready'; ms: number } | { state: 'failed'; error: string };
+export type KafkaStatus =
+  { state: 'starting' } | { state: 'ready'; ms: number } | { state: 'failed'; error: string };
 
 /** What the global setup provides to tests. */
 export interface TestKafka {

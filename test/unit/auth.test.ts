@@ -4,8 +4,20 @@ import { compilePatterns, originAllowed, tokenFrom } from '../../services/gatewa
 describe('compilePatterns', () => {
   it('matches exact names and * as any run of characters', () => {
     const m = compilePatterns(['room:*', 'news', 'user:*:inbox']);
-    expect(['room:1', 'room:', 'room:a:b', 'news', 'user:7:inbox'].map(m)).toEqual([true, true, true, true, true]);
-    expect(['roo', 'newsx', 'xnews', 'user:7:outbox', 'aroom:1'].map(m)).toEqual([false, false, false, false, false]);
+    expect(['room:1', 'room:', 'room:a:b', 'news', 'user:7:inbox'].map(m)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['roo', 'newsx', 'xnews', 'user:7:outbox', 'aroom:1'].map(m)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
   it('treats regex metacharacters literally', () => {
     const m = compilePatterns(['a.b', 'c+*']);
@@ -28,7 +40,14 @@ describe('originAllowed', () => {
     expect(originAllowed('http://localhost:3000', list)).toBe(true);
   });
   it('refuses look-alikes', () => {
-    for (const o of ['https://example.org', 'https://evilexample.org', 'https://app.example.com.evil.io', 'http://x.example.org', 'http://localhost:3001', 'null']) {
+    for (const o of [
+      'https://example.org',
+      'https://evilexample.org',
+      'https://app.example.com.evil.io',
+      'http://x.example.org',
+      'http://localhost:3001',
+      'null',
+    ]) {
       expect(originAllowed(o, list)).toBe(false);
     }
   });

@@ -43,13 +43,30 @@ describe('loadConfig', () => {
   });
 
   it('reads Kafka settings and turns anonymous access off with Kafka', () => {
-    const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b1:9092, b2:9092', WSGW_REGION: 'eu-west-1', WSGW_JWT_SECRET: SECRET });
-    expect(c.kafka).toEqual({ brokers: ['b1:9092', 'b2:9092'], auth: 'none', tls: false, topicPrefix: 'wsgw.fanout.', awsRegion: undefined, remotes: [], rack: undefined });
+    const c = loadConfig({
+      WSGW_KAFKA_BROKERS: 'b1:9092, b2:9092',
+      WSGW_REGION: 'eu-west-1',
+      WSGW_JWT_SECRET: SECRET,
+    });
+    expect(c.kafka).toEqual({
+      brokers: ['b1:9092', 'b2:9092'],
+      auth: 'none',
+      tls: false,
+      topicPrefix: 'wsgw.fanout.',
+      awsRegion: undefined,
+      remotes: [],
+      rack: undefined,
+    });
     expect(c.auth.allowAnonymous).toBe(false);
   });
 
-  it('reads the other regions\' clusters for direct cross-region mode', () => {
-    const c = loadConfig({ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_REGION: 'us-east-1', WSGW_JWT_SECRET: SECRET, WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1=e1:9098,e2:9098;ap-southeast-1=s1:9098' });
+  it("reads the other regions' clusters for direct cross-region mode", () => {
+    const c = loadConfig({
+      WSGW_KAFKA_BROKERS: 'b:9092',
+      WSGW_REGION: 'us-east-1',
+      WSGW_JWT_SECRET: SECRET,
+      WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1=e1:9098,e2:9098;ap-southeast-1=s1:9098',
+    });
     expect(c.kafka?.remotes).toEqual([
       { region: 'eu-west-1', brokers: ['e1:9098', 'e2:9098'] },
       { region: 'ap-southeast-1', brokers: ['s1:9098'] },
@@ -58,8 +75,13 @@ describe('loadConfig', () => {
 
   it('reads the Kafka rack, fixed or by zone', () => {
     const base = { WSGW_KAFKA_BROKERS: 'b:9092', WSGW_JWT_SECRET: SECRET };
-    expect(loadConfig({ ...base, WSGW_KAFKA_RACK: 'use1-az1' }).kafka?.rack).toEqual({ kind: 'fixed', rack: 'use1-az1' });
-    expect(loadConfig({ ...base, WSGW_KAFKA_RACK_MAP: 'us-east-1a=use1-az6, us-east-1b=use1-az1' }).kafka?.rack).toEqual({
+    expect(loadConfig({ ...base, WSGW_KAFKA_RACK: 'use1-az1' }).kafka?.rack).toEqual({
+      kind: 'fixed',
+      rack: 'use1-az1',
+    });
+    expect(
+      loadConfig({ ...base, WSGW_KAFKA_RACK_MAP: 'us-east-1a=use1-az6, us-east-1b=use1-az1' }).kafka?.rack,
+    ).toEqual({
       kind: 'by-zone',
       racks: new Map([
         ['us-east-1a', 'use1-az6'],
@@ -69,9 +91,23 @@ describe('loadConfig', () => {
   });
 
   it('implies TLS for msk-iam and needs AWS_REGION', () => {
-    expect(loadConfig({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam', AWS_REGION: 'us-east-1', WSGW_JWT_SECRET: SECRET }).kafka).toMatchObject({ tls: true, auth: 'msk-iam' });
+    expect(
+      loadConfig({
+        WSGW_KAFKA_BROKERS: 'b:9098',
+        WSGW_KAFKA_AUTH: 'msk-iam',
+        AWS_REGION: 'us-east-1',
+        WSGW_JWT_SECRET: SECRET,
+      }).kafka,
+    ).toMatchObject({ tls: true, auth: 'msk-iam' });
     expect(errorOf({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam' }).variable).toBe('AWS_REGION');
-    expect(errorOf({ WSGW_KAFKA_BROKERS: 'b:9098', WSGW_KAFKA_AUTH: 'msk-iam', AWS_REGION: 'x', WSGW_KAFKA_TLS: 'false' }).variable).toBe('WSGW_KAFKA_TLS');
+    expect(
+      errorOf({
+        WSGW_KAFKA_BROKERS: 'b:9098',
+        WSGW_KAFKA_AUTH: 'msk-iam',
+        AWS_REGION: 'x',
+        WSGW_KAFKA_TLS: 'false',
+      }).variable,
+    ).toBe('WSGW_KAFKA_TLS');
   });
 
   it.each([
@@ -101,18 +137,37 @@ describe('loadConfig', () => {
     [{ WSGW_DRAIN_DELAY_MS: '30000', WSGW_DRAIN_WINDOW_MS: '30000' }, 'WSGW_DRAIN_DEADLINE_MS'],
     [{ WSGW_ALLOW_ANONYMOUS: 'maybe' }, 'WSGW_ALLOW_ANONYMOUS'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_REMOTE_BROKERS: 'eu-west-1' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
-    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_REGION: 'us-east-1', WSGW_KAFKA_REMOTE_BROKERS: 'us-east-1=x:9098' }, 'WSGW_KAFKA_REMOTE_BROKERS'],
+    [
+      {
+        WSGW_KAFKA_BROKERS: 'b:9092',
+        WSGW_REGION: 'us-east-1',
+        WSGW_KAFKA_REMOTE_BROKERS: 'us-east-1=x:9098',
+      },
+      'WSGW_KAFKA_REMOTE_BROKERS',
+    ],
     [{ WSGW_ALLOW_ANONYMOUS: 'true', WSGW_KAFKA_BROKERS: 'b:9092' }, 'WSGW_ALLOW_ANONYMOUS'],
     [{ WSGW_KAFKA_RACK: 'use1-az1' }, 'WSGW_KAFKA_RACK'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'a rack' }, 'WSGW_KAFKA_RACK'],
     [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a' }, 'WSGW_KAFKA_RACK_MAP'],
-    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x,us-east-1a=y' }, 'WSGW_KAFKA_RACK_MAP'],
-    [{ WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' }, 'WSGW_KAFKA_RACK_MAP'],
+    [
+      { WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x,us-east-1a=y' },
+      'WSGW_KAFKA_RACK_MAP',
+    ],
+    [
+      { WSGW_KAFKA_BROKERS: 'b:9092', WSGW_KAFKA_RACK: 'x', WSGW_KAFKA_RACK_MAP: 'us-east-1a=x' },
+      'WSGW_KAFKA_RACK_MAP',
+    ],
     [{ NODE_ENV: 'production' }, 'WSGW_JWT_SECRET'],
     [{ WSGW_METRICS_PORT: '8080' }, 'WSGW_METRICS_PORT'],
     [{ WSGW_TLS_ACM_CERTIFICATE_ARN: 'arn:aws:s3:::bucket' }, 'WSGW_TLS_ACM_CERTIFICATE_ARN'],
     [{ WSGW_HTTP_REDIRECT_PORT: '8081' }, 'WSGW_HTTP_REDIRECT_PORT'],
-    [{ WSGW_TLS_ACM_CERTIFICATE_ARN: 'arn:aws:acm:us-east-1:123456789012:certificate/abc', WSGW_TLS_REFRESH_MS: '10' }, 'WSGW_TLS_REFRESH_MS'],
+    [
+      {
+        WSGW_TLS_ACM_CERTIFICATE_ARN: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+        WSGW_TLS_REFRESH_MS: '10',
+      },
+      'WSGW_TLS_REFRESH_MS',
+    ],
     [{ WSGW_PING_SKIP_ACTIVE: 'sometimes' }, 'WSGW_PING_SKIP_ACTIVE'],
     [{ WSGW_METRICS_PORT: 'nine' }, 'WSGW_METRICS_PORT'],
     [{ WSGW_DEMO_PAGE: 'yes please' }, 'WSGW_DEMO_PAGE'],
@@ -120,7 +175,10 @@ describe('loadConfig', () => {
     [{ WSGW_MAX_PAYLOAD_BYTES: '2097152' }, 'WSGW_MAX_BUFFERED_BYTES'],
     [{ WSGW_MAX_PAYLOAD_BYTES: '400000' }, 'WSGW_MAX_BUFFERED_BYTES'],
     [{ WSGW_MAX_PAYLOAD_BYTES: '65536', WSGW_MAX_BUFFERED_BYTES: '100000' }, 'WSGW_MAX_BUFFERED_BYTES'],
-    [{ NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' }, 'WSGW_ALLOW_ANONYMOUS'],
+    [
+      { NODE_ENV: 'production', WSGW_JWT_SECRET: SECRET, WSGW_ALLOW_ANONYMOUS: 'true' },
+      'WSGW_ALLOW_ANONYMOUS',
+    ],
   ])('rejects %o naming %s', (env, variable) => {
     const err = errorOf(env as Record<string, string>);
     expect(err.variable).toBe(variable);

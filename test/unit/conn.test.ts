@@ -10,7 +10,12 @@ import { Conn } from '../../services/gateway/src/conn.js';
 import { TokenBucket } from '../../services/gateway/src/rate-limit.js';
 import type { Grant } from '../../services/gateway/src/auth.js';
 
-const grant: Grant = { subject: undefined, expiresAt: undefined, canSubscribe: () => true, canPublish: () => true };
+const grant: Grant = {
+  subject: undefined,
+  expiresAt: undefined,
+  canSubscribe: () => true,
+  canPublish: () => true,
+};
 
 /** A socket whose writes complete only when released: what it holds is its writableLength. */
 function socket(highWaterMark = 1 << 30) {
@@ -33,7 +38,11 @@ function socket(highWaterMark = 1 << 30) {
 function conn(maxBuffered = 1_000) {
   const sock = socket();
   const calls: string[] = [];
-  const ws = { _socket: sock.s, close: (code: number) => calls.push(`close ${code}`), terminate: () => calls.push('terminate') } as unknown as WebSocket;
+  const ws = {
+    _socket: sock.s,
+    close: (code: number) => calls.push(`close ${code}`),
+    terminate: () => calls.push('terminate'),
+  } as unknown as WebSocket;
   return { c: new Conn(ws, false, grant, new TokenBucket(10, 10, 0), maxBuffered, 0), sock, calls };
 }
 

@@ -33,12 +33,21 @@ describe('error codes', () => {
   });
 
   it('docs/protocol.md lists exactly the codes a refused upgrade answers with', () => {
-    const upgrade = ['token_missing', 'token_invalid', 'token_expired', 'auth_unavailable', 'origin', 'draining', 'max_connections', 'internal'];
+    const upgrade = [
+      'token_missing',
+      'token_invalid',
+      'token_expired',
+      'auth_unavailable',
+      'origin',
+      'draining',
+      'max_connections',
+      'internal',
+    ];
     expect(tableCodes('Upgrades are refused').sort()).toEqual(upgrade.sort());
     for (const c of upgrade) expect(ERRORS[c as ErrorCode]).toHaveProperty('status');
   });
 
-  it('gives every code a message, and a status to every code that is not only a frame or the SDK\'s', () => {
+  it("gives every code a message, and a status to every code that is not only a frame or the SDK's", () => {
     for (const [code, e] of Object.entries(ERRORS)) {
       expect(e.message.length, code).toBeGreaterThan(0);
       if (!('frame' in e) && !('sdk' in e)) expect(e, code).toHaveProperty('status');

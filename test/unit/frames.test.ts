@@ -16,7 +16,13 @@ import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../services/sh
 const ops: ClientOp[] = [
   { op: 'sub', id: 1, ch: 'room:1', since: { 'eu-west-1': 'n1-5' } },
   { op: 'unsub', id: 2, ch: 'room:1' },
-  { op: 'pub', id: 3, ch: 'room:1', contentType: 'application/json', payload: new TextEncoder().encode('{"a":[1,2]}') },
+  {
+    op: 'pub',
+    id: 3,
+    ch: 'room:1',
+    contentType: 'application/json',
+    payload: new TextEncoder().encode('{"a":[1,2]}'),
+  },
   { op: 'ping', id: 4 },
 ];
 
@@ -53,14 +59,34 @@ describe('server frames', () => {
     const payload = new TextEncoder().encode('{"x":1}');
     const j = decodeServerJson(encodeMsgJson('c', 'application/json', payload, { r: 'id1' }));
     expect(j).toEqual({ op: 'msg', ch: 'c', contentType: 'application/json', payload, pos: { r: 'id1' } });
-    const p = decodeServerProto(encodeMsgProto('c', 'application/octet-stream', new Uint8Array([1, 2]), { r: 'id1' }));
-    expect(p).toMatchObject({ op: 'msg', ch: 'c', contentType: 'application/octet-stream', pos: { r: 'id1' } });
-    expect(JSON.parse(encodeMsgJson('c', 'application/json', payload, { r: 'id1' }))).toEqual({ op: 'msg', ch: 'c', data: { x: 1 }, pos: { r: 'id1' } });
+    const p = decodeServerProto(
+      encodeMsgProto('c', 'application/octet-stream', new Uint8Array([1, 2]), { r: 'id1' }),
+    );
+    expect(p).toMatchObject({
+      op: 'msg',
+      ch: 'c',
+      contentType: 'application/octet-stream',
+      pos: { r: 'id1' },
+    });
+    expect(JSON.parse(encodeMsgJson('c', 'application/json', payload, { r: 'id1' }))).toEqual({
+      op: 'msg',
+      ch: 'c',
+      data: { x: 1 },
+      pos: { r: 'id1' },
+    });
   });
 });
 
 describe('envelope', () => {
-  const e = { id: 'n-1', channel: 'room:1', origin: 'us-east-1', node: 'n', ts: 1_764_000_000_000, contentType: 'application/json' as const, payload: new Uint8Array([123, 125]) };
+  const e = {
+    id: 'n-1',
+    channel: 'room:1',
+    origin: 'us-east-1',
+    node: 'n',
+    ts: 1_764_000_000_000,
+    contentType: 'application/json' as const,
+    payload: new Uint8Array([123, 125]),
+  };
   it('round-trips', () => {
     const d = decodeEnvelope(encodeEnvelope(e));
     expect({ ...d, payload: new Uint8Array(d.payload) }).toEqual(e);

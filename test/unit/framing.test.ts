@@ -4,7 +4,10 @@ import * as ws from 'ws';
 
 /** ws's frame parser; exported at run time, absent from @types/ws. */
 const { Receiver } = ws as unknown as {
-  Receiver: new (opts: { isServer: boolean; maxPayload: number }) => EventEmitter & { write(chunk: Buffer): void };
+  Receiver: new (opts: {
+    isServer: boolean;
+    maxPayload: number;
+  }) => EventEmitter & { write(chunk: Buffer): void };
 };
 import { binaryFrame, textFrame } from '../../services/gateway/src/framing.js';
 

@@ -16,7 +16,8 @@ const msg = (channel: string, origin: string, ts = T0): BusMessage => ({
   contentType: 'application/json',
   payload: new TextEncoder().encode(String(n)),
 });
-const ids = (r: ReturnType<History['recover']>) => (r.recovered ? r.messages.map((m) => m.id) : `gap:${r.reason}:${r.origin}`);
+const ids = (r: ReturnType<History['recover']>) =>
+  r.recovered ? r.messages.map((m) => m.id) : `gap:${r.reason}:${r.origin}`;
 /** A history that reads every origin from T0 on. */
 const fresh = (o: Partial<typeof opts> = {}) => {
   const h = new History({ ...opts, ...o }, T0);
@@ -101,7 +102,7 @@ describe('History#recover', () => {
     expect(ids(h.recover('c', { a: a2 }))).toBe('gap:no_sync_point:b');
   });
 
-  it('keeps one origin\'s floor when another origin is evicted', () => {
+  it("keeps one origin's floor when another origin is evicted", () => {
     const h = fresh({ perChannel: 1_000, maxBytes: 1 << 20, maxAgeMs: 1_000 });
     h.add(msg('c', 'a'), T0 + 10, T0 + 10);
     const b = msg('c', 'b');

@@ -14,7 +14,10 @@ import type { BusMessage } from '../../services/gateway/src/bus/bus.js';
 class FakeConn {
   readonly subs = new Set<string>();
   readonly frames: Buffer[] = [];
-  constructor(readonly proto: boolean, private readonly result: SendResult = 'queued') {}
+  constructor(
+    readonly proto: boolean,
+    private readonly result: SendResult = 'queued',
+  ) {}
   send(frame: Buffer): SendResult {
     if (this.result === 'queued') this.frames.push(frame);
     return this.result;
@@ -27,11 +30,22 @@ function hub(maxSubscriptions = 10) {
   const history = new History({ perChannel: 100, maxBytes: 1 << 20, maxAgeMs: 60_000 });
   const progress = new Progress();
   const metrics = new GatewayMetrics({ connections: () => 0, subscriptions: () => 0, channels: () => 0 });
-  const h = new Hub({ maxSubscriptions, metrics, onSlowConsumer: (c) => slow.push(c), history, progress, onControl: (m) => control.push(m) });
+  const h = new Hub({
+    maxSubscriptions,
+    metrics,
+    onSlowConsumer: (c) => slow.push(c),
+    history,
+    progress,
+    onControl: (m) => control.push(m),
+  });
   return { h, slow, control, history, progress, metrics };
 }
 
-const msg = (channel: string, payload: string, contentType: BusMessage['contentType'] = 'application/json'): BusMessage => ({
+const msg = (
+  channel: string,
+  payload: string,
+  contentType: BusMessage['contentType'] = 'application/json',
+): BusMessage => ({
   id: `id-${Math.random().toString(36).slice(2)}`,
   channel,
   origin: 'r1',

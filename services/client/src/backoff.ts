@@ -10,7 +10,11 @@ export interface BackoffOptions {
   readonly maxMs: number;
 }
 
-export function fullJitter(attempt: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function fullJitter(
+  attempt: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const window = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * window);
 }

@@ -33,7 +33,13 @@ import {
 import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
 import { closeAction, fullJitter } from './backoff.js';
-import { CLIENT_DEFAULTS, type ClientEvents, type ClientOptions, type ClientState, type PublishOptions } from './options.js';
+import {
+  CLIENT_DEFAULTS,
+  type ClientEvents,
+  type ClientOptions,
+  type ClientState,
+  type PublishOptions,
+} from './options.js';
 import { FINAL_SUB_ERRORS, WsgwError, serverError } from './errors.js';
 import { OPEN, defaultWebSocket, type WebSocketLike } from './socket.js';
 import { expiresWithin, randomMessageId } from './ids.js';
@@ -84,7 +90,8 @@ const textEncoder = new TextEncoder();
 type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
 
 export class WsgwClient {
-  private readonly opts: Required<Omit<ClientOptions, 'token' | 'WebSocket'>> & Pick<ClientOptions, 'token' | 'WebSocket'>;
+  private readonly opts: Required<Omit<ClientOptions, 'token' | 'WebSocket'>> &
+    Pick<ClientOptions, 'token' | 'WebSocket'>;
   private ws: WebSocketLike | undefined;
   private stateValue: ClientState = 'idle';
   private readonly channels = new Map<string, Channel>();
@@ -107,7 +114,8 @@ export class WsgwClient {
 
   constructor(options: ClientOptions) {
     this.opts = { ...CLIENT_DEFAULTS, random: Math.random, ...options };
-    if (!/^wss?:\/\//.test(options.url)) throw new TypeError(`url must start with ws:// or wss:// (got ${options.url})`);
+    if (!/^wss?:\/\//.test(options.url))
+      throw new TypeError(`url must start with ws:// or wss:// (got ${options.url})`);
   }
 
   get state(): ClientState {
@@ -127,7 +135,8 @@ export class WsgwClient {
       try {
         fn(ev);
       } catch (err) {
-        if (event !== 'error') this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+        if (event !== 'error')
+          this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
       }
     }
   }
@@ -173,7 +182,8 @@ export class WsgwClient {
     const c = this.channels.get(ch);
     if (c === undefined) return;
     this.channels.delete(ch);
-    for (const w of c.waiters.splice(0)) w.reject(new WsgwError('unsubscribed', `unsubscribed from ${ch} before the ack`));
+    for (const w of c.waiters.splice(0))
+      w.reject(new WsgwError('unsubscribed', `unsubscribed from ${ch} before the ack`));
     if (this.stateValue === 'open') await this.request({ op: 'unsub', ch });
   }
 
@@ -187,16 +197,30 @@ export class WsgwClient {
    */
   publish(ch: string, data: unknown, options: PublishOptions = {}): Promise<void> {
     const binary = data instanceof Uint8Array;
-    if (binary && this.opts.protocol !== 'proto') return Promise.reject(new TypeError('binary payloads need protocol "proto"'));
+    if (binary && this.opts.protocol !== 'proto')
+      return Promise.reject(new TypeError('binary payloads need protocol "proto"'));
     const mid = options.messageId ?? randomMessageId();
-    if (!MESSAGE_ID.test(mid)) return Promise.reject(new TypeError('messageId must be 8-64 characters of A-Z a-z 0-9 _ -'));
+    if (!MESSAGE_ID.test(mid))
+      return Promise.reject(new TypeError('messageId must be 8-64 characters of A-Z a-z 0-9 _ -'));
     const payload = binary ? data : textEncoder.encode(JSON.stringify(data));
-    const op = { op: 'pub', ch, contentType: binary ? 'application/octet-stream' : 'application/json', payload, mid } as const;
+    const op = {
+      op: 'pub',
+      ch,
+      contentType: binary ? 'application/octet-stream' : 'application/json',
+      payload,
+      mid,
+    } as const;
     return new Promise((resolve, reject) => {
       const out: Outgoing = { op, resolve, reject };
       if (this.stateValue === 'open' && this.ws?.readyState === OPEN) return this.sendPublish(out);
       if (this.outbox.length >= this.opts.offlineQueueLimit) {
-        return reject(new WsgwError('offline_queue_full', `${this.opts.offlineQueueLimit} publishes already wait for the connection`, mid));
+        return reject(
+          new WsgwError(
+            'offline_queue_full',
+            `${this.opts.offlineQueueLimit} publishes already wait for the connection`,
+            mid,
+          ),
+        );
       }
       this.outbox.push(out);
     });
@@ -241,7 +265,9 @@ export class WsgwClient {
 
   /** open() reports its own failures; this keeps an unexpected one from going unhandled. */
   private startOpen(): void {
-    this.open().catch((err: unknown) => this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) }));
+    this.open().catch((err: unknown) =>
+      this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) }),
+    );
   }
 
   private async open(): Promise<void> {
@@ -249,7 +275,13 @@ export class WsgwClient {
     let url = this.opts.url;
     try {
       if (typeof this.opts.token === 'function') {
-        if (this.refreshToken || this.neverOpened || this.token === undefined || expiresWithin(this.token, 30_000)) this.token = await this.opts.token();
+        if (
+          this.refreshToken ||
+          this.neverOpened ||
+          this.token === undefined ||
+          expiresWithin(this.token, 30_000)
+        )
+          this.token = await this.opts.token();
       } else if (typeof this.opts.token === 'string') this.token = this.opts.token;
       this.refreshToken = false;
       this.neverOpened = true;
@@ -360,34 +392,41 @@ export class WsgwClient {
     const since = c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
     const recovering = since !== undefined;
     if (c) c.missed = 0;
-    return this.request({ op: 'sub', ch, since }).catch((err: unknown) => {
-      // A refusal that a retry cannot change (a token without the permission, a bad name) ends
-      // the subscription: it is not sent again on every reconnect.
-      if (err instanceof WsgwError && FINAL_SUB_ERRORS.has(err.code) && this.channels.get(ch) === c) {
-        this.channels.delete(ch);
-        throw new WsgwError(err.code, err.message, undefined, ch);
-      }
-      throw err;
-    }).then((ack) => {
-      const cur = this.channels.get(ch);
-      if (cur === undefined || ack.op !== 'ack') return;
-      cur.live = true;
-      if (ack.pos) {
-        // Start from the server's position for origins we have not heard from.
-        for (const [k, v] of Object.entries(idsOf(ack.pos))) if (cur.pos[k] === undefined) cur.pos[k] = v;
-        cur.sync = mergeSync(cur.sync, syncOf(ack.pos));
-      }
-      if (recovering) {
-        this.emit('resubscribed', { ch, recovered: ack.recovered === true, missed: cur.missed });
-        if (ack.recovered !== true) this.emit('gap', { ch });
-      }
-    });
+    return this.request({ op: 'sub', ch, since })
+      .catch((err: unknown) => {
+        // A refusal that a retry cannot change (a token without the permission, a bad name) ends
+        // the subscription: it is not sent again on every reconnect.
+        if (err instanceof WsgwError && FINAL_SUB_ERRORS.has(err.code) && this.channels.get(ch) === c) {
+          this.channels.delete(ch);
+          throw new WsgwError(err.code, err.message, undefined, ch);
+        }
+        throw err;
+      })
+      .then((ack) => {
+        const cur = this.channels.get(ch);
+        if (cur === undefined || ack.op !== 'ack') return;
+        cur.live = true;
+        if (ack.pos) {
+          // Start from the server's position for origins we have not heard from.
+          for (const [k, v] of Object.entries(idsOf(ack.pos))) if (cur.pos[k] === undefined) cur.pos[k] = v;
+          cur.sync = mergeSync(cur.sync, syncOf(ack.pos));
+        }
+        if (recovering) {
+          this.emit('resubscribed', { ch, recovered: ack.recovered === true, missed: cur.missed });
+          if (ack.recovered !== true) this.emit('gap', { ch });
+        }
+      });
   }
 
   /** Sends a request; `requeue` (publishes) runs instead of a rejection if the link drops first. */
-  private request(op: ClientOp, timeoutMs = this.opts.requestTimeoutMs, requeue?: () => void): Promise<ServerOp> {
+  private request(
+    op: ClientOp,
+    timeoutMs = this.opts.requestTimeoutMs,
+    requeue?: () => void,
+  ): Promise<ServerOp> {
     const ws = this.ws;
-    if (ws === undefined || ws.readyState !== OPEN) return Promise.reject(new WsgwError('disconnected', 'not connected'));
+    if (ws === undefined || ws.readyState !== OPEN)
+      return Promise.reject(new WsgwError('disconnected', 'not connected'));
     const id = this.nextId++;
     if (this.nextId > 0xffff_fff0) this.nextId = 1;
     return new Promise<ServerOp>((resolve, reject) => {
@@ -404,7 +443,10 @@ export class WsgwClient {
   private onFrame(data: unknown): void {
     let op: ServerOp;
     try {
-      op = typeof data === 'string' ? decodeServerJson(data) : decodeServerProto(new Uint8Array(data as ArrayBuffer));
+      op =
+        typeof data === 'string'
+          ? decodeServerJson(data)
+          : decodeServerProto(new Uint8Array(data as ArrayBuffer));
     } catch (err) {
       this.emit('error', { error: err as Error });
       return;
@@ -415,7 +457,8 @@ export class WsgwClient {
       case 'pong':
         this.awaitingPong = false;
         // Everything the pong's sync point covers was written before it: every live channel holds it.
-        if (op.sync !== undefined) for (const c of this.channels.values()) if (c.live) c.sync = mergeSync(c.sync, op.sync);
+        if (op.sync !== undefined)
+          for (const c of this.channels.values()) if (c.live) c.sync = mergeSync(c.sync, op.sync);
         return this.settle(op.id, op);
       case 'ack':
         return this.settle(op.id, op);
@@ -448,7 +491,8 @@ export class WsgwClient {
       for (const [origin, mid] of entries) c.pos[origin] = mid;
     }
     if (!c.live) c.missed++;
-    const data = op.contentType === 'application/json' ? JSON.parse(textDecoder.decode(op.payload)) : op.payload;
+    const data =
+      op.contentType === 'application/json' ? JSON.parse(textDecoder.decode(op.payload)) : op.payload;
     this.emit('message', { ch: op.ch, data, contentType: op.contentType, pos: op.pos });
   }
 
@@ -468,7 +512,7 @@ export class WsgwClient {
   private failAll(err: Error): void {
     this.failPending(err, true);
     for (const c of this.channels.values()) for (const w of c.waiters.splice(0)) w.reject(err);
-    for (const out of this.outbox.splice(0)) out.reject(new WsgwError((err as WsgwError).code ?? 'closed', err.message, out.op.mid));
+    for (const out of this.outbox.splice(0))
+      out.reject(new WsgwError((err as WsgwError).code ?? 'closed', err.message, out.op.mid));
   }
 }
-

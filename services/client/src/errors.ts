@@ -20,10 +20,14 @@ export class WsgwError extends Error {
 }
 
 /** Codes after which a subscription is dropped rather than renewed: the answer would not change. */
-export const FINAL_SUB_ERRORS: ReadonlySet<string> = new Set(['forbidden', 'bad_channel', 'bad_request', 'too_many_subscriptions']);
+export const FINAL_SUB_ERRORS: ReadonlySet<string> = new Set([
+  'forbidden',
+  'bad_channel',
+  'bad_request',
+  'too_many_subscriptions',
+]);
 
 /** An error frame as a WsgwError: a code a newer gateway added, this version does not know, reads `internal`. */
 export function serverError(code: string, message: string): WsgwError {
   return isErrorCode(code) ? new WsgwError(code, message) : new WsgwError('internal', `${code}: ${message}`);
 }
-

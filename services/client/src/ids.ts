@@ -6,7 +6,10 @@
 export function randomMessageId(): string {
   const b = new Uint8Array(16);
   globalThis.crypto.getRandomValues(b);
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...b))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /**
@@ -18,11 +21,15 @@ export function expiresWithin(token: string, ms: number): boolean {
   try {
     const part = token.split('.')[1];
     if (part === undefined) return false;
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
     const exp = (JSON.parse(json) as { exp?: unknown }).exp;
     return typeof exp === 'number' && exp * 1000 - Date.now() < ms;
   } catch {
     return false;
   }
 }
-

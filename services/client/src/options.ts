@@ -88,4 +88,3 @@ export interface PublishOptions {
    */
   readonly messageId?: string;
 }
-

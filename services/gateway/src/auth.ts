@@ -11,7 +11,13 @@
  * A token without `subscribe`/`publish` grants nothing. Anonymous connections (embedded mode only)
  * are granted everything.
  */
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  jwtVerify,
+  errors as joseErrors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { AuthSettings } from './config.js';
 import { ERRORS, statusOf } from '../../shared/src/errors.js';
 
@@ -24,14 +30,22 @@ export interface Grant {
   canPublish(ch: string): boolean;
 }
 
-const ALL: Grant = Object.freeze({ subject: undefined, expiresAt: undefined, canSubscribe: () => true, canPublish: () => true });
+const ALL: Grant = Object.freeze({
+  subject: undefined,
+  expiresAt: undefined,
+  canSubscribe: () => true,
+  canPublish: () => true,
+});
 
 /**
  * Why a token was refused; `status` is the HTTP status of the refused upgrade: 401 for the token
  * itself, 503 (retryable) when the keys to check it cannot be fetched.
  */
 export class AuthError extends Error {
-  constructor(readonly code: 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable', message: string = ERRORS[code].message) {
+  constructor(
+    readonly code: 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable',
+    message: string = ERRORS[code].message,
+  ) {
     super(message);
     this.name = 'AuthError';
   }
@@ -54,7 +68,12 @@ function remoteKeys(url: URL): JWTVerifyGetKey {
     try {
       return await jwks(header, token);
     } catch (err) {
-      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported) throw err;
+      if (
+        err instanceof joseErrors.JWKSNoMatchingKey ||
+        err instanceof joseErrors.JWKSMultipleMatchingKeys ||
+        err instanceof joseErrors.JOSENotSupported
+      )
+        throw err;
       throw new KeysUnavailable('key set unavailable', { cause: err });
     }
   };
@@ -67,7 +86,16 @@ export function compilePatterns(patterns: readonly string[]): (ch: string) => bo
   const exact = new Set(patterns.filter((p) => !p.includes('*')));
   const globs = patterns.filter((p) => p.includes('*'));
   const re = globs.length
-    ? new RegExp(`^(?:${globs.map((g) => g.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')).join('|')})$`)
+    ? new RegExp(
+        `^(?:${globs
+          .map((g) =>
+            g
+              .split('*')
+              .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+              .join('.*'),
+          )
+          .join('|')})$`,
+      )
     : undefined;
   return (ch) => exact.has(ch) || (re !== undefined && re.test(ch));
 }
@@ -100,7 +128,8 @@ export class Authenticator {
       if (this.settings.allowAnonymous) return ALL;
       throw new AuthError('token_missing', 'a token is required (?token= or Authorization: Bearer)');
     }
-    if (this.key === undefined) throw new AuthError('token_invalid', 'this gateway is not configured to verify tokens');
+    if (this.key === undefined)
+      throw new AuthError('token_invalid', 'this gateway is not configured to verify tokens');
     let payload: JWTPayload;
     try {
       const opts = {
@@ -108,18 +137,26 @@ export class Authenticator {
         audience: this.settings.audience,
         algorithms: this.key instanceof Uint8Array ? ['HS256'] : undefined,
       };
-      payload = (this.key instanceof Uint8Array ? await jwtVerify(token, this.key, opts) : await jwtVerify(token, this.key, opts)).payload;
+      payload = (
+        this.key instanceof Uint8Array
+          ? await jwtVerify(token, this.key, opts)
+          : await jwtVerify(token, this.key, opts)
+      ).payload;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new AuthError('token_expired', 'token has expired');
       // The cause (addresses, statuses) is for the log, never for the client.
-      if (err instanceof KeysUnavailable) throw new AuthError('auth_unavailable', 'token keys cannot be fetched right now; retry');
+      if (err instanceof KeysUnavailable)
+        throw new AuthError('auth_unavailable', 'token keys cannot be fetched right now; retry');
       throw new AuthError('token_invalid', `token is not valid: ${(err as Error).message}`);
     }
     // A token without exp would be good forever, and so would a stolen one.
     if (typeof payload.exp !== 'number') throw new AuthError('token_invalid', 'token must carry exp');
     const maxS = this.settings.maxLifetimeS;
     if (maxS > 0 && payload.exp * 1000 - Date.now() > maxS * 1000) {
-      throw new AuthError('token_invalid', `token expires more than ${maxS} s from now (WSGW_JWT_MAX_LIFETIME_S)`);
+      throw new AuthError(
+        'token_invalid',
+        `token expires more than ${maxS} s from now (WSGW_JWT_MAX_LIFETIME_S)`,
+      );
     }
     const subscribe = compilePatterns(patternsClaim(payload, 'subscribe'));
     const publish = compilePatterns(patternsClaim(payload, 'publish'));
@@ -140,7 +177,8 @@ export class Authenticator {
 export function tokenFrom(target: string | undefined, authorization: string | undefined): string | undefined {
   const q = queryOf(target).get('token');
   if (q) return q;
-  if (authorization && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim() || undefined;
+  if (authorization && /^Bearer\s+/i.test(authorization))
+    return authorization.replace(/^Bearer\s+/i, '').trim() || undefined;
   return undefined;
 }
 

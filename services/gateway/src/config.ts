@@ -7,9 +7,23 @@ import { hostname, totalmem } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TOPIC_PREFIX, ENV, PUBLISH_DEADLINE_MS, TIMING_DEFAULTS } from '../../shared/src/constants.js';
+import {
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  PUBLISH_DEADLINE_MS,
+  TIMING_DEFAULTS,
+} from '../../shared/src/constants.js';
 import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
-import { BROKER_ADDRESS, BROKER_ADDRESS_RULE, REGION_NAME, REGION_NAME_RULE, TOPIC_PREFIX, TOPIC_PREFIX_RULE } from '../../shared/src/names.js';
+import {
+  BROKER_ADDRESS,
+  BROKER_ADDRESS_RULE,
+  REGION_NAME,
+  REGION_NAME_RULE,
+  TOPIC_PREFIX,
+  TOPIC_PREFIX_RULE,
+} from '../../shared/src/names.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
 
 export interface GatewayConfig {
@@ -135,7 +149,11 @@ export interface Timing {
 
 /** A configuration error: `variable` names the setting at fault. */
 export class ConfigError extends Error {
-  constructor(readonly variable: string, readonly expected: string, readonly got: string | undefined) {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly got: string | undefined,
+  ) {
     super(`${variable} ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
     this.name = 'ConfigError';
   }
@@ -152,12 +170,23 @@ const MSG_FRAME_OVERHEAD_BYTES = 512;
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
 
 /** Reads one variable through a schema, turning failure into a {@link ConfigError}. */
 function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string, fallback: T): T;
 function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string): T | undefined;
-function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string, fallback?: T): T | undefined {
+function read<T>(
+  env: Env,
+  name: string,
+  schema: z.ZodType<T, string>,
+  expected: string,
+  fallback?: T,
+): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const r = schema.safeParse(raw);
@@ -172,7 +201,8 @@ const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 /** An ACM certificate ARN; the first group is its region. */
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * Every setting that has a fixed default, by variable, in one place: `loadConfig` reads its
@@ -220,16 +250,37 @@ export const DEFAULTS = Object.freeze({
 /** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const production = env.NODE_ENV === 'production';
-  const region = read(env, ENV.region, z.string().regex(REGION_NAME), `must be ${REGION_NAME_RULE}`, DEFAULTS[ENV.region]);
+  const region = read(
+    env,
+    ENV.region,
+    z.string().regex(REGION_NAME),
+    `must be ${REGION_NAME_RULE}`,
+    DEFAULTS[ENV.region],
+  );
 
-  const brokers = read(env, ENV.kafkaBrokers, list.pipe(z.array(z.string().regex(BROKER_ADDRESS)).min(1)), `must be a comma-separated list of ${BROKER_ADDRESS_RULE}`);
-  const kafkaAuth = read(env, ENV.kafkaAuth, z.enum(['none', 'msk-iam']), 'must be "none" or "msk-iam"', DEFAULTS[ENV.kafkaAuth]);
+  const brokers = read(
+    env,
+    ENV.kafkaBrokers,
+    list.pipe(z.array(z.string().regex(BROKER_ADDRESS)).min(1)),
+    `must be a comma-separated list of ${BROKER_ADDRESS_RULE}`,
+  );
+  const kafkaAuth = read(
+    env,
+    ENV.kafkaAuth,
+    z.enum(['none', 'msk-iam']),
+    'must be "none" or "msk-iam"',
+    DEFAULTS[ENV.kafkaAuth],
+  );
   if (kafkaAuth === 'msk-iam' && !brokers) {
     throw new ConfigError(ENV.kafkaAuth, `needs ${ENV.kafkaBrokers} to be set`, kafkaAuth);
   }
   const awsRegion = env[ENV.awsRegion] || undefined;
   if (kafkaAuth === 'msk-iam' && !awsRegion) {
-    throw new ConfigError(ENV.awsRegion, `must be set when ${ENV.kafkaAuth}=msk-iam (it signs the IAM tokens)`, undefined);
+    throw new ConfigError(
+      ENV.awsRegion,
+      `must be set when ${ENV.kafkaAuth}=msk-iam (it signs the IAM tokens)`,
+      undefined,
+    );
   }
   const kafka: KafkaSettings | undefined = brokers
     ? {
@@ -237,7 +288,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         auth: kafkaAuth,
         // MSK IAM only exists over TLS, so it implies TLS.
         tls: read(env, ENV.kafkaTls, bool, 'must be true or false', kafkaAuth === 'msk-iam'),
-        topicPrefix: read(env, ENV.kafkaTopicPrefix, z.string().regex(TOPIC_PREFIX), `must be ${TOPIC_PREFIX_RULE}`, DEFAULTS[ENV.kafkaTopicPrefix]),
+        topicPrefix: read(
+          env,
+          ENV.kafkaTopicPrefix,
+          z.string().regex(TOPIC_PREFIX),
+          `must be ${TOPIC_PREFIX_RULE}`,
+          DEFAULTS[ENV.kafkaTopicPrefix],
+        ),
         awsRegion,
         remotes: readRemotes(env, region),
         rack: readRack(env),
@@ -245,11 +302,20 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     : undefined;
   if (!kafka) {
     for (const name of [ENV.kafkaRack, ENV.kafkaRackMap]) {
-      if (env[name]) throw new ConfigError(name, `needs ${ENV.kafkaBrokers} to be set (racks are a Kafka setting)`, env[name]);
+      if (env[name])
+        throw new ConfigError(
+          name,
+          `needs ${ENV.kafkaBrokers} to be set (racks are a Kafka setting)`,
+          env[name],
+        );
     }
   }
   if (kafka?.auth === 'msk-iam' && !kafka.tls) {
-    throw new ConfigError(ENV.kafkaTls, 'cannot be false with msk-iam (MSK IAM requires TLS)', env[ENV.kafkaTls]);
+    throw new ConfigError(
+      ENV.kafkaTls,
+      'cannot be false with msk-iam (MSK IAM requires TLS)',
+      env[ENV.kafkaTls],
+    );
   }
 
   const jwtSecret = env[ENV.jwtSecret] || undefined;
@@ -262,12 +328,26 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   }
   const embedded = kafka === undefined;
   const hasAuth = jwtSecret !== undefined || jwksUrl !== undefined;
-  const allowAnonymous = read(env, ENV.allowAnonymous, bool, 'must be true or false', embedded && !production && !hasAuth);
+  const allowAnonymous = read(
+    env,
+    ENV.allowAnonymous,
+    bool,
+    'must be true or false',
+    embedded && !production && !hasAuth,
+  );
   if (allowAnonymous && production) {
-    throw new ConfigError(ENV.allowAnonymous, 'cannot be true with NODE_ENV=production', env[ENV.allowAnonymous]);
+    throw new ConfigError(
+      ENV.allowAnonymous,
+      'cannot be true with NODE_ENV=production',
+      env[ENV.allowAnonymous],
+    );
   }
   if (allowAnonymous && !embedded) {
-    throw new ConfigError(ENV.allowAnonymous, `can only be true in embedded mode (without ${ENV.kafkaBrokers})`, env[ENV.allowAnonymous]);
+    throw new ConfigError(
+      ENV.allowAnonymous,
+      `can only be true in embedded mode (without ${ENV.kafkaBrokers})`,
+      env[ENV.allowAnonymous],
+    );
   }
   if (production && !hasAuth) {
     throw new ConfigError(ENV.jwtSecret, `or ${ENV.jwksUrl} must be set with NODE_ENV=production`, undefined);
@@ -278,17 +358,34 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     throw new ConfigError(ENV.publishKey, 'must be at least 16 characters', '<redacted>');
   }
 
-  const allowedOrigins = read(env, ENV.allowedOrigins, list.pipe(z.array(z.string().regex(ORIGIN)).min(1)), 'must be a comma-separated list of origins such as https://app.example.com or https://*.example.com');
+  const allowedOrigins = read(
+    env,
+    ENV.allowedOrigins,
+    list.pipe(z.array(z.string().regex(ORIGIN)).min(1)),
+    'must be a comma-separated list of origins such as https://app.example.com or https://*.example.com',
+  );
 
   const timing: Timing = {
     pingIntervalMs: intIn(env, ENV.pingIntervalMs, 1_000, 600_000, DEFAULTS[ENV.pingIntervalMs]),
-    pingSkipActive: read(env, ENV.pingSkipActive, bool, 'must be true or false', DEFAULTS[ENV.pingSkipActive]),
+    pingSkipActive: read(
+      env,
+      ENV.pingSkipActive,
+      bool,
+      'must be true or false',
+      DEFAULTS[ENV.pingSkipActive],
+    ),
     idleTimeoutMs: intIn(env, ENV.idleTimeoutMs, 0, 86_400_000, DEFAULTS[ENV.idleTimeoutMs]),
     drainDelayMs: intIn(env, ENV.drainDelayMs, 0, 300_000, DEFAULTS[ENV.drainDelayMs]),
     drainWindowMs: intIn(env, ENV.drainWindowMs, 0, 300_000, DEFAULTS[ENV.drainWindowMs]),
     drainDeadlineMs: intIn(env, ENV.drainDeadlineMs, 1_000, 600_000, DEFAULTS[ENV.drainDeadlineMs]),
     emfIntervalMs: intIn(env, ENV.emfIntervalMs, 1_000, 60_000, DEFAULTS[ENV.emfIntervalMs]),
-    readyProbeIntervalMs: intIn(env, ENV.readyProbeIntervalMs, 100, 60_000, DEFAULTS[ENV.readyProbeIntervalMs]),
+    readyProbeIntervalMs: intIn(
+      env,
+      ENV.readyProbeIntervalMs,
+      100,
+      60_000,
+      DEFAULTS[ENV.readyProbeIntervalMs],
+    ),
     publishTimeoutMs: intIn(env, ENV.publishTimeoutMs, 100, 120_000, DEFAULTS[ENV.publishTimeoutMs]),
   };
   if (timing.drainDelayMs + timing.drainWindowMs >= timing.drainDeadlineMs) {
@@ -299,7 +396,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     );
   }
   if (timing.idleTimeoutMs !== 0 && timing.idleTimeoutMs < timing.pingIntervalMs) {
-    throw new ConfigError(ENV.idleTimeoutMs, `must be 0 (off) or at least ${ENV.pingIntervalMs} (${timing.pingIntervalMs})`, String(timing.idleTimeoutMs));
+    throw new ConfigError(
+      ENV.idleTimeoutMs,
+      `must be 0 (off) or at least ${ENV.pingIntervalMs} (${timing.pingIntervalMs})`,
+      String(timing.idleTimeoutMs),
+    );
   }
 
   const limits: Limits = {
@@ -309,7 +410,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rateLimitStrikes: intIn(env, ENV.rateLimitStrikes, 1, 1_000_000, DEFAULTS[ENV.rateLimitStrikes]),
     maxSubscriptions: intIn(env, ENV.maxSubscriptions, 1, 100_000, DEFAULTS[ENV.maxSubscriptions]),
     maxConnections: intIn(env, ENV.maxConnections, 1, 10_000_000, DEFAULTS[ENV.maxConnections]),
-    maxBufferedBytes: intIn(env, ENV.maxBufferedBytes, 1024, 1024 * 1024 * 1024, DEFAULTS[ENV.maxBufferedBytes]),
+    maxBufferedBytes: intIn(
+      env,
+      ENV.maxBufferedBytes,
+      1024,
+      1024 * 1024 * 1024,
+      DEFAULTS[ENV.maxBufferedBytes],
+    ),
   };
 
   // The largest frame a subscriber can be sent: a binary payload of the largest size reaches JSON
@@ -332,27 +439,81 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     skewMs: intIn(env, ENV.recoverySkewMs, 0, 600_000, DEFAULTS[ENV.recoverySkewMs]),
     warmMs: intIn(env, ENV.historyWarmMs, 0, 3_600_000, DEFAULTS[ENV.historyWarmMs]),
   };
-  const fraction = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(1));
+  const fraction = z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform(Number)
+    .pipe(z.number().min(0).max(1));
   const rebalance: RebalanceSettings = {
     intervalMs: intIn(env, ENV.rebalanceIntervalMs, 0, 600_000, DEFAULTS[ENV.rebalanceIntervalMs]),
-    threshold: read(env, ENV.rebalanceThreshold, fraction, 'must be a number from 0 to 1 (0.2 = 20% above average)', DEFAULTS[ENV.rebalanceThreshold]),
-    rate: read(env, ENV.rebalanceRate, fraction, 'must be a number from 0 to 1 (fraction of connections per second)', DEFAULTS[ENV.rebalanceRate]),
+    threshold: read(
+      env,
+      ENV.rebalanceThreshold,
+      fraction,
+      'must be a number from 0 to 1 (0.2 = 20% above average)',
+      DEFAULTS[ENV.rebalanceThreshold],
+    ),
+    rate: read(
+      env,
+      ENV.rebalanceRate,
+      fraction,
+      'must be a number from 0 to 1 (fraction of connections per second)',
+      DEFAULTS[ENV.rebalanceRate],
+    ),
   };
 
-  const fixedNodeId = read(env, ENV.nodeId, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  const fixedNodeId = read(
+    env,
+    ENV.nodeId,
+    z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+    'must be 1-64 characters of A-Z a-z 0-9 . _ -',
+  );
   const nodeId = fixedNodeId ?? defaultNodeId();
 
   const port = read(env, ENV.port, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.port]);
-  const arn = read(env, ENV.tlsAcmCertificateArn, z.string().regex(ACM_ARN), 'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)');
+  const arn = read(
+    env,
+    ENV.tlsAcmCertificateArn,
+    z.string().regex(ACM_ARN),
+    'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+  );
   const tls: TlsSettings | undefined =
-    arn === undefined ? undefined : { acmCertificateArn: arn, region: ACM_ARN.exec(arn)![1]!, refreshMs: intIn(env, ENV.tlsRefreshMs, 1_000, 86_400_000, DEFAULTS[ENV.tlsRefreshMs]) };
-  const httpRedirectPort = read(env, ENV.httpRedirectPort, int(0, 65_535), 'must be an integer from 0 to 65535');
+    arn === undefined
+      ? undefined
+      : {
+          acmCertificateArn: arn,
+          region: ACM_ARN.exec(arn)![1]!,
+          refreshMs: intIn(env, ENV.tlsRefreshMs, 1_000, 86_400_000, DEFAULTS[ENV.tlsRefreshMs]),
+        };
+  const httpRedirectPort = read(
+    env,
+    ENV.httpRedirectPort,
+    int(0, 65_535),
+    'must be an integer from 0 to 65535',
+  );
   if (httpRedirectPort !== undefined && tls === undefined) {
-    throw new ConfigError(ENV.httpRedirectPort, `needs ${ENV.tlsAcmCertificateArn}: without TLS in the task, the load balancer redirects`, String(httpRedirectPort));
+    throw new ConfigError(
+      ENV.httpRedirectPort,
+      `needs ${ENV.tlsAcmCertificateArn}: without TLS in the task, the load balancer redirects`,
+      String(httpRedirectPort),
+    );
   }
-  if (httpRedirectPort !== undefined && httpRedirectPort !== 0 && httpRedirectPort === port) throw new ConfigError(ENV.httpRedirectPort, `must differ from ${ENV.port}`, String(httpRedirectPort));
-  const metricsPort = read(env, ENV.metricsPort, int(0, 65_535), 'must be an integer from 0 to 65535', DEFAULTS[ENV.metricsPort]);
-  if (metricsPort !== 0 && metricsPort === port) throw new ConfigError(ENV.metricsPort, `must differ from ${ENV.port}: metrics are never served on the public port`, String(metricsPort));
+  if (httpRedirectPort !== undefined && httpRedirectPort !== 0 && httpRedirectPort === port)
+    throw new ConfigError(ENV.httpRedirectPort, `must differ from ${ENV.port}`, String(httpRedirectPort));
+  const metricsPort = read(
+    env,
+    ENV.metricsPort,
+    int(0, 65_535),
+    'must be an integer from 0 to 65535',
+    DEFAULTS[ENV.metricsPort],
+  );
+  if (metricsPort !== 0 && metricsPort === port)
+    throw new ConfigError(
+      ENV.metricsPort,
+      `must differ from ${ENV.port}: metrics are never served on the public port`,
+      String(metricsPort),
+    );
 
   return Object.freeze({
     port,
@@ -360,12 +521,31 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     demoPage: read(env, ENV.demoPage, bool, 'must be true or false', embedded),
     tls,
     httpRedirectPort,
-    host: read(env, ENV.host, z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)), 'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)', DEFAULTS[ENV.host]),
+    host: read(
+      env,
+      ENV.host,
+      z.string().refine((h) => isIP(h) !== 0 || HOSTNAME.test(h)),
+      'must be an IP address or a host name (e.g. 0.0.0.0, ::, localhost)',
+      DEFAULTS[ENV.host],
+    ),
     region,
     nodeId,
-    messageIdPrefix: fixedNodeId === undefined ? nodeId : `${nodeId}.${randomBytes(4).readUInt32BE(0).toString(36)}`,
-    serviceName: read(env, ENV.serviceName, z.string().regex(/^[A-Za-z0-9._-]{1,255}$/), 'must be 1-255 characters of A-Z a-z 0-9 . _ -', DEFAULTS[ENV.serviceName]),
-    logLevel: read(env, ENV.logLevel, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'must be one of fatal, error, warn, info, debug, trace, silent', DEFAULTS[ENV.logLevel]),
+    messageIdPrefix:
+      fixedNodeId === undefined ? nodeId : `${nodeId}.${randomBytes(4).readUInt32BE(0).toString(36)}`,
+    serviceName: read(
+      env,
+      ENV.serviceName,
+      z.string().regex(/^[A-Za-z0-9._-]{1,255}$/),
+      'must be 1-255 characters of A-Z a-z 0-9 . _ -',
+      DEFAULTS[ENV.serviceName],
+    ),
+    logLevel: read(
+      env,
+      ENV.logLevel,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      'must be one of fatal, error, warn, info, debug, trace, silent',
+      DEFAULTS[ENV.logLevel],
+    ),
     production,
     kafka,
     auth: {
@@ -386,10 +566,16 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
 }
 
 function readRack(env: Env): RackSetting | undefined {
-  const fixed = read(env, ENV.kafkaRack, z.string().regex(RACK_NAME), 'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)');
+  const fixed = read(
+    env,
+    ENV.kafkaRack,
+    z.string().regex(RACK_NAME),
+    'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)',
+  );
   const raw = env[ENV.kafkaRackMap];
   if (!raw) return fixed === undefined ? undefined : { kind: 'fixed', rack: fixed };
-  if (fixed !== undefined) throw new ConfigError(ENV.kafkaRackMap, `cannot be combined with ${ENV.kafkaRack}; set one of them`, raw);
+  if (fixed !== undefined)
+    throw new ConfigError(ENV.kafkaRackMap, `cannot be combined with ${ENV.kafkaRack}; set one of them`, raw);
   try {
     return { kind: 'by-zone', racks: parseRackMap(raw) };
   } catch (err) {
@@ -404,10 +590,18 @@ function readRemotes(env: Env, ownRegion: string): RemoteCluster[] {
   try {
     remotes = parseRemoteBrokers(raw);
   } catch (err) {
-    throw new ConfigError(ENV.kafkaRemoteBrokers, `must be region=host:port,...;region=... (${(err as Error).message})`, raw);
+    throw new ConfigError(
+      ENV.kafkaRemoteBrokers,
+      `must be region=host:port,...;region=... (${(err as Error).message})`,
+      raw,
+    );
   }
   if (remotes.some((r) => r.region === ownRegion)) {
-    throw new ConfigError(ENV.kafkaRemoteBrokers, `must not list this gateway's own region ${ownRegion}`, raw);
+    throw new ConfigError(
+      ENV.kafkaRemoteBrokers,
+      `must not list this gateway's own region ${ownRegion}`,
+      raw,
+    );
   }
   return remotes;
 }
@@ -439,6 +633,9 @@ function isHttpUrl(u: string): boolean {
 
 function defaultNodeId(): string {
   // Hostname for humans, random suffix so that a restarted task never reuses a node id.
-  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'node';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '')
+      .slice(0, 40) || 'node';
   return `${host}-${randomBytes(3).toString('hex')}`;
 }

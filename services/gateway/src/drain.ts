@@ -19,7 +19,12 @@ export interface DrainStep {
  * Plans when to close `connections` connections over `windowMs`: roughly one batch per
  * `tickMs`, equal shares, each step's time jittered within its slot.
  */
-export function planDrain(connections: number, windowMs: number, tickMs = 250, random: () => number = Math.random): DrainStep[] {
+export function planDrain(
+  connections: number,
+  windowMs: number,
+  tickMs = 250,
+  random: () => number = Math.random,
+): DrainStep[] {
   if (connections <= 0) return [];
   const slots = Math.max(1, Math.min(connections, Math.floor(windowMs / tickMs)));
   const slotMs = windowMs / slots;

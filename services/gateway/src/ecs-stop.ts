@@ -40,7 +40,10 @@ export function watchEcsStop(opts: EcsStopWatcherOptions): () => void {
       busy = false;
     }
   };
-  const timer = setInterval(() => void poll().catch((err: unknown) => opts.onError?.(err)), opts.intervalMs ?? 2_000);
+  const timer = setInterval(
+    () => void poll().catch((err: unknown) => opts.onError?.(err)),
+    opts.intervalMs ?? 2_000,
+  );
   timer.unref();
   const stop = () => clearInterval(timer);
   return stop;

@@ -7,7 +7,12 @@
  */
 import { EMF } from '../../shared/src/constants.js';
 
-export function emfLine(serviceName: string, activeConnections: number, extra: Record<string, string | number> = {}, now = Date.now()): string {
+export function emfLine(
+  serviceName: string,
+  activeConnections: number,
+  extra: Record<string, string | number> = {},
+  now = Date.now(),
+): string {
   return JSON.stringify({
     _aws: {
       Timestamp: now,

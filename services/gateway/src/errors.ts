@@ -6,7 +6,9 @@ import { BusError } from './bus/bus.js';
  * bus included), undefined when `err` is not a bus error. The codes themselves, with their messages
  * and HTTP statuses, are in services/shared/src/errors.ts.
  */
-export function busFailureCode(err: unknown): 'bus_rejected' | 'bus_uncertain' | 'bus_unavailable' | undefined {
+export function busFailureCode(
+  err: unknown,
+): 'bus_rejected' | 'bus_uncertain' | 'bus_unavailable' | undefined {
   if (!(err instanceof BusError)) return undefined;
   return err.code === 'bus_rejected' || err.code === 'bus_uncertain' ? err.code : 'bus_unavailable';
 }

@@ -75,7 +75,11 @@ export class Gateway {
     this.log = deps.logger;
     this.emfSink = deps.emfSink ?? ((line) => process.stdout.write(line + '\n'));
     this.metrics = new GatewayMetrics(
-      { connections: () => this.sessions.size, subscriptions: () => this.hub.subscriptions, channels: () => this.hub.channelCount },
+      {
+        connections: () => this.sessions.size,
+        subscriptions: () => this.hub.subscriptions,
+        channels: () => this.hub.channelCount,
+      },
       deps.registry,
     );
     this.history = new History(config.history);
@@ -107,13 +111,22 @@ export class Gateway {
       // Without a certificate until the first export: start() loads it before listening.
       const server = createTlsServer({ minVersion: 'TLSv1.2' }, handler);
       this.server = server;
-      this.certificate = new CertificateKeeper(acmCertificate(config.tls.acmCertificateArn, config.tls.region), (ctx) => server.setSecureContext(ctx), config.tls.refreshMs, this.log, this.metrics.registry);
-      if (config.httpRedirectPort !== undefined) this.redirectServer = createServer(this.contained(redirectToHttps));
+      this.certificate = new CertificateKeeper(
+        acmCertificate(config.tls.acmCertificateArn, config.tls.region),
+        (ctx) => server.setSecureContext(ctx),
+        config.tls.refreshMs,
+        this.log,
+        this.metrics.registry,
+      );
+      if (config.httpRedirectPort !== undefined)
+        this.redirectServer = createServer(this.contained(redirectToHttps));
     } else {
       this.server = createServer(handler);
     }
     this.server.on('upgrade', upgrader.onUpgrade);
-    this.metricsServer = createServer(this.contained((req, res) => handleMetrics(this.metrics.registry, req, res)));
+    this.metricsServer = createServer(
+      this.contained((req, res) => handleMetrics(this.metrics.registry, req, res)),
+    );
     // Long-lived sockets: no request timeout on upgraded connections; HTTP keep-alive as usual.
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
@@ -128,12 +141,15 @@ export class Gateway {
     demoPage: () => this.config.demoPage,
   };
 
-  private contained(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
+  private contained(
+    handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  ): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
       handler(req, res).catch((err: unknown) => {
         this.metrics.internalErrors.inc({ where: 'http' });
         this.log.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
+        if (!res.headersSent)
+          res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
         else res.destroy();
       });
     };
@@ -157,7 +173,9 @@ export class Gateway {
    * and the history reaches back far enough for clients arriving from other tasks to recover.
    */
   get ready(): boolean {
-    return this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok && this.warm;
+    return (
+      this.stateValue === 'running' && this.busReady && this.lastProbeOk && this.bus.health().ok && this.warm
+    );
   }
 
   /**
@@ -207,7 +225,8 @@ export class Gateway {
     await this.certificate?.start(() => this.stateValue === 'stopped');
     try {
       await listen(this.server, this.config.port, this.config.host);
-      if (this.redirectServer) await listen(this.redirectServer, this.config.httpRedirectPort!, this.config.host);
+      if (this.redirectServer)
+        await listen(this.redirectServer, this.config.httpRedirectPort!, this.config.host);
     } catch (err) {
       await Promise.all([this.server, this.metricsServer].map((s) => new Promise((r) => s.close(r))));
       throw err;
@@ -224,7 +243,14 @@ export class Gateway {
       .catch((err: unknown) => this.log.error({ err }, 'history warm-up failed'));
     const t = this.config.timing;
     this.every(t.pingIntervalMs, () => this.sessions.sweep());
-    this.every(t.emfIntervalMs, () => this.emfSink(emfLine(this.config.serviceName, this.sessions.size, { region: this.config.region, node: this.config.nodeId })));
+    this.every(t.emfIntervalMs, () =>
+      this.emfSink(
+        emfLine(this.config.serviceName, this.sessions.size, {
+          region: this.config.region,
+          node: this.config.nodeId,
+        }),
+      ),
+    );
     this.every(t.readyProbeIntervalMs, () => this.probeLater());
     // Age eviction must happen even when no traffic arrives to trigger it.
     this.every(10_000, () => {
@@ -240,7 +266,16 @@ export class Gateway {
         last = now;
       });
     }
-    this.log.info({ port: this.port, metricsPort: this.metricsPort, region: this.config.region, node: this.config.nodeId, bus: this.config.kafka ? 'kafka' : 'memory' }, 'gateway listening');
+    this.log.info(
+      {
+        port: this.port,
+        metricsPort: this.metricsPort,
+        region: this.config.region,
+        node: this.config.nodeId,
+        bus: this.config.kafka ? 'kafka' : 'memory',
+      },
+      'gateway listening',
+    );
   }
 
   private startBus(attempt: number): void {
@@ -253,7 +288,8 @@ export class Gateway {
       (err: unknown) => {
         const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
         this.log.error({ err, retryInMs: Math.round(delay) }, 'bus failed to start');
-        if (this.stateValue === 'running') this.busStartAttempt = setTimeout(() => this.startBus(attempt + 1), delay);
+        if (this.stateValue === 'running')
+          this.busStartAttempt = setTimeout(() => this.startBus(attempt + 1), delay);
       },
     );
   }
@@ -302,12 +338,19 @@ export class Gateway {
     const { drainWindowMs, drainDeadlineMs } = this.config.timing;
     const started = Date.now();
     this.stateValue = 'draining';
-    this.log.info({ connections: this.sessions.size, drainDelayMs, drainWindowMs }, 'draining: readiness off, upgrades refused');
-    const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), drainDeadlineMs - 1_000).unref());
+    this.log.info(
+      { connections: this.sessions.size, drainDelayMs, drainWindowMs },
+      'draining: readiness off, upgrades refused',
+    );
+    const deadline = new Promise<'deadline'>((resolve) =>
+      setTimeout(() => resolve('deadline'), drainDeadlineMs - 1_000).unref(),
+    );
     const gentle = (async () => {
       await sleep(drainDelayMs);
       this.log.info({ connections: this.sessions.size }, 'draining: closing connections');
-      await closeSpread(this.sessions.list(), drainWindowMs, (c) => this.sessions.close(c, CLOSE_CODES.goingAway, 'server draining'));
+      await closeSpread(this.sessions.list(), drainWindowMs, (c) =>
+        this.sessions.close(c, CLOSE_CODES.goingAway, 'server draining'),
+      );
       while (this.sessions.size > 0) await sleep(50);
       return 'done' as const;
     })();

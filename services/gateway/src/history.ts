@@ -69,7 +69,11 @@ interface ChannelLog {
 export type Recovery =
   | { readonly recovered: true; readonly messages: readonly BusMessage[] }
   /** `origin`: the first origin that could not be vouched for, and why. */
-  | { readonly recovered: false; readonly origin: string; readonly reason: 'no_sync_point' | 'not_read_yet' | 'evicted' };
+  | {
+      readonly recovered: false;
+      readonly origin: string;
+      readonly reason: 'no_sync_point' | 'not_read_yet' | 'evicted';
+    };
 
 /** The bytes an entry holding a decoded message is counted at. */
 function decodedCost(m: BusMessage): number {
@@ -92,7 +96,10 @@ export class History {
   /** Origin strings, one copy each. */
   private readonly origins = new Map<string, string>();
 
-  constructor(private readonly opts: HistoryOptions, now: number = Date.now()) {
+  constructor(
+    private readonly opts: HistoryOptions,
+    now: number = Date.now(),
+  ) {
     this.base = now;
   }
 
@@ -119,7 +126,10 @@ export class History {
     // A decoded payload may be a view into a whole Kafka fetch response; keeping the view would
     // pin that buffer for as long as the entry lives, far beyond what the byte bound counts.
     const p = msg.payload;
-    const kept = p.buffer.byteLength > p.byteLength * 2 + 64 ? { ...msg, payload: Uint8Array.prototype.slice.call(p) } : msg;
+    const kept =
+      p.buffer.byteLength > p.byteLength * 2 + 64
+        ? { ...msg, payload: Uint8Array.prototype.slice.call(p) }
+        : msg;
     this.push(msg.channel, msg.origin, kept, decodedCost(msg), now, stamp);
   }
 
@@ -130,7 +140,14 @@ export class History {
    * as any copy in them.)
    */
   addRaw(channel: string, origin: string, value: Uint8Array, stamp: number, now: number = Date.now()): void {
-    this.push(channel, origin, Uint8Array.prototype.slice.call(value), COST.raw + value.byteLength, now, stamp);
+    this.push(
+      channel,
+      origin,
+      Uint8Array.prototype.slice.call(value),
+      COST.raw + value.byteLength,
+      now,
+      stamp,
+    );
   }
 
   private intern(origin: string): string {
@@ -142,14 +159,29 @@ export class History {
     return o;
   }
 
-  private push(channel: string, origin: string, value: BusMessage | Uint8Array, bytes: number, now: number, stamp: number): void {
+  private push(
+    channel: string,
+    origin: string,
+    value: BusMessage | Uint8Array,
+    bytes: number,
+    now: number,
+    stamp: number,
+  ): void {
     let log = this.channels.get(channel);
     if (log === undefined) {
       log = { channel, entries: [], head: 0, floors: undefined };
       this.channels.set(channel, log);
       this.bytes += COST.channel + channel.length;
     }
-    const e: Entry = { log, origin: this.intern(origin), value, bytes, at: now - this.base, stamp: stamp - this.base, evicted: false };
+    const e: Entry = {
+      log,
+      origin: this.intern(origin),
+      value,
+      bytes,
+      at: now - this.base,
+      stamp: stamp - this.base,
+      evicted: false,
+    };
     log.entries.push(e);
     this.fifo.push(e);
     this.bytes += bytes;
@@ -190,7 +222,10 @@ export class History {
     while (log.head < log.entries.length && log.entries[log.head]!.evicted) log.head++;
     if (log.head === log.entries.length) {
       // An empty log matters only while one of its floors is above the origin's global floor.
-      if (log.floors === undefined || [...log.floors].every(([o, f]) => f <= (this.globalFloors.get(o) ?? -Infinity))) {
+      if (
+        log.floors === undefined ||
+        [...log.floors].every(([o, f]) => f <= (this.globalFloors.get(o) ?? -Infinity))
+      ) {
         this.channels.delete(log.channel);
         this.bytes -= COST.channel + log.channel.length;
       } else {
@@ -231,7 +266,9 @@ export class History {
     const sync = syncOf(since);
     const log = this.channels.get(channel);
     const live: Entry[] = [];
-    if (log !== undefined) for (let i = log.head; i < log.entries.length; i++) if (!log.entries[i]!.evicted) live.push(log.entries[i]!);
+    if (log !== undefined)
+      for (let i = log.head; i < log.entries.length; i++)
+        if (!log.entries[i]!.evicted) live.push(log.entries[i]!);
 
     // Per origin, where the client's missed messages start: after an index, or after a stamp.
     const afterIndex = new Map<string, number>();
@@ -255,7 +292,10 @@ export class History {
       const w = syncFor(sync, origin) - this.base;
       const cov = this.coverage.get(origin) ?? this.defaultCoverage;
       if (cov === undefined || cov - 1 > w) return { recovered: false, origin, reason: 'not_read_yet' };
-      const floor = Math.max(this.globalFloors.get(origin) ?? -Infinity, log?.floors?.get(origin) ?? -Infinity);
+      const floor = Math.max(
+        this.globalFloors.get(origin) ?? -Infinity,
+        log?.floors?.get(origin) ?? -Infinity,
+      );
       if (floor > w) return { recovered: false, origin, reason: 'evicted' };
       afterStamp.set(origin, w);
     }
@@ -279,7 +319,8 @@ export class History {
     try {
       const m = decodeEnvelope(e.value);
       // The origin travels twice: in the topic the record was read from, and in the envelope.
-      if (m.origin !== e.origin || m.channel !== e.log.channel) throw new Error('envelope does not match its record');
+      if (m.origin !== e.origin || m.channel !== e.log.channel)
+        throw new Error('envelope does not match its record');
       e.value = m;
       const bytes = decodedCost(m);
       this.bytes += bytes - e.bytes;

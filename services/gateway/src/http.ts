@@ -52,11 +52,18 @@ function clientBundle(): Promise<Buffer | undefined> {
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    })
+    .end(text);
 };
 
 /** An error answer: the code's status and `{"error": code, "message": ...}` (services/shared/src/errors.ts). */
-const fail = (res: ServerResponse, code: HttpErrorCode, message: string = ERRORS[code].message): void => json(res, statusOf(code), { error: code, message });
+const fail = (res: ServerResponse, code: HttpErrorCode, message: string = ERRORS[code].message): void =>
+  json(res, statusOf(code), { error: code, message });
 
 export async function handleHttp(gw: HttpSurface, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
@@ -72,13 +79,20 @@ export async function handleHttp(gw: HttpSurface, req: IncomingMessage, res: Ser
     case CLIENT_BUNDLE_PATH: {
       const bundle = await clientBundle();
       if (bundle === undefined) return fail(res, 'not_found', 'client bundle not built (npm run build)');
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }).end(bundle);
+      res
+        .writeHead(200, {
+          'content-type': 'text/javascript; charset=utf-8',
+          'cache-control': 'public, max-age=300',
+        })
+        .end(bundle);
       return;
     }
     case HTTP_PATHS.demo:
       if (!gw.demoPage()) return fail(res, 'not_found');
       if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 'method_not_allowed');
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DEMO_PAGE);
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(DEMO_PAGE);
       return;
     default:
       return fail(res, 'not_found');
@@ -97,7 +111,11 @@ export async function redirectToHttps(req: IncomingMessage, res: ServerResponse)
 }
 
 /** The metrics listener's only route. */
-export async function handleMetrics(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleMetrics(
+  registry: Registry,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if ((req.url ?? '/').split('?', 1)[0] !== HTTP_PATHS.metrics) return fail(res, 'not_found');
   const text = await registry.metrics();
   res.writeHead(200, { 'content-type': registry.contentType }).end(text);
@@ -109,7 +127,8 @@ async function publish(gw: HttpSurface, req: IncomingMessage, res: ServerRespons
   const key = gw.publishKey();
   if (key === undefined) return fail(res, 'publish_disabled', 'set WSGW_PUBLISH_KEY to enable POST /publish');
   const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-  if (!safeEqual(given, key)) return fail(res, 'unauthorized', 'Authorization: Bearer <publish key> required');
+  if (!safeEqual(given, key))
+    return fail(res, 'unauthorized', 'Authorization: Bearer <publish key> required');
   let body: Buffer;
   try {
     body = await readBody(req, gw.maxPayloadBytes());
@@ -134,7 +153,11 @@ async function publish(gw: HttpSurface, req: IncomingMessage, res: ServerRespons
     const id = await gw.publish(ch, 'application/json', Buffer.from(JSON.stringify(data)), mid);
     return json(res, 202, { id });
   } catch (err) {
-    return fail(res, busFailureCode(err) ?? 'bus_unavailable', err instanceof Error ? err.message : String(err));
+    return fail(
+      res,
+      busFailureCode(err) ?? 'bus_unavailable',
+      err instanceof Error ? err.message : String(err),
+    );
   }
 }
 

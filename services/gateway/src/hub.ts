@@ -143,7 +143,11 @@ export class Hub implements BusHandler {
     }
     metrics.tallies.messagesOut += sent;
     metrics.tallies.bytesOut += bytes;
-    if (msg.ts > 0) metrics.latency.observe({ origin: originLabel.of(msg.origin) }, Math.max(0, Date.now() - msg.ts) / 1000);
+    if (msg.ts > 0)
+      metrics.latency.observe(
+        { origin: originLabel.of(msg.origin) },
+        Math.max(0, Date.now() - msg.ts) / 1000,
+      );
     if (slow !== undefined) {
       metrics.drops.inc({ reason: 'slow_consumer' }, slow.length);
       for (const c of slow) this.opts.onSlowConsumer(c);

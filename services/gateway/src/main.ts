@@ -24,12 +24,20 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel, { service: config.serviceName, region: config.region, node: config.nodeId });
+  const log = createLogger(config.logLevel, {
+    service: config.serviceName,
+    region: config.region,
+    node: config.nodeId,
+  });
   if (config.auth.allowAnonymous) {
-    log.warn('anonymous access is allowed (embedded mode without a token setting): every client may subscribe and publish to every channel; never use this in production');
+    log.warn(
+      'anonymous access is allowed (embedded mode without a token setting): every client may subscribe and publish to every channel; never use this in production',
+    );
   }
   if (config.allowedOrigins === undefined) {
-    log.warn('WSGW_ALLOWED_ORIGINS is not set: browsers on any site may open connections with their users\' tokens');
+    log.warn(
+      "WSGW_ALLOWED_ORIGINS is not set: browsers on any site may open connections with their users' tokens",
+    );
   }
   const registry = new Registry();
   const metadataUri = process.env.ECS_CONTAINER_METADATA_URI_V4;
@@ -87,6 +95,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`wsgw: fatal: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`wsgw: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

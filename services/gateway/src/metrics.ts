@@ -11,7 +11,9 @@ import { CLOSE_CODES, METRICS_PREFIX } from '../../shared/src/constants.js';
  * 1000 to 4999, and a producer writing envelopes may name any origin. Each unbounded label would be
  * a time series per value in every scrape.
  */
-const KNOWN_CLOSE_CODES: ReadonlySet<string> = new Set([...Object.values(CLOSE_CODES), 1002, 1003, 1005, 1006, 1007, 1011].map(String));
+const KNOWN_CLOSE_CODES: ReadonlySet<string> = new Set(
+  [...Object.values(CLOSE_CODES), 1002, 1003, 1005, 1006, 1007, 1011].map(String),
+);
 
 /** The `code` label of a close: a code the gateway knows, `ping_timeout`, or `other`. */
 export function closeLabel(code: number | 'ping_timeout'): string {
@@ -67,22 +69,81 @@ export class GatewayMetrics {
     const r = [this.registry];
     const t = this.tallies;
     collectDefaultMetrics({ register: this.registry, prefix: p, eventLoopMonitoringPrecision: 20 });
-    new Gauge({ name: `${p}connections`, help: 'Open WebSocket connections.', registers: r, collect() { this.set(sources.connections()); } });
-    new Gauge({ name: `${p}subscriptions`, help: 'Channel subscriptions held by all connections.', registers: r, collect() { this.set(sources.subscriptions()); } });
-    new Gauge({ name: `${p}channels`, help: 'Channels with at least one local subscriber.', registers: r, collect() { this.set(sources.channels()); } });
+    new Gauge({
+      name: `${p}connections`,
+      help: 'Open WebSocket connections.',
+      registers: r,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+    new Gauge({
+      name: `${p}subscriptions`,
+      help: 'Channel subscriptions held by all connections.',
+      registers: r,
+      collect() {
+        this.set(sources.subscriptions());
+      },
+    });
+    new Gauge({
+      name: `${p}channels`,
+      help: 'Channels with at least one local subscriber.',
+      registers: r,
+      collect() {
+        this.set(sources.channels());
+      },
+    });
     const tally = (name: string, help: string, key: keyof Tallies) =>
-      new Counter({ name: `${p}${name}`, help, registers: r, collect() { this.reset(); this.inc(t[key]); } });
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(t[key]);
+        },
+      });
     tally('messages_in_total', 'Frames received from clients.', 'messagesIn');
     tally('bytes_in_total', 'Bytes of frames received from clients.', 'bytesIn');
     tally('messages_out_total', 'Messages written to clients (one per subscriber).', 'messagesOut');
     tally('bytes_out_total', 'Bytes written to clients, framing included.', 'bytesOut');
     tally('published_total', 'Publishes accepted by the bus.', 'published');
-    this.drops = new Counter({ name: `${p}drops_total`, help: 'Messages not delivered, by reason.', labelNames: ['reason'], registers: r });
-    this.closes = new Counter({ name: `${p}closes_total`, help: 'Connections closed, by close code.', labelNames: ['code'], registers: r });
-    this.refused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by reason.', labelNames: ['reason'], registers: r });
-    this.errors = new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'], registers: r });
-    this.recoveries = new Counter({ name: `${p}recoveries_total`, help: 'Subscriptions that asked to recover from a position, by outcome.', labelNames: ['outcome'], registers: r });
-    this.internalErrors = new Counter({ name: `${p}internal_errors_total`, help: 'Unexpected failures contained at an entry point, by where (http, upgrade, frame, timer, background).', labelNames: ['where'], registers: r });
+    this.drops = new Counter({
+      name: `${p}drops_total`,
+      help: 'Messages not delivered, by reason.',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.closes = new Counter({
+      name: `${p}closes_total`,
+      help: 'Connections closed, by close code.',
+      labelNames: ['code'],
+      registers: r,
+    });
+    this.refused = new Counter({
+      name: `${p}upgrades_refused_total`,
+      help: 'WebSocket upgrades refused, by reason.',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.errors = new Counter({
+      name: `${p}client_errors_total`,
+      help: 'Error frames sent to clients, by code.',
+      labelNames: ['code'],
+      registers: r,
+    });
+    this.recoveries = new Counter({
+      name: `${p}recoveries_total`,
+      help: 'Subscriptions that asked to recover from a position, by outcome.',
+      labelNames: ['outcome'],
+      registers: r,
+    });
+    this.internalErrors = new Counter({
+      name: `${p}internal_errors_total`,
+      help: 'Unexpected failures contained at an entry point, by where (http, upgrade, frame, timer, background).',
+      labelNames: ['where'],
+      registers: r,
+    });
     this.latency = new Histogram({
       name: `${p}publish_to_deliver_seconds`,
       help: 'From the origin accepting a publish to this gateway writing it to its subscribers.',

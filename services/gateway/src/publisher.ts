@@ -25,7 +25,10 @@ export class Publisher {
    */
   async publish(ch: string, contentType: ContentType, payload: Uint8Array, mid?: string): Promise<string> {
     const msg: BusMessage = {
-      id: mid === undefined ? `${this.config.messageIdPrefix}-${(++this.seq).toString(36)}` : `${CLIENT_ID_PREFIX}${mid}`,
+      id:
+        mid === undefined
+          ? `${this.config.messageIdPrefix}-${(++this.seq).toString(36)}`
+          : `${CLIENT_ID_PREFIX}${mid}`,
       channel: ch,
       origin: this.config.region,
       node: this.config.nodeId,
@@ -36,7 +39,16 @@ export class Publisher {
     let timer: NodeJS.Timeout | undefined;
     const ms = this.config.timing.publishTimeoutMs;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BusError('bus_uncertain', `the bus did not confirm within ${ms} ms; the message may still be delivered`)), ms);
+      timer = setTimeout(
+        () =>
+          reject(
+            new BusError(
+              'bus_uncertain',
+              `the bus did not confirm within ${ms} ms; the message may still be delivered`,
+            ),
+          ),
+        ms,
+      );
     });
     try {
       await Promise.race([this.bus.publish(msg), deadline]);

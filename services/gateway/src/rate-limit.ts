@@ -9,7 +9,11 @@ export class TokenBucket {
    * @param ratePerSec tokens added per second
    * @param burst bucket capacity (and initial fill)
    */
-  constructor(private readonly ratePerSec: number, private readonly burst: number, now: number = performance.now()) {
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    now: number = performance.now(),
+  ) {
     this.tokens = burst;
     this.last = now;
   }

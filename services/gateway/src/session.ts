@@ -83,7 +83,14 @@ export class Sessions {
   accept(ws: Socket, grant: Grant): void {
     const { limits } = this.d.config;
     const now = performance.now();
-    const conn = new Conn(ws, ws.protocol === SUBPROTOCOLS.proto, grant, new TokenBucket(limits.rateLimitPerSec, limits.rateLimitBurst, now), limits.maxBufferedBytes, now);
+    const conn = new Conn(
+      ws,
+      ws.protocol === SUBPROTOCOLS.proto,
+      grant,
+      new TokenBucket(limits.rateLimitPerSec, limits.rateLimitBurst, now),
+      limits.maxBufferedBytes,
+      now,
+    );
     ws[kConn] = conn;
     this.conns.add(conn);
     ws.on('message', this.onMessage);
@@ -95,10 +102,13 @@ export class Sessions {
 
   private armExpiry(conn: Conn, expiresAt: number): void {
     const delay = expiresAt - Date.now();
-    conn.expiryTimer = setTimeout(() => {
-      if (Date.now() >= expiresAt) this.close(conn, CLOSE_CODES.tokenExpired, 'token expired');
-      else this.armExpiry(conn, expiresAt);
-    }, Math.min(Math.max(0, delay), MAX_TIMER_MS));
+    conn.expiryTimer = setTimeout(
+      () => {
+        if (Date.now() >= expiresAt) this.close(conn, CLOSE_CODES.tokenExpired, 'token expired');
+        else this.armExpiry(conn, expiresAt);
+      },
+      Math.min(Math.max(0, delay), MAX_TIMER_MS),
+    );
     conn.expiryTimer.unref();
   }
 
@@ -136,7 +146,8 @@ export class Sessions {
     if (conn.closing) return;
     if (!conn.bucket.take(now)) {
       // Refused before parsing: a flood costs one token check per frame.
-      if (++conn.strikes > config.limits.rateLimitStrikes) this.close(conn, CLOSE_CODES.rateLimited, 'rate limit exceeded');
+      if (++conn.strikes > config.limits.rateLimitStrikes)
+        this.close(conn, CLOSE_CODES.rateLimited, 'rate limit exceeded');
       else this.sendError(conn, undefined, 'rate_limited');
       return;
     }
@@ -160,7 +171,10 @@ export class Sessions {
         // The pong carries the sync point: every message it covers was queued on this socket
         // before it, so once the client reads the pong it holds them (progress.ts).
         const sync = this.d.progress.sync();
-        this.send(conn, conn.proto ? binaryFrame(encodePongProto(op.id, sync)) : textFrame(encodePongJson(op.id, sync)));
+        this.send(
+          conn,
+          conn.proto ? binaryFrame(encodePongProto(op.id, sync)) : textFrame(encodePongJson(op.id, sync)),
+        );
         return;
       }
       case 'sub':
@@ -185,9 +199,15 @@ export class Sessions {
     const { hub, history, metrics, config } = this.d;
     const bad = channelProblem(ch);
     if (bad !== undefined) return this.sendError(conn, id, 'bad_channel', bad);
-    if (!conn.grant.canSubscribe(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow subscribing to ${ch}`);
+    if (!conn.grant.canSubscribe(ch))
+      return this.sendError(conn, id, 'forbidden', `token does not allow subscribing to ${ch}`);
     if (hub.subscribe(conn, ch) === 'limit') {
-      return this.sendError(conn, id, 'too_many_subscriptions', `at most ${config.limits.maxSubscriptions} subscriptions per connection`);
+      return this.sendError(
+        conn,
+        id,
+        'too_many_subscriptions',
+        `at most ${config.limits.maxSubscriptions} subscriptions per connection`,
+      );
     }
     let recovered: boolean | undefined;
     if (since !== undefined) {
@@ -206,13 +226,26 @@ export class Sessions {
     if (id === undefined || conn.closing) return;
     // The newest id per origin, and the sync point: the client is owed everything after both.
     const pos = withSync(history.position(ch), this.d.progress.sync());
-    this.send(conn, conn.proto ? binaryFrame(encodeSubAckProto(id, pos, recovered)) : textFrame(encodeSubAckJson(id, pos, recovered)));
+    this.send(
+      conn,
+      conn.proto
+        ? binaryFrame(encodeSubAckProto(id, pos, recovered))
+        : textFrame(encodeSubAckJson(id, pos, recovered)),
+    );
   }
 
-  private publish(conn: Conn, id: number | undefined, ch: string, contentType: ContentType, payload: Uint8Array, mid: string | undefined): void {
+  private publish(
+    conn: Conn,
+    id: number | undefined,
+    ch: string,
+    contentType: ContentType,
+    payload: Uint8Array,
+    mid: string | undefined,
+  ): void {
     const bad = channelProblem(ch);
     if (bad !== undefined) return this.sendError(conn, id, 'bad_channel', bad);
-    if (!conn.grant.canPublish(ch)) return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
+    if (!conn.grant.canPublish(ch))
+      return this.sendError(conn, id, 'forbidden', `token does not allow publishing to ${ch}`);
     this.d.publisher.publish(ch, contentType, payload, mid).then(
       () => this.sendAck(conn, id),
       (err: unknown) => this.sendError(conn, id, busFailureCode(err) ?? 'internal'),
@@ -230,10 +263,20 @@ export class Sessions {
     this.send(conn, conn.proto ? binaryFrame(encodeAckProto(id)) : textFrame(encodeAckJson(id)));
   }
 
-  private sendError(conn: Conn, id: number | undefined, code: FrameErrorCode, message: string = ERRORS[code].message): void {
+  private sendError(
+    conn: Conn,
+    id: number | undefined,
+    code: FrameErrorCode,
+    message: string = ERRORS[code].message,
+  ): void {
     this.d.metrics.errors.inc({ code });
     if (conn.closing) return;
-    this.send(conn, conn.proto ? binaryFrame(encodeErrorProto(id, code, message)) : textFrame(encodeErrorJson(id, code, message)));
+    this.send(
+      conn,
+      conn.proto
+        ? binaryFrame(encodeErrorProto(id, code, message))
+        : textFrame(encodeErrorJson(id, code, message)),
+    );
   }
 
   // ------------------------------------------------------------------ closing
@@ -275,7 +318,11 @@ export class Sessions {
   /** Heartbeat and idle sweep: one timer for all connections. */
   sweep(): void {
     const now = performance.now();
-    const { idleTimeoutMs: idle, pingIntervalMs: interval, pingSkipActive: skipActive } = this.d.config.timing;
+    const {
+      idleTimeoutMs: idle,
+      pingIntervalMs: interval,
+      pingSkipActive: skipActive,
+    } = this.d.config.timing;
     for (const conn of this.conns) {
       if (conn.closing) continue;
       // A frame from the client within the interval proves it alive as a pong would; outbound

@@ -21,7 +21,10 @@ import { CLOSE_CODES } from '../../shared/src/constants.js';
 export function closeSpread(conns: Conn[], windowMs: number, close: (c: Conn) => void): Promise<void> {
   const order = shuffle(conns);
   let next = 0;
-  const steps = planDrain(order.length, windowMs).map((step) => ({ atMs: step.atMs, batch: order.slice(next, (next += step.count)) }));
+  const steps = planDrain(order.length, windowMs).map((step) => ({
+    atMs: step.atMs,
+    batch: order.slice(next, (next += step.count)),
+  }));
   return Promise.all(
     steps.map(
       ({ atMs, batch }) =>
@@ -48,12 +51,20 @@ export class Shedder {
   private readonly rebalancer: Rebalancer;
 
   constructor(private readonly d: ShedderDeps) {
-    this.rebalancer = new Rebalancer({ nodeId: d.config.nodeId, region: d.config.region, ...d.config.rebalance });
+    this.rebalancer = new Rebalancer({
+      nodeId: d.config.nodeId,
+      region: d.config.region,
+      ...d.config.rebalance,
+    });
   }
 
   /** Publishes this gateway's connection count. */
   report(): void {
-    const report: LoadReport = { node: this.d.config.nodeId, region: this.d.config.region, connections: this.d.sessions.size };
+    const report: LoadReport = {
+      node: this.d.config.nodeId,
+      region: this.d.config.region,
+      connections: this.d.sessions.size,
+    };
     this.d.publisher
       .publish(LOAD_CHANNEL, 'application/json', Buffer.from(JSON.stringify(report)))
       .catch((err: unknown) => this.d.log.debug({ err }, 'load report not published'));
@@ -74,9 +85,12 @@ export class Shedder {
     const n = this.rebalancer.shed(sessions.size, elapsedMs);
     if (n === 0) return;
     const victims = shuffle(sessions.list().filter((c) => !c.closing)).slice(0, n);
-    log.info({ shedding: victims.length, connections: sessions.size }, 'rebalancing: above the region average');
-    closeSpread(victims, 1_000, (c) => sessions.close(c, CLOSE_CODES.reconnectNow, 'rebalance')).catch((err: unknown) =>
-      log.error({ err }, 'rebalancing close failed'),
+    log.info(
+      { shedding: victims.length, connections: sessions.size },
+      'rebalancing: above the region average',
+    );
+    closeSpread(victims, 1_000, (c) => sessions.close(c, CLOSE_CODES.reconnectNow, 'rebalance')).catch(
+      (err: unknown) => log.error({ err }, 'rebalancing close failed'),
     );
   }
 }

@@ -36,9 +36,14 @@ export function acmCertificate(arn: string, region: string): CertificateSource {
   return async () => {
     // ACM refuses #, $ and % in passphrases; base64url has none of them.
     const passphrase = randomBytes(24).toString('base64url');
-    const out = await client.send(new ExportCertificateCommand({ CertificateArn: arn, Passphrase: new TextEncoder().encode(passphrase) }));
-    if (!out.Certificate || !out.PrivateKey) throw new Error('ExportCertificate returned no certificate or key');
-    const key = createPrivateKey({ key: out.PrivateKey, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    const out = await client.send(
+      new ExportCertificateCommand({ CertificateArn: arn, Passphrase: new TextEncoder().encode(passphrase) }),
+    );
+    if (!out.Certificate || !out.PrivateKey)
+      throw new Error('ExportCertificate returned no certificate or key');
+    const key = createPrivateKey({ key: out.PrivateKey, format: 'pem', passphrase })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     return { certificate: out.Certificate, chain: out.CertificateChain ?? '', key };
   };
 }
@@ -57,8 +62,16 @@ export class CertificateKeeper {
     private readonly log: Logger,
     registry: Registry,
   ) {
-    this.expiry = new Gauge({ name: `${METRICS_PREFIX}tls_certificate_expiry_seconds`, help: 'When the certificate served ends (seconds since the epoch).', registers: [registry] });
-    this.failures = new Counter({ name: `${METRICS_PREFIX}tls_refresh_failures_total`, help: 'Certificate refreshes that failed (the one being served stays).', registers: [registry] });
+    this.expiry = new Gauge({
+      name: `${METRICS_PREFIX}tls_certificate_expiry_seconds`,
+      help: 'When the certificate served ends (seconds since the epoch).',
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: `${METRICS_PREFIX}tls_refresh_failures_total`,
+      help: 'Certificate refreshes that failed (the one being served stays).',
+      registers: [registry],
+    });
   }
 
   /** Whether a certificate is being served. */
@@ -95,7 +108,10 @@ export class CertificateKeeper {
       const notAfter = Date.parse(new X509Certificate(m.certificate).validTo);
       if (pem !== this.current) {
         this.apply({ cert: pem, key: m.key, minVersion: 'TLSv1.2' });
-        this.log.info({ notAfter: new Date(notAfter).toISOString(), first: this.current === undefined }, 'TLS certificate loaded');
+        this.log.info(
+          { notAfter: new Date(notAfter).toISOString(), first: this.current === undefined },
+          'TLS certificate loaded',
+        );
         this.current = pem;
       }
       this.expiry.set(notAfter / 1000);

@@ -40,7 +40,12 @@ export class Upgrader {
       // Off on purpose: pre-framed broadcast relies on uncompressed frames, and per-socket zlib
       // contexts would cost far more memory than they save on small messages.
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOLS.proto) ? SUBPROTOCOLS.proto : protocols.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.json : false),
+      handleProtocols: (protocols) =>
+        protocols.has(SUBPROTOCOLS.proto)
+          ? SUBPROTOCOLS.proto
+          : protocols.has(SUBPROTOCOLS.json)
+            ? SUBPROTOCOLS.json
+            : false,
     });
   }
 
@@ -57,9 +62,14 @@ export class Upgrader {
     const { config } = this.d;
     socket.on('error', noop);
     if (!this.d.open()) return this.refuse(socket, 'draining');
-    if (this.d.connections() + this.pending >= config.limits.maxConnections) return this.refuse(socket, 'max_connections');
+    if (this.d.connections() + this.pending >= config.limits.maxConnections)
+      return this.refuse(socket, 'max_connections');
     if (!originAllowed(req.headers.origin, config.allowedOrigins)) {
-      return this.refuse(socket, 'origin', `origin ${String(req.headers.origin).slice(0, 200)} is not allowed`);
+      return this.refuse(
+        socket,
+        'origin',
+        `origin ${String(req.headers.origin).slice(0, 200)} is not allowed`,
+      );
     }
     // Copy what we need out of the request before the await: the socket may go away meanwhile.
     // Any path is accepted; only the query is read, and reading it cannot throw.
@@ -75,7 +85,8 @@ export class Upgrader {
       this.pending--;
     }
     if (socket.destroyed) return;
-    if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now()) return this.refuse(socket, 'token_expired');
+    if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now())
+      return this.refuse(socket, 'token_expired');
     if (!this.d.open()) return this.refuse(socket, 'draining');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.d.accept(ws, grant));
   }

@@ -24,6 +24,7 @@ export function isValidChannel(ch: string): boolean {
 export function channelProblem(ch: string): string | undefined {
   if (isValidChannel(ch)) return undefined;
   const shown = JSON.stringify(ch.slice(0, 140));
-  if (ch.startsWith(RESERVED_CHANNEL_PREFIX)) return `channel names starting with ${RESERVED_CHANNEL_PREFIX} are reserved (got ${shown})`;
+  if (ch.startsWith(RESERVED_CHANNEL_PREFIX))
+    return `channel names starting with ${RESERVED_CHANNEL_PREFIX} are reserved (got ${shown})`;
   return `channel must be 1-${MAX_CHANNEL_LENGTH} characters of letters, digits and _ - . : @ / = + (got ${shown})`;
 }

@@ -33,7 +33,10 @@ export const protoTypes = Object.freeze({
 export type EnvelopeErrorCode = 'malformed' | 'unknown_version' | 'invalid';
 
 export class EnvelopeError extends Error {
-  constructor(readonly code: EnvelopeErrorCode, message: string) {
+  constructor(
+    readonly code: EnvelopeErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'EnvelopeError';
   }
@@ -58,15 +61,28 @@ const CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'applica
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let m: Record<string, unknown>;
   try {
-    m = protoTypes.Envelope.toObject(protoTypes.Envelope.decode(bytes), { longs: Number, bytes: Uint8Array }) as Record<string, unknown>;
+    m = protoTypes.Envelope.toObject(protoTypes.Envelope.decode(bytes), {
+      longs: Number,
+      bytes: Uint8Array,
+    }) as Record<string, unknown>;
   } catch (err) {
     throw new EnvelopeError('malformed', `envelope does not decode: ${(err as Error).message}`);
   }
   if (m.version !== ENVELOPE_VERSION) {
-    throw new EnvelopeError('unknown_version', `envelope version ${String(m.version ?? 0)} is not ${ENVELOPE_VERSION}`);
+    throw new EnvelopeError(
+      'unknown_version',
+      `envelope version ${String(m.version ?? 0)} is not ${ENVELOPE_VERSION}`,
+    );
   }
   const { id, channel, origin, node, ts, contentType, payload } = m;
-  if (typeof id !== 'string' || id === '' || typeof channel !== 'string' || channel === '' || typeof origin !== 'string' || origin === '') {
+  if (
+    typeof id !== 'string' ||
+    id === '' ||
+    typeof channel !== 'string' ||
+    channel === '' ||
+    typeof origin !== 'string' ||
+    origin === ''
+  ) {
     throw new EnvelopeError('invalid', 'envelope lacks id, channel or origin');
   }
   if (typeof contentType !== 'string' || !CONTENT_TYPES.has(contentType)) {

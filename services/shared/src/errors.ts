@@ -17,9 +17,17 @@ export const ERRORS = Object.freeze({
   too_many_subscriptions: { message: 'subscription limit reached', frame: true },
   rate_limited: { message: 'rate limit exceeded', frame: true },
   // Publishing: the bus's answers, over WebSocket and HTTP alike.
-  bus_unavailable: { message: 'message bus unavailable, retry later; nothing was published', frame: true, status: 503 },
+  bus_unavailable: {
+    message: 'message bus unavailable, retry later; nothing was published',
+    frame: true,
+    status: 503,
+  },
   bus_rejected: { message: 'message bus rejected the message', frame: true, status: 422 },
-  bus_uncertain: { message: 'message bus did not confirm the message in time; it may still be delivered', frame: true, status: 504 },
+  bus_uncertain: {
+    message: 'message bus did not confirm the message in time; it may still be delivered',
+    frame: true,
+    status: 504,
+  },
   // Refused upgrades.
   token_missing: { message: 'a token is required (?token= or Authorization: Bearer)', status: 401 },
   token_invalid: { message: 'token is not valid', status: 401 },

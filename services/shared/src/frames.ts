@@ -13,13 +13,26 @@ export type Position = Readonly<Record<string, string>>;
 export type ClientOp =
   | { readonly op: 'sub'; readonly id?: number; readonly ch: string; readonly since?: Position }
   | { readonly op: 'unsub'; readonly id?: number; readonly ch: string }
-  | { readonly op: 'pub'; readonly id?: number; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly mid?: string }
+  | {
+      readonly op: 'pub';
+      readonly id?: number;
+      readonly ch: string;
+      readonly contentType: ContentType;
+      readonly payload: Uint8Array;
+      readonly mid?: string;
+    }
   | { readonly op: 'ping'; readonly id?: number };
 
 export type ServerOp =
   | { readonly op: 'ack'; readonly id: number; readonly recovered?: boolean; readonly pos?: Position }
   | { readonly op: 'error'; readonly id?: number; readonly code: string; readonly message: string }
-  | { readonly op: 'msg'; readonly ch: string; readonly contentType: ContentType; readonly payload: Uint8Array; readonly pos: Position }
+  | {
+      readonly op: 'msg';
+      readonly ch: string;
+      readonly contentType: ContentType;
+      readonly payload: Uint8Array;
+      readonly pos: Position;
+    }
   /** `sync`: the gateway's sync point (services/shared/src/sync.ts); absent before it has one. */
   | { readonly op: 'pong'; readonly id?: number; readonly sync?: Sync };
 
@@ -28,14 +41,19 @@ export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A frame that cannot be acted on. `id` is set when the frame was readable enough to carry one. */
 export class FrameError extends Error {
-  constructor(readonly code: Extract<FrameErrorCode, 'bad_frame' | 'bad_request'>, message: string, readonly id?: number) {
+  constructor(
+    readonly code: Extract<FrameErrorCode, 'bad_frame' | 'bad_request'>,
+    message: string,
+    readonly id?: number,
+  ) {
     super(message);
     this.name = 'FrameError';
   }
 }
 
 const MAX_ID = 0xffff_ffff;
-const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID;
+const isId = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID;
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Keeps a byte-order mark as a character, as every JSON consumer downstream sees it. */
 const exactDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -58,15 +76,18 @@ export function isJsonPayload(bytes: Uint8Array): boolean {
 
 function messageId(v: unknown, id: number | undefined): string | undefined {
   if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string' || !MESSAGE_ID.test(v)) throw new FrameError('bad_request', '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -', id);
+  if (typeof v !== 'string' || !MESSAGE_ID.test(v))
+    throw new FrameError('bad_request', '"mid" must be 8-64 characters of A-Z a-z 0-9 _ -', id);
   return v;
 }
 
 function position(v: unknown, id: number | undefined): Position | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FrameError('bad_request', '"since" must be an object of region -> message id', id);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new FrameError('bad_request', '"since" must be an object of region -> message id', id);
   for (const [k, x] of Object.entries(v)) {
-    if (typeof x !== 'string' || k.length > 64 || x.length > 128) throw new FrameError('bad_request', '"since" must map region names to message ids', id);
+    if (typeof x !== 'string' || k.length > 64 || x.length > 128)
+      throw new FrameError('bad_request', '"since" must map region names to message ids', id);
   }
   return v as Position;
 }
@@ -81,7 +102,8 @@ export function decodeClientJson(text: string): ClientOp {
   } catch {
     throw new FrameError('bad_frame', 'frame is not valid JSON');
   }
-  if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new FrameError('bad_frame', 'frame must be a JSON object');
+  if (typeof f !== 'object' || f === null || Array.isArray(f))
+    throw new FrameError('bad_frame', 'frame must be a JSON object');
   const o = f as Record<string, unknown>;
   let id: number | undefined;
   if (o.id !== undefined) {
@@ -99,9 +121,17 @@ export function decodeClientJson(text: string): ClientOp {
       return { op: 'unsub', id, ch: needCh() };
     case 'pub': {
       const ch = needCh();
-      if (!('data' in o) || o.data === undefined) throw new FrameError('bad_request', '"data" is required', id);
+      if (!('data' in o) || o.data === undefined)
+        throw new FrameError('bad_request', '"data" is required', id);
       const mid = messageId(o.mid, id);
-      return { op: 'pub', id, ch, contentType: 'application/json', payload: textEncoder.encode(JSON.stringify(o.data)), ...(mid === undefined ? {} : { mid }) };
+      return {
+        op: 'pub',
+        id,
+        ch,
+        contentType: 'application/json',
+        payload: textEncoder.encode(JSON.stringify(o.data)),
+        ...(mid === undefined ? {} : { mid }),
+      };
     }
     case 'ping':
       return { op: 'ping', id };
@@ -134,7 +164,12 @@ export const encodeErrorJson = (id: number | undefined, code: string, message: s
  * (they were produced by JSON.stringify at the origin, or validated on decode), binary payloads
  * travel as base64 with `"enc":"base64"`.
  */
-export function encodeMsgJson(ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): string {
+export function encodeMsgJson(
+  ch: string,
+  contentType: ContentType,
+  payload: Uint8Array,
+  pos: Position,
+): string {
   const data =
     contentType === 'application/json'
       ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
@@ -146,7 +181,8 @@ export function encodeMsgJson(ch: string, contentType: ContentType, payload: Uin
 export function encodeClientJson(op: ClientOp): string {
   switch (op.op) {
     case 'pub':
-      if (op.contentType !== 'application/json') throw new TypeError('the JSON subprotocol carries JSON payloads only');
+      if (op.contentType !== 'application/json')
+        throw new TypeError('the JSON subprotocol carries JSON payloads only');
       return `{"op":"pub","ch":${JSON.stringify(op.ch)},"data":${textDecoder.decode(op.payload)}${op.mid === undefined ? '' : `,"mid":${JSON.stringify(op.mid)}`}${op.id === undefined ? '' : `,"id":${op.id}`}}`;
     default:
       return JSON.stringify(op);
@@ -199,9 +235,18 @@ export function decodeServerJson(text: string): ServerOp {
         ...(o.pos !== undefined ? { pos: o.pos as Position } : {}),
       };
     case 'pong':
-      return { op: 'pong', id: o.id === undefined ? undefined : Number(o.id), ...(typeof o.ts === 'number' ? { sync: { common: o.ts, lagging: lagging(o.w) } } : {}) };
+      return {
+        op: 'pong',
+        id: o.id === undefined ? undefined : Number(o.id),
+        ...(typeof o.ts === 'number' ? { sync: { common: o.ts, lagging: lagging(o.w) } } : {}),
+      };
     case 'error':
-      return { op: 'error', id: o.id === undefined ? undefined : Number(o.id), code: String(o.code), message: String(o.message) };
+      return {
+        op: 'error',
+        id: o.id === undefined ? undefined : Number(o.id),
+        code: String(o.code),
+        message: String(o.message),
+      };
     default:
       throw new FrameError('bad_frame', `unknown server op ${JSON.stringify(o.op)}`);
   }
@@ -228,11 +273,16 @@ export function decodeClientProto(bytes: Uint8Array): ClientOp {
   if (f.unsub) return { op: 'unsub', id, ch: f.unsub.ch ?? '' };
   if (f.pub) {
     const contentType = f.pub.contentType || 'application/octet-stream';
-    if (!CONTENT_TYPES.has(contentType)) throw new FrameError('bad_request', `content type ${JSON.stringify(contentType)} is not supported`, id);
+    if (!CONTENT_TYPES.has(contentType))
+      throw new FrameError('bad_request', `content type ${JSON.stringify(contentType)} is not supported`, id);
     const payload: Uint8Array = f.pub.data ?? new Uint8Array(0);
     // JSON payloads are spliced verbatim into JSON frames for other clients, so they must be valid JSON.
     if (contentType === 'application/json' && !isJsonPayload(payload)) {
-      throw new FrameError('bad_request', 'data is declared application/json but is not valid UTF-8 JSON (without a byte-order mark)', id);
+      throw new FrameError(
+        'bad_request',
+        'data is declared application/json but is not valid UTF-8 JSON (without a byte-order mark)',
+        id,
+      );
     }
     const mid = messageId(f.pub.mid, id);
     return { op: 'pub', id, ch: f.pub.ch ?? '', contentType, payload, ...(mid === undefined ? {} : { mid }) };
@@ -245,11 +295,17 @@ export const encodeAckProto = (id: number): Uint8Array => ServerFrame.encode({ a
 export const encodeSubAckProto = (id: number, pos: Position, recovered?: boolean): Uint8Array =>
   ServerFrame.encode({ ack: recovered === undefined ? { id, pos } : { id, pos, recovered } }).finish();
 export const encodePongProto = (id: number | undefined, sync: Sync | undefined): Uint8Array =>
-  ServerFrame.encode({ pong: { id: id ?? 0, ...(sync === undefined ? {} : { ts: sync.common, w: sync.lagging }) } }).finish();
+  ServerFrame.encode({
+    pong: { id: id ?? 0, ...(sync === undefined ? {} : { ts: sync.common, w: sync.lagging }) },
+  }).finish();
 export const encodeErrorProto = (id: number | undefined, code: string, message: string): Uint8Array =>
   ServerFrame.encode({ error: { id: id ?? 0, code, message } }).finish();
-export const encodeMsgProto = (ch: string, contentType: ContentType, payload: Uint8Array, pos: Position): Uint8Array =>
-  ServerFrame.encode({ msg: { ch, data: payload, pos, contentType } }).finish();
+export const encodeMsgProto = (
+  ch: string,
+  contentType: ContentType,
+  payload: Uint8Array,
+  pos: Position,
+): Uint8Array => ServerFrame.encode({ msg: { ch, data: payload, pos, contentType } }).finish();
 
 /** Client side: encodes a client op as a protobuf binary frame. */
 export function encodeClientProto(op: ClientOp): Uint8Array {
@@ -260,14 +316,25 @@ export function encodeClientProto(op: ClientOp): Uint8Array {
     case 'unsub':
       return ClientFrame.encode({ id, unsub: { ch: op.ch } }).finish();
     case 'pub':
-      return ClientFrame.encode({ id, pub: { ch: op.ch, data: op.payload, contentType: op.contentType, ...(op.mid === undefined ? {} : { mid: op.mid }) } }).finish();
+      return ClientFrame.encode({
+        id,
+        pub: {
+          ch: op.ch,
+          data: op.payload,
+          contentType: op.contentType,
+          ...(op.mid === undefined ? {} : { mid: op.mid }),
+        },
+      }).finish();
     case 'ping':
       return ClientFrame.encode({ id, ping: {} }).finish();
   }
 }
 
 /** uint64 fields decode to a Long when long.js is present, to a number otherwise. */
-const toNumber = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
+const toNumber = (v: unknown): number =>
+  typeof v === 'object' && v !== null && 'toNumber' in v
+    ? (v as { toNumber(): number }).toNumber()
+    : Number(v);
 
 /** Client side: decodes a server binary frame. Throws {@link FrameError}. */
 export function decodeServerProto(bytes: Uint8Array): ServerOp {
@@ -277,12 +344,30 @@ export function decodeServerProto(bytes: Uint8Array): ServerOp {
   } catch {
     throw new FrameError('bad_frame', 'server frame is not a valid wsgw.v1.ServerFrame');
   }
-  if (f.msg) return { op: 'msg', ch: f.msg.ch, contentType: f.msg.contentType || 'application/octet-stream', payload: f.msg.data ?? new Uint8Array(0), pos: f.msg.pos ?? {} };
+  if (f.msg)
+    return {
+      op: 'msg',
+      ch: f.msg.ch,
+      contentType: f.msg.contentType || 'application/octet-stream',
+      payload: f.msg.data ?? new Uint8Array(0),
+      pos: f.msg.pos ?? {},
+    };
   if (f.ack) {
     const pos = f.ack.pos && Object.keys(f.ack.pos).length > 0 ? (f.ack.pos as Position) : undefined;
-    return { op: 'ack', id: f.ack.id ?? 0, ...(typeof f.ack.recovered === 'boolean' ? { recovered: f.ack.recovered } : {}), ...(pos ? { pos } : {}) };
+    return {
+      op: 'ack',
+      id: f.ack.id ?? 0,
+      ...(typeof f.ack.recovered === 'boolean' ? { recovered: f.ack.recovered } : {}),
+      ...(pos ? { pos } : {}),
+    };
   }
-  if (f.pong) return { op: 'pong', id: f.pong.id || undefined, ...(f.pong.ts ? { sync: { common: toNumber(f.pong.ts), lagging: lagging(f.pong.w) } } : {}) };
-  if (f.error) return { op: 'error', id: f.error.id || undefined, code: f.error.code, message: f.error.message };
+  if (f.pong)
+    return {
+      op: 'pong',
+      id: f.pong.id || undefined,
+      ...(f.pong.ts ? { sync: { common: toNumber(f.pong.ts), lagging: lagging(f.pong.w) } } : {}),
+    };
+  if (f.error)
+    return { op: 'error', id: f.error.id || undefined, code: f.error.code, message: f.error.message };
   throw new FrameError('bad_frame', 'server frame carries no operation');
 }

@@ -31,6 +31,8 @@ export function originTopic(region: string, prefix: string = DEFAULT_TOPIC_PREFI
  * replicated copy that MirrorMaker 2 names `<alias>.<prefix><region>`; undefined for any other topic.
  */
 export function topicOrigin(prefix: string): (topic: string) => string | undefined {
-  const re = new RegExp(`^(?:.+\\.)?${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([a-z0-9][a-z0-9-]{0,62})$`);
+  const re = new RegExp(
+    `^(?:.+\\.)?${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([a-z0-9][a-z0-9-]{0,62})$`,
+  );
   return (topic) => re.exec(topic)?.[1];
 }

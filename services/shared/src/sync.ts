@@ -55,7 +55,10 @@ export function idsOf(pos: Position): Record<string, string> {
 }
 
 /** A position vector: message ids plus the sync point. */
-export function withSync(ids: Readonly<Record<string, string>>, sync: Sync | undefined): Record<string, string> {
+export function withSync(
+  ids: Readonly<Record<string, string>>,
+  sync: Sync | undefined,
+): Record<string, string> {
   const out: Record<string, string> = { ...ids };
   if (sync === undefined) return out;
   out[SYNC_KEY] = String(sync.common);

@@ -4,7 +4,8 @@
  */
 
 /** The wait before retry `attempt` (0, 1, …): doubling from 200 ms up to 5 s, less up to half at random. */
-export const backoff = (attempt: number): number => Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+export const backoff = (attempt: number): number =>
+  Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 /** Backoff waits that can all be ended at once. */
 export class Naps {

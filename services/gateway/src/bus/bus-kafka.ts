@@ -35,7 +35,13 @@ import { encodeEnvelope } from '../../../shared/src/envelope.js';
 import type { Bus, BusHandler, BusHealth, BusMessage, PublishReceipt } from './bus.js';
 import { BusError } from './bus.js';
 import { buildKafkaConfig, type KafkaConfigDeps } from './kafka-config.js';
-import { noLog, resolveKafkaBusOptions, type BusLogger, type KafkaBusOptions, type ResolvedKafkaBusOptions } from './kafka-bus-options.js';
+import {
+  noLog,
+  resolveKafkaBusOptions,
+  type BusLogger,
+  type KafkaBusOptions,
+  type ResolvedKafkaBusOptions,
+} from './kafka-bus-options.js';
 import { FanoutConsumer } from './kafka-consumer.js';
 import { BatchReader, type FetchedBatch } from './kafka-batch-reader.js';
 import { KafkaBusMetrics, type BusErrorKind } from './kafka-metrics.js';
@@ -118,7 +124,10 @@ export class KafkaBus implements Bus {
       log: this.log,
     });
     this.kafka = new Kafka(
-      buildKafkaConfig({ ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` }, { ...deps, log: deps.log ?? this.log }),
+      buildKafkaConfig(
+        { ...options, clientId: `wsgw-${opts.region}-${opts.nodeId}` },
+        { ...deps, log: deps.log ?? this.log },
+      ),
     );
     this.queue = new PublishQueue({
       bufferLimit: opts.bufferLimit,
@@ -127,7 +136,12 @@ export class KafkaBus implements Bus {
       maxMessageBytes: opts.maxMessageBytes,
       topic: this.topic,
       newProducer: () => this.newProducer(),
-      partitionOf: (key) => this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMeta, message: { key, value: null } }),
+      partitionOf: (key) =>
+        this.partitioner({
+          topic: this.topic,
+          partitionMetadata: this.partitionMeta,
+          message: { key, value: null },
+        }),
       metrics: this.metrics,
       log: this.log,
     });
@@ -155,7 +169,12 @@ export class KafkaBus implements Bus {
   publish(msg: BusMessage): Promise<PublishReceipt> {
     // The topic says where a record comes from, and every reader checks the envelope against it.
     if (msg.origin !== this.opts.region) {
-      return Promise.reject(new BusError('bus_rejected', `message origin ${msg.origin} is not this bus's region ${this.opts.region}`));
+      return Promise.reject(
+        new BusError(
+          'bus_rejected',
+          `message origin ${msg.origin} is not this bus's region ${this.opts.region}`,
+        ),
+      );
     }
     return this.queue.enqueue(msg.channel, encodeEnvelope(msg));
   }
@@ -176,7 +195,10 @@ export class KafkaBus implements Bus {
   }
 
   probe(timeoutMs: number): Promise<void> {
-    if (this.state !== 'running') return Promise.reject(new BusError(this.state === 'closed' ? 'bus_closed' : 'bus_unavailable', `bus is ${this.state}`));
+    if (this.state !== 'running')
+      return Promise.reject(
+        new BusError(this.state === 'closed' ? 'bus_closed' : 'bus_unavailable', `bus is ${this.state}`),
+      );
     return this.probes.send(timeoutMs, (key, value) => this.queue.enqueue(key, value));
   }
 
@@ -198,11 +220,21 @@ export class KafkaBus implements Bus {
           throw new BusError('bus_closed', 'bus closed before it connected');
         }
         this.state = 'running';
-        this.log.info({ topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] }, 'kafka bus running');
+        this.log.info(
+          { topic: this.topic, group: this.groupId, consuming: [...(this.consumer?.subscribed ?? [])] },
+          'kafka bus running',
+        );
         // refreshTopics catches its own failures.
-        this.timers.push(setInterval(() => this.contain(this.refreshTopics(), 'topic_refresh'), this.opts.topicRefreshMs).unref());
+        this.timers.push(
+          setInterval(
+            () => this.contain(this.refreshTopics(), 'topic_refresh'),
+            this.opts.topicRefreshMs,
+          ).unref(),
+        );
         this.startRemoteFeeds(startedAt);
-        this.timers.push(setInterval(() => this.tick(), Math.max(50, Math.floor(this.opts.tickMs / 4))).unref());
+        this.timers.push(
+          setInterval(() => this.tick(), Math.max(50, Math.floor(this.opts.tickMs / 4))).unref(),
+        );
         this.queue.start();
         return;
       } catch (err) {
@@ -219,7 +251,11 @@ export class KafkaBus implements Bus {
     const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
     this.admin = admin;
     await admin.connect();
-    await createOriginTopic(admin, { topic: this.topic, partitions: this.opts.partitions, replicationFactor: this.opts.replicationFactor });
+    await createOriginTopic(admin, {
+      topic: this.topic,
+      partitions: this.opts.partitions,
+      replicationFactor: this.opts.replicationFactor,
+    });
     this.stampsVerified = await verifyStamps(admin, this.topic, this.log, this.metrics);
     this.partitionMeta = await originPartitions(admin, this.topic);
     await this.queue.connectProducer();
@@ -246,7 +282,10 @@ export class KafkaBus implements Bus {
       },
     });
     const consumer = this.consumer;
-    this.contain(consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)), 'connect');
+    this.contain(
+      consumer.warm.then(() => this.warmResolve(startedAt - this.opts.startSlackMs - this.opts.readBackMs)),
+      'connect',
+    );
     await consumer.start();
   }
 
@@ -261,7 +300,12 @@ export class KafkaBus implements Bus {
     for (const r of this.opts.remotes ?? []) {
       const kafka = new Kafka(
         buildKafkaConfig(
-          { ...this.opts, brokers: r.brokers, awsRegion: r.awsRegion ?? r.region, clientId: `wsgw-${this.opts.region}-${this.opts.nodeId}` },
+          {
+            ...this.opts,
+            brokers: r.brokers,
+            awsRegion: r.awsRegion ?? r.region,
+            clientId: `wsgw-${this.opts.region}-${this.opts.nodeId}`,
+          },
           { ...this.deps, log: this.deps.log ?? this.log },
         ),
       );
@@ -314,11 +358,17 @@ export class KafkaBus implements Bus {
   private tick(): void {
     if (this.state !== 'running' || !this.queue.producerOk || this.queue.length > 100) return;
     const now = Date.now();
-    const due = this.ticks.due(this.partitionMeta.map((p) => p.partitionId), now).filter((p) => !this.tickPending.has(p));
+    const due = this.ticks
+      .due(
+        this.partitionMeta.map((p) => p.partitionId),
+        now,
+      )
+      .filter((p) => !this.tickPending.has(p));
     for (const partition of due) {
       this.tickPending.add(partition);
       this.ticks.seen(partition, now);
-      this.queue.enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
+      this.queue
+        .enqueue(TICK_KEY, this.stampsVerified ? TICK_VERIFIED : TICK_UNVERIFIED, partition)
         .catch(() => undefined)
         .finally(() => this.tickPending.delete(partition));
     }
@@ -387,7 +437,10 @@ export class KafkaBus implements Bus {
     this.queue.close();
     const consumer = this.consumer;
     this.consumer = undefined;
-    await Promise.all([withTimeout(consumer?.stop(), 5_000), ...this.feeds.splice(0).map((f) => withTimeout(f.stop(), 5_000))]);
+    await Promise.all([
+      withTimeout(consumer?.stop(), 5_000),
+      ...this.feeds.splice(0).map((f) => withTimeout(f.stop(), 5_000)),
+    ]);
     if (this.admin && wasRunning) await withTimeout(this.admin.deleteGroups([this.groupId]), 2_000);
     await this.disconnectAll();
     this.handler = undefined;
@@ -399,7 +452,11 @@ export class KafkaBus implements Bus {
     this.admin = undefined;
     this.consumer = undefined;
     this.consumerUp = false;
-    await Promise.all([withTimeout(consumer?.stop(), 5_000), withTimeout(producer?.disconnect(), 5_000), withTimeout(admin?.disconnect(), 2_000)]);
+    await Promise.all([
+      withTimeout(consumer?.stop(), 5_000),
+      withTimeout(producer?.disconnect(), 5_000),
+      withTimeout(admin?.disconnect(), 2_000),
+    ]);
   }
 }
 

@@ -19,7 +19,8 @@ import { BusError } from './bus.js';
 import { MessageDedup } from './dedup-window.js';
 
 /** One record of a network's log: a message, or a progress tick of one origin. */
-type LogRecord = { readonly msg: BusMessage; readonly stamp: number } | { readonly tick: string; readonly stamp: number };
+type LogRecord =
+  { readonly msg: BusMessage; readonly stamp: number } | { readonly tick: string; readonly stamp: number };
 
 export interface MemoryBusNetworkOptions {
   /** The region this network's own records come from; it ticks for it from the start. Default `local`. */
@@ -159,11 +160,16 @@ export class MemoryBus implements Bus {
   }
 
   health(): BusHealth {
-    return this.closed ? { ok: false, reason: 'closed' } : this.handler ? { ok: true } : { ok: false, reason: 'not_started' };
+    return this.closed
+      ? { ok: false, reason: 'closed' }
+      : this.handler
+        ? { ok: true }
+        : { ok: false, reason: 'not_started' };
   }
 
   probe(timeoutMs: number): Promise<void> {
-    if (this.closed || !this.handler) return Promise.reject(new BusError('bus_unavailable', 'bus is not running'));
+    if (this.closed || !this.handler)
+      return Promise.reject(new BusError('bus_unavailable', 'bus is not running'));
     const key = `probe:${++this.probeSeq}`;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -10,13 +10,26 @@ import { MemoryBus } from './bus-memory.js';
 import { resolveRack } from './kafka-rack.js';
 
 /** @param metadataUri the ECS task metadata endpoint (v4), when running on ECS: gives the zone */
-export async function createBus(config: GatewayConfig, log: Logger, registry: Registry, metadataUri?: string): Promise<Bus> {
+export async function createBus(
+  config: GatewayConfig,
+  log: Logger,
+  registry: Registry,
+  metadataUri?: string,
+): Promise<Bus> {
   const k = config.kafka;
   if (k === undefined) return new MemoryBus();
   const { KafkaBus } = await import('./bus-kafka.js');
   const rack = await resolveRack(k.rack, { metadataUri });
-  if (rack.problem) log.warn({ zone: rack.zone, problem: rack.problem }, 'no Kafka rack: fetching from partition leaders, across zones');
-  else if (rack.rack) log.info({ rack: rack.rack, zone: rack.zone }, 'Kafka consumer rack set: fetching from replicas in this zone');
+  if (rack.problem)
+    log.warn(
+      { zone: rack.zone, problem: rack.problem },
+      'no Kafka rack: fetching from partition leaders, across zones',
+    );
+  else if (rack.rack)
+    log.info(
+      { rack: rack.rack, zone: rack.zone },
+      'Kafka consumer rack set: fetching from replicas in this zone',
+    );
   return new KafkaBus({
     rackId: rack.rack,
     brokers: k.brokers,

@@ -9,7 +9,8 @@ export class DedupWindow {
   private next = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('dedupWindow: must be a positive integer');
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('dedupWindow: must be a positive integer');
     this.ring = new Array<string | undefined>(capacity);
   }
 

@@ -120,7 +120,8 @@ export class BatchReader {
       }
       const label = originLabel.of(env.origin);
       metrics.delivered.inc({ origin: label });
-      if (env.ts > 0) metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
+      if (env.ts > 0)
+        metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
       try {
         h.deliver(env, stamp);
       } catch (err) {
@@ -132,7 +133,10 @@ export class BatchReader {
     this.opts.progress.batch(batch.topic, batch.partition, ticks, msgs[0]?.batchContext?.timestampType);
     metrics.consumed.inc({ topic: batch.topic }, msgs.length);
     if (skipped > 0) metrics.skippedUnwanted.inc(skipped);
-    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    metrics.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(batch.offsetLag()),
+    );
   }
 
   private malformed(reason: MalformedReason): void {

@@ -94,15 +94,30 @@ const DEFAULTS = Object.freeze({
 });
 
 /** The options with every default filled in. */
-export type ResolvedKafkaBusOptions = Required<Omit<KafkaBusOptions, 'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor' | 'rackId'>> & KafkaBusOptions;
+export type ResolvedKafkaBusOptions = Required<
+  Omit<
+    KafkaBusOptions,
+    'registry' | 'logger' | 'remotes' | keyof KafkaConnectionOptions | 'replicationFactor' | 'rackId'
+  >
+> &
+  KafkaBusOptions;
 
 /** Fills in the defaults and checks the options; throws naming the first one that is wrong. */
 export function resolveKafkaBusOptions(options: KafkaBusOptions): ResolvedKafkaBusOptions {
   const opts = { ...DEFAULTS, ...options };
-  if (typeof opts.region !== 'string' || !REGION_NAME.test(opts.region)) throw new TypeError(`region: ${REGION_NAME_RULE}`);
+  if (typeof opts.region !== 'string' || !REGION_NAME.test(opts.region))
+    throw new TypeError(`region: ${REGION_NAME_RULE}`);
   if (typeof opts.nodeId !== 'string' || opts.nodeId === '') throw new TypeError('nodeId: required');
   if (!TOPIC_PREFIX.test(opts.topicPrefix)) throw new TypeError(`topicPrefix: ${TOPIC_PREFIX_RULE}`);
-  for (const k of ['bufferLimit', 'bufferTimeoutMs', 'maxBatch', 'maxMessageBytes', 'partitions', 'dedupWindow', 'topicRefreshMs'] as const) {
+  for (const k of [
+    'bufferLimit',
+    'bufferTimeoutMs',
+    'maxBatch',
+    'maxMessageBytes',
+    'partitions',
+    'dedupWindow',
+    'topicRefreshMs',
+  ] as const) {
     if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k}: must be a positive integer`);
   }
   const seen = new Set([opts.region]);

@@ -71,10 +71,12 @@ export function buildKafkaConfig(opts: KafkaConnectionOptions, deps: KafkaConfig
     throw new TypeError('brokers: at least one broker (host:port) is required');
   }
   for (const b of opts.brokers) {
-    if (typeof b !== 'string' || !BROKER.test(b)) throw new TypeError(`brokers: "${String(b)}" is not host:port`);
+    if (typeof b !== 'string' || !BROKER.test(b))
+      throw new TypeError(`brokers: "${String(b)}" is not host:port`);
   }
   const auth = opts.auth ?? 'none';
-  if (auth !== 'none' && auth !== 'msk-iam') throw new TypeError(`auth: "${String(auth)}" is not one of none, msk-iam`);
+  if (auth !== 'none' && auth !== 'msk-iam')
+    throw new TypeError(`auth: "${String(auth)}" is not one of none, msk-iam`);
 
   const config: KafkaConfig = {
     clientId: opts.clientId,
@@ -96,12 +98,18 @@ export function buildKafkaConfig(opts: KafkaConnectionOptions, deps: KafkaConfig
       throw new TypeError('awsRegion: required when auth is msk-iam (set AWS_REGION)');
     }
     const margin = opts.tokenRefreshMarginMs ?? 120_000;
-    if (!Number.isFinite(margin) || margin < 0) throw new RangeError('tokenRefreshMarginMs: must be a non-negative number');
+    if (!Number.isFinite(margin) || margin < 0)
+      throw new RangeError('tokenRefreshMarginMs: must be a non-negative number');
     // MSK serves IAM authentication only on its TLS listener (port 9098).
     config.ssl = true;
     config.sasl = {
       mechanism: 'oauthbearer',
-      oauthBearerProvider: mskIamTokenProvider(opts.awsRegion, deps.signer ?? awsSigner, margin, deps.now ?? Date.now),
+      oauthBearerProvider: mskIamTokenProvider(
+        opts.awsRegion,
+        deps.signer ?? awsSigner,
+        margin,
+        deps.now ?? Date.now,
+      ),
     };
   }
   return config;
@@ -140,7 +148,12 @@ export function mskIamTokenProvider(
   };
 }
 
-const LEVEL_NAMES: Record<number, string> = { [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug' };
+const LEVEL_NAMES: Record<number, string> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
 
 /**
  * kafkajs reports every refused connection as an ERROR while a broker is down; the bus already

@@ -186,7 +186,10 @@ export class FanoutConsumer {
     const covered: string[] = [];
     for (const topic of fresh) {
       const live = await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp);
-      const back = readBack > 0 ? await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp - readBack) : live;
+      const back =
+        readBack > 0
+          ? await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp - readBack)
+          : live;
       let left = 0;
       for (const p of live) {
         const from = back.find((b) => b.partition === p.partition)?.offset ?? p.offset;
@@ -196,7 +199,11 @@ export class FanoutConsumer {
           left++;
         }
       }
-      this.opts.onTopic?.(topic, live.map((p) => p.partition), this.opts.fromTimestamp);
+      this.opts.onTopic?.(
+        topic,
+        live.map((p) => p.partition),
+        this.opts.fromTimestamp,
+      );
       if (left > 0) this.backfilling.set(topic, { left, since: this.opts.fromTimestamp - readBack });
       else covered.push(topic);
       this.topics.add(topic);
@@ -236,7 +243,10 @@ export class FanoutConsumer {
         reject(e.payload.error);
         // kafkajs restarts by itself after retriable errors; after the others it stays down.
         if (!e.payload.restart && this.consumer === consumer) {
-          setTimeout(() => void this.recover().catch((err: unknown) => this.opts.onState(false, err)), 1_000).unref();
+          setTimeout(
+            () => void this.recover().catch((err: unknown) => this.opts.onState(false, err)),
+            1_000,
+          ).unref();
         }
       });
     });
@@ -251,11 +261,15 @@ export class FanoutConsumer {
         eachBatch: async (payload) => {
           const { batch } = payload;
           this.opts.onBatch(payload, this.backfillEnd(batch.topic, batch.partition, batch.lastOffset()));
-          if (batch.messages.length > 0) this.note(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
+          if (batch.messages.length > 0)
+            this.note(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         },
       });
       // commit() catches its own failures (it retries at the next tick).
-      this.commitTimer ??= setInterval(() => void this.commit().catch(() => undefined), COMMIT_INTERVAL_MS).unref();
+      this.commitTimer ??= setInterval(
+        () => void this.commit().catch(() => undefined),
+        COMMIT_INTERVAL_MS,
+      ).unref();
       await joined;
       // The start positions must be committed before anything else happens: a consumer that
       // rejoins (after a broker restart) with no committed offset for a partition would resolve

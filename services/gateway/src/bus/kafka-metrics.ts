@@ -5,10 +5,20 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why a record was not delivered although its channel was wanted. */
-export type MalformedReason = 'malformed' | 'unknown_version' | 'invalid' | 'no_key' | 'key_mismatch' | 'origin_mismatch';
+export type MalformedReason =
+  'malformed' | 'unknown_version' | 'invalid' | 'no_key' | 'key_mismatch' | 'origin_mismatch';
 
 /** Kinds of bus errors counted in `wsgw_bus_errors_total`. */
-export type BusErrorKind = 'stamps' | 'produce' | 'connect' | 'consumer_crash' | 'topic_refresh' | 'buffer_full' | 'buffer_timeout' | 'handler' | 'rejected';
+export type BusErrorKind =
+  | 'stamps'
+  | 'produce'
+  | 'connect'
+  | 'consumer_crash'
+  | 'topic_refresh'
+  | 'buffer_full'
+  | 'buffer_timeout'
+  | 'handler'
+  | 'rejected';
 
 export class KafkaBusMetrics {
   readonly registry: Registry;
@@ -30,14 +40,51 @@ export class KafkaBusMetrics {
   constructor(registry: Registry = new Registry(), healthy: () => boolean = () => false) {
     this.registry = registry;
     const registers = [registry];
-    this.produced = new Counter({ name: 'wsgw_bus_produced_total', help: 'Records acknowledged by Kafka, by topic.', labelNames: ['topic'], registers });
-    this.consumed = new Counter({ name: 'wsgw_bus_consumed_total', help: 'Records read from Kafka, by topic, before any filtering.', labelNames: ['topic'], registers });
-    this.delivered = new Counter({ name: 'wsgw_bus_delivered_total', help: 'Messages handed to the hub, by origin region.', labelNames: ['origin'], registers });
-    this.skippedUnwanted = new Counter({ name: 'wsgw_bus_skipped_unwanted_total', help: 'Records skipped undecoded because no local client holds their channel.', registers });
-    this.duplicates = new Counter({ name: 'wsgw_bus_duplicates_total', help: 'Records dropped because their message id was seen within the dedup window.', registers });
-    this.malformed = new Counter({ name: 'wsgw_bus_malformed_total', help: 'Records that could not be decoded or validated, by reason; skipped.', labelNames: ['reason'], registers });
-    this.errors = new Counter({ name: 'wsgw_bus_errors_total', help: 'Bus errors by kind.', labelNames: ['kind'], registers });
-    this.buffered = new Gauge({ name: 'wsgw_bus_buffered_messages', help: 'Publishes waiting for a Kafka acknowledgement.', registers });
+    this.produced = new Counter({
+      name: 'wsgw_bus_produced_total',
+      help: 'Records acknowledged by Kafka, by topic.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.consumed = new Counter({
+      name: 'wsgw_bus_consumed_total',
+      help: 'Records read from Kafka, by topic, before any filtering.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.delivered = new Counter({
+      name: 'wsgw_bus_delivered_total',
+      help: 'Messages handed to the hub, by origin region.',
+      labelNames: ['origin'],
+      registers,
+    });
+    this.skippedUnwanted = new Counter({
+      name: 'wsgw_bus_skipped_unwanted_total',
+      help: 'Records skipped undecoded because no local client holds their channel.',
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: 'wsgw_bus_duplicates_total',
+      help: 'Records dropped because their message id was seen within the dedup window.',
+      registers,
+    });
+    this.malformed = new Counter({
+      name: 'wsgw_bus_malformed_total',
+      help: 'Records that could not be decoded or validated, by reason; skipped.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'wsgw_bus_errors_total',
+      help: 'Bus errors by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.buffered = new Gauge({
+      name: 'wsgw_bus_buffered_messages',
+      help: 'Publishes waiting for a Kafka acknowledgement.',
+      registers,
+    });
     this.up = new Gauge({
       name: 'wsgw_bus_up',
       help: '1 while the bus is healthy (health().ok), else 0.',
@@ -46,8 +93,18 @@ export class KafkaBusMetrics {
         this.set(healthy() ? 1 : 0);
       },
     });
-    this.consumerLag = new Gauge({ name: 'wsgw_bus_consumer_lag', help: 'Records behind the partition end, as of the last fetch.', labelNames: ['topic', 'partition'], registers });
-    this.remoteUp = new Gauge({ name: 'wsgw_bus_remote_up', help: 'Direct mode: 1 while the origin topic of a remote region is being read from its cluster.', labelNames: ['region'], registers });
+    this.consumerLag = new Gauge({
+      name: 'wsgw_bus_consumer_lag',
+      help: 'Records behind the partition end, as of the last fetch.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.remoteUp = new Gauge({
+      name: 'wsgw_bus_remote_up',
+      help: 'Direct mode: 1 while the origin topic of a remote region is being read from its cluster.',
+      labelNames: ['region'],
+      registers,
+    });
     this.fetches = new Counter({
       name: 'wsgw_bus_fetches_total',
       help: 'Fetch requests of the fan-out consumer, by broker (host:port): with a rack set, most go to the broker in the same zone.',

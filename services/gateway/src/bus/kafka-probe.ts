@@ -33,7 +33,10 @@ export class Probes {
   send(timeoutMs: number, enqueue: (key: string, value: Uint8Array) => Promise<unknown>): Promise<void> {
     const key = `${this.prefix}${++this.seq}`;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BusError('bus_unavailable', `probe did not return within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new BusError('bus_unavailable', `probe did not return within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiting.set(key, () => {
         clearTimeout(timer);
         resolve();

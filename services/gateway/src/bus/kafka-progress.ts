@@ -53,7 +53,13 @@ export class OriginProgress {
    * Starts following a topic: every partition counts as read up to `liveFrom - 1`, since the bus
    * delivers what is stamped from there on.
    */
-  follow(topic: string, origin: string, copy: boolean, partitions: readonly number[], liveFrom: number): void {
+  follow(
+    topic: string,
+    origin: string,
+    copy: boolean,
+    partitions: readonly number[],
+    liveFrom: number,
+  ): void {
     let t = this.topics.get(topic);
     if (t === undefined) {
       t = { origin, copy, stamps: new Map(), restamped: false };
@@ -73,7 +79,10 @@ export class OriginProgress {
     if (t.copy && timestampType === LOG_APPEND_TIME) {
       if (!t.restamped) {
         t.restamped = true;
-        this.warn('a replicated fan-out topic stamps its own append times: recovery cannot vouch for its origin until it keeps the origin\'s timestamps (create it with message.timestamp.type=CreateTime)', { topic, origin: t.origin });
+        this.warn(
+          "a replicated fan-out topic stamps its own append times: recovery cannot vouch for its origin until it keeps the origin's timestamps (create it with message.timestamp.type=CreateTime)",
+          { topic, origin: t.origin },
+        );
       }
       return;
     }

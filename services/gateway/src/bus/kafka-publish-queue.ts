@@ -113,15 +113,34 @@ export class PublishQueue {
     if (!this.accepting) return Promise.reject(new BusError('bus_closed', 'bus is closed'));
     if (bytes.byteLength > this.opts.maxMessageBytes) {
       this.countError('rejected');
-      return Promise.reject(new BusError('bus_rejected', `message of ${bytes.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`));
+      return Promise.reject(
+        new BusError(
+          'bus_rejected',
+          `message of ${bytes.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`,
+        ),
+      );
     }
     if (this.queue.length >= this.opts.bufferLimit) {
       this.countError('buffer_full');
-      return Promise.reject(new BusError('bus_unavailable', `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`));
+      return Promise.reject(
+        new BusError(
+          'bus_unavailable',
+          `publish buffer full (${this.opts.bufferLimit} messages waiting for Kafka)`,
+        ),
+      );
     }
     return new Promise<PublishReceipt>((resolve, reject) => {
       const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.queue.push({ key, value, ...(partition === undefined ? {} : { partition }), at: Date.now(), inFlight: false, attempted: false, resolve, reject });
+      this.queue.push({
+        key,
+        value,
+        ...(partition === undefined ? {} : { partition }),
+        at: Date.now(),
+        inFlight: false,
+        attempted: false,
+        resolve,
+        reject,
+      });
       // Publishes time out whatever the connection state, also before the first connect.
       this.expiryTimer ??= setInterval(() => this.expire(), Math.min(250, this.opts.bufferTimeoutMs)).unref();
       this.opts.metrics.buffered.set(this.queue.length);
@@ -160,7 +179,8 @@ export class PublishQueue {
     this.flowing = false;
     this.naps.wakeAll();
     clearInterval(this.expiryTimer);
-    for (const p of this.queue.splice(0)) p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
+    for (const p of this.queue.splice(0))
+      p.reject(new BusError('bus_closed', 'bus closed before Kafka acknowledged the publish'));
     this.opts.metrics.buffered.set(0);
   }
 
@@ -198,7 +218,9 @@ export class PublishQueue {
           if (!this.producer) await this.connectProducer();
           const partitions = batch.map((p) => p.partition ?? this.opts.partitionOf(p.key));
           for (const p of batch) p.attempted = true;
-          const result = await this.producer!.send(batch.map((p, i) => ({ key: p.key, value: p.value, partition: partitions[i]! })));
+          const result = await this.producer!.send(
+            batch.map((p, i) => ({ key: p.key, value: p.value, partition: partitions[i]! })),
+          );
           this.queue.splice(0, batch.length);
           this.opts.metrics.buffered.set(this.queue.length);
           this.opts.metrics.produced.inc({ topic: this.opts.topic }, batch.length);
@@ -217,14 +239,21 @@ export class PublishQueue {
               this.queue.shift();
               this.opts.metrics.buffered.set(this.queue.length);
               this.countError('rejected');
-              batch[0]!.reject(new BusError('bus_rejected', `Kafka refused the message: ${(err as Error).message}`, { cause: err }));
+              batch[0]!.reject(
+                new BusError('bus_rejected', `Kafka refused the message: ${(err as Error).message}`, {
+                  cause: err,
+                }),
+              );
               if (isolate > 0) isolate--;
             }
             continue;
           }
           this.producerOkValue = false;
           this.countError('produce');
-          this.opts.log.warn({ err, waiting: this.queue.length, attempt }, 'kafka produce failed; retrying with a new producer');
+          this.opts.log.warn(
+            { err, waiting: this.queue.length, attempt },
+            'kafka produce failed; retrying with a new producer',
+          );
           const old = this.detachProducer();
           await old?.disconnect().catch(() => undefined);
           await this.naps.nap(this.retryDelayMs(attempt++));
@@ -248,8 +277,14 @@ export class PublishQueue {
         // written all the same: say so, rather than "nothing was published".
         p.reject(
           p.attempted
-            ? new BusError('bus_uncertain', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms; the message was sent and may still be delivered`)
-            : new BusError('bus_unavailable', `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`),
+            ? new BusError(
+                'bus_uncertain',
+                `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms; the message was sent and may still be delivered`,
+              )
+            : new BusError(
+                'bus_unavailable',
+                `Kafka did not acknowledge within ${this.opts.bufferTimeoutMs} ms`,
+              ),
         );
       } else {
         this.queue[kept++] = p;
@@ -265,11 +300,21 @@ export class PublishQueue {
 }
 
 /** Broker answers that condemn a record rather than the connection: retrying cannot help. */
-const RECORD_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+const RECORD_ERRORS: ReadonlySet<string> = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+]);
 
 function isRecordError(err: unknown): boolean {
   const type = (err as { type?: unknown } | null)?.type;
-  return err instanceof Error && err.name === 'KafkaJSProtocolError' && typeof type === 'string' && RECORD_ERRORS.has(type);
+  return (
+    err instanceof Error &&
+    err.name === 'KafkaJSProtocolError' &&
+    typeof type === 'string' &&
+    RECORD_ERRORS.has(type)
+  );
 }
 
 /** Resolves each publish with `partition:offset`, computed from the per-partition base offsets. */

@@ -24,7 +24,8 @@ export function parseRackMap(raw: string): ReadonlyMap<string, string> {
   const racks = new Map<string, string>();
   for (const part of raw.split(',').map((p) => p.trim())) {
     const [zone, rack, extra] = part.split('=').map((p) => p.trim());
-    if (!zone || !rack || extra !== undefined || !RACK_NAME.test(zone) || !RACK_NAME.test(rack)) throw new Error(`"${part}" is not <zone>=<rack>`);
+    if (!zone || !rack || extra !== undefined || !RACK_NAME.test(zone) || !RACK_NAME.test(rack))
+      throw new Error(`"${part}" is not <zone>=<rack>`);
     if (racks.has(zone)) throw new Error(`zone ${zone} is listed twice`);
     racks.set(zone, rack);
   }
@@ -51,19 +52,28 @@ export interface ResolveRackOptions {
  * Resolves the rack once, at start-up. Never throws: without a rack the gateway still works, it
  * only reads across zones, so a failed lookup is reported (`problem`) rather than fatal.
  */
-export async function resolveRack(setting: RackSetting | undefined, opts: ResolveRackOptions): Promise<RackResolution> {
+export async function resolveRack(
+  setting: RackSetting | undefined,
+  opts: ResolveRackOptions,
+): Promise<RackResolution> {
   if (setting === undefined) return { rack: undefined };
   if (setting.kind === 'fixed') return { rack: setting.rack };
-  if (!opts.metadataUri) return { rack: undefined, problem: 'ECS_CONTAINER_METADATA_URI_V4 is not set, so the zone is unknown' };
+  if (!opts.metadataUri)
+    return { rack: undefined, problem: 'ECS_CONTAINER_METADATA_URI_V4 is not set, so the zone is unknown' };
   let zone: unknown;
   try {
-    const res = await fetch(`${opts.metadataUri}/task`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 2_000) });
+    const res = await fetch(`${opts.metadataUri}/task`, {
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 2_000),
+    });
     if (!res.ok) return { rack: undefined, problem: `task metadata answered ${res.status}` };
     zone = ((await res.json()) as { AvailabilityZone?: unknown }).AvailabilityZone;
   } catch (err) {
     return { rack: undefined, problem: `task metadata unreachable: ${(err as Error).message}` };
   }
-  if (typeof zone !== 'string' || zone === '') return { rack: undefined, problem: 'task metadata names no AvailabilityZone' };
+  if (typeof zone !== 'string' || zone === '')
+    return { rack: undefined, problem: 'task metadata names no AvailabilityZone' };
   const rack = setting.racks.get(zone);
-  return rack === undefined ? { rack: undefined, zone, problem: `zone ${zone} is not in WSGW_KAFKA_RACK_MAP` } : { rack, zone };
+  return rack === undefined
+    ? { rack: undefined, zone, problem: `zone ${zone} is not in WSGW_KAFKA_RACK_MAP` }
+    : { rack, zone };
 }

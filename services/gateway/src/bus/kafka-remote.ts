@@ -107,19 +107,26 @@ export class RemoteFeed {
   }
 }
 
-
 /**
  * Parses `WSGW_KAFKA_REMOTE_BROKERS`: `<region>=<host:port>,<host:port>;<region>=...`.
  * Throws `TypeError` describing the first malformed part.
  */
 export function parseRemoteBrokers(value: string): RemoteCluster[] {
   const out: RemoteCluster[] = [];
-  for (const part of value.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     const region = part.slice(0, eq).trim();
-    const brokers = part.slice(eq + 1).split(',').map((b) => b.trim()).filter(Boolean);
+    const brokers = part
+      .slice(eq + 1)
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
     if (eq < 1 || !REGION_NAME.test(region)) throw new TypeError(`"${part}" does not start with <region>=`);
-    if (brokers.length === 0 || !brokers.every((b) => BROKER_ADDRESS.test(b))) throw new TypeError(`"${part}" does not list host:port brokers`);
+    if (brokers.length === 0 || !brokers.every((b) => BROKER_ADDRESS.test(b)))
+      throw new TypeError(`"${part}" does not list host:port brokers`);
     if (out.some((r) => r.region === region)) throw new TypeError(`region ${region} appears twice`);
     out.push({ region, brokers });
   }
