@@ -315,9 +315,11 @@ export const REDIS_ENV = Object.freeze({
 } as const);
 
 /**
- * Ports of a cache: node-based replication groups listen on 6379; ElastiCache Serverless serves its
- * endpoint on 6379 and its reader endpoint on 6380 (Amazon ElastiCache User Guide, Step 2:
- * Authorize access to the cache, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/set-up.html).
+ * Ports of a cache: node-based replication groups listen on 6379, the default port of Valkey and
+ * Redis OSS clusters (Amazon ElastiCache for Redis User Guide, Step 3: Authorize access to the
+ * cluster, https://docs.aws.amazon.com/AmazonElastiCache/latest/red-ug/GettingStarted.AuthorizeAccess.html);
+ * ElastiCache Serverless serves its endpoint on 6379 and its reader endpoint on 6380 (the AWS page
+ * stating the reader port was not retrieved here: docs/infrastructure.md, Known limits).
  */
 export const REDIS_PORT = 6379;
 export const REDIS_READER_PORT = 6380;
