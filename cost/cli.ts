@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BUS_KINDS, compareBuses, formatBusComparison } from './bus.js';
 import { buildReport } from './compare.js';
 import { defaultRange, logSpace, renderSvg, sweep, sweepStacks } from './chart.js';
 import { CostError } from './errors.js';
@@ -13,8 +14,8 @@ import { formatComparison, formatRecommendation, formatReport } from './format.j
 import { recommend } from './recommend.js';
 import { DEFAULT_ASSUMPTIONS, DEFAULT_LOAD } from './model.js';
 import { DEFAULT_PRICES_DIR, loadPriceBook } from './prices.js';
-import { assumptionsFromConfig, onlyRegions, readDeployment } from './stack.js';
-import type { Assumptions, Deployment, Load } from './types.js';
+import { assumptionsFromConfig, deploymentFromConfig, onlyRegions, readDeployment } from './stack.js';
+import type { Assumptions, BusKind, Deployment, Load } from './types.js';
 
 export const USAGE = `usage: npm run cost -- <stack> [options]
        npm run cost -- <stack> <stack>... --chart FILE.svg [options]
@@ -36,6 +37,9 @@ load profile
   --regions REGION,...         price only these regions of the stack, as if it listed no others
 
 model
+  --bus kafka|redis|both       price the stack on this bus (default: the stack's wsgw:bus); both prints
+                               a report for each. A comparison of the two buses at the same load is
+                               printed either way (sized by wsgw:msk and wsgw:redis)
   --rack-aware                 consumers fetch from a replica in their own AZ (Kafka client.rack),
                                as with wsgw:msk.zoneLocalReads; default: what the stack sets
   --prices DIR                 price files directory (default: cost/prices)
@@ -116,6 +120,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         split: { type: 'string' },
         regions: { type: 'string' },
         'rack-aware': { type: 'boolean' },
+        bus: { type: 'string' },
         prices: { type: 'string' },
         json: { type: 'boolean' },
         chart: { type: 'string' },
@@ -140,18 +145,33 @@ export function main(argv: readonly string[], io: CliIo): number {
     );
     return 2;
   }
+  const busFlag = v.bus;
+  if (busFlag !== undefined && busFlag !== 'both' && !(BUS_KINDS as readonly string[]).includes(busFlag)) {
+    io.err(`wsgw cost: --bus: "${busFlag}" is not one of kafka, redis, both\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (busFlag === 'both' && positionals.length > 1) {
+    io.err(`wsgw cost: --bus both prices one stack; name one bus for a chart of several\n\n${USAGE}\n`);
+    return 2;
+  }
   try {
     const book = loadPriceBook(v.prices ? resolve(io.cwd, v.prices) : DEFAULT_PRICES_DIR);
-    const stacks = positionals.map((name) => {
+    const priceOn = (name: string, busOf: (configured: BusKind) => BusKind) => {
       const s = readDeployment(name, io.cwd);
-      const deployment = v.regions === undefined ? s.deployment : onlyRegions(s.deployment, v.regions);
+      const bus = busOf(s.config.bus);
+      const onBus =
+        bus === s.config.bus ? s.deployment : deploymentFromConfig(s.deployment.stack, s.config, bus);
+      const deployment = v.regions === undefined ? onBus : onlyRegions(onBus, v.regions);
       const assumptions: Assumptions = {
         ...DEFAULT_ASSUMPTIONS,
-        ...assumptionsFromConfig(s.config),
+        ...assumptionsFromConfig(s.config, bus),
         ...(v['rack-aware'] ? { rackAwareConsumers: true } : {}),
       };
       return { ...s, deployment, assumptions };
-    });
+    };
+    const chosen = (configured: BusKind): BusKind =>
+      busFlag === undefined || busFlag === 'both' ? configured : (busFlag as BusKind);
+    const stacks = positionals.map((name) => priceOn(name, chosen));
     const first = stacks[0]!;
     const q = (flag: string, raw: string | undefined, fallback: number): number =>
       raw === undefined ? fallback : parseQuantity(flag, raw);
@@ -208,9 +228,42 @@ export function main(argv: readonly string[], io: CliIo): number {
     const rec = v.recommend
       ? recommend(first.deployment.stack, first.raw, load, book, DEFAULT_ASSUMPTIONS, v.regions)
       : undefined;
-    if (v.json) io.out(JSON.stringify(rec ? { ...report, recommendation: rec } : report, null, 2) + '\n');
+    const buses = compareBuses(first.deployment.stack, first.config, load, book, {
+      ...(v.regions !== undefined ? { regions: v.regions } : {}),
+    });
+    // --bus both: a full report on each bus (the configured one first).
+    const others =
+      busFlag === 'both'
+        ? BUS_KINDS.filter((b) => b !== first.config.bus).map((b) => {
+            const s = priceOn(positionals[0]!, () => b);
+            return buildReport(s.deployment, load, book, s.assumptions);
+          })
+        : [];
+    const busComparison = {
+      configured: buses.configured,
+      buses: buses.buses.map((b) =>
+        'error' in b ? b : { bus: b.bus, usd: b.usd, busUsd: b.busUsd, what: b.what },
+      ),
+    };
+    if (v.json)
+      io.out(
+        JSON.stringify(
+          {
+            ...report,
+            ...(rec ? { recommendation: rec } : {}),
+            ...(others.length > 0 ? { otherBuses: others } : {}),
+            busComparison,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     else
-      io.out(formatReport(report, { details: v.details ?? false }) + (rec ? formatRecommendation(rec) : ''));
+      io.out(
+        [report, ...others].map((r) => formatReport(r, { details: v.details ?? false })).join('\n') +
+          (rec ? formatRecommendation(rec) : '') +
+          formatBusComparison(buses),
+      );
     return 0;
   } catch (err) {
     if (err instanceof CostError) {

@@ -56,7 +56,9 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
   out.push(
     `Deployment: ${d.regions.map((x) => `${x.name} (${x.minTasks}-${x.maxTasks} tasks)`).join(', ')}; ` +
       `task ${d.task.vcpu} vCPU / ${d.task.memoryGiB} GB ${d.task.arch}; ${d.connectionsPerTask.toLocaleString('en-US')} connections per task; ` +
-      `MSK ${d.msk.kind === 'provisioned' ? `${d.msk.brokers} × ${d.msk.instanceType}, ${d.msk.storageGiB} GB each` : `serverless, ${d.msk.partitions} partitions`}; ` +
+      (d.bus === 'redis'
+        ? `Redis: ElastiCache for Valkey ${d.redis?.kind === 'nodes' ? `${d.redis.nodes} × ${d.redis.nodeType}` : 'serverless'}; `
+        : `MSK ${d.msk.kind === 'provisioned' ? `${d.msk.brokers} × ${d.msk.instanceType}, ${d.msk.storageGiB} GB each` : `serverless, ${d.msk.partitions} partitions`}; `) +
       `crossRegion ${d.crossRegion}; NAT ${d.nat}; ${d.azCount} AZs`,
   );
   out.push(

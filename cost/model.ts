@@ -24,6 +24,7 @@ import {
   loadBalancerLines,
   mskLines,
   networkLines,
+  redisLines,
   type RegionInput,
 } from './services.js';
 import {
@@ -61,6 +62,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
+  redisStreamSeconds: 300,
   // Stacks with wsgw:msk.zoneLocalReads turn it on (cost/stack.ts).
   rackAwareConsumers: false,
   albRulesPerRequest: 1,
@@ -184,6 +186,13 @@ export function validateDeployment(d: Deployment): void {
   }
   if (d.msk.kind === 'serverless' && !(d.msk.partitions >= 1))
     badDeployment('msk partitions must be at least 1');
+  if (d.bus === 'redis') {
+    if (!d.redis) badDeployment('bus redis needs the redis sizing');
+    if (d.redis.kind === 'nodes' && !(Number.isInteger(d.redis.nodes) && d.redis.nodes >= 1))
+      badDeployment(`redis nodes must be a whole number of at least 1 (got ${d.redis.nodes})`);
+    if (d.crossRegion !== 'direct')
+      badDeployment('bus redis reads other regions directly: crossRegion must be direct');
+  }
   if (!Number.isInteger(d.kmsKeysPerRegion) || d.kmsKeysPerRegion < 0)
     badDeployment(`kmsKeysPerRegion must be a whole number (got ${d.kmsKeysPerRegion})`);
 }
@@ -314,8 +323,11 @@ export function estimate(
 
     fargateLines(input);
     const loadBalancer = loadBalancerLines(input);
-    mskLines(input);
-    kafkaCrossAzLines(input);
+    if ((d.bus ?? 'kafka') === 'redis') redisLines(input);
+    else {
+      mskLines(input);
+      kafkaCrossAzLines(input);
+    }
     crossRegionLines(input);
     edgeLines(input);
     networkLines(input);

@@ -251,6 +251,75 @@ export function crossRegionLines(r: RegionInput): void {
   }
 }
 
+/**
+ * Bus `redis`: the region's ElastiCache for Valkey, and its clients' traffic across AZs.
+ *
+ * Node-based: every node billed per hour. The region's tasks write and read the primary, which sits
+ * in another AZ than a task (azCount − 1) / azCount of the time; that traffic is billed out and in
+ * like Kafka's. Replication between the nodes is not billed here (ElastiCache's pricing page bills
+ * data transfer in and out of the cache, not within it: not verified).
+ *
+ * Serverless: GB-hours of data stored (the stream of the recovery history, at least the 100 MB
+ * minimum) and ECPUs, one per KB transferred (at least one per write): each publish written once,
+ * and the stream read by every task of this region and, directly, of the other regions. Its ECPUs
+ * include the data transfer, so no cross-AZ line.
+ */
+export function redisLines(r: RegionInput): void {
+  const { d, a } = r;
+  const H = a.hoursPerMonth;
+  const T = r.tasks.running;
+  const sizing = d.redis;
+  if (!sizing) throw new Error('bus redis without redis sizing');
+  const local = r.traffic.kafkaBytesPerSecond;
+  if (sizing.kind === 'nodes') {
+    flat(
+      r,
+      'ElastiCache',
+      `node hours (${sizing.nodeType})`,
+      `elasticache.valkey.nodeHour.${sizing.nodeType}`,
+      sizing.nodes * H,
+      `${sizing.nodes} nodes (primary and ${sizing.nodes - 1} replica${sizing.nodes === 2 ? '' : 's'}) × ${H} h`,
+    );
+    const crossAz = (d.azCount - 1) / d.azCount;
+    const interAz = price(r.book, r.region, 'dataTransfer.interAz');
+    const gb = gbPerMonth((local + T * local) * crossAz, a);
+    r.lines.push({
+      service: 'Data transfer',
+      item: 'cache clients across AZs',
+      quantity: round(gb),
+      unit: 'GB (billed out and in)',
+      unitUsd: interAz.usd * 2,
+      usd: gb * interAz.usd * 2,
+      detail: `(write + ${T} tasks × read) × ${fmt(round(crossAz, 3))} cross-AZ`,
+      price: `${r.region}:dataTransfer.interAz`,
+    });
+    return;
+  }
+  const MIN_GB = 0.1;
+  const storedGb = (local * a.redisStreamSeconds) / BYTES_PER_GB;
+  flat(
+    r,
+    'ElastiCache Serverless',
+    'data stored',
+    'elasticache.valkey.serverless.gbHour',
+    Math.max(MIN_GB, storedGb) * H,
+    `${fmt(round(storedGb, 4))} GB (${a.redisStreamSeconds} s of the local stream; billed at least ${MIN_GB} GB) × ${H} h`,
+  );
+  const seconds = H * 3600;
+  const recordKb = (r.load.msgBytes + a.kafkaOverheadBytes) / 1024;
+  const writes = r.traffic.publishesPerSecond * Math.max(1, recordKb);
+  const readers = T + r.remoteTasks;
+  const reads = (readers * local) / 1024;
+  flat(
+    r,
+    'ElastiCache Serverless',
+    'ECPUs (millions)',
+    'elasticache.valkey.serverless.ecpuMillion',
+    ((writes + reads) * seconds) / 1e6,
+    `writes ${fmt(round(writes, 3))}/s (≥ 1 per publish) + reads by ${readers} tasks (${T} here, ${r.remoteTasks} in other regions) ${fmt(round(reads, 3))}/s, 1 per KB`,
+  );
+}
+
 /** Internet data out, and Global Accelerator's premium on the dominant direction. */
 export function edgeLines(r: RegionInput): void {
   const { a, traffic: t } = r;

@@ -7,9 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseStackConfig, StackConfigError, type StackConfig } from '../infra/stack-config.js';
-import { ecrRepositoryArnFromImage, planMsk } from '../infra/plan.js';
+import { ecrRepositoryArnFromImage, planMsk, planRedis } from '../infra/plan.js';
 import { CostError } from './errors.js';
-import type { Assumptions, Deployment, NatChoice } from './types.js';
+import type { Assumptions, BusKind, Deployment, NatChoice } from './types.js';
 
 const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = {
   perAz: 'per-az',
@@ -17,8 +17,13 @@ const NAT: Readonly<Record<StackConfig['network']['nat'], NatChoice>> = {
   none: 'none',
 };
 
-/** Maps a parsed stack config onto the cost model's input. */
-export function deploymentFromConfig(stack: string, c: StackConfig): Deployment {
+/**
+ * Maps a parsed stack config onto the cost model's input: on its own bus, or on `bus` (the other
+ * bus of `npm run cost`'s comparison, sized by the stack's `wsgw:msk` or `wsgw:redis`).
+ */
+export function deploymentFromConfig(stack: string, c: StackConfig, bus: BusKind = c.bus): Deployment {
+  const redis = bus === 'redis';
+  const plan = planRedis(c.redis);
   return {
     stack,
     regions: c.regions.map((r) => ({
@@ -39,14 +44,25 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
       instanceType: c.msk.instanceType,
       storageGiB: c.msk.volumeGiB,
     },
-    crossRegion: c.msk.crossRegion,
+    bus,
+    ...(redis
+      ? {
+          redis:
+            plan.mode === 'nodes'
+              ? { kind: 'nodes' as const, nodeType: c.redis.nodeType, nodes: plan.nodes }
+              : { kind: 'serverless' as const },
+        }
+      : {}),
+    // Gateways read the other regions' caches directly; there is no replicator for Redis.
+    crossRegion: redis ? 'direct' : c.msk.crossRegion,
     nat: NAT[c.network.nat],
     azCount: c.network.azCount,
     retentionHours: c.msk.retentionHours,
     // An NLB passes TCP to tasks that terminate TLS themselves (wsgw:edge nlb).
     loadBalancer: c.edge === 'nlb' ? 'nlb-tcp' : 'alb',
-    // The alarm topic is encrypted with a key of the stack's own, in every region.
-    kmsKeysPerRegion: 1,
+    // The alarm topic is encrypted with a key of the stack's own, in every region; a cache is
+    // encrypted at rest under one more. (The MSK cluster's key is not counted; docs/cost.md.)
+    kmsKeysPerRegion: redis ? 2 : 1,
     s3GatewayEndpoint: true,
     image: {
       repositoryPerRegion: c.image === undefined,
@@ -58,8 +74,10 @@ export function deploymentFromConfig(stack: string, c: StackConfig): Deployment 
 /** Model constants the stack config decides: topic replication factor, log retention, keep-alives. */
 export function assumptionsFromConfig(
   c: StackConfig,
+  bus: BusKind = c.bus,
 ): Pick<
   Assumptions,
+  | 'alarmsPerRegion'
   | 'replicationFactor'
   | 'logRetentionDays'
   | 'rackAwareConsumers'
@@ -68,9 +86,11 @@ export function assumptionsFromConfig(
   | 'skipGatewayPingAfterClientFrame'
 > {
   return {
+    // Kafka: 4 alarms a region; a cache has two instead of consumer lag (infra/components/monitoring.ts).
+    alarmsPerRegion: bus === 'redis' ? 5 : 4,
     replicationFactor: planMsk(c.msk.brokersPerAz, c.network.azCount).replicationFactor,
     logRetentionDays: c.logRetentionDays,
-    rackAwareConsumers: c.msk.zoneLocalReads,
+    rackAwareConsumers: bus === 'kafka' && c.msk.zoneLocalReads,
     serverPingIntervalSeconds: c.keepalive.pingSeconds,
     sdkPingIntervalSeconds: c.keepalive.clientPingSeconds,
     skipGatewayPingAfterClientFrame: c.keepalive.skipPingAfterClientFrame,

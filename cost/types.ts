@@ -34,6 +34,19 @@ export type MskSizing =
       readonly partitions: number;
     };
 
+/** What carries messages between gateways: MSK, or ElastiCache for Valkey (read directly across regions). */
+export type BusKind = 'kafka' | 'redis';
+
+export type RedisSizing =
+  | {
+      readonly kind: 'nodes';
+      /** e.g. `cache.t4g.small`. */
+      readonly nodeType: string;
+      /** Nodes per region: the primary and its replicas. */
+      readonly nodes: number;
+    }
+  | { readonly kind: 'serverless' };
+
 /** What a stack deploys, as far as the bill is concerned. */
 export interface Deployment {
   readonly stack: string;
@@ -41,7 +54,12 @@ export interface Deployment {
   readonly task: { readonly vcpu: number; readonly memoryGiB: number; readonly arch: Arch };
   /** The autoscaling target: tasks needed = ceil(connections / connectionsPerTask), within min/max. */
   readonly connectionsPerTask: number;
+  /** The bus: `kafka` (default) prices `msk`; `redis` prices `redis` and ignores `msk`. */
+  readonly bus?: BusKind;
   readonly msk: MskSizing;
+  /** Bus `redis`: each region's cache. */
+  readonly redis?: RedisSizing;
+  /** With bus `redis` always `direct`: gateways read the other regions' caches themselves. */
   readonly crossRegion: CrossRegionMode;
   readonly nat: NatChoice;
   /** Availability zones per region (ALB nodes, NAT gateways, MSK brokers spread over them). */
@@ -114,6 +132,11 @@ export interface Assumptions {
   /** TLS handshake plus HTTP upgrade, bytes each way per new connection. */
   readonly handshakeBytesOut: number;
   readonly handshakeBytesIn: number;
+  /**
+   * Bus `redis`, serverless: seconds of each region's stream the cache holds (the gateways trim
+   * their stream to the recovery history, WSGW's 300 s), for the GB-hours stored.
+   */
+  readonly redisStreamSeconds: number;
   /** Kafka replication factor (storage check). */
   readonly replicationFactor: number;
   /**

@@ -1,9 +1,10 @@
 /**
  * The wsgw Pulumi program: `pulumi up` per stack, regions listed in the stack config.
  *
- *   per region:  Network -> KafkaCluster (MSK) -> GatewayService (ECS Fargate + ALB) -> Monitoring
+ *   per region:  Network -> KafkaCluster (MSK) or RedisCache (ElastiCache, wsgw:bus redis)
+ *                -> GatewayService (ECS Fargate + ALB) -> Monitoring
  *   across:      Certificates (ACM via Cloudflare), ImageRegistry (an ECR repository and image build per region),
- *                Replication (MSK Replicator) or DirectConnectivity (VPC peering),
+ *                Replication (MSK Replicator) or DirectConnectivity (VPC peering; always with Redis),
  *                GlobalEdge (Global Accelerator + Cloudflare record)
  *
  * Every AWS resource gets an explicit provider of its region; `pulumi:disable-default-providers`
@@ -18,18 +19,22 @@ import { GlobalEdge } from './components/global-edge.js';
 import { KafkaCluster } from './components/kafka-cluster.js';
 import { Monitoring } from './components/monitoring.js';
 import { Network } from './components/network.js';
-import { DirectConnectivity } from './components/direct-connectivity.js';
+import { DirectConnectivity, PEERED_MSK } from './components/direct-connectivity.js';
+import { RedisCache } from './components/redis-cache.js';
 import { ImageRegistry } from './components/image-registry.js';
 import { Replication } from './components/replication.js';
-import { deriveTiming, gatewayTiming, serviceName, shortRegion } from './plan.js';
+import { deriveTiming, gatewayTiming, planRedis, serviceName, shortRegion } from './plan.js';
 
-const { config, jwtSecret, publishKey } = readPulumiConfig();
+const { config, jwtSecret, publishKey, redisAuthToken } = readPulumiConfig();
 const stack = pulumi.getStack();
 const prefix = `wsgw-${stack}`;
 const timing = deriveTiming(gatewayTiming(config.keepalive), config.keepalive.clientPingSeconds * 1000);
 const multiRegion = config.regions.length > 1;
-const replicator = multiRegion && config.msk.crossRegion === 'replicator';
-const direct = multiRegion && config.msk.crossRegion === 'direct';
+const onRedis = config.bus === 'redis';
+const replicator = multiRegion && !onRedis && config.msk.crossRegion === 'replicator';
+// With Redis, gateways always read the other regions' streams directly (there is no replicator).
+const direct = multiRegion && (onRedis || config.msk.crossRegion === 'direct');
+const redisPlan = planRedis(config.redis);
 
 // Resource names carry the region, never the stack (URNs already carry the stack), so renaming
 // nothing here ever replaces infrastructure.
@@ -68,9 +73,26 @@ const regional = config.regions.map((r) => {
       ...(r.vpc ? { existingVpc: r.vpc } : {}),
       replicator,
       edge: config.edge,
+      bus: config.bus,
+      ...(onRedis ? { redisPorts: redisPlan.ports } : {}),
     },
     opts,
   );
+  if (onRedis) {
+    const cache = new RedisCache(
+      r.name,
+      {
+        region: r.name,
+        stack,
+        redis: config.redis,
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: network.redisSecurityGroup!.id,
+        authToken: redisAuthToken!,
+      },
+      opts,
+    );
+    return { region: r, network, cache, opts };
+  }
   const kafka = new KafkaCluster(
     r.name,
     {
@@ -79,7 +101,7 @@ const regional = config.regions.map((r) => {
       msk: config.msk,
       azCount: r.azCount,
       subnetIds: network.privateSubnetIds,
-      securityGroupId: network.mskSecurityGroup.id,
+      securityGroupId: network.mskSecurityGroup!.id,
       logRetentionDays: config.logRetentionDays,
       replicationSource: replicator,
       accountId,
@@ -89,7 +111,7 @@ const regional = config.regions.map((r) => {
   return { region: r, network, kafka, opts };
 });
 
-const services = regional.map(({ region: r, network, kafka, opts }) => {
+const services = regional.map(({ region: r, network, kafka, cache, opts }) => {
   const name = serviceName(stack, r.name);
   const remote = direct ? regional.filter((x) => x.region.name !== r.name) : [];
   const gateway = new GatewayService(
@@ -112,14 +134,26 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       timing,
       logRetentionDays: config.logRetentionDays,
       accountId,
-      kafka: [
-        { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
-        ...remote.map((x) => ({
-          region: x.region.name,
-          clusterArn: x.kafka.clusterArn,
-          bootstrapBrokers: x.kafka.bootstrapBrokers,
-        })),
-      ],
+      kafka: kafka
+        ? [
+            { region: r.name, clusterArn: kafka.clusterArn, bootstrapBrokers: kafka.bootstrapBrokers },
+            ...remote.map((x) => ({
+              region: x.region.name,
+              clusterArn: x.kafka!.clusterArn,
+              bootstrapBrokers: x.kafka!.bootstrapBrokers,
+            })),
+          ]
+        : [],
+      ...(cache
+        ? {
+            redis: {
+              url: cache.url,
+              remotes: remote.map((x) => ({ region: x.region.name, url: x.cache!.url })),
+              ...(redisPlan.waitReplicas !== undefined ? { waitReplicas: redisPlan.waitReplicas } : {}),
+              password: redisAuthToken!,
+            },
+          }
+        : {}),
       // With the replicator every origin topic has a copy in the local cluster: the grant covers
       // every fan-out topic there ('*'), so adding or retiring a region changes no other region's
       // role, and a retired region's leftover copy stays readable by tasks still subscribed to it.
@@ -141,13 +175,23 @@ const services = regional.map(({ region: r, network, kafka, opts }) => {
       edge: config.edge,
       lbArnSuffix: gateway.loadBalancer.arnSuffix,
       targetGroupArnSuffix: gateway.targetGroup.arnSuffix,
-      mskClusterName: kafka.clusterName,
+      ...(kafka ? { mskClusterName: kafka.clusterName } : {}),
+      ...(cache
+        ? {
+            cache: {
+              mode: config.redis.mode,
+              id: cache.cacheId,
+              nodes: redisPlan.nodes,
+              maxDataGB: config.redis.maxDataGB,
+            },
+          }
+        : {}),
       accountId,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     },
     opts,
   );
-  return { region: r.name, gateway, kafka };
+  return { region: r.name, gateway, kafka, cache };
 });
 
 if (replicator) {
@@ -158,10 +202,10 @@ if (replicator) {
     regions: regional.map(({ region: r, network, kafka }) => ({
       name: r.name,
       provider: providers[r.name]!,
-      clusterArn: kafka.clusterArn,
+      clusterArn: kafka!.clusterArn,
       subnetIds: network.privateSubnetIds,
       replicatorSecurityGroupId: network.replicatorSecurityGroup!.id,
-      kafka,
+      kafka: kafka!,
     })),
   });
 }
@@ -172,6 +216,9 @@ if (direct) {
       provider: providers[r.name]!,
       network,
     })),
+    bus: onRedis
+      ? { name: 'redis', ports: redisPlan.ports, securityGroup: (n) => n.redisSecurityGroup! }
+      : PEERED_MSK,
   });
 }
 
@@ -194,15 +241,17 @@ export const acceleratorDnsName = edge.accelerator.dnsName;
 export const acceleratorIps = edge.ips;
 /**
  * Per region: the load balancer's DNS name (`albDnsName`, or `nlbDnsName` with wsgw:edge nlb;
- * direct, bypassing the accelerator), the MSK IAM brokers, and the image repository (absent with a
- * prebuilt `wsgw:image`).
+ * direct, bypassing the accelerator), the MSK IAM brokers (`mskBootstrapBrokers`) or the cache's
+ * URL without its password (`redisUrl`), and the image repository (absent with a prebuilt
+ * `wsgw:image`).
  */
 export const regions = Object.fromEntries(
   services.map((s) => [
     s.region,
     {
       [config.edge === 'alb' ? 'albDnsName' : 'nlbDnsName']: s.gateway.loadBalancer.dnsName,
-      mskBootstrapBrokers: s.kafka.bootstrapBrokers,
+      ...(s.kafka ? { mskBootstrapBrokers: s.kafka.bootstrapBrokers } : {}),
+      ...(s.cache ? { redisUrl: s.cache.url } : {}),
       ...(registry.images[s.region]!.repositoryUrl
         ? { imageRepositoryUrl: registry.images[s.region]!.repositoryUrl }
         : {}),

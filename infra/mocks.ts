@@ -122,6 +122,38 @@ function mockState(
       ).join(',');
       break;
     }
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      // As AWS names them: master.<id>.<hash>.<short region>.cache.amazonaws.com.
+      state.arn = `arn:aws:elasticache:${region}:${acct}:replicationgroup:${inputs.replicationGroupId}`;
+      state.primaryEndpointAddress = `master.${inputs.replicationGroupId}.${id.slice(0, 6)}.${zoneIdPrefix(region)}.cache.amazonaws.com`;
+      state.readerEndpointAddress = `replica.${inputs.replicationGroupId}.${id.slice(0, 6)}.${zoneIdPrefix(region)}.cache.amazonaws.com`;
+      state.port = inputs.port ?? 6379;
+      state.memberClusters = Array.from(
+        { length: Number(inputs.numCacheClusters ?? 1) },
+        (_, i) => `${inputs.replicationGroupId}-${String(i + 1).padStart(3, '0')}`,
+      );
+      break;
+    case 'aws:elasticache/serverlessCache:ServerlessCache':
+      state.arn = `arn:aws:elasticache:${region}:${acct}:serverlesscache:${inputs.name}`;
+      state.endpoints = [
+        {
+          address: `${inputs.name}-${id.slice(0, 6)}.serverless.${zoneIdPrefix(region)}.cache.amazonaws.com`,
+          port: 6379,
+        },
+      ];
+      state.readerEndpoints = [
+        {
+          address: `${inputs.name}-${id.slice(0, 6)}.serverless.${zoneIdPrefix(region)}.cache.amazonaws.com`,
+          port: 6380,
+        },
+      ];
+      break;
+    case 'aws:elasticache/user:User':
+      state.arn = `arn:aws:elasticache:${region}:${acct}:user:${inputs.userId}`;
+      break;
+    case 'aws:elasticache/userGroup:UserGroup':
+      state.arn = `arn:aws:elasticache:${region}:${acct}:usergroup:${inputs.userGroupId}`;
+      break;
     case 'aws:msk/configuration:Configuration':
       state.latestRevision = 1;
       break;

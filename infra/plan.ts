@@ -12,7 +12,7 @@ import {
   ENV,
   TIMING_DEFAULTS,
 } from '../services/shared/src/constants.js';
-import type { KeepaliveConfig, NatMode } from './stack-config.js';
+import type { KeepaliveConfig, NatMode, RedisConfig } from './stack-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Timing: the load balancer and ECS must agree with the gateway's heartbeat and drain.
@@ -296,6 +296,121 @@ export function kafkaArns(clusterArn: string): KafkaArns {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Redis (ElastiCache for Valkey)
+
+/**
+ * The Redis settings the task receives. The gateway reads them (services/gateway, RedisBus); they
+ * are named here until the gateway's ENV carries them.
+ * - `url`: the local cache, `rediss://[user@]host:port`, without a password.
+ * - `remotes`: the other regions' caches, `region=url;region=url` (as WSGW_KAFKA_REMOTE_BROKERS).
+ * - `waitReplicas`: replicas a publish waits for (WAIT) before it is acknowledged.
+ * - `password`: the AUTH token or user password for every one of those URLs, a secret from
+ *   Secrets Manager, never plain environment.
+ */
+export const REDIS_ENV = Object.freeze({
+  url: 'WSGW_REDIS_URL',
+  remotes: 'WSGW_REDIS_REMOTES',
+  waitReplicas: 'WSGW_REDIS_WAIT_REPLICAS',
+  password: 'WSGW_REDIS_PASSWORD',
+} as const);
+
+/**
+ * Ports of a cache: node-based replication groups listen on 6379, the default port of Valkey and
+ * Redis OSS clusters (Amazon ElastiCache for Redis User Guide, Step 3: Authorize access to the
+ * cluster, https://docs.aws.amazon.com/AmazonElastiCache/latest/red-ug/GettingStarted.AuthorizeAccess.html);
+ * ElastiCache Serverless serves its endpoint on 6379 and its reader endpoint on 6380 (the AWS page
+ * stating the reader port was not retrieved here: docs/infrastructure.md, Known limits).
+ */
+export const REDIS_PORT = 6379;
+export const REDIS_READER_PORT = 6380;
+
+/** The RBAC user the gateways authenticate as on a serverless cache (which takes no AUTH token). */
+export const REDIS_GATEWAY_USER = 'wsgw';
+
+export interface RedisPlan {
+  readonly mode: RedisConfig['mode'];
+  /** Nodes of the replication group: the primary and its replicas (0 for serverless). */
+  readonly nodes: number;
+  readonly automaticFailover: boolean;
+  readonly multiAz: boolean;
+  /** What the task's WSGW_REDIS_WAIT_REPLICAS says; undefined: publishes do not WAIT. */
+  readonly waitReplicas?: number;
+  /** The port range the cache's security group admits. */
+  readonly ports: { readonly from: number; readonly to: number };
+}
+
+/**
+ * What a region's cache is made of. Automatic failover needs a replica to promote, and Multi-AZ
+ * needs automatic failover (Amazon ElastiCache User Guide, Minimizing downtime in ElastiCache by
+ * using Multi-AZ, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html), so
+ * both follow the replica count. A publish waits for one replica: enough that a failover (which
+ * promotes a replica) keeps it, without making every publish wait for the slowest of several.
+ * Serverless replicates by itself and offers no WAIT to wait for it.
+ */
+export function planRedis(r: RedisConfig): RedisPlan {
+  if (r.mode === 'serverless')
+    return Object.freeze({
+      mode: r.mode,
+      nodes: 0,
+      automaticFailover: true,
+      multiAz: true,
+      ports: Object.freeze({ from: REDIS_PORT, to: REDIS_READER_PORT }),
+    });
+  const replicated = r.replicas >= 1;
+  return Object.freeze({
+    mode: r.mode,
+    nodes: 1 + r.replicas,
+    automaticFailover: replicated,
+    multiAz: replicated,
+    ...(replicated ? { waitReplicas: 1 } : {}),
+    ports: Object.freeze({ from: REDIS_PORT, to: REDIS_PORT }),
+  });
+}
+
+/**
+ * The identifiers of a region's cache and its users. Replication group ids are at most 40
+ * characters of lower-case letters, digits and hyphens, starting with a letter, with no two
+ * hyphens in a row and none at the end; user and user group ids start with a letter (CreateUser,
+ * CreateUserGroup, CreateReplicationGroup in the Amazon ElastiCache API Reference). All are unique
+ * per account and region, so they carry the stack.
+ */
+export function redisIds(
+  stack: string,
+  region: string,
+): {
+  readonly cache: string;
+  readonly userGroup: string;
+  readonly user: string;
+  readonly defaultUser: string;
+} {
+  const base = `wsgw-${stack}-${shortRegion(region)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return Object.freeze({
+    cache: base,
+    userGroup: base,
+    user: `${base}-gw`,
+    defaultUser: `${base}-default`,
+  });
+}
+
+/**
+ * The node ids of a replication group, the `CacheClusterId` of each node's metrics: ElastiCache
+ * names the nodes of a group `<group id>-001`, `-002`, … in creation order.
+ */
+export function redisNodeIds(cacheId: string, nodes: number): readonly string[] {
+  return Array.from({ length: nodes }, (_, i) => `${cacheId}-${String(i + 1).padStart(3, '0')}`);
+}
+
+/** `rediss://[user@]host:port`: TLS always, the password travels separately (REDIS_ENV.password). */
+export function redisUrl(host: string, port: number, user?: string): string {
+  return `rediss://${user ? `${encodeURIComponent(user)}@` : ''}${host}:${port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Images
 
 /**
@@ -323,8 +438,14 @@ export const REDIRECT_PORT = 8081;
 export interface GatewayEnvInput {
   readonly region: string;
   readonly serviceName: string;
-  /** The local cluster's IAM bootstrap brokers. */
-  readonly brokers: string;
+  /** The local cluster's IAM bootstrap brokers (bus `kafka`). */
+  readonly brokers?: string;
+  /** Bus `redis`: the local cache's URL, the other regions' by region, and WAIT's replica count. */
+  readonly redis?: {
+    readonly url: string;
+    readonly remotes?: Readonly<Record<string, string>>;
+    readonly waitReplicas?: number;
+  };
   /** `direct` mode: the other regions' bootstrap brokers, by region. */
   readonly remoteBrokers?: Readonly<Record<string, string>>;
   readonly jwksUrl?: string;
@@ -358,10 +479,15 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
     [ENV.region]: p.region,
     [ENV.awsRegion]: p.region,
     [ENV.serviceName]: p.serviceName,
-    [ENV.kafkaBrokers]: p.brokers,
-    [ENV.kafkaAuth]: 'msk-iam',
-    [ENV.kafkaTls]: 'true',
-    [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
+    // Kafka's settings keep their place, so a Kafka stack's task definition does not change.
+    ...(p.brokers !== undefined
+      ? {
+          [ENV.kafkaBrokers]: p.brokers,
+          [ENV.kafkaAuth]: 'msk-iam',
+          [ENV.kafkaTls]: 'true',
+          [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
+        }
+      : {}),
     [ENV.pingIntervalMs]: String(t.pingIntervalMs),
     [ENV.idleTimeoutMs]: String(t.idleTimeoutMs),
     [ENV.drainDelayMs]: String(t.drainDelayMs),
@@ -369,6 +495,12 @@ export function gatewayEnvironment(p: GatewayEnvInput): Readonly<Record<string, 
     [ENV.drainDeadlineMs]: String(t.drainDeadlineMs),
     [ENV.emfIntervalMs]: String(t.emfIntervalMs),
   };
+  if (p.redis) {
+    env[REDIS_ENV.url] = p.redis.url;
+    const remotes = Object.entries(p.redis.remotes ?? {});
+    if (remotes.length > 0) env[REDIS_ENV.remotes] = remotes.map(([r, u]) => `${r}=${u}`).join(';');
+    if (p.redis.waitReplicas !== undefined) env[REDIS_ENV.waitReplicas] = String(p.redis.waitReplicas);
+  }
   const remote = Object.entries(p.remoteBrokers ?? {});
   if (remote.length > 0) env[ENV.kafkaRemoteBrokers] = remote.map(([r, b]) => `${r}=${b}`).join(';');
   const zones = Object.entries(p.zoneIds ?? {});

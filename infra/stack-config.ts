@@ -94,6 +94,33 @@ export const EDGES = ['alb', 'nlb'] as const;
 export type Edge = (typeof EDGES)[number];
 
 /**
+ * What carries messages between gateways (docs/infrastructure.md, Bus).
+ * - `kafka`: an MSK cluster per region (`wsgw:msk`); across regions the replicator or direct reads.
+ * - `redis`: an ElastiCache for Valkey deployment per region (`wsgw:redis`), one stream per origin
+ *   region; gateways read the other regions' streams directly over VPC peering.
+ */
+export const BUSES = ['kafka', 'redis'] as const;
+export type Bus = (typeof BUSES)[number];
+
+/**
+ * How a region's ElastiCache is sized.
+ * - `nodes`: a replication group of `nodeType` nodes, a primary and `replicas` replicas in other
+ *   AZs, with automatic failover and Multi-AZ when there is a replica. A publish can wait (WAIT)
+ *   until a replica holds it.
+ * - `serverless`: ElastiCache Serverless for Valkey within `maxDataGB` and `maxEcpuPerSecond`,
+ *   billed per GB-hour stored and per ECPU; AWS replicates it across AZs.
+ */
+export const REDIS_MODES = ['nodes', 'serverless'] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
+
+/**
+ * Valkey versions ElastiCache runs, node-based (`engineVersion`) and serverless (its major
+ * version). Extend when AWS adds one.
+ */
+export const VALKEY_NODE_VERSIONS = Object.freeze(['7.2', '8.0', '8.1'] as const);
+export const VALKEY_SERVERLESS_MAJOR_VERSIONS = Object.freeze(['7', '8'] as const);
+
+/**
  * The gateway closes a connection that sent no frame for this long (WSGW_IDLE_TIMEOUT_MS, passed
  * to every task): the ceiling of both keep-alive intervals below.
  */
@@ -199,6 +226,28 @@ const msk = z
   )
   .strict();
 
+const redis = z
+  .object({
+    mode: z.enum(REDIS_MODES, { error: `must be one of ${REDIS_MODES.join(', ')}` }).default('nodes'),
+    /** Node type of every node of the replication group (`nodes`). */
+    nodeType: z
+      .string()
+      .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an ElastiCache node type such as cache.t4g.small')
+      .default('cache.t4g.small'),
+    /** Replicas beside the primary (`nodes`); with none there is no failover and no Multi-AZ. */
+    replicas: z.number().int().min(0).max(5, 'must be at most 5 (replicas per shard)').default(1),
+    /** Valkey version: `engineVersion` of the replication group; its major version for serverless. */
+    engineVersion: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'must be a version such as 8.0')
+      .default('8.0'),
+    /** Serverless: the most data the cache may hold, GB. */
+    maxDataGB: z.number().int().min(1).max(5000).default(1),
+    /** Serverless: the most ECPUs per second it may use. */
+    maxEcpuPerSecond: z.number().int().min(1000).max(15_000_000).default(5000),
+  })
+  .strict();
+
 const task = z
   .object({
     /** Fargate CPU units per task. */
@@ -289,7 +338,22 @@ const schema = z
     image: z.string().min(1).optional(),
     task: task.default({ cpu: 1024, memory: 2048 }),
     network: network.default({ nat: 'perAz', azCount: 2 }),
-    msk,
+    /** What carries messages between gateways. */
+    bus: z.enum(BUSES, { error: `must be one of ${BUSES.join(', ')}` }).default('kafka'),
+    /**
+     * Kafka sizing: required with bus `kafka`; with `redis` it only sizes the Kafka side of
+     * `npm run cost`'s bus comparison (COMPARISON_MSK when absent).
+     */
+    msk: msk.optional(),
+    /** ElastiCache sizing with bus `redis`; with `kafka`, the Redis side of the cost comparison. */
+    redis: redis.default({
+      mode: 'nodes',
+      nodeType: 'cache.t4g.small',
+      replicas: 1,
+      engineVersion: '8.0',
+      maxDataGB: 1,
+      maxEcpuPerSecond: 5000,
+    }),
     /** CloudWatch Logs retention for task and broker logs. */
     logRetentionDays: z
       .number()
@@ -309,7 +373,7 @@ const schema = z
  * Keys that hold secrets. They are read by the Pulumi reader as secret outputs and never enter
  * the parsed object (which is printed by synth and may be logged by other tools).
  */
-export const SECRET_KEYS = Object.freeze(['jwtSecret', 'publishKey'] as const);
+export const SECRET_KEYS = Object.freeze(['jwtSecret', 'publishKey', 'redisAuthToken'] as const);
 
 /** Keys whose raw value is JSON when it arrives as a string from the Pulumi runtime. */
 const STRUCTURED_KEYS = new Set([
@@ -318,6 +382,7 @@ const STRUCTURED_KEYS = new Set([
   'task',
   'network',
   'msk',
+  'redis',
   'logRetentionDays',
   'allowedOrigins',
   'keepalive',
@@ -358,6 +423,15 @@ export interface MskConfig {
   readonly zoneLocalReads: boolean;
 }
 
+export interface RedisConfig {
+  readonly mode: RedisMode;
+  readonly nodeType: string;
+  readonly replicas: number;
+  readonly engineVersion: string;
+  readonly maxDataGB: number;
+  readonly maxEcpuPerSecond: number;
+}
+
 export interface TaskSize {
   /** Fargate CPU units (1024 = one vCPU). */
   readonly cpu: number;
@@ -390,7 +464,15 @@ export interface StackConfig {
   readonly image?: string;
   readonly task: TaskSize;
   readonly network: { readonly nat: NatMode; readonly azCount: number };
+  /** What carries messages between gateways: `wsgw:bus`. */
+  readonly bus: Bus;
+  /**
+   * The Kafka sizing: the deployed one with bus `kafka`; with `redis`, `wsgw:msk` or
+   * COMPARISON_MSK, used only by the cost model's bus comparison.
+   */
   readonly msk: MskConfig;
+  /** The ElastiCache sizing: deployed with bus `redis`; with `kafka`, the cost comparison's. */
+  readonly redis: RedisConfig;
   readonly logRetentionDays: number;
   readonly alarmEmail?: string;
   /** `jwks` when `wsgw:jwksUrl` is set, otherwise the HS256 secret `wsgw:jwtSecret` is required. */
@@ -448,7 +530,13 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     }
     throw new StackConfigError(issues);
   }
-  const c = result.data;
+  const parsed = result.data;
+  if (parsed.msk === undefined && parsed.bus === 'kafka')
+    issues.push(`${configKey(['msk'])}: is required with wsgw:bus kafka (broker sizing and crossRegion)`);
+  const c = { ...parsed, msk: parsed.msk ?? COMPARISON_MSK };
+  const kafka = c.bus === 'kafka';
+  // Gateways read other regions' streams themselves: Kafka in `direct` mode, and Redis always.
+  const directReads = !kafka || c.msk.crossRegion === 'direct';
 
   // Cross-field rules zod's per-field schema cannot express.
   const seen = new Map<string, number>();
@@ -471,14 +559,13 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
       issues.push(
         `${configKey(['regions', i, 'cidr'])}: set vpc.cidr instead when deploying into an existing VPC`,
       );
-    if (r.vpc && c.msk.crossRegion === 'direct' && c.regions.length > 1) {
+    if (r.vpc && directReads && c.regions.length > 1) {
+      const why = kafka ? 'wsgw:msk.crossRegion "direct"' : 'wsgw:bus redis';
       if (!r.vpc.cidr)
-        issues.push(
-          `${configKey(['regions', i, 'vpc', 'cidr'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`,
-        );
+        issues.push(`${configKey(['regions', i, 'vpc', 'cidr'])}: is required with ${why} (peering routes)`);
       if (!r.vpc.privateRouteTableIds?.length) {
         issues.push(
-          `${configKey(['regions', i, 'vpc', 'privateRouteTableIds'])}: is required with wsgw:msk.crossRegion "direct" (peering routes)`,
+          `${configKey(['regions', i, 'vpc', 'privateRouteTableIds'])}: is required with ${why} (peering routes)`,
         );
       }
     }
@@ -511,6 +598,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
   // wsgw:network.azCount for a created VPC.
   const azCounts = c.regions.map((r) => r.vpc?.privateSubnetIds.length ?? c.network.azCount);
   c.regions.forEach((r, i) => {
+    if (!kafka) return;
     const azs = azCounts[i]!;
     if (r.vpc && azs > 3) {
       issues.push(
@@ -526,7 +614,9 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     }
   });
 
-  if (c.regions.length > 1 && c.msk.crossRegion === 'replicator') {
+  if (!kafka) issues.push(...redisIssues(c.redis));
+
+  if (kafka && c.regions.length > 1 && c.msk.crossRegion === 'replicator') {
     // MSK Replicator and multi-VPC connectivity (needed on every source cluster) refuse
     // burstable brokers, and the Replicator needs at least 3 brokers (4 when spread over 2 AZs)
     // and identical topic names need Kafka 2.8.1.
@@ -614,12 +704,67 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     ...(c.image ? { image: c.image } : {}),
     task: { cpu: c.task.cpu, memory: c.task.memory, architecture: 'ARM64' },
     network: c.network,
+    bus: c.bus,
     msk: c.msk,
+    redis: c.redis,
     logRetentionDays: c.logRetentionDays,
     ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     auth: c.jwksUrl ? { mode: 'jwks', jwksUrl: c.jwksUrl } : { mode: 'jwt-secret' },
     allowedOrigins: c.allowedOrigins,
   });
+}
+
+/**
+ * The Kafka sizing a stack on bus `redis` without `wsgw:msk` is compared with by `npm run cost`: the
+ * smallest cluster the parser accepts, two burstable brokers read directly across regions.
+ */
+export const COMPARISON_MSK: MskConfig = Object.freeze({
+  instanceType: 'kafka.t3.small',
+  brokersPerAz: 1,
+  volumeGiB: 10,
+  kafkaVersion: '3.6.0',
+  partitions: 3,
+  retentionHours: 6,
+  crossRegion: 'direct',
+  zoneLocalReads: false,
+});
+
+/** What ElastiCache refuses in a `wsgw:redis` (checked with bus `redis` only). */
+export function redisIssues(r: RedisConfig): string[] {
+  const issues: string[] = [];
+  if (r.mode === 'nodes') {
+    if (!(VALKEY_NODE_VERSIONS as readonly string[]).includes(r.engineVersion))
+      issues.push(
+        `${configKey(['redis', 'engineVersion'])}: ElastiCache runs Valkey ${VALKEY_NODE_VERSIONS.join(', ')} on nodes; ${r.engineVersion} is not one of them`,
+      );
+  } else {
+    const major = r.engineVersion.split('.')[0]!;
+    if (!(VALKEY_SERVERLESS_MAJOR_VERSIONS as readonly string[]).includes(major))
+      issues.push(
+        `${configKey(['redis', 'engineVersion'])}: ElastiCache Serverless runs Valkey major versions ${VALKEY_SERVERLESS_MAJOR_VERSIONS.join(', ')}; ${r.engineVersion} is not one of them`,
+      );
+  }
+  return issues;
+}
+
+/**
+ * Why ElastiCache would refuse this AUTH token (node-based) or RBAC user password (serverless):
+ * 16 to 128 printable ASCII characters, of which the only non-alphanumeric ones allowed are
+ * `! & # $ ^ < > -` (Amazon ElastiCache User Guide, Authenticating with the Valkey and Redis OSS
+ * AUTH command, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html). Empty when
+ * it is fine. The value itself never appears in a message.
+ */
+export function redisAuthTokenIssues(token: string): string[] {
+  const key = configKey(['redisAuthToken']);
+  const issues: string[] = [];
+  if (token.length < 16 || token.length > 128)
+    issues.push(`${key}: must be 16 to 128 characters (it has ${token.length})`);
+  const bad = [...new Set([...token].filter((ch) => !/[A-Za-z0-9!&#$^<>-]/.test(ch)))];
+  if (bad.length > 0)
+    issues.push(
+      `${key}: may hold only letters, digits and ! & # $ ^ < > - (it has ${bad.length} other character${bad.length === 1 ? '' : 's'}, e.g. ${/[\x21-\x7e]/.test(bad[0]!) ? JSON.stringify(bad[0]) : 'a space or non-ASCII one'})`,
+    );
+  return issues;
 }
 
 /** Compares dotted versions numerically: negative when `a` is older than `b`. */

@@ -61,6 +61,10 @@ export function keySettings(r: DeclaredResource): string {
     }
     case 'aws:msk/cluster:Cluster':
       return `${i.numberOfBrokerNodes}× ${i.brokerNodeGroupInfo?.instanceType} ${i.brokerNodeGroupInfo?.storageInfo?.ebsStorageInfo?.volumeSize} GiB Kafka ${i.kafkaVersion} IAM+TLS${i.brokerNodeGroupInfo?.connectivityInfo ? ' multi-VPC' : ''}`;
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return `${i.numCacheClusters}× ${i.nodeType} Valkey ${i.engineVersion} TLS+AUTH failover=${i.automaticFailoverEnabled} multiAz=${i.multiAzEnabled}`;
+    case 'aws:elasticache/serverlessCache:ServerlessCache':
+      return `serverless Valkey ${i.majorEngineVersion} ≤${i.cacheUsageLimits?.dataStorage?.maximum} GB ≤${i.cacheUsageLimits?.ecpuPerSeconds?.[0]?.maximum} ECPU/s TLS+RBAC`;
     case 'aws:msk/topic:Topic':
       return `${i.name} partitions=${i.partitionCount} rf=${i.replicationFactor}`;
     case 'aws:msk/replicator:Replicator':
@@ -104,6 +108,13 @@ export function mermaid(resources: readonly DeclaredResource[], domain: string):
     const r = id(region);
     const target = of('aws:appautoscaling/target:Target').find((t) => t.region === region)?.inputs;
     const msk = of('aws:msk/cluster:Cluster').find((c) => c.region === region)?.inputs;
+    const group = of('aws:elasticache/replicationGroup:ReplicationGroup').find(
+      (c) => c.region === region,
+    )?.inputs;
+    const serverless = of('aws:elasticache/serverlessCache:ServerlessCache').some((c) => c.region === region);
+    const bus = msk
+      ? `|"IAM + TLS :9098"| msk_${r}[("MSK ${msk.numberOfBrokerNodes}× ${msk.brokerNodeGroupInfo?.instanceType}<br/>wsgw.fanout.${region}")]`
+      : `|"AUTH + TLS :6379"| msk_${r}[("ElastiCache Valkey ${group ? `${group.numCacheClusters}× ${group.nodeType}` : serverless ? 'serverless' : ''}<br/>stream of ${region}")]`;
     const nlb = of('aws:lb/loadBalancer:LoadBalancer').some(
       (l) => l.region === region && l.inputs.loadBalancerType === 'network',
     );
@@ -112,7 +123,7 @@ export function mermaid(resources: readonly DeclaredResource[], domain: string):
     lines.push(
       `  subgraph ${r}["${region}"]`,
       `    alb_${r}["${edge}"] --> svc_${r}["${tasks}<br/>${target?.minCapacity}..${target?.maxCapacity} tasks"]`,
-      `    svc_${r} -->|"IAM + TLS :9098"| msk_${r}[("MSK ${msk?.numberOfBrokerNodes}× ${msk?.brokerNodeGroupInfo?.instanceType}<br/>wsgw.fanout.${region}")]`,
+      `    svc_${r} -->${bus}`,
       `    ecr_${r}[(ECR)] -.-> svc_${r}`,
       '  end',
       `  ga --> alb_${r}`,
@@ -150,11 +161,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const secrets = config.auth.mode === 'jwt-secret' ? { jwtSecret: 'synth-placeholder-secret' } : undefined;
+  const secrets = {
+    ...(config.auth.mode === 'jwt-secret' ? { jwtSecret: 'synth-placeholder-secret' } : {}),
+    ...(config.bus === 'redis' ? { redisAuthToken: 'synth-placeholder-token' } : {}),
+  };
   const run = await runProgram({
     stack,
     config: raw,
-    ...(secrets ? { secrets } : {}),
+    secrets,
     load: () => import('./index.js'),
   });
 
@@ -164,7 +178,14 @@ async function main(): Promise<void> {
     `# wsgw stack "${stack}": ${config.regions.length} region(s), ${run.resources.filter((r) => !r.type.startsWith('wsgw:') && !r.type.startsWith('pulumi:')).length} resources`,
   );
   out.push(`network: ${describeNat(config.network.nat, config.network.azCount)}`);
-  out.push(`cross-region: ${config.regions.length > 1 ? config.msk.crossRegion : 'none (one region)'}`);
+  out.push(
+    config.bus === 'redis'
+      ? `bus: Redis (ElastiCache for Valkey, ${config.redis.mode === 'nodes' ? `${1 + config.redis.replicas}× ${config.redis.nodeType}` : 'serverless'})`
+      : 'bus: Kafka (MSK)',
+  );
+  out.push(
+    `cross-region: ${config.regions.length <= 1 ? 'none (one region)' : config.bus === 'redis' ? 'direct reads of the other caches' : config.msk.crossRegion}`,
+  );
   out.push(
     `edge: ${config.edge === 'alb' ? 'ALB terminating TLS' : 'NLB passing TCP, TLS in the tasks (ACM exportable certificate)'}`,
   );

@@ -9,22 +9,41 @@ export interface PeeringRegion {
   readonly network: Network;
 }
 
+/** What the peers' tasks reach over the peering: the brokers on 9098, or the cache on 6379(-6380). */
+export interface PeeredBus {
+  /** Part of the rules' names: `msk` (the names deployed stacks have) or `redis`. */
+  readonly name: 'msk' | 'redis';
+  readonly ports: { readonly from: number; readonly to: number };
+  /** The group of a region's brokers or cache. */
+  readonly securityGroup: (network: Network) => aws.ec2.SecurityGroup;
+}
+
+/** Kafka in `direct` mode: the brokers' IAM listener. */
+export const PEERED_MSK: PeeredBus = {
+  name: 'msk',
+  ports: { from: MSK_IAM_PORT, to: MSK_IAM_PORT },
+  securityGroup: (n) => n.mskSecurityGroup!,
+};
+
 /**
- * `crossRegion: direct`: gateways read the other regions' clusters themselves. One inter-region
- * VPC peering per unordered pair, routes both ways in the task and broker route tables, and
- * broker ingress on 9098 from the peer's CIDR (security groups cannot reference a group across
- * regions, so the peer VPC's CIDR is the narrowest rule available).
+ * `crossRegion: direct` (and bus `redis`): gateways read the other regions' clusters or caches
+ * themselves. One inter-region VPC peering per unordered pair, routes both ways in the task and
+ * broker route tables, and ingress to the brokers (9098) or the cache (6379, 6380 serverless) from
+ * the peer's CIDR (security groups cannot reference a group across regions, so the peer VPC's CIDR
+ * is the narrowest rule available).
  */
 export class DirectConnectivity extends pulumi.ComponentResource {
   readonly connections: aws.ec2.VpcPeeringConnection[] = [];
 
   constructor(
     name: string,
-    args: { readonly regions: readonly PeeringRegion[] },
+    args: { readonly regions: readonly PeeringRegion[]; readonly bus?: PeeredBus },
     opts: pulumi.ComponentResourceOptions = {},
   ) {
     super('wsgw:aws:DirectConnectivity', name, {}, opts);
     const byName = new Map(args.regions.map((r) => [r.name, r]));
+    const bus = args.bus ?? PEERED_MSK;
+    const what = bus.name === 'msk' ? 'brokers' : 'cache';
 
     for (const pair of peeringPairs(args.regions.map((r) => r.name))) {
       const a = byName.get(pair.source)!;
@@ -56,13 +75,13 @@ export class DirectConnectivity extends pulumi.ComponentResource {
           );
         });
         new aws.vpc.SecurityGroupIngressRule(
-          `${id}-${self.name}-msk-in`,
+          `${id}-${self.name}-${bus.name}-in`,
           {
-            securityGroupId: self.network.mskSecurityGroup.id,
+            securityGroupId: bus.securityGroup(self.network).id,
             cidrIpv4: peer.network.cidr,
             ipProtocol: 'tcp',
-            fromPort: MSK_IAM_PORT,
-            toPort: MSK_IAM_PORT,
+            fromPort: bus.ports.from,
+            toPort: bus.ports.to,
             description: `gateways in ${peer.name}`,
           },
           o,
@@ -73,9 +92,9 @@ export class DirectConnectivity extends pulumi.ComponentResource {
             securityGroupId: self.network.taskSecurityGroup.id,
             cidrIpv4: peer.network.cidr,
             ipProtocol: 'tcp',
-            fromPort: MSK_IAM_PORT,
-            toPort: MSK_IAM_PORT,
-            description: `brokers in ${peer.name}`,
+            fromPort: bus.ports.from,
+            toPort: bus.ports.to,
+            description: `${what} in ${peer.name}`,
           },
           o,
         );

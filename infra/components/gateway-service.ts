@@ -4,7 +4,14 @@ import { DEFAULT_PORT, EMF, ENV, HTTP_PATHS } from '../../services/shared/src/co
 import type { Edge, TaskSize } from '../stack-config.js';
 import { historyBudgetBytes, maxConnectionsPerTask } from '../capacity.js';
 import { assumeRolePolicy, executionRolePolicy, gatewayTaskPolicy, type GatewayKafkaAccess } from '../iam.js';
-import { PUBLIC_PORTS, REDIRECT_PORT, SCALING, gatewayEnvironment, type InfraTiming } from '../plan.js';
+import {
+  PUBLIC_PORTS,
+  REDIRECT_PORT,
+  REDIS_ENV,
+  SCALING,
+  gatewayEnvironment,
+  type InfraTiming,
+} from '../plan.js';
 import type { Network } from './network.js';
 
 /** The container's name in the task definition and the load balancer mapping. */
@@ -41,7 +48,7 @@ export interface GatewayServiceArgs {
   readonly timing: InfraTiming;
   readonly logRetentionDays: number;
   readonly accountId: pulumi.Input<string>;
-  /** Local cluster first; in `direct` mode the other regions' clusters follow. */
+  /** Bus `kafka`: the local cluster first; in `direct` mode the other regions' clusters follow. Empty with bus `redis`. */
   readonly kafka: readonly {
     readonly region: string;
     readonly clusterArn: pulumi.Input<string>;
@@ -49,6 +56,17 @@ export interface GatewayServiceArgs {
   }[];
   /** Origins whose topics the gateway reads from the local cluster (all regions with the replicator). */
   readonly localReadOrigins: readonly string[];
+  /**
+   * Bus `redis`: the local cache's URL, the other regions' (read directly over peering), the
+   * replicas a publish waits for, and the password for all of them (a secret, passed to the task
+   * from Secrets Manager as WSGW_REDIS_PASSWORD).
+   */
+  readonly redis?: {
+    readonly url: pulumi.Input<string>;
+    readonly remotes: readonly { readonly region: string; readonly url: pulumi.Input<string> }[];
+    readonly waitReplicas?: number;
+    readonly password: pulumi.Input<string>;
+  };
   readonly jwtSecret?: pulumi.Input<string>;
   readonly publishKey?: pulumi.Input<string>;
   readonly jwksUrl?: string;
@@ -79,7 +97,8 @@ export class GatewayService extends pulumi.ComponentResource {
     const o = { parent: this };
     const net = args.network;
     const local = args.kafka[0];
-    if (!local) throw new Error(`${name}: the local Kafka cluster is required`);
+    if (!local && !args.redis)
+      throw new Error(`${name}: the local Kafka cluster or a Redis cache is required`);
 
     this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
@@ -88,23 +107,31 @@ export class GatewayService extends pulumi.ComponentResource {
     );
 
     // One secret per region (not a replicated one) keeps each region deployable on its own.
-    // It holds JSON so the execution role needs exactly one secret ARN for both values.
+    // It holds JSON so the execution role needs exactly one secret ARN for every value.
     // Tasks name the secret's version: a new value is a new version, hence a new task definition
     // revision and a rolling deployment, and no task can start before the value exists. Without a
     // version, old tasks would keep the old value and new ones get the new one.
     let secretRef: pulumi.Output<{ readonly arn: string; readonly versionId: string }> | undefined;
     let secretArn: pulumi.Output<string> | undefined;
     const secretKeys: string[] = [];
-    if (args.jwtSecret !== undefined || args.publishKey !== undefined) {
+    if (args.jwtSecret !== undefined || args.publishKey !== undefined || args.redis !== undefined) {
       const secret = new aws.secretsmanager.Secret(
         `${name}-secrets`,
-        { namePrefix: `wsgw/${args.serviceName}/`, description: 'wsgw gateway JWT secret and publish key' },
+        {
+          namePrefix: `wsgw/${args.serviceName}/`,
+          // A Kafka stack's secret keeps its description (changing it would be an update for nothing).
+          description: args.redis
+            ? 'wsgw gateway JWT secret, publish key and Redis password'
+            : 'wsgw gateway JWT secret and publish key',
+        },
         o,
       );
       const values: Record<string, pulumi.Input<string>> = {};
       if (args.jwtSecret !== undefined) ((values.jwtSecret = args.jwtSecret), secretKeys.push('jwtSecret'));
       if (args.publishKey !== undefined)
         ((values.publishKey = args.publishKey), secretKeys.push('publishKey'));
+      if (args.redis !== undefined)
+        ((values.redisPassword = args.redis.password), secretKeys.push('redisPassword'));
       const version = new aws.secretsmanager.SecretVersion(
         `${name}-secrets`,
         { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) },
@@ -154,26 +181,30 @@ export class GatewayService extends pulumi.ComponentResource {
       o,
     );
     const nlb = args.edge === 'nlb';
-    new aws.iam.RolePolicy(
-      `${name}-task-kafka`,
-      {
-        role: this.taskRole.id,
-        policy: pulumi
-          .all([args.certificateArn, ...args.kafka.map((k) => k.clusterArn)])
-          .apply(([certificateArn, ...arns]) => {
-            const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
-              i === 0
-                ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
-                : { clusterArn, readOrigins: [args.kafka[i]!.region] },
-            );
-            // Behind an NLB the gateway fetches its certificate and key from ACM itself.
-            return JSON.stringify(
-              gatewayTaskPolicy(access, undefined, nlb ? { exportCertificateArn: certificateArn } : {}),
-            );
-          }),
-      },
-      o,
-    );
+    // Bus `kafka`: MSK IAM access; bus `redis` authenticates with the password and needs no IAM, so
+    // its task role has a policy only behind an NLB (the certificate export).
+    if (args.kafka.length > 0 || nlb) {
+      new aws.iam.RolePolicy(
+        args.kafka.length > 0 ? `${name}-task-kafka` : `${name}-task-acm`,
+        {
+          role: this.taskRole.id,
+          policy: pulumi
+            .all([args.certificateArn, ...args.kafka.map((k) => k.clusterArn)])
+            .apply(([certificateArn, ...arns]) => {
+              const access: GatewayKafkaAccess[] = arns.map((clusterArn, i) =>
+                i === 0
+                  ? { clusterArn, readOrigins: args.localReadOrigins, writeOrigin: args.region }
+                  : { clusterArn, readOrigins: [args.kafka[i]!.region] },
+              );
+              // Behind an NLB the gateway fetches its certificate and key from ACM itself.
+              return JSON.stringify(
+                gatewayTaskPolicy(access, undefined, nlb ? { exportCertificateArn: certificateArn } : {}),
+              );
+            }),
+        },
+        o,
+      );
+    }
 
     const containerDefinitions = pulumi
       .all([
@@ -183,15 +214,27 @@ export class GatewayService extends pulumi.ComponentResource {
         args.certificateArn,
         ...args.kafka.map((k) => k.bootstrapBrokers),
         secretRef,
+        pulumi.all([args.redis?.url, ...(args.redis?.remotes ?? []).map((r) => r.url)]),
       ])
       .apply(([image, logGroupName, zoneIds, certificateArn, ...rest]) => {
         const brokers = rest.slice(0, args.kafka.length) as string[];
         const secret = rest[args.kafka.length] as { arn: string; versionId: string } | undefined;
+        const [redisUrl, ...redisRemotes] = rest[args.kafka.length + 1] as (string | undefined)[];
+        const redis = args.redis;
         const env = gatewayEnvironment({
           region: args.region,
           serviceName: args.serviceName,
-          brokers: brokers[0]!,
+          ...(brokers[0] !== undefined ? { brokers: brokers[0] } : {}),
           remoteBrokers: Object.fromEntries(args.kafka.slice(1).map((k, i) => [k.region, brokers[i + 1]!])),
+          ...(redis && redisUrl
+            ? {
+                redis: {
+                  url: redisUrl,
+                  remotes: Object.fromEntries(redis.remotes.map((r, i) => [r.region, redisRemotes[i]!])),
+                  ...(redis.waitReplicas !== undefined ? { waitReplicas: redis.waitReplicas } : {}),
+                },
+              }
+            : {}),
           ...(args.jwksUrl ? { jwksUrl: args.jwksUrl } : {}),
           allowedOrigins: args.allowedOrigins,
           ...(args.zoneLocalReads ? { zoneIds: zoneIds as Record<string, string> } : {}),
@@ -214,7 +257,12 @@ export class GatewayService extends pulumi.ComponentResource {
           // arn:…:secret:name:json-key:version-stage:version-id (stage empty: the id decides).
           secrets: secret
             ? secretKeys.map((k) => ({
-                name: k === 'jwtSecret' ? ENV.jwtSecret : ENV.publishKey,
+                name:
+                  k === 'jwtSecret'
+                    ? ENV.jwtSecret
+                    : k === 'publishKey'
+                      ? ENV.publishKey
+                      : REDIS_ENV.password,
                 valueFrom: `${secret.arn}:${k}::${secret.versionId}`,
               }))
             : [],

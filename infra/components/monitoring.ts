@@ -2,7 +2,8 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { EMF } from '../../services/shared/src/constants.js';
 import { alarmTopicKeyPolicy, alarmTopicPolicy } from '../iam.js';
-import type { Edge } from '../stack-config.js';
+import type { Edge, RedisMode } from '../stack-config.js';
+import { redisNodeIds } from '../plan.js';
 
 export interface MonitoringArgs {
   readonly region: string;
@@ -13,14 +14,30 @@ export interface MonitoringArgs {
   /** The ALB's or NLB's ARN suffix (the `LoadBalancer` dimension). */
   readonly lbArnSuffix: pulumi.Input<string>;
   readonly targetGroupArnSuffix: pulumi.Input<string>;
-  readonly mskClusterName: pulumi.Input<string>;
+  /** Bus `kafka`: the MSK cluster whose consumer lag and throughput are watched. */
+  readonly mskClusterName?: pulumi.Input<string>;
+  /** Bus `redis`: the cache (replication group id or serverless cache name), its mode and nodes. */
+  readonly cache?: {
+    readonly mode: RedisMode;
+    readonly id: string;
+    readonly nodes: number;
+    readonly maxDataGB: number;
+  };
   readonly accountId: pulumi.Input<string>;
   readonly alarmEmail?: string;
 }
 
-/** The alarms of a region, by the suffix of their names. An NLB answers no HTTP, so it has no 5xx to count. */
-export function alarmSuffixes(edge: Edge): readonly string[] {
-  return [edge === 'alb' ? 'alb-5xx' : 'no-healthy-targets', 'unhealthy-targets', 'consumer-lag', 'cpu'];
+/**
+ * The alarms of a region, by the suffix of their names. An NLB answers no HTTP, so it has no 5xx to
+ * count. Kafka has consumer lag; a cache has its memory and its engine's CPU (nodes) or throttled
+ * commands (serverless, which scales until its ECPU limit and then throttles).
+ */
+export function alarmSuffixes(edge: Edge, cache?: RedisMode): readonly string[] {
+  const bus =
+    cache === undefined
+      ? ['consumer-lag']
+      : ['cache-memory', cache === 'nodes' ? 'cache-cpu' : 'cache-throttled'];
+  return [edge === 'alb' ? 'alb-5xx' : 'no-healthy-targets', 'unhealthy-targets', ...bus, 'cpu'];
 }
 
 /** Thresholds, with why. */
@@ -31,6 +48,10 @@ export const ALARMS = Object.freeze({
   consumerLagSeconds: 30,
   /** Average service CPU (%): above the CPU guard's target, so it fires only when scaling fails to keep up. */
   cpuPercent: 85,
+  /** A cache's memory (%): streams are trimmed to the history window, so growth means trimming stopped or the load outgrew the cache. */
+  cacheMemoryPercent: 80,
+  /** The engine thread's CPU (%) of a node: Valkey runs commands on one thread, past this latency climbs. */
+  cacheEngineCpuPercent: 80,
 });
 
 /**
@@ -67,7 +88,7 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     this.topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, o);
     const alarmName = (suffix: string) => `${args.serviceName}-${suffix}`;
-    const suffixes = alarmSuffixes(args.edge);
+    const suffixes = alarmSuffixes(args.edge, args.cache?.mode);
     new aws.sns.TopicPolicy(
       `${name}-alarms`,
       {
@@ -161,31 +182,35 @@ export class Monitoring extends pulumi.ComponentResource {
         },
         o,
       ),
-      // Each task consumes with its own group, so the group names are not known here; a Metrics
-      // Insights query takes the worst lag over every group and topic of the cluster. No data
-      // (no committed offsets) is not an alarm.
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-consumer-lag`,
-        {
-          name: alarmName('consumer-lag'),
-          alarmDescription: `${args.serviceName}: gateways are behind the fan-out topics by more than ${ALARMS.consumerLagSeconds} s`,
-          metricQueries: [
-            {
-              id: 'lag',
-              period: 60,
-              returnData: true,
-              expression: pulumi.interpolate`SELECT MAX(EstimatedMaxTimeLag) FROM SCHEMA("AWS/Kafka", "Cluster Name", "Consumer Group", Topic) WHERE "Cluster Name" = '${args.mskClusterName}'`,
-            },
-          ],
-          evaluationPeriods: 5,
-          datapointsToAlarm: 3,
-          threshold: ALARMS.consumerLagSeconds,
-          comparisonOperator: 'GreaterThanThreshold',
-          treatMissingData: 'notBreaching',
-          ...notify,
-        },
-        o,
-      ),
+      ...(args.cache
+        ? this.cacheAlarms(name, args, alarmName, notify)
+        : [
+            // Each task consumes with its own group, so the group names are not known here; a Metrics
+            // Insights query takes the worst lag over every group and topic of the cluster. No data
+            // (no committed offsets) is not an alarm.
+            new aws.cloudwatch.MetricAlarm(
+              `${name}-consumer-lag`,
+              {
+                name: alarmName('consumer-lag'),
+                alarmDescription: `${args.serviceName}: gateways are behind the fan-out topics by more than ${ALARMS.consumerLagSeconds} s`,
+                metricQueries: [
+                  {
+                    id: 'lag',
+                    period: 60,
+                    returnData: true,
+                    expression: pulumi.interpolate`SELECT MAX(EstimatedMaxTimeLag) FROM SCHEMA("AWS/Kafka", "Cluster Name", "Consumer Group", Topic) WHERE "Cluster Name" = '${args.mskClusterName}'`,
+                  },
+                ],
+                evaluationPeriods: 5,
+                datapointsToAlarm: 3,
+                threshold: ALARMS.consumerLagSeconds,
+                comparisonOperator: 'GreaterThanThreshold',
+                treatMissingData: 'notBreaching',
+                ...notify,
+              },
+              o,
+            ),
+          ]),
       new aws.cloudwatch.MetricAlarm(
         `${name}-cpu`,
         {
@@ -220,7 +245,7 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         dashboardName: args.serviceName,
         dashboardBody: pulumi
-          .all([args.ecsClusterName, args.lbArnSuffix, args.targetGroupArnSuffix, args.mskClusterName])
+          .all([args.ecsClusterName, args.lbArnSuffix, args.targetGroupArnSuffix, args.mskClusterName ?? ''])
           .apply(([ecs, lb, tg, msk]) =>
             JSON.stringify({
               widgets: [
@@ -283,34 +308,38 @@ export class Monitoring extends pulumi.ComponentResource {
                       ],
                       'Sum',
                     ),
-                widget(12, 12, 'MSK: bytes in/out per broker', [
-                  [
-                    {
-                      expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesInPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
-                      id: 'bin',
-                    },
-                  ],
-                  [
-                    {
-                      expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesOutPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
-                      id: 'bout',
-                    },
-                  ],
-                ]),
-                widget(
-                  0,
-                  18,
-                  'Consumer time lag (s)',
-                  [
-                    [
-                      {
-                        expression: `SEARCH('{AWS/Kafka,"Cluster Name","Consumer Group",Topic} MetricName="EstimatedMaxTimeLag" "Cluster Name"="${msk}"', 'Maximum', 60)`,
-                        id: 'lag',
-                      },
-                    ],
-                  ],
-                  'Maximum',
-                ),
+                ...(args.cache
+                  ? this.cacheWidgets(widget, args.cache)
+                  : [
+                      widget(12, 12, 'MSK: bytes in/out per broker', [
+                        [
+                          {
+                            expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesInPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
+                            id: 'bin',
+                          },
+                        ],
+                        [
+                          {
+                            expression: `SEARCH('{AWS/Kafka,"Cluster Name","Broker ID"} MetricName="BytesOutPerSec" "Cluster Name"="${msk}"', 'Average', 60)`,
+                            id: 'bout',
+                          },
+                        ],
+                      ]),
+                      widget(
+                        0,
+                        18,
+                        'Consumer time lag (s)',
+                        [
+                          [
+                            {
+                              expression: `SEARCH('{AWS/Kafka,"Cluster Name","Consumer Group",Topic} MetricName="EstimatedMaxTimeLag" "Cluster Name"="${msk}"', 'Maximum', 60)`,
+                              id: 'lag',
+                            },
+                          ],
+                        ],
+                        'Maximum',
+                      ),
+                    ]),
               ],
             }),
           ),
@@ -319,5 +348,139 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     this.registerOutputs({ dashboardName: this.dashboard.dashboardName });
+  }
+
+  /** Bus `redis`: the cache's memory and load on the dashboard, where Kafka has throughput and lag. */
+  private cacheWidgets(
+    widget: (x: number, y: number, title: string, metrics: unknown[], stat?: string) => unknown,
+    c: NonNullable<MonitoringArgs['cache']>,
+  ): unknown[] {
+    if (c.mode === 'nodes') {
+      const per = (metricName: string) =>
+        redisNodeIds(c.id, c.nodes).map((node) => ['AWS/ElastiCache', metricName, 'CacheClusterId', node]);
+      return [
+        widget(12, 12, 'Cache: memory % per node', per('DatabaseMemoryUsagePercentage'), 'Maximum'),
+        widget(0, 18, 'Cache: engine CPU % per node', per('EngineCPUUtilization'), 'Maximum'),
+      ];
+    }
+    return [
+      widget(
+        12,
+        12,
+        'Cache: bytes stored',
+        [['AWS/ElastiCache', 'BytesUsedForCache', 'clusterId', c.id]],
+        'Maximum',
+      ),
+      widget(
+        0,
+        18,
+        'Cache: ECPUs and throttled commands',
+        [
+          ['AWS/ElastiCache', 'ElastiCacheProcessingUnits', 'clusterId', c.id],
+          ['AWS/ElastiCache', 'ThrottledCmds', 'clusterId', c.id],
+        ],
+        'Sum',
+      ),
+    ];
+  }
+
+  /**
+   * Bus `redis`: the cache's memory and load. Node metrics are per node (`CacheClusterId`), so each
+   * alarm takes the worst node; a serverless cache reports under its name (`clusterId`).
+   */
+  private cacheAlarms(
+    name: string,
+    args: MonitoringArgs,
+    alarmName: (suffix: string) => string,
+    notify: { alarmActions: pulumi.Output<string>[]; okActions: pulumi.Output<string>[] },
+  ): aws.cloudwatch.MetricAlarm[] {
+    const o = { parent: this };
+    const c = args.cache!;
+    const common = {
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      ...notify,
+    };
+    if (c.mode === 'nodes') {
+      const worstNode = (metricName: string) => [
+        ...redisNodeIds(c.id, c.nodes).map((node, i) => ({
+          id: `n${i}`,
+          returnData: false,
+          metric: {
+            namespace: 'AWS/ElastiCache',
+            metricName,
+            dimensions: { CacheClusterId: node },
+            period: 60,
+            stat: 'Maximum',
+          },
+        })),
+        {
+          id: 'worst',
+          returnData: true,
+          expression: `MAX([${redisNodeIds(c.id, c.nodes)
+            .map((_, i) => `n${i}`)
+            .join(', ')}])`,
+        },
+      ];
+      return [
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-cache-memory`,
+          {
+            name: alarmName('cache-memory'),
+            alarmDescription: `${args.serviceName}: a cache node uses more than ${ALARMS.cacheMemoryPercent} % of its memory (streams not trimmed, or the cache is too small)`,
+            metricQueries: worstNode('DatabaseMemoryUsagePercentage'),
+            threshold: ALARMS.cacheMemoryPercent,
+            ...common,
+          },
+          o,
+        ),
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-cache-cpu`,
+          {
+            name: alarmName('cache-cpu'),
+            alarmDescription: `${args.serviceName}: a cache node's engine thread is above ${ALARMS.cacheEngineCpuPercent} % CPU (publishes and reads slow down)`,
+            metricQueries: worstNode('EngineCPUUtilization'),
+            threshold: ALARMS.cacheEngineCpuPercent,
+            ...common,
+          },
+          o,
+        ),
+      ];
+    }
+    const dims = { clusterId: c.id };
+    return [
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-cache-memory`,
+        {
+          name: alarmName('cache-memory'),
+          alarmDescription: `${args.serviceName}: the cache holds more than ${ALARMS.cacheMemoryPercent} % of its ${c.maxDataGB} GB limit`,
+          namespace: 'AWS/ElastiCache',
+          metricName: 'BytesUsedForCache',
+          dimensions: dims,
+          statistic: 'Maximum',
+          period: 60,
+          threshold: (c.maxDataGB * 1e9 * ALARMS.cacheMemoryPercent) / 100,
+          ...common,
+        },
+        o,
+      ),
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-cache-throttled`,
+        {
+          name: alarmName('cache-throttled'),
+          alarmDescription: `${args.serviceName}: the cache throttles commands (at its ECPU limit, wsgw:redis.maxEcpuPerSecond)`,
+          namespace: 'AWS/ElastiCache',
+          metricName: 'ThrottledCmds',
+          dimensions: dims,
+          statistic: 'Sum',
+          period: 60,
+          threshold: 0,
+          ...common,
+        },
+        o,
+      ),
+    ];
   }
 }

@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_PORT } from '../../services/shared/src/constants.js';
-import type { Edge, ExistingVpcConfig, NatMode } from '../stack-config.js';
+import type { Bus, Edge, ExistingVpcConfig, NatMode } from '../stack-config.js';
 import { PUBLIC_PORTS, REDIRECT_PORT, planSubnets } from '../plan.js';
 
 /** MSK's IAM listener (SASL/IAM over TLS). */
@@ -18,6 +18,10 @@ export interface NetworkArgs {
   readonly replicator: boolean;
   /** The load balancer in front of the tasks: an NLB also reaches the tasks' redirect port. */
   readonly edge: Edge;
+  /** `kafka`: the MSK group on 9098; `redis`: the cache's group on `redisPorts` instead. */
+  readonly bus: Bus;
+  /** The ports the cache listens on (bus `redis`): 6379, and 6380 for a serverless reader endpoint. */
+  readonly redisPorts?: { readonly from: number; readonly to: number };
 }
 
 /**
@@ -26,6 +30,7 @@ export interface NetworkArgs {
  *
  *   internet --80/443--> alb --8080--> tasks --9098--> msk <--9098-- replicator
  *   internet --80/443--> nlb --8080 (TLS), 8081 (redirect)--> tasks            (wsgw:edge nlb)
+ *   tasks --6379(-6380)--> redis                           (wsgw:bus redis, instead of msk)
  *
  * No group but the load balancer's admits anything from 0.0.0.0/0. Rules are standalone resources (not
  * inline blocks) so peering can add its CIDR rules without fighting over the group.
@@ -48,7 +53,10 @@ export class Network extends pulumi.ComponentResource {
   /** The load balancer's group (the ALB's, or the NLB's: an NLB takes security groups only when it is created). */
   readonly lbSecurityGroup: aws.ec2.SecurityGroup;
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
-  readonly mskSecurityGroup: aws.ec2.SecurityGroup;
+  /** Bus `kafka`: the brokers' group. */
+  readonly mskSecurityGroup?: aws.ec2.SecurityGroup;
+  /** Bus `redis`: the cache's group. */
+  readonly redisSecurityGroup?: aws.ec2.SecurityGroup;
   readonly replicatorSecurityGroup?: aws.ec2.SecurityGroup;
 
   constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions) {
@@ -188,7 +196,6 @@ export class Network extends pulumi.ComponentResource {
         ? sg('alb', 'wsgw ALB: HTTP/HTTPS from anywhere')
         : sg('nlb', 'wsgw NLB: HTTP/HTTPS from anywhere');
     this.taskSecurityGroup = sg('tasks', `wsgw gateway tasks: only from the ${lb.toUpperCase()}`);
-    this.mskSecurityGroup = sg('msk', 'wsgw MSK: only from gateway tasks and the replicator');
 
     const ingress = (rule: string, a: aws.vpc.SecurityGroupIngressRuleArgs) =>
       new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, a, o);
@@ -232,32 +239,52 @@ export class Network extends pulumi.ComponentResource {
       cidrIpv4: '0.0.0.0/0',
       ...tcp(443),
     });
-    egress('tasks-out-msk', {
-      securityGroupId: this.taskSecurityGroup.id,
-      referencedSecurityGroupId: this.mskSecurityGroup.id,
-      ...tcp(MSK_IAM_PORT),
-    });
+    if (args.bus === 'redis') {
+      // The cache admits the region's tasks only (and, over peering, the other regions' tasks:
+      // DirectConnectivity); nothing else in the VPC reaches it.
+      const ports = args.redisPorts;
+      if (!ports) throw new Error(`${name}: bus redis needs the cache's ports`);
+      const redis = sg('redis', 'wsgw ElastiCache: only from gateway tasks');
+      this.redisSecurityGroup = redis;
+      egress('tasks-out-redis', {
+        securityGroupId: this.taskSecurityGroup.id,
+        referencedSecurityGroupId: redis.id,
+        ...tcp(ports.from, ports.to),
+      });
+      ingress('redis-in-tasks', {
+        securityGroupId: redis.id,
+        referencedSecurityGroupId: this.taskSecurityGroup.id,
+        ...tcp(ports.from, ports.to),
+      });
+    } else {
+      this.mskSecurityGroup = sg('msk', 'wsgw MSK: only from gateway tasks and the replicator');
+      egress('tasks-out-msk', {
+        securityGroupId: this.taskSecurityGroup.id,
+        referencedSecurityGroupId: this.mskSecurityGroup.id,
+        ...tcp(MSK_IAM_PORT),
+      });
+      ingress('msk-in-tasks', {
+        securityGroupId: this.mskSecurityGroup.id,
+        referencedSecurityGroupId: this.taskSecurityGroup.id,
+        ...tcp(MSK_IAM_PORT),
+      });
+    }
 
-    ingress('msk-in-tasks', {
-      securityGroupId: this.mskSecurityGroup.id,
-      referencedSecurityGroupId: this.taskSecurityGroup.id,
-      ...tcp(MSK_IAM_PORT),
-    });
-
-    if (args.replicator) {
+    if (args.replicator && this.mskSecurityGroup) {
       // The replicators into this region run ENIs in its subnets with this group and reach the
       // local brokers on 9098; a source cluster in another region is reached over its multi-VPC
       // connectivity, which needs no rule here.
       const rep = sg('replicator', 'wsgw MSK Replicator ENIs');
       this.replicatorSecurityGroup = rep;
+      const msk = this.mskSecurityGroup;
       ingress('msk-in-replicator', {
-        securityGroupId: this.mskSecurityGroup.id,
+        securityGroupId: msk.id,
         referencedSecurityGroupId: rep.id,
         ...tcp(MSK_IAM_PORT),
       });
       egress('replicator-out-msk', {
         securityGroupId: rep.id,
-        referencedSecurityGroupId: this.mskSecurityGroup.id,
+        referencedSecurityGroupId: msk.id,
         ...tcp(MSK_IAM_PORT),
       });
     }

@@ -47,6 +47,7 @@ describe('stack files', () => {
       task: { vcpu: 1, memoryGiB: 2, arch: 'arm64' },
       connectionsPerTask: 20_000,
       msk: { kind: 'provisioned', brokers: 3, instanceType: 'kafka.m7g.large', storageGiB: 200 },
+      bus: 'kafka',
       crossRegion: 'replicator',
       nat: 'single',
       azCount: 3,

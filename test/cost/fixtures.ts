@@ -140,6 +140,7 @@ export const ASSUMPTIONS: Assumptions = {
   handshakeBytesOut: 5_000,
   handshakeBytesIn: 1_500,
   replicationFactor: 3,
+  redisStreamSeconds: 300,
   rackAwareConsumers: false,
   albRulesPerRequest: 1,
   logBytesPerTaskHour: 50_000,

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the example stacks', () => {
   const book = loadPriceBook();
-  for (const stack of ['dev', 'prod', 'prod-lean']) {
+  for (const stack of ['dev', 'prod', 'prod-lean', 'small']) {
     describe(stack, () => {
       const { deployment, config } = readDeployment(stack, ROOT);
 
@@ -24,7 +24,15 @@ describe('the example stacks', () => {
         expect(deployment.msk.kind === 'provisioned' && deployment.msk.brokers).toBe(
           config.msk.brokersPerAz * config.network.azCount,
         );
-        expect(deployment.crossRegion).toBe(config.msk.crossRegion);
+        // Priced on the bus the stack deploys; Redis reads other regions directly.
+        expect(deployment.bus).toBe(config.bus);
+        expect(deployment.crossRegion).toBe(config.bus === 'redis' ? 'direct' : config.msk.crossRegion);
+        if (config.bus === 'redis')
+          expect(deployment.redis).toEqual(
+            config.redis.mode === 'nodes'
+              ? { kind: 'nodes', nodeType: config.redis.nodeType, nodes: 1 + config.redis.replicas }
+              : { kind: 'serverless' },
+          );
         expect(assumptionsFromConfig(config).logRetentionDays).toBe(config.logRetentionDays);
         // TLS ends in the task exactly behind an NLB; the model prices the stack's keep-alives.
         expect(deployment.loadBalancer).toBe(config.edge === 'nlb' ? 'nlb-tcp' : 'alb');

@@ -12,9 +12,11 @@ import {
   StackConfigError,
   cidrRange,
   cidrsOverlap,
+  COMPARISON_MSK,
   configKey,
   parseStackConfig,
   readStackFile,
+  redisAuthTokenIssues,
 } from '../../infra/stack-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,9 +52,11 @@ function issuesOf(raw: Record<string, unknown>): string[] {
 
 describe('parseStackConfig', () => {
   describe('example stacks', () => {
-    it('parses Pulumi.dev.yaml: one region at the cheapest sizes', () => {
+    it('parses Pulumi.dev.yaml: one region at the cheapest sizes, on the Redis bus', () => {
       const c = parseStackConfig(readStackFile(join(ROOT, 'Pulumi.dev.yaml')));
       expect(c.regions.map((r) => r.name)).toEqual(['us-east-1']);
+      expect(c.bus).toBe('redis');
+      expect(c.redis).toMatchObject({ mode: 'nodes', nodeType: 'cache.t4g.micro', replicas: 1 });
       expect(c.task).toEqual({ cpu: 256, memory: 512, architecture: 'ARM64' });
       expect(c.network.nat).toBe('none');
       expect(c.msk.instanceType).toBe('kafka.t3.small');
@@ -65,6 +69,7 @@ describe('parseStackConfig', () => {
       expect(c.regions.map((r) => r.name)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
       expect(c.regions.map((r) => r.cidr)).toEqual(['10.16.0.0/16', '10.17.0.0/16', '10.18.0.0/16']);
       expect(c.msk.crossRegion).toBe('replicator');
+      expect(c.bus).toBe('kafka');
       expect(c.network).toEqual({ nat: 'perAz', azCount: 3 });
       expect(c.alarmEmail).toBe('oncall@example.com');
     });
@@ -104,6 +109,15 @@ describe('parseStackConfig', () => {
       zoneLocalReads: false,
     });
     expect(c.logRetentionDays).toBe(14);
+    expect(c.bus).toBe('kafka');
+    expect(c.redis).toEqual({
+      mode: 'nodes',
+      nodeType: 'cache.t4g.small',
+      replicas: 1,
+      engineVersion: '8.0',
+      maxDataGB: 1,
+      maxEcpuPerSecond: 5000,
+    });
     expect(c.allowedOrigins).toEqual([]);
     expect(c.image).toBeUndefined();
     expect(c.edge).toBe('alb');
@@ -662,7 +676,144 @@ describe('the stack-config parser', () => {
   });
 });
 
+describe('wsgw:bus', () => {
+  const redis = (extra: Record<string, unknown> = {}) => {
+    const r: Record<string, unknown> = { ...base(), 'wsgw:bus': 'redis', ...extra };
+    delete r['wsgw:msk'];
+    return r;
+  };
+
+  it('takes redis without wsgw:msk, and compares it with the smallest Kafka', () => {
+    const c = parseStackConfig(redis());
+    expect(c.bus).toBe('redis');
+    expect(c.msk).toEqual(COMPARISON_MSK);
+  });
+
+  it('still requires wsgw:msk with kafka, naming the bus', () => {
+    const r = base();
+    delete r['wsgw:msk'];
+    expect(issuesOf(r)).toEqual([
+      'wsgw:msk: is required with wsgw:bus kafka (broker sizing and crossRegion)',
+    ]);
+  });
+
+  it('refuses an unknown bus and unknown redis settings', () => {
+    expect(issuesOf({ ...base(), 'wsgw:bus': 'nats' })).toEqual(['wsgw:bus: must be one of kafka, redis']);
+    expect(issuesOf(redis({ 'wsgw:redis': { mode: 'cluster' } }))).toEqual([
+      'wsgw:redis.mode: must be one of nodes, serverless',
+    ]);
+    expect(issuesOf(redis({ 'wsgw:redis': { nodeTyp: 'cache.t4g.small' } }))).toEqual([
+      'wsgw:redis.nodeTyp: unknown setting',
+    ]);
+    expect(issuesOf(redis({ 'wsgw:redis': { nodeType: 't4g.small' } }))).toEqual([
+      'wsgw:redis.nodeType: must be an ElastiCache node type such as cache.t4g.small',
+    ]);
+  });
+
+  // AWS rule: a Valkey or Redis OSS (cluster mode disabled) replication group "can have a maximum
+  // of five read replicas" (Amazon ElastiCache User Guide, Adding a read replica,
+  // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.AddReadReplica.html).
+  it('holds replicas to the five a replication group takes', () => {
+    expect(parseStackConfig(redis({ 'wsgw:redis': { replicas: 5 } })).redis.replicas).toBe(5);
+    expect(issuesOf(redis({ 'wsgw:redis': { replicas: 6 } }))).toEqual([
+      'wsgw:redis.replicas: must be at most 5 (replicas per shard)',
+    ]);
+  });
+
+  it('refuses a Valkey version ElastiCache does not run, per mode', () => {
+    expect(issuesOf(redis({ 'wsgw:redis': { engineVersion: '7.0' } }))).toEqual([
+      'wsgw:redis.engineVersion: ElastiCache runs Valkey 7.2, 8.0, 8.1 on nodes; 7.0 is not one of them',
+    ]);
+    expect(issuesOf(redis({ 'wsgw:redis': { mode: 'serverless', engineVersion: '9.0' } }))).toEqual([
+      'wsgw:redis.engineVersion: ElastiCache Serverless runs Valkey major versions 7, 8; 9.0 is not one of them',
+    ]);
+    expect(
+      parseStackConfig(redis({ 'wsgw:redis': { mode: 'serverless', engineVersion: '7.2' } })).redis.mode,
+    ).toBe('serverless');
+    // Only checked for the bus that is deployed: a Kafka stack's comparison sizing is free.
+    expect(parseStackConfig({ ...base(), 'wsgw:redis': { engineVersion: '7.0' } }).bus).toBe('kafka');
+  });
+
+  it('skips the MSK rules with redis: burstable brokers, two regions, no replicator', () => {
+    const r = redis({
+      'wsgw:msk': { instanceType: 'kafka.t3.small', brokersPerAz: 1, crossRegion: 'replicator' },
+    });
+    twoRegions(r);
+    expect(parseStackConfig(r).regions).toHaveLength(2);
+  });
+
+  it('needs the peering routes of existing VPCs in several regions, as direct reads do', () => {
+    const r = redis();
+    r['wsgw:homeRegion'] = 'us-east-1';
+    r['wsgw:regions'] = [
+      {
+        name: 'us-east-1',
+        minTasks: 1,
+        maxTasks: 2,
+        vpc: {
+          id: 'vpc-0abc',
+          publicSubnetIds: ['subnet-01', 'subnet-02'],
+          privateSubnetIds: ['subnet-03', 'subnet-04'],
+        },
+      },
+      { name: 'eu-west-1', cidr: '10.17.0.0/16', minTasks: 1, maxTasks: 2 },
+    ];
+    expect(issuesOf(r)).toEqual([
+      'wsgw:regions[0].vpc.cidr: is required with wsgw:bus redis (peering routes)',
+      'wsgw:regions[0].vpc.privateRouteTableIds: is required with wsgw:bus redis (peering routes)',
+    ]);
+  });
+
+  // AWS rule: AUTH tokens and RBAC passwords "must be 16–128 printable characters", and
+  // "Nonalphanumeric characters are restricted to (!, &, #, $, ^, <, >, -)" (Amazon ElastiCache User
+  // Guide, Authenticating with the Valkey and Redis OSS AUTH command,
+  // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html).
+  it('checks the Redis AUTH token as ElastiCache does, never printing it', () => {
+    expect(redisAuthTokenIssues('a'.repeat(16))).toEqual([]);
+    expect(redisAuthTokenIssues('A-b!c&d#e$f^g<h>0123')).toEqual([]);
+    expect(redisAuthTokenIssues('x'.repeat(128))).toEqual([]);
+    expect(redisAuthTokenIssues('short-token')).toEqual([
+      'wsgw:redisAuthToken: must be 16 to 128 characters (it has 11)',
+    ]);
+    expect(redisAuthTokenIssues('x'.repeat(129))).toEqual([
+      'wsgw:redisAuthToken: must be 16 to 128 characters (it has 129)',
+    ]);
+    for (const bad of ['@', '"', '/', ' ', '%', 'é']) {
+      const token = `secret${bad}secret-0123456789`;
+      const issues = redisAuthTokenIssues(token);
+      expect(issues, bad).toHaveLength(1);
+      expect(issues[0]).toMatch(/^wsgw:redisAuthToken: may hold only letters, digits and ! & # \$ \^ < > -/);
+      expect(issues[0]).not.toContain('secret');
+    }
+  });
+});
+
 describe('readPulumiConfig', () => {
+  it('requires a valid wsgw:redisAuthToken with bus redis, and keeps it secret', () => {
+    const raw: Record<string, unknown> = {
+      ...base(),
+      'wsgw:bus': 'redis',
+      'wsgw:jwtSecret': 'a-secret-value',
+    };
+    const plain = Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    );
+    pulumi.runtime.setAllConfig(plain, ['wsgw:jwtSecret']);
+    expect(() => readPulumiConfig()).toThrow(/wsgw:redisAuthToken: is required with wsgw:bus redis/);
+    pulumi.runtime.setAllConfig({ ...plain, 'wsgw:redisAuthToken': 'has/a/slash-0123456789' }, [
+      'wsgw:jwtSecret',
+      'wsgw:redisAuthToken',
+    ]);
+    expect(() => readPulumiConfig()).toThrow(/wsgw:redisAuthToken: may hold only/);
+    pulumi.runtime.setAllConfig({ ...plain, 'wsgw:redisAuthToken': 'Good-token-0123456789' }, [
+      'wsgw:jwtSecret',
+      'wsgw:redisAuthToken',
+    ]);
+    const read = readPulumiConfig();
+    expect(read.redisAuthToken).toBeDefined();
+    expect(JSON.stringify(read.config)).not.toContain('Good-token');
+  });
+
   it('requires wsgw:jwtSecret unless wsgw:jwksUrl is set', () => {
     const plain = Object.fromEntries(
       Object.entries(base()).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),

@@ -31,6 +31,10 @@ import {
   serviceName,
 } from '../../infra/plan.js';
 import { ZONE_LOCAL_READS } from '../../infra/components/kafka-cluster.js';
+import { REDIS_ENV, planRedis } from '../../infra/plan.js';
+
+/** A token ElastiCache accepts (16-128 characters, letters, digits and ! & # $ ^ < > -). */
+export const TEST_REDIS_AUTH_TOKEN = 'test-Redis-token-0123456789';
 import { regionOf } from '../../infra/synth.js';
 import { historyBudgetBytes, maxConnectionsPerTask } from '../../infra/capacity.js';
 import { expectedResources } from './expected-resources.js';
@@ -39,7 +43,10 @@ export interface DeploymentOutputs {
   readonly endpoint: string;
   readonly acceleratorDnsName: string;
   readonly acceleratorIps: string[];
-  readonly regions: Record<string, { albDnsName?: string; nlbDnsName?: string; mskBootstrapBrokers: string }>;
+  readonly regions: Record<
+    string,
+    { albDnsName?: string; nlbDnsName?: string; mskBootstrapBrokers?: string; redisUrl?: string }
+  >;
 }
 
 /** A config with `n` regions, as a user would write it. */
@@ -108,8 +115,13 @@ export function describeDeployment(
     const cfg: StackConfig = parseStackConfig(p.config);
     const regions = cfg.regions.map((r) => r.name);
     const n = regions.length;
-    const replicator = n > 1 && cfg.msk.crossRegion === 'replicator';
-    const direct = n > 1 && cfg.msk.crossRegion === 'direct';
+    const kafka = cfg.bus === 'kafka';
+    const replicator = kafka && n > 1 && cfg.msk.crossRegion === 'replicator';
+    // Gateways read other regions' streams directly: Kafka's `direct` mode, and always with Redis.
+    const direct = n > 1 && (!kafka || cfg.msk.crossRegion === 'direct');
+    /** The group of the bus's servers, and the ports the tasks reach them on. */
+    const busSg = kafka ? 'msk' : 'redis';
+    const busPorts = kafka ? [9098, 9098] : [planRedis(cfg.redis).ports.from, planRedis(cfg.redis).ports.to];
     const timing = deriveTiming(gatewayTiming(cfg.keepalive), cfg.keepalive.clientPingSeconds * 1000);
     const nlb = cfg.edge === 'nlb';
     /** The load balancer's name part in resource names and ARNs: `alb` (app/…) or `nlb` (net/…). */
@@ -119,7 +131,10 @@ export function describeDeployment(
       const run = await runProgram({
         stack: p.stack,
         config: p.config,
-        secrets: p.secrets ?? { jwtSecret: 'test-secret-0123456789abcdef' },
+        secrets: p.secrets ?? {
+          jwtSecret: 'test-secret-0123456789abcdef',
+          ...(kafka ? {} : { redisAuthToken: TEST_REDIS_AUTH_TOKEN }),
+        },
         load: async () => {
           const m = await import('../../infra/index.js');
           return {
@@ -196,7 +211,7 @@ export function describeDeployment(
     // The IAM action for DescribeConfigs on a topic is kafka-cluster:DescribeTopicDynamicConfiguration
     // (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
     it('stamps every origin topic with the append time, keeps those stamps on replicated copies, and lets the gateway check it', () => {
-      for (const region of regions) {
+      for (const region of kafka ? regions : []) {
         const topic = one(rs, 'aws:msk/topic:Topic', region);
         const configs = JSON.parse(topic.inputs.configs as string) as Record<string, string>;
         expect(configs['message.timestamp.type']).toBe('LogAppendTime');
@@ -412,12 +427,12 @@ export function describeDeployment(
       for (const rule of byType(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter(
         (r) => !open.includes(r),
       )) {
-        // Everything else comes from a security group, or (direct mode) a peer VPC on 9098.
+        // Everything else comes from a security group, or (direct reads) a peer VPC on the bus's ports.
         if (rule.inputs.cidrIpv4) {
           expect(direct).toBe(true);
           expect(rule.inputs.cidrIpv4).toMatch(/^10\.\d+\.0\.0\/16$/);
-          expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual([9098, 9098]);
-          expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-msk-`));
+          expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual(busPorts);
+          expect(rule.inputs.securityGroupId).toMatch(new RegExp(`^${rule.region}-${busSg}-`));
         } else {
           expect(rule.inputs.referencedSecurityGroupId).toBeTruthy();
         }
@@ -433,14 +448,14 @@ export function describeDeployment(
         );
         for (const r of tasksIn)
           expect(r.inputs.referencedSecurityGroupId).toMatch(new RegExp(`^${region}-${lb}-`));
-        const mskFromSg = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
+        const busFromSg = inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region)
           .filter(
             (r) =>
-              String(r.inputs.securityGroupId).startsWith(`${region}-msk-`) &&
+              String(r.inputs.securityGroupId).startsWith(`${region}-${busSg}-`) &&
               r.inputs.referencedSecurityGroupId,
           )
           .map((r) => String(r.inputs.referencedSecurityGroupId).replace(/-[0-9a-f]+$/, ''));
-        expect(new Set(mskFromSg)).toEqual(
+        expect(new Set(busFromSg)).toEqual(
           new Set(replicator ? [`${region}-tasks`, `${region}-replicator`] : [`${region}-tasks`]),
         );
       }
@@ -450,7 +465,7 @@ export function describeDeployment(
     // specify" (AWS::MSK::Cluster BrokerNodeGroupInfo, ClientSubnets,
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
     it("gives each region's cluster brokersPerAz brokers in each subnet it spans", () => {
-      for (const r of cfg.regions) {
+      for (const r of kafka ? cfg.regions : []) {
         const msk = one(rs, 'aws:msk/cluster:Cluster', r.name).inputs;
         expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(r.azCount);
         expect(msk.numberOfBrokerNodes).toBe(
@@ -518,23 +533,41 @@ export function describeDeployment(
 
     it('encrypts and authenticates everywhere', () => {
       for (const region of regions) {
-        const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
-        expect(msk.encryptionInfo.encryptionInTransit).toEqual({ clientBroker: 'TLS', inCluster: true });
-        expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
-        expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
-        expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
-        const atRest = inRegion(rs, 'aws:kms/key:Key', region).filter(
-          (k) => k.state.arn === msk.encryptionInfo.encryptionAtRestKmsKeyArn,
-        );
-        expect(atRest).toHaveLength(1);
-        expect(atRest[0]!.inputs.enableKeyRotation).toBe(true);
+        const atRestKey = (arn: string) => {
+          const keys = inRegion(rs, 'aws:kms/key:Key', region).filter((k) => k.state.arn === arn);
+          expect(keys).toHaveLength(1);
+          expect(keys[0]!.inputs.enableKeyRotation).toBe(true);
+        };
+        if (kafka) {
+          const msk = one(rs, 'aws:msk/cluster:Cluster', region).inputs;
+          expect(msk.encryptionInfo.encryptionInTransit).toEqual({ clientBroker: 'TLS', inCluster: true });
+          expect(msk.encryptionInfo.encryptionAtRestKmsKeyArn).toBeTruthy();
+          expect(msk.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
+          expect(msk.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
+          atRestKey(msk.encryptionInfo.encryptionAtRestKmsKeyArn);
+        } else if (cfg.redis.mode === 'nodes') {
+          const group = one(rs, 'aws:elasticache/replicationGroup:ReplicationGroup', region).inputs;
+          expect(group).toMatchObject({
+            transitEncryptionEnabled: true,
+            transitEncryptionMode: 'required',
+            atRestEncryptionEnabled: true,
+          });
+          expect(isSecret(group.authToken)).toBe(true);
+          atRestKey(group.kmsKeyId);
+        } else {
+          const cache = one(rs, 'aws:elasticache/serverlessCache:ServerlessCache', region).inputs;
+          expect(cache.userGroupId).toBeTruthy();
+          atRestKey(cache.kmsKeyId);
+        }
         const listeners = inRegion(rs, 'aws:lb/listener:Listener', region);
         const https = listeners.find((l) => l.inputs.port === 443)!.inputs;
         const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
         const env = JSON.parse(
           one(rs, 'aws:ecs/taskDefinition:TaskDefinition', region).inputs.containerDefinitions,
         )[0].environment;
-        expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
+        if (kafka) expect(env.find((e: { name: string }) => e.name === ENV.kafkaAuth).value).toBe('msk-iam');
+        else
+          expect(env.find((e: { name: string }) => e.name === REDIS_ENV.url).value).toMatch(/^rediss:\/\//);
         if (nlb) {
           // TLS ends in the task, with the region's certificate; the NLB passes bytes it cannot read.
           expect(https.protocol).toBe('TCP');
@@ -581,25 +614,54 @@ export function describeDeployment(
         );
         expect(env[ENV.region]).toBe(region);
         expect(env[ENV.awsRegion]).toBe(region);
-        expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
-        expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
-        const brokerProps = one(rs, 'aws:msk/configuration:Configuration', region).inputs
-          .serverProperties as string;
-        if (cfg.msk.zoneLocalReads) {
-          // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
-          const racks = new Map(
-            env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]),
+        if (!kafka) {
+          // The bus is Redis: no Kafka setting reaches the task, the cache's URL (without its
+          // password) does, and the password comes from the region's secret at a pinned version.
+          expect(Object.keys(env).filter((k) => k.startsWith('WSGW_KAFKA_'))).toEqual([]);
+          expect(env[REDIS_ENV.url]).toBe(out.regions[region]!.redisUrl);
+          expect(env[REDIS_ENV.url]).toMatch(
+            new RegExp(`^rediss://([a-z]+@)?[^:@/]+\\.cache\\.amazonaws\\.com:6379$`),
           );
-          const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
-          if (!cfg.regions.find((r) => r.name === region)!.vpc)
-            expect(subnets.length).toBeGreaterThanOrEqual(4);
-          for (const subnet of subnets)
-            expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
-          expect(new Set(racks.values()).size).toBe(racks.size);
-          for (const p of ZONE_LOCAL_READS) expect(brokerProps.split('\n')).toContain(p);
-        } else {
-          expect(env[ENV.kafkaRackMap]).toBeUndefined();
-          expect(brokerProps).not.toContain('replica.selector.class');
+          expect(env[REDIS_ENV.password]).toBeUndefined();
+          expect(c.secrets).toContainEqual({
+            name: REDIS_ENV.password,
+            valueFrom: expect.stringMatching(
+              new RegExp(`^arn:aws:secretsmanager:${region}:.*:redisPassword::[0-9a-f-]{36}$`),
+            ),
+          });
+          expect(env[REDIS_ENV.waitReplicas]).toBe(
+            planRedis(cfg.redis).waitReplicas === undefined
+              ? undefined
+              : String(planRedis(cfg.redis).waitReplicas),
+          );
+          const remotes = (env[REDIS_ENV.remotes] ?? '')
+            .split(';')
+            .filter((x: string) => x !== '')
+            .map((x: string) => x.split('=') as [string, string]);
+          expect(remotes.map(([r]: [string, string]) => r)).toEqual(regions.filter((r) => r !== region));
+          for (const [r, url] of remotes) expect(url).toBe(out.regions[r]!.redisUrl);
+        }
+        if (kafka) {
+          expect(env[ENV.kafkaBrokers]).toBe(out.regions[region]!.mskBootstrapBrokers);
+          expect(env[ENV.kafkaBrokers]).toContain(`.kafka.${region}.amazonaws.com:9098`);
+          const brokerProps = one(rs, 'aws:msk/configuration:Configuration', region).inputs
+            .serverProperties as string;
+          if (cfg.msk.zoneLocalReads) {
+            // Each task finds its Kafka rack (MSK's broker.rack, a zone id) from its zone name.
+            const racks = new Map(
+              env[ENV.kafkaRackMap].split(',').map((p: string) => p.split('=') as [string, string]),
+            );
+            const subnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region);
+            if (!cfg.regions.find((r) => r.name === region)!.vpc)
+              expect(subnets.length).toBeGreaterThanOrEqual(4);
+            for (const subnet of subnets)
+              expect(racks.get(subnet.inputs.availabilityZone)).toMatch(/^[a-z]+\d-az\d$/);
+            expect(new Set(racks.values()).size).toBe(racks.size);
+            for (const p of ZONE_LOCAL_READS) expect(brokerProps.split('\n')).toContain(p);
+          } else {
+            expect(env[ENV.kafkaRackMap]).toBeUndefined();
+            expect(brokerProps).not.toContain('replica.selector.class');
+          }
         }
         for (const k of ['drainDelayMs', 'drainWindowMs', 'drainDeadlineMs'] as const)
           expect(env[ENV[k]]).toBe(String(TIMING_DEFAULTS[k]));
@@ -614,7 +676,7 @@ export function describeDeployment(
             ),
           });
         }
-        if (direct) {
+        if (direct && kafka) {
           expect(env[ENV.kafkaRemoteBrokers].split(';').map((x: string) => x.split('=')[0])).toEqual(
             regions.filter((r) => r !== region),
           );
@@ -833,9 +895,15 @@ export function describeDeployment(
 
     it("grants the task role only this stack's Kafka actions and the execution role only pull, logs and its secret", () => {
       for (const region of regions) {
-        const all = statementsOf(
-          one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-task-kafka').inputs.policy,
+        // Redis authenticates with its password: the task role has no policy but the certificate
+        // export behind an NLB.
+        const taskPolicies = inRegion(rs, 'aws:iam/rolePolicy:RolePolicy', region).filter((x) =>
+          /-task-(kafka|acm)$/.test(x.name),
         );
+        expect(taskPolicies.map((x) => x.name)).toEqual(
+          kafka ? [`${region}-task-kafka`] : nlb ? [`${region}-task-acm`] : [],
+        );
+        const all = taskPolicies.flatMap((x) => statementsOf(x.inputs.policy));
         // Behind an NLB the task also exports its region's certificate, and nothing else of ACM.
         const acm = all.filter((s) => s.Action.some((a) => a.startsWith('acm:')));
         const cert = one(rs, 'aws:acm/certificate:Certificate', region).state.arn;
@@ -851,8 +919,9 @@ export function describeDeployment(
             );
         }
         const writes = task.filter((s) => s.Action.includes('kafka-cluster:WriteData')).flatMap(resourcesOf);
-        expect(writes).toHaveLength(1);
-        expect(writes[0]).toMatch(new RegExp(`^arn:aws:kafka:${region}:.*/wsgw\\.fanout\\.${region}$`));
+        expect(writes).toHaveLength(kafka ? 1 : 0);
+        if (kafka)
+          expect(writes[0]).toMatch(new RegExp(`^arn:aws:kafka:${region}:.*/wsgw\\.fanout\\.${region}$`));
         const reads = task
           .filter((s) => s.Action.includes('kafka-cluster:ReadData'))
           .flatMap(resourcesOf)
@@ -860,12 +929,12 @@ export function describeDeployment(
         // With the replicator every fan-out topic of the local cluster (all are this stack's), so
         // the region list appears in no role; otherwise exactly the origin topics it consumes.
         expect(reads.sort()).toEqual(
-          replicator ? ['wsgw.fanout.*'] : regions.map((r) => `wsgw.fanout.${r}`).sort(),
+          !kafka ? [] : replicator ? ['wsgw.fanout.*'] : regions.map((r) => `wsgw.fanout.${r}`).sort(),
         );
         const clusters = new Set(
           task.flatMap(resourcesOf).map((r) => /^arn:aws:kafka:([a-z0-9-]+):/.exec(r)![1]),
         );
-        expect([...clusters].sort()).toEqual(direct ? [...regions].sort() : [region]);
+        expect([...clusters].sort()).toEqual(!kafka ? [] : direct ? [...regions].sort() : [region]);
 
         const exec = statementsOf(
           one(rs, 'aws:iam/rolePolicy:RolePolicy', region, '-execution').inputs.policy,
@@ -903,12 +972,12 @@ export function describeDeployment(
     // option: aliases, https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
     it("answers to the components' former types, so renaming them replaces nothing deployed", () => {
       const formerly = (type: string) => byType(rs, type).map((c) => c.aliases.map((a) => a.type));
-      expect(formerly('wsgw:aws:KafkaCluster')).toEqual(regions.map(() => ['wsgw:aws:Kafka']));
+      expect(formerly('wsgw:aws:KafkaCluster')).toEqual(kafka ? regions.map(() => ['wsgw:aws:Kafka']) : []);
       expect(formerly('wsgw:aws:ImageRegistry')).toEqual([['wsgw:aws:Registry']]);
       expect(byType(rs, 'wsgw:aws:Kafka')).toEqual([]);
       expect(byType(rs, 'wsgw:aws:Registry')).toEqual([]);
       // The clusters keep their names: the URN changes only in the component's type.
-      expect(byType(rs, 'wsgw:aws:KafkaCluster').map((c) => c.name)).toEqual(regions);
+      expect(byType(rs, 'wsgw:aws:KafkaCluster').map((c) => c.name)).toEqual(kafka ? regions : []);
       expect(byType(rs, 'wsgw:aws:ImageRegistry').map((c) => c.name)).toEqual(['registry']);
     });
 
@@ -998,6 +1067,116 @@ export function describeDeployment(
       expect(JSON.stringify(rs.map((r) => r.inputs))).not.toContain('PREFIX_MATCH');
     });
 
+    // AWS rules for the Redis bus (ElastiCache for Valkey):
+    // - "AUTH can only be enabled for encryption in-transit enabled Valkey or Redis OSS clusters",
+    //   and tokens "must be 16–128 printable characters", non-alphanumeric ones restricted to
+    //   ! & # $ ^ < > - (Amazon ElastiCache User Guide, Authenticating with the Valkey and Redis OSS
+    //   AUTH command, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html).
+    // - "All serverless caches must use RBAC for authentication" (same page), and a user group's
+    //   users must include one named default (AWS CloudFormation, AWS::ElastiCache::UserGroup,
+    //   UserIds, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html).
+    // - Multi-AZ promotes a read replica when the primary fails, so it needs automatic failover
+    //   and a replica to promote (Amazon ElastiCache User Guide, Minimizing downtime in ElastiCache
+    //   by using Multi-AZ, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html).
+    // - A node-based cluster in a VPC "must use a subnet group"; a serverless cache "takes a list
+    //   of subnets directly" (Amazon ElastiCache User Guide, Subnets and subnet groups,
+    //   https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/SubnetGroups.html).
+    // - A cluster (cluster mode disabled) takes at most five read replicas (Amazon ElastiCache
+    //   User Guide, Adding a read replica, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.AddReadReplica.html).
+    if (!kafka) {
+      it(`runs ElastiCache (${cfg.redis.mode}) in the private subnets, with TLS, authentication and Multi-AZ as AWS accepts them, reachable only by gateway tasks`, () => {
+        const plan = planRedis(cfg.redis);
+        expect(TEST_REDIS_AUTH_TOKEN.length).toBeGreaterThanOrEqual(16);
+        expect(TEST_REDIS_AUTH_TOKEN).toMatch(/^[A-Za-z0-9!&#$^<>-]{16,128}$/);
+        for (const r of cfg.regions) {
+          const region = r.name;
+          const privateSubnets = inRegion(rs, 'aws:ec2/subnet:Subnet', region)
+            .filter((x) => x.name.includes('-private-'))
+            .map((x) => x.id);
+          const cacheSg = one(rs, 'aws:ec2/securityGroup:SecurityGroup', region, '-redis');
+          if (cfg.redis.mode === 'nodes') {
+            const g = one(rs, 'aws:elasticache/replicationGroup:ReplicationGroup', region).inputs;
+            expect(g.engine).toBe('valkey');
+            expect(g.authToken).toBeTruthy();
+            expect(g.transitEncryptionEnabled).toBe(true);
+            expect(g.numCacheClusters).toBe(1 + cfg.redis.replicas);
+            expect(g.numCacheClusters - 1).toBeLessThanOrEqual(5);
+            if (g.multiAzEnabled) expect(g.automaticFailoverEnabled).toBe(true);
+            if (g.automaticFailoverEnabled) expect(g.numCacheClusters).toBeGreaterThanOrEqual(2);
+            expect(g.multiAzEnabled).toBe(cfg.redis.replicas >= 1);
+            expect(g.port).toBe(6379);
+            expect(g.securityGroupIds).toEqual([cacheSg.id]);
+            const subnets = one(rs, 'aws:elasticache/subnetGroup:SubnetGroup', region).inputs;
+            expect(g.subnetGroupName).toBe(subnets.name);
+            if (!r.vpc) expect([...subnets.subnetIds].sort()).toEqual([...privateSubnets].sort());
+            expect(subnets.subnetIds).toHaveLength(r.azCount);
+            expect(inRegion(rs, 'aws:elasticache/serverlessCache:ServerlessCache', region)).toEqual([]);
+          } else {
+            const c = one(rs, 'aws:elasticache/serverlessCache:ServerlessCache', region).inputs;
+            expect(c.engine).toBe('valkey');
+            expect(c.authToken).toBeUndefined();
+            expect(c.subnetIds.length).toBeGreaterThanOrEqual(2);
+            if (!r.vpc) expect([...c.subnetIds].sort()).toEqual([...privateSubnets].sort());
+            expect(c.securityGroupIds).toEqual([cacheSg.id]);
+            expect(c.cacheUsageLimits).toEqual({
+              dataStorage: { maximum: cfg.redis.maxDataGB, unit: 'GB' },
+              ecpuPerSeconds: [{ maximum: cfg.redis.maxEcpuPerSecond }],
+            });
+            const group = one(rs, 'aws:elasticache/userGroup:UserGroup', region).inputs;
+            expect(c.userGroupId).toBe(group.userGroupId);
+            const users = inRegion(rs, 'aws:elasticache/user:User', region).map((u) => u.inputs);
+            expect([...group.userIds].sort()).toEqual(users.map((u) => u.userId).sort());
+            const byName = new Map(users.map((u) => [u.userName, u]));
+            expect([...byName.keys()].sort()).toEqual(['default', 'wsgw']);
+            // The default user exists because AWS demands it, and can do nothing.
+            expect(byName.get('default')!.accessString).toMatch(/^off\b/);
+            expect(byName.get('wsgw')!.accessString).toMatch(/^on\b/);
+            for (const u of users) {
+              expect(u.engine).toBe('valkey');
+              // The password stays encrypted in the state.
+              const mode = u.authenticationMode;
+              expect(isSecret(mode) || isSecret(mode.passwords) || isSecret(mode.passwords?.[0])).toBe(true);
+              expect(reveal(mode)).toEqual({ type: 'password', passwords: [TEST_REDIS_AUTH_TOKEN] });
+            }
+          }
+          // The cache admits exactly the region's tasks (and the peers' task ranges), on its ports.
+          const into = [
+            ...inRegion(rs, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', region),
+          ].filter((x) => x.inputs.securityGroupId === cacheSg.id);
+          const tasksSg = one(rs, 'aws:ec2/securityGroup:SecurityGroup', region, '-tasks').id;
+          expect(
+            into
+              .filter((x) => x.inputs.referencedSecurityGroupId)
+              .map((x) => x.inputs.referencedSecurityGroupId),
+          ).toEqual([tasksSg]);
+          const peers = cfg.regions.filter((x) => x.name !== region).map((x) => x.cidr);
+          expect(
+            into
+              .filter((x) => x.inputs.cidrIpv4)
+              .map((x) => x.inputs.cidrIpv4)
+              .sort(),
+          ).toEqual([...peers].sort());
+          for (const rule of into)
+            expect([rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort]).toEqual([
+              'tcp',
+              plan.ports.from,
+              plan.ports.to,
+            ]);
+          expect(plan.ports.to).toBe(cfg.redis.mode === 'serverless' ? 6380 : 6379);
+          // No Kafka at all in a Redis region: no cluster, no replicator, no broker group.
+          for (const type of [
+            'aws:msk/cluster:Cluster',
+            'aws:msk/replicator:Replicator',
+            'aws:msk/topic:Topic',
+          ])
+            expect(inRegion(rs, type, region)).toEqual([]);
+          expect(
+            inRegion(rs, 'aws:ec2/securityGroup:SecurityGroup', region).map((x) => x.name),
+          ).not.toContain(`${region}-msk`);
+        }
+      });
+    }
+
     it(`${direct ? 'peers every pair of VPCs' : 'creates no VPC peering'} for direct consumption`, () => {
       const peerings = byType(rs, 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection');
       expect(peerings).toHaveLength(direct ? (n * (n - 1)) / 2 : 0);
@@ -1020,7 +1199,8 @@ export function describeDeployment(
         expect(out.regions[region]![nlb ? 'nlbDnsName' : 'albDnsName']).toContain(
           `.${region}.elb.amazonaws.com`,
         );
-        expect(out.regions[region]!.mskBootstrapBrokers).toMatch(/:9098(,|$)/);
+        if (kafka) expect(out.regions[region]!.mskBootstrapBrokers).toMatch(/:9098(,|$)/);
+        else expect(out.regions[region]!.redisUrl).toMatch(/^rediss:\/\/.*:6379$/);
       }
     });
   });

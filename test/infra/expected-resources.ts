@@ -5,7 +5,7 @@
  * bill. When the design changes, this file changes with it, in the same commit.
  */
 import type { StackConfig } from '../../infra/stack-config.js';
-import { natGatewayCount } from '../../infra/plan.js';
+import { natGatewayCount, planRedis } from '../../infra/plan.js';
 
 export type ResourceCounts = Readonly<Record<string, number>>;
 
@@ -23,9 +23,13 @@ export function expectedResources(
 ): ExpectedResources {
   const names = cfg.regions.map((r) => r.name);
   const n = names.length;
-  const replicator = n > 1 && cfg.msk.crossRegion === 'replicator';
-  const direct = n > 1 && cfg.msk.crossRegion === 'direct';
-  const hasSecret = cfg.auth.mode === 'jwt-secret' || secrets.publishKey;
+  const kafka = cfg.bus === 'kafka';
+  const replicator = kafka && n > 1 && cfg.msk.crossRegion === 'replicator';
+  // With Redis the gateways always read other regions' caches directly, over peering.
+  const direct = n > 1 && (!kafka || cfg.msk.crossRegion === 'direct');
+  const serverless = !kafka && planRedis(cfg.redis).mode === 'serverless';
+  // The Redis password always travels in the secret.
+  const hasSecret = cfg.auth.mode === 'jwt-secret' || secrets.publishKey || !kafka;
 
   const regions: Record<string, ResourceCounts> = {};
   cfg.regions.forEach((r, i) => {
@@ -53,11 +57,12 @@ export function expectedResources(
     }
 
     const nlb = cfg.edge === 'nlb';
-    // Security groups: the load balancer, tasks, brokers, and the replicator's ENIs.
+    // Security groups: the load balancer, tasks, brokers or cache, and the replicator's ENIs.
     add('aws:ec2/securityGroup:SecurityGroup', 3 + (replicator ? 1 : 0));
     // In: clients on 80 and 443, tasks from the load balancer (an NLB also on the redirect port),
-    // brokers from tasks; out: the load balancer to tasks (and their redirect port), tasks to HTTPS
-    // and to brokers; the replicators' ENIs to and from the local brokers on 9098.
+    // brokers (or the cache) from tasks; out: the load balancer to tasks (and their redirect port),
+    // tasks to HTTPS and to brokers (or the cache); the replicators' ENIs to and from the local
+    // brokers on 9098; with direct reads the peers' tasks to the brokers (or cache), and back.
     add(
       'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
       4 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0),
@@ -67,12 +72,26 @@ export function expectedResources(
       3 + (nlb ? 1 : 0) + (replicator ? 1 : 0) + (direct ? n - 1 : 0),
     );
 
-    // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
-    add('aws:msk/cluster:Cluster', 1);
-    add('aws:msk/configuration:Configuration', 1);
-    add('aws:msk/topic:Topic', 1);
-    add('aws:kms/key:Key', 1);
-    add('aws:msk/clusterPolicy:ClusterPolicy', replicator ? 1 : 0);
+    if (kafka) {
+      // Kafka: the cluster, its configuration, the origin topic, the at-rest key.
+      add('aws:msk/cluster:Cluster', 1);
+      add('aws:msk/configuration:Configuration', 1);
+      add('aws:msk/topic:Topic', 1);
+      add('aws:kms/key:Key', 1);
+      add('aws:msk/clusterPolicy:ClusterPolicy', replicator ? 1 : 0);
+    } else if (serverless) {
+      // Redis, serverless: the cache, its at-rest key, and RBAC (the gateway user and a disabled
+      // `default` user in a user group).
+      add('aws:elasticache/serverlessCache:ServerlessCache', 1);
+      add('aws:elasticache/user:User', 2);
+      add('aws:elasticache/userGroup:UserGroup', 1);
+      add('aws:kms/key:Key', 1);
+    } else {
+      // Redis, node-based: the replication group, its subnet group, its at-rest key.
+      add('aws:elasticache/replicationGroup:ReplicationGroup', 1);
+      add('aws:elasticache/subnetGroup:SubnetGroup', 1);
+      add('aws:kms/key:Key', 1);
+    }
 
     // Gateway fleet.
     add('aws:ecs/cluster:Cluster', 1);
@@ -89,14 +108,17 @@ export function expectedResources(
     add('aws:appautoscaling/target:Target', 1);
     add('aws:appautoscaling/policy:Policy', 2);
     add('aws:iam/role:Role', 2);
-    add('aws:iam/rolePolicy:RolePolicy', 2);
+    // The execution role's policy; the task role's (Kafka access, or with Redis only the
+    // certificate export behind an NLB).
+    add('aws:iam/rolePolicy:RolePolicy', 1 + (kafka || nlb ? 1 : 0));
     add('aws:secretsmanager/secret:Secret', hasSecret ? 1 : 0);
     add('aws:secretsmanager/secretVersion:SecretVersion', hasSecret ? 1 : 0);
     // Task logs, broker logs, and the replicators' logs of this (target) region.
-    add('aws:cloudwatch/logGroup:LogGroup', 2 + (replicator ? 1 : 0));
+    add('aws:cloudwatch/logGroup:LogGroup', 1 + (kafka ? 1 : 0) + (replicator ? 1 : 0));
 
-    // Monitoring: the alarms notify a topic encrypted under a key of its own.
-    add('aws:cloudwatch/metricAlarm:MetricAlarm', 4);
+    // Monitoring: the alarms notify a topic encrypted under a key of its own. Kafka has one on
+    // consumer lag, a cache two (memory, and CPU or throttling).
+    add('aws:cloudwatch/metricAlarm:MetricAlarm', kafka ? 4 : 5);
     add('aws:cloudwatch/dashboard:Dashboard', 1);
     add('aws:sns/topic:Topic', 1);
     add('aws:sns/topicPolicy:TopicPolicy', 1);

@@ -11,6 +11,11 @@ import {
   FARGATE_MAX_STOP_TIMEOUT_S,
   REDIRECT_PORT,
   GLOBAL_ACCELERATOR_TCP_IDLE_TIMEOUT_S,
+  REDIS_ENV,
+  planRedis,
+  redisIds,
+  redisNodeIds,
+  redisUrl,
   gatewayTiming,
   SCALING,
   deriveTiming,
@@ -291,5 +296,83 @@ describe('gatewayEnvironment', () => {
     expect(
       gatewayEnvironment({ region: 'a', serviceName: 's', brokers: 'x:9098' })[ENV.kafkaRackMap],
     ).toBeUndefined();
+  });
+});
+
+describe('planRedis', () => {
+  const nodes = {
+    mode: 'nodes',
+    nodeType: 'cache.t4g.small',
+    replicas: 1,
+    engineVersion: '8.0',
+    maxDataGB: 1,
+    maxEcpuPerSecond: 5000,
+  } as const;
+
+  // AWS rule: Multi-AZ fails the primary over to a read replica, so it needs automatic failover,
+  // and automatic failover needs a replica to promote (Amazon ElastiCache User Guide, Minimizing
+  // downtime in ElastiCache by using Multi-AZ,
+  // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html).
+  it('turns on failover and Multi-AZ exactly when there is a replica, and waits for one replica', () => {
+    for (let replicas = 0; replicas <= 5; replicas++) {
+      const p = planRedis({ ...nodes, replicas });
+      expect(p.nodes).toBe(1 + replicas);
+      expect(p.automaticFailover).toBe(replicas >= 1);
+      expect(p.multiAz).toBe(replicas >= 1);
+      if (p.multiAz) expect(p.automaticFailover).toBe(true);
+      expect(p.waitReplicas).toBe(replicas >= 1 ? 1 : undefined);
+      expect(p.ports).toEqual({ from: 6379, to: 6379 });
+    }
+  });
+
+  it('opens the reader port for serverless, which has no WAIT to offer', () => {
+    const p = planRedis({ ...nodes, mode: 'serverless' });
+    expect(p).toMatchObject({ nodes: 0, ports: { from: 6379, to: 6380 } });
+    expect(p.waitReplicas).toBeUndefined();
+  });
+
+  it('names caches and users within the API limits, per stack and region', () => {
+    const ids = redisIds('dev', 'us-east-1');
+    expect(ids).toEqual({
+      cache: 'wsgw-dev-use1',
+      userGroup: 'wsgw-dev-use1',
+      user: 'wsgw-dev-use1-gw',
+      defaultUser: 'wsgw-dev-use1-default',
+    });
+    const long = redisIds('A_Very_Long_Stack_Name_For_Testing-purposes', 'ap-southeast-1');
+    expect(long.cache.length).toBeLessThanOrEqual(40);
+    expect(long.cache).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+    expect(long.cache).not.toContain('--');
+    expect(redisIds('prod', 'eu-west-1').cache).not.toBe(redisIds('prod', 'us-east-1').cache);
+  });
+
+  it('names the nodes of a replication group as ElastiCache does', () => {
+    expect(redisNodeIds('wsgw-dev-use1', 2)).toEqual(['wsgw-dev-use1-001', 'wsgw-dev-use1-002']);
+  });
+
+  it('builds TLS URLs without the password', () => {
+    expect(redisUrl('master.x.cache.amazonaws.com', 6379)).toBe('rediss://master.x.cache.amazonaws.com:6379');
+    expect(redisUrl('x.serverless.cache.amazonaws.com', 6379, 'wsgw')).toBe(
+      'rediss://wsgw@x.serverless.cache.amazonaws.com:6379',
+    );
+  });
+
+  it('gives the task the Redis settings and no Kafka ones on the Redis bus', () => {
+    const env = gatewayEnvironment({
+      region: 'us-east-1',
+      serviceName: 'wsgw-dev-us-east-1',
+      redis: {
+        url: 'rediss://a:6379',
+        remotes: { 'eu-west-1': 'rediss://b:6379', 'ap-southeast-1': 'rediss://c:6379' },
+        waitReplicas: 1,
+      },
+    });
+    expect(env[REDIS_ENV.url]).toBe('rediss://a:6379');
+    expect(env[REDIS_ENV.remotes]).toBe('eu-west-1=rediss://b:6379;ap-southeast-1=rediss://c:6379');
+    expect(env[REDIS_ENV.waitReplicas]).toBe('1');
+    expect(env[REDIS_ENV.password]).toBeUndefined();
+    expect(Object.keys(env).filter((k) => k.startsWith('WSGW_KAFKA_'))).toEqual([]);
+    const kafka = gatewayEnvironment({ region: 'us-east-1', serviceName: 's', brokers: 'b-1:9098' });
+    expect(Object.keys(kafka).filter((k) => k.startsWith('WSGW_REDIS_'))).toEqual([]);
   });
 });
