@@ -31,7 +31,6 @@ import {
   type ServerOp,
 } from '../../shared/src/frames.js';
 import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
-import { idsOf, mergeSync, syncOf, withSync, type Sync } from '../../shared/src/sync.js';
 import { closeAction, fullJitter } from './backoff.js';
 import {
   CLIENT_DEFAULTS,
@@ -41,6 +40,8 @@ import {
   type PublishOptions,
 } from './options.js';
 import { FINAL_SUB_ERRORS, WsgwError, serverError } from './errors.js';
+import { ChannelState } from './channel-state.js';
+import { Requests } from './requests.js';
 import { OPEN, defaultWebSocket, type WebSocketLike } from './socket.js';
 import { expiresWithin, randomMessageId } from './ids.js';
 
@@ -49,39 +50,11 @@ export { CLIENT_DEFAULTS, WsgwError };
 export type { ClientEvents, ClientOptions, ClientState, MessageEvent, PublishOptions } from './options.js';
 export type { WebSocketCtor, WebSocketLike } from './socket.js';
 
-interface Pending {
-  resolve(op: ServerOp): void;
-  reject(err: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-  /** Set for publishes: when the link drops before the ack, it is sent again, with its id. */
-  requeue?: () => void;
-}
-
 /** A publish waiting for the connection. */
 interface Outgoing {
   readonly op: Extract<ClientOp, { op: 'pub' }>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
-}
-
-interface Channel {
-  /** origin -> id of the last message seen from there. */
-  pos: Record<string, string>;
-  /**
-   * How far this channel's stream is held, per origin (services/shared/src/sync.ts): the highest
-   * sync point of the acks and pongs received while the channel was live. Undefined before the
-   * first ack.
-   */
-  sync: Sync | undefined;
-  /** Recently seen ids, oldest first, for dropping duplicates. */
-  recent: string[];
-  recentSet: Set<string>;
-  /** True once the server acknowledged the subscription on the current connection. */
-  live: boolean;
-  /** Messages received during a recovery, counted for the `resubscribed` event. */
-  missed: number;
-  /** `subscribe()` calls made while disconnected, settled by the next ack. */
-  waiters: Array<{ resolve(): void; reject(err: Error): void }>;
 }
 
 const textDecoder = new TextDecoder();
@@ -94,11 +67,10 @@ export class WsgwClient {
     Pick<ClientOptions, 'token' | 'WebSocket'>;
   private ws: WebSocketLike | undefined;
   private stateValue: ClientState = 'idle';
-  private readonly channels = new Map<string, Channel>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly requests = new Requests();
   private readonly outbox: Outgoing[] = [];
   private readonly listeners = new Map<keyof ClientEvents, Set<(ev: never) => void>>();
-  private nextId = 1;
   private attempt = 0;
   private minAttempt = 0;
   /** When the current connection opened (performance.now()); undefined while not open. */
@@ -170,7 +142,7 @@ export class WsgwClient {
   async subscribe(ch: string): Promise<void> {
     let c = this.channels.get(ch);
     if (c === undefined) {
-      c = { pos: {}, sync: undefined, recent: [], recentSet: new Set(), live: false, missed: 0, waiters: [] };
+      c = new ChannelState(this.opts.dedupWindow);
       this.channels.set(ch, c);
     }
     if (this.stateValue === 'open') return this.sendSub(ch);
@@ -182,8 +154,7 @@ export class WsgwClient {
     const c = this.channels.get(ch);
     if (c === undefined) return;
     this.channels.delete(ch);
-    for (const w of c.waiters.splice(0))
-      w.reject(new WsgwError('unsubscribed', `unsubscribed from ${ch} before the ack`));
+    c.rejectWaiters(new WsgwError('unsubscribed', `unsubscribed from ${ch} before the ack`));
     if (this.stateValue === 'open') await this.request({ op: 'unsub', ch });
   }
 
@@ -257,8 +228,7 @@ export class WsgwClient {
 
   /** The recovery position of a channel (for persisting across page loads). */
   position(ch: string): Position | undefined {
-    const c = this.channels.get(ch);
-    return c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
+    return this.channels.get(ch)?.position();
   }
 
   // ------------------------------------------------------------------ connection
@@ -326,7 +296,10 @@ export class WsgwClient {
     this.ws = undefined;
     this.stopPing();
     for (const c of this.channels.values()) c.live = false;
-    this.failPending(new WsgwError('disconnected', `connection closed (${code}) before the reply`));
+    this.requests.failAll(
+      new WsgwError('disconnected', `connection closed (${code}) before the reply`),
+      false,
+    );
     if (this.stopped) return this.setState('closed');
     this.scheduleReconnect(code, reason);
   }
@@ -389,7 +362,7 @@ export class WsgwClient {
 
   private sendSub(ch: string): Promise<void> {
     const c = this.channels.get(ch);
-    const since = c?.sync !== undefined ? withSync(c.pos, c.sync) : undefined;
+    const since = c?.position();
     const recovering = since !== undefined;
     if (c) c.missed = 0;
     return this.request({ op: 'sub', ch, since })
@@ -405,12 +378,7 @@ export class WsgwClient {
       .then((ack) => {
         const cur = this.channels.get(ch);
         if (cur === undefined || ack.op !== 'ack') return;
-        cur.live = true;
-        if (ack.pos) {
-          // Start from the server's position for origins we have not heard from.
-          for (const [k, v] of Object.entries(idsOf(ack.pos))) if (cur.pos[k] === undefined) cur.pos[k] = v;
-          cur.sync = mergeSync(cur.sync, syncOf(ack.pos));
-        }
+        cur.acked(ack.pos);
         if (recovering) {
           this.emit('resubscribed', { ch, recovered: ack.recovered === true, missed: cur.missed });
           if (ack.recovered !== true) this.emit('gap', { ch });
@@ -427,17 +395,15 @@ export class WsgwClient {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN)
       return Promise.reject(new WsgwError('disconnected', 'not connected'));
-    const id = this.nextId++;
-    if (this.nextId > 0xffff_fff0) this.nextId = 1;
-    return new Promise<ServerOp>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new WsgwError('timeout', `no reply to ${op.op} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, ...(requeue ? { requeue } : {}) });
-      const full = { ...op, id } as ClientOp;
-      ws.send(this.opts.protocol === 'proto' ? encodeClientProto(full) : encodeClientJson(full));
-    });
+    return this.requests.start(
+      op.op,
+      timeoutMs,
+      (id) => {
+        const full = { ...op, id } as ClientOp;
+        ws.send(this.opts.protocol === 'proto' ? encodeClientProto(full) : encodeClientJson(full));
+      },
+      requeue,
+    );
   }
 
   private onFrame(data: unknown): void {
@@ -457,61 +423,29 @@ export class WsgwClient {
       case 'pong':
         this.awaitingPong = false;
         // Everything the pong's sync point covers was written before it: every live channel holds it.
-        if (op.sync !== undefined)
-          for (const c of this.channels.values()) if (c.live) c.sync = mergeSync(c.sync, op.sync);
-        return this.settle(op.id, op);
+        if (op.sync !== undefined) for (const c of this.channels.values()) c.heldUpTo(op.sync);
+        return this.requests.settle(op.id, op);
       case 'ack':
-        return this.settle(op.id, op);
+        return this.requests.settle(op.id, op);
       case 'error':
         if (op.id === undefined) return this.emit('error', { error: serverError(op.code, op.message) });
-        return this.settle(op.id, op);
+        return this.requests.settle(op.id, op);
     }
-  }
-
-  private settle(id: number | undefined, op: ServerOp): void {
-    if (id === undefined) return;
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    if (op.op === 'error') p.reject(serverError(op.code, op.message));
-    else p.resolve(op);
   }
 
   private onMsg(op: Extract<ServerOp, { op: 'msg' }>): void {
     const c = this.channels.get(op.ch);
     if (c === undefined) return; // unsubscribed meanwhile
-    const entries = Object.entries(op.pos);
-    const id = entries.length > 0 ? entries[0]![1] : undefined;
-    if (id !== undefined) {
-      if (c.recentSet.has(id)) return; // recovered twice (skew window) or redelivered
-      c.recent.push(id);
-      c.recentSet.add(id);
-      if (c.recent.length > this.opts.dedupWindow) c.recentSet.delete(c.recent.shift()!);
-      for (const [origin, mid] of entries) c.pos[origin] = mid;
-    }
+    if (!c.accept(op.pos)) return; // recovered twice (skew window) or redelivered
     if (!c.live) c.missed++;
     const data =
       op.contentType === 'application/json' ? JSON.parse(textDecoder.decode(op.payload)) : op.payload;
     this.emit('message', { ch: op.ch, data, contentType: op.contentType, pos: op.pos });
   }
 
-  /** The link dropped: replies will not come. Publishes go back to the queue unless the client stops. */
-  private failPending(err: Error, stopping = false): void {
-    const requeue: Array<() => void> = [];
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      if (p.requeue && !stopping) requeue.push(p.requeue);
-      else p.reject(err);
-    }
-    this.pending.clear();
-    // Oldest first at the head of the queue: requeue() unshifts, so walk them backwards.
-    for (const r of requeue.reverse()) r();
-  }
-
   private failAll(err: Error): void {
-    this.failPending(err, true);
-    for (const c of this.channels.values()) for (const w of c.waiters.splice(0)) w.reject(err);
+    this.requests.failAll(err, true);
+    for (const c of this.channels.values()) c.rejectWaiters(err);
     for (const out of this.outbox.splice(0))
       out.reject(new WsgwError((err as WsgwError).code ?? 'closed', err.message, out.op.mid));
   }
