@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     processes: number;
     results: Partial<Record<TargetKind, IdleResult>>;
   }> = [];
-  const idleDeflate: Array<{ connections: number; result: IdleResult }> = [];
+  const idleDeflate: Array<{ connections: number; plain: IdleResult; deflate: IdleResult }> = [];
   const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
   let channels:
     ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
@@ -340,14 +340,24 @@ async function main(): Promise<void> {
         log(`  ${k}: ${JSON.stringify(entry.results[k])}`);
         await stopped(r);
         if (k === 'gateway') {
-          // The same, with every client having negotiated permessage-deflate and sent one
-          // compressed frame (a browser's first keep-alive ping): what the extension costs a socket.
-          log(`idle: ${n} connections, ${LABELS[k]} with permessage-deflate`);
-          const rd = await started(startTarget(k));
-          const result = await runIdle(rd, subs, n, 1, { ...rd.target, deflate: true });
-          log(`  gateway + deflate: ${JSON.stringify(result)}`);
-          await stopped(rd);
-          idleDeflate.push({ connections: n, result });
+          // What the extension costs a socket: clients like browsers, each having sent its first
+          // keep-alive ping, with permessage-deflate negotiated (the ping compressed, so the
+          // server inflated a frame from every socket) and without.
+          const pair: Partial<Record<'plain' | 'deflate', IdleResult>> = {};
+          for (const deflate of [false, true]) {
+            log(
+              `idle: ${n} connections, ${LABELS[k]}, one ping each, ${deflate ? 'with' : 'without'} permessage-deflate`,
+            );
+            const rd = await started(startTarget(k));
+            pair[deflate ? 'deflate' : 'plain'] = await runIdle(rd, subs, n, 1, {
+              ...rd.target,
+              deflate,
+              pingOnOpen: true,
+            });
+            log(`  ${JSON.stringify(pair[deflate ? 'deflate' : 'plain'])}`);
+            await stopped(rd);
+          }
+          idleDeflate.push({ connections: n, plain: pair.plain!, deflate: pair.deflate! });
         }
       }
       idle.push(entry);
@@ -524,7 +534,7 @@ interface Scenarios {
     results: Partial<Record<TargetKind, IdleResult>>;
   }>;
   /** The gateway's idle connections with permessage-deflate negotiated (absent in older results). */
-  readonly idleDeflate?: ReadonlyArray<{ connections: number; result: IdleResult }>;
+  readonly idleDeflate?: ReadonlyArray<{ connections: number; plain: IdleResult; deflate: IdleResult }>;
   /** Absent in results written before the compression scenario existed. */
   readonly compression?: CompressionResult | null;
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
@@ -649,15 +659,19 @@ function summarize({ idle, idleDeflate, fanout, channels, storm, crossRegion }: 
     );
   }
   for (const e of idleDeflate ?? [])
-    rows.push(
-      row(
-        `Idle, ${e.connections.toLocaleString('en-US')} conns, permessage-deflate negotiated`,
-        'RSS per connection',
-        'B',
-        'lower',
-        { gateway: e.result.rssPerConnBytes },
-      ),
-    );
+    for (const [v, r] of [
+      ['without', e.plain],
+      ['with', e.deflate],
+    ] as const)
+      rows.push(
+        row(
+          `Idle, ${e.connections.toLocaleString('en-US')} conns, one ping each, ${v} permessage-deflate`,
+          'RSS per connection',
+          'B',
+          'lower',
+          { gateway: r.rssPerConnBytes },
+        ),
+      );
   const flowRows = (name: string, e: FlowEntry) => {
     const res = e.results;
     rows.push(

@@ -28,11 +28,14 @@ export interface Target {
   /**
    * Offer permessage-deflate ({@link DEFLATE_OFFER}). The client never inflates: a compressed data
    * frame counts as a delivery without latency (it cannot see the publish time), and what it
-   * measures is the bytes. Against the gateway each
-   * connection also sends one compressed app-level ping once open, as a browser's SDK does every
-   * 20 s, so that the server has inflated something from every socket.
+   * measures is the bytes.
    */
   readonly deflate?: boolean;
+  /**
+   * Against the gateway: send one app-level ping once open, as a browser's SDK does every 20 s
+   * (compressed when {@link deflate}, so that the server has inflated a frame from every socket).
+   */
+  readonly pingOnOpen?: boolean;
 }
 
 const OP_TEXT = 0x1;
@@ -271,7 +274,8 @@ export class WireClient {
 
   private markOpen(): void {
     this.opened = true;
-    if (this.target.deflate && this.target.kind === 'gateway') this.socket.write(DEFLATED_PING);
+    if (this.target.pingOnOpen && this.target.kind === 'gateway')
+      this.socket.write(this.target.deflate ? DEFLATED_PING : pingFrame(1));
     this.events.open(this);
   }
 

@@ -144,7 +144,7 @@ export function compressionMarkdown(r: CompressionResult): string {
   const find = (v: CompressionVariant, subs: number, shape: Shape, size: number) =>
     r.runs
       .find((x) => x.variant === v && x.subscribers === subs)
-      ?.steps.find((s) => s.shape === shape && s.size === size && s.delivered === s.expected);
+      ?.steps.find((s) => s.shape === shape && s.size === size && s.delivered > 0);
   const keys = new Map<string, { subs: number; shape: Shape; size: number }>();
   for (const run of r.runs)
     for (const s of run.steps)
@@ -153,7 +153,13 @@ export function compressionMarkdown(r: CompressionResult): string {
         shape: s.shape,
         size: s.size,
       });
-  const f = (x: number | undefined) => (x === undefined ? 'n/a' : x.toLocaleString('en-US'));
+  let partial = false;
+  const f = (x: number | undefined, s?: CompressionStep) => {
+    if (x === undefined) return 'n/a';
+    const mark = s !== undefined && s.delivered < s.expected;
+    partial ||= mark;
+    return x.toLocaleString('en-US') + (mark ? '*' : '');
+  };
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b === 0 ? 'n/a' : `${sig(a / b)}×`;
   const lines = [
@@ -163,11 +169,16 @@ export function compressionMarkdown(r: CompressionResult): string {
   for (const { subs, shape, size } of keys.values()) {
     const [d, p, io, w] = COMPRESSION_VARIANTS.map((v) => find(v.id, subs, shape, size));
     lines.push(
-      `| ${subs.toLocaleString('en-US')} | ${shape}, ${size} B | ${[d, p, io, w].map((x) => f(x?.bytesPerDelivery)).join(' / ')} | ` +
-        `${[d, p, io, w].map((x) => f(x?.cpuUsPerDelivery)).join(' / ')} | ${ratio(d?.cpuUsPerDelivery, p?.cpuUsPerDelivery)} | ` +
+      `| ${subs.toLocaleString('en-US')} | ${shape}, ${size} B | ${[d, p, io, w].map((x) => f(x?.bytesPerDelivery, x)).join(' / ')} | ` +
+        `${[d, p, io, w].map((x) => f(x?.cpuUsPerDelivery, x)).join(' / ')} | ${ratio(d?.cpuUsPerDelivery, p?.cpuUsPerDelivery)} | ` +
         `${ratio(io?.cpuUsPerDelivery, d?.cpuUsPerDelivery)} | ${ratio(w?.cpuUsPerDelivery, d?.cpuUsPerDelivery)} | ` +
         `${ratio(d?.bytesPerDelivery, w?.bytesPerDelivery)} |`,
     );
   }
+  if (partial)
+    lines.push(
+      '',
+      '\\* not every delivery arrived within the grace period (the server dropped subscribers); per delivery of those that did.',
+    );
   return lines.join('\n') + '\n';
 }
