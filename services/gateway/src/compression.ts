@@ -9,10 +9,10 @@
  *   and keep it for the connection's life (`*_no_context_takeover` only resets it), about 40 KB
  *   each: browsers compress every frame once the extension is on, the keep-alive ping included.
  *   `client_no_context_takeover` in the response makes every client message a deflate stream of
- *   its own, so {@link InflatePool} inflates them with short-lived contexts, a few at a time,
- *   shared by all sockets.
+ *   its own, so {@link InflatePool} inflates them all with a few zlib streams shared by every
+ *   socket, reset between messages.
  */
-import { constants, inflateRaw } from 'node:zlib';
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { PerMessageDeflateOptions, WebSocket } from 'ws';
 import type { CompressionSettings } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -23,10 +23,11 @@ const SERVER_WINDOW_BITS = 15;
 /** The sync-flush tail every message lost on the wire (RFC 7692 §7.2.2). */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /**
- * Inflates running at once. zlib runs on libuv's thread pool (4 threads by default, shared with
- * fs and dns), so this bounds the threads client frames can take and the zlib contexts alive at
- * any time; the rest wait in a queue holding only their compressed bytes, one message per socket
- * at most (ws reads no further from a socket while its message inflates).
+ * Inflaters, and so inflates running at once. zlib runs on libuv's thread pool (4 threads by
+ * default, shared with fs and dns), so this bounds the threads client frames can take and the
+ * zlib contexts alive (these, for the life of the process); the rest wait in a queue holding only
+ * their compressed bytes, one message per socket at most (ws reads no further from a socket while
+ * its message inflates).
  */
 export const INFLATE_CONCURRENCY = 2;
 
@@ -80,13 +81,14 @@ export function deflateNegotiated(ws: WebSocket): boolean {
 }
 
 interface Job {
+  /** The whole compressed message, trailer appended. */
   readonly data: Buffer;
   readonly done: (err: Error | null, out?: Buffer) => void;
 }
 
 /** Inflates every socket's compressed frames, {@link INFLATE_CONCURRENCY} at a time. */
 export class InflatePool {
-  private running = 0;
+  private readonly idle: Inflater[] = Array.from({ length: INFLATE_CONCURRENCY }, () => new Inflater());
   private readonly queue: Job[] = [];
 
   constructor(
@@ -121,14 +123,16 @@ export class InflatePool {
     // Fragments of one message form one deflate stream: keep them until the last one (ws has
     // already bounded their compressed total by the max payload).
     if (!fin) {
-      (ext[kParts] ??= []).push(data);
+      (ext[kParts] ??= []).push(Buffer.from(data));
       // ws expects the answer asynchronously, as zlib would give it.
       process.nextTick(cb, null, EMPTY);
       return;
     }
     const parts = ext[kParts];
     ext[kParts] = undefined;
-    const whole = parts === undefined ? data : Buffer.concat([...parts, data]);
+    // A copy with the trailer, made now: `data` is a view into the socket's read buffer (commonly
+    // 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
+    const whole = Buffer.concat(parts === undefined ? [data, TRAILER] : [...parts, data, TRAILER]);
     this.run({
       data: whole,
       done: (err, out) => {
@@ -155,25 +159,97 @@ export class InflatePool {
   }
 
   private run(job: Job): void {
-    if (this.running >= INFLATE_CONCURRENCY) {
-      this.queue.push(job);
-      return;
-    }
-    this.running++;
-    // A context of its own per message: nothing outlives it, and a stream that failed cannot
-    // poison the next message. zlib stops at maxOutputLength, so a bomb costs at most
-    // maxBytes (plus one output chunk) before it is refused.
-    inflateRaw(
-      job.data.length === 0 ? TRAILER : Buffer.concat([job.data, TRAILER]),
-      { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: this.maxBytes },
-      (err, out) => {
-        this.running--;
-        const next = this.queue.shift();
-        if (next !== undefined) this.run(next);
-        job.done(err, out);
-      },
-    );
+    const inflater = this.idle.pop();
+    if (inflater === undefined) this.queue.push(job);
+    else this.runOn(inflater, job);
+  }
+
+  private runOn(inflater: Inflater, job: Job): void {
+    inflater.inflate(job.data, this.maxBytes, (err, out) => {
+      const next = this.queue.shift();
+      if (next === undefined) this.idle.push(inflater);
+      else this.runOn(inflater, next);
+      job.done(err, out);
+    });
   }
 }
+
+interface InflateJob {
+  readonly limit: number;
+  readonly done: (err: Error | null, out?: Buffer) => void;
+  chunks: Buffer[];
+  total: number;
+  settled: boolean;
+}
+
+/**
+ * One reusable raw-inflate stream: reset between messages (every message is a stream of its own
+ * without context takeover), replaced after a failure. Reusing it, rather than a zlib context per
+ * message, keeps the allocator from churning 40 KB of zlib state per message, which left the
+ * process's memory fragmented when thousands of sockets sent their first frame at once.
+ */
+class Inflater {
+  private z: InflateRaw | undefined;
+  private job: InflateJob | undefined;
+
+  inflate(data: Buffer, limit: number, done: (err: Error | null, out?: Buffer) => void): void {
+    const z = (this.z ??= this.open());
+    const job: InflateJob = { limit, done, chunks: [], total: 0, settled: false };
+    this.job = job;
+    z.write(data);
+    z.flush(() => {
+      if (job.settled) return;
+      // Ready for the next message, which starts a deflate stream of its own (before settling:
+      // settling may hand this inflater the next message at once).
+      z.reset();
+      this.settle(job, null, Buffer.concat(job.chunks, job.total));
+    });
+  }
+
+  private open(): InflateRaw {
+    const z = createInflateRaw({ windowBits: 15 });
+    z.on('data', (chunk: Buffer) => {
+      const job = this.job;
+      if (job === undefined || job.settled || this.z !== z) return;
+      job.total += chunk.length;
+      if (job.total <= job.limit) {
+        job.chunks.push(chunk);
+        return;
+      }
+      // A bomb: stop here, before more memory is spent, and start over with a fresh stream.
+      this.discard(z);
+      this.settle(
+        job,
+        Object.assign(new RangeError(`inflated message exceeds ${job.limit} bytes`), {
+          code: 'ERR_BUFFER_TOO_LARGE',
+        }),
+      );
+    });
+    z.on('error', (err: Error) => {
+      // zlib closes a stream that failed; the next message gets a new one.
+      if (this.z === z) this.z = undefined;
+      const job = this.job;
+      if (job !== undefined && !job.settled) this.settle(job, err);
+    });
+    return z;
+  }
+
+  private discard(z: InflateRaw): void {
+    if (this.z === z) this.z = undefined;
+    z.removeAllListeners('data');
+    z.removeAllListeners('error');
+    z.on('error', noop);
+    z.close();
+  }
+
+  private settle(job: InflateJob, err: Error | null, out?: Buffer): void {
+    job.settled = true;
+    job.chunks = [];
+    if (this.job === job) this.job = undefined;
+    job.done(err, out);
+  }
+}
+
+function noop(): void {}
 
 const EMPTY = Buffer.alloc(0);
