@@ -129,7 +129,8 @@ export class InflatePool {
       return;
     }
     const parts = ext[kParts];
-    ext[kParts] = undefined;
+    // Only touched when set: adding a property to every socket's extension object costs memory.
+    if (parts !== undefined) ext[kParts] = undefined;
     // A copy with the trailer, made now: `data` is a view into the socket's read buffer (commonly
     // 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
     const whole = Buffer.concat(parts === undefined ? [data, TRAILER] : [...parts, data, TRAILER]);
