@@ -97,11 +97,6 @@ export class InflatePool {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  /** Pending inflates (for tests and diagnostics). */
-  get waiting(): number {
-    return this.queue.length;
-  }
-
   /**
    * Takes over a freshly upgraded socket's inflating, if it negotiated the extension. ws's own
    * per-socket inflater is then never created.
