@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --smoke] [--only floor,idle,fanout,channels,storm,capacity,cross-region] [--targets gateway,socketio,ws]`
+ * `npm run bench [-- --smoke] [--only floor,idle,fanout,channels,storm,capacity,compression,cross-region] [--targets gateway,socketio,ws]`
  *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build] [--from old.json]`
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
@@ -20,7 +20,9 @@ import {
   GATEWAY_BENCH_ENV,
   buildGateway,
   startGateway,
+  startSocketIoPeer,
   startTarget,
+  startWsPeer,
   type Running,
 } from './servers/targets.js';
 import { runIdle, type IdleResult } from './scenarios/idle.js';
@@ -33,6 +35,15 @@ import {
   type StepResult,
 } from './scenarios/fanout.js';
 import { runStorm, type StormResult } from './scenarios/storm.js';
+import {
+  compressionMarkdown,
+  runCompression,
+  COMPRESSION_VARIANTS,
+  type CompressionConfig,
+  type CompressionResult,
+  type CompressionVariant,
+} from './scenarios/compression.js';
+import { SHAPES } from './load/shapes.js';
 import { runFloor, type FloorConfig, type FloorResult } from './scenarios/floor.js';
 import { runCrossRegion, type CrossRegionConfig, type CrossRegionResult } from './scenarios/cross-region.js';
 import {
@@ -46,7 +57,16 @@ import { KINDS, LABELS, markdownTable, row, type Row } from './lib/report.js';
 import { svgChart } from './lib/chart.js';
 import { sig } from './lib/util.js';
 
-const SCENARIOS = ['floor', 'idle', 'fanout', 'channels', 'storm', 'capacity', 'cross-region'] as const;
+const SCENARIOS = [
+  'floor',
+  'idle',
+  'fanout',
+  'channels',
+  'storm',
+  'capacity',
+  'compression',
+  'cross-region',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Results of one fan-out configuration for every server, plus latency at a load all of them carry. */
@@ -94,6 +114,7 @@ interface Plan {
     readonly counts: readonly number[];
     readonly cluster: { readonly processes: number; readonly connections: number };
   };
+  readonly compression: CompressionConfig;
   readonly fanout: { readonly subscribers: readonly number[]; readonly sizes: readonly number[] };
   readonly channels: {
     readonly connections: number;
@@ -116,6 +137,16 @@ const FULL: Plan = {
   floor: { connections: 1_000, rounds: 500, intervalMs: 10, frameBytes: 102 },
   // 19k: the most one server process holds under a 20k open-file limit, with room for its own files.
   idle: { counts: [10_000, 19_000], cluster: { processes: 2, connections: 30_000 } },
+  // A server that deflates per socket spends ~0.1 ms per 8 KiB delivery: 10 messages to 10,000
+  // subscribers are seconds of its CPU, plenty to measure, and every step waits for all of them.
+  compression: {
+    subscribers: [1_000, 10_000],
+    sizes: [1024, 8192],
+    shapes: SHAPES,
+    messages: (subs) => (subs >= 10_000 ? 10 : 40),
+    rate: 20,
+    graceMs: 120_000,
+  },
   fanout: { subscribers: [1_000, 10_000], sizes: [100, 1024] },
   channels: { connections: 10_000, channels: 1_000, per: 5, size: 100 },
   storm: { clients: 10_000 },
@@ -149,6 +180,14 @@ const SMOKE: Plan = {
   deadlineMs: 3 * 60_000,
   floor: { connections: 200, rounds: 50, intervalMs: 5, frameBytes: 102 },
   idle: { counts: [200], cluster: { processes: 2, connections: 200 } },
+  compression: {
+    subscribers: [100],
+    sizes: [1024, 8192],
+    shapes: SHAPES,
+    messages: () => 5,
+    rate: 50,
+    graceMs: 10_000,
+  },
   fanout: { subscribers: [200], sizes: [100, 1024] },
   channels: { connections: 200, channels: 40, per: 5, size: 100 },
   storm: { clients: 200 },
@@ -285,6 +324,7 @@ async function main(): Promise<void> {
     processes: number;
     results: Partial<Record<TargetKind, IdleResult>>;
   }> = [];
+  const idleDeflate: Array<{ connections: number; plain: IdleResult; deflate: IdleResult }> = [];
   const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
   let channels:
     ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
@@ -299,6 +339,26 @@ async function main(): Promise<void> {
         entry.results[k] = await runIdle(r, subs, n, 1);
         log(`  ${k}: ${JSON.stringify(entry.results[k])}`);
         await stopped(r);
+        if (k === 'gateway') {
+          // What the extension costs a socket: clients like browsers, each having sent its first
+          // keep-alive ping, with permessage-deflate negotiated (the ping compressed, so the
+          // server inflated a frame from every socket) and without.
+          const pair: Partial<Record<'plain' | 'deflate', IdleResult>> = {};
+          for (const deflate of [false, true]) {
+            log(
+              `idle: ${n} connections, ${LABELS[k]}, one ping each, ${deflate ? 'with' : 'without'} permessage-deflate`,
+            );
+            const rd = await started(startTarget(k));
+            pair[deflate ? 'deflate' : 'plain'] = await runIdle(rd, subs, n, 1, {
+              ...rd.target,
+              deflate,
+              pingOnOpen: true,
+            });
+            log(`  ${JSON.stringify(pair[deflate ? 'deflate' : 'plain'])}`);
+            await stopped(rd);
+          }
+          idleDeflate.push({ connections: n, plain: pair.plain!, deflate: pair.deflate! });
+        }
       }
       idle.push(entry);
     }
@@ -370,6 +430,35 @@ async function main(): Promise<void> {
 
   for (const r of servers.values()) await stopped(r);
 
+  let compression: CompressionResult | null = null;
+  if (only.has('compression')) {
+    compression = { runs: [] };
+    const variants = COMPRESSION_VARIANTS.filter((v) => kinds.includes(v.kind));
+    for (const v of variants) {
+      const r = await started(
+        v.kind === 'gateway'
+          ? startGateway()
+          : v.kind === 'socketio'
+            ? startSocketIoPeer(true)
+            : startWsPeer(true),
+      );
+      for (const n of plan.compression.subscribers) {
+        log(`compression: ${n} subscribers, ${v.label}`);
+        const res = await runCompression(
+          r,
+          { ...r.target, deflate: v.deflate },
+          subs,
+          pub,
+          plan.compression,
+          n,
+          log,
+        );
+        compression.runs.push({ variant: v.id, ...res });
+      }
+      await stopped(r);
+    }
+  }
+
   let capacity: CapacityResult | null = null;
   if (only.has('capacity') && kinds.includes('gateway')) {
     capacity = await runCapacity(plan.capacity, subs, pub, started, stopped, log);
@@ -403,6 +492,8 @@ async function main(): Promise<void> {
   const scenarios = {
     floor,
     idle,
+    idleDeflate,
+    compression,
     fanout,
     channels: channels ?? null,
     storm: storm ?? null,
@@ -442,6 +533,10 @@ interface Scenarios {
     processes: number;
     results: Partial<Record<TargetKind, IdleResult>>;
   }>;
+  /** The gateway's idle connections with permessage-deflate negotiated (absent in older results). */
+  readonly idleDeflate?: ReadonlyArray<{ connections: number; plain: IdleResult; deflate: IdleResult }>;
+  /** Absent in results written before the compression scenario existed. */
+  readonly compression?: CompressionResult | null;
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
   readonly channels:
     ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | null;
@@ -488,6 +583,11 @@ function write(results: Results, out: string): void {
       `\n${markdownTable(results.summary)}\n\nAdvantage: above 1× favours wsgw.${crNote}\n`,
     );
   process.stdout.write(floorNote(results.scenarios));
+  const z = results.scenarios.compression;
+  if (z && z.runs.length > 0)
+    process.stdout.write(
+      `\nCompression: bytes on the wire and server CPU per delivery\n\n${compressionMarkdown(z)}`,
+    );
   const cap = results.scenarios.capacity;
   if (cap)
     process.stdout.write(`\nCapacity: plain TCP against TLS in the gateway\n\n${capacityMarkdown(cap)}`);
@@ -521,7 +621,7 @@ function floorNote({ floor, fanout, channels }: Scenarios): string {
   return lines.join('\n') + '\n';
 }
 
-function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): Row[] {
+function summarize({ idle, idleDeflate, fanout, channels, storm, crossRegion }: Scenarios): Row[] {
   const rows: Row[] = [];
   const pick = <T>(res: Partial<Record<TargetKind, T>>, f: (r: T) => number | undefined) =>
     Object.fromEntries(KINDS.map((k) => [k, res[k] === undefined ? undefined : f(res[k]!)])) as Partial<
@@ -558,6 +658,20 @@ function summarize({ idle, fanout, channels, storm, crossRegion }: Scenarios): R
       ),
     );
   }
+  for (const e of idleDeflate ?? [])
+    for (const [v, r] of [
+      ['without', e.plain],
+      ['with', e.deflate],
+    ] as const)
+      rows.push(
+        row(
+          `Idle, ${e.connections.toLocaleString('en-US')} conns, one ping each, ${v} permessage-deflate`,
+          'RSS per connection',
+          'B',
+          'lower',
+          { gateway: r.rssPerConnBytes },
+        ),
+      );
   const flowRows = (name: string, e: FlowEntry) => {
     const res = e.results;
     rows.push(

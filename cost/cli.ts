@@ -28,6 +28,9 @@ load profile
                                (default: minTasks x connectionsPerTask summed over regions)
   --msg-rate R                 messages delivered to each connection per second (default ${DEFAULT_LOAD.msgRate})
   --msg-bytes B                average payload bytes per message (default ${DEFAULT_LOAD.msgBytes})
+  --compression-ratio R        compressed ÷ uncompressed payload bytes with permessage-deflate, 0 < R <= 1,
+                               for payloads of 512 B and more (default ${DEFAULT_LOAD.compressionRatio}, measured:
+                               1 KiB JSON; 1 = no compression)
   --publish-rate P             messages published per second, whole deployment
                                (default: connections x msg-rate / fanout)
   --fanout F                   subscribers per published message (default ${DEFAULT_LOAD.fanout})
@@ -113,6 +116,7 @@ export function main(argv: readonly string[], io: CliIo): number {
         connections: { type: 'string' },
         'msg-rate': { type: 'string' },
         'msg-bytes': { type: 'string' },
+        'compression-ratio': { type: 'string' },
         'publish-rate': { type: 'string' },
         fanout: { type: 'string' },
         'cross-region-share': { type: 'string' },
@@ -179,6 +183,7 @@ export function main(argv: readonly string[], io: CliIo): number {
       connections: q('connections', v.connections, defaultConnections(first.deployment)),
       msgRate: q('msg-rate', v['msg-rate'], DEFAULT_LOAD.msgRate),
       msgBytes: q('msg-bytes', v['msg-bytes'], DEFAULT_LOAD.msgBytes),
+      compressionRatio: q('compression-ratio', v['compression-ratio'], DEFAULT_LOAD.compressionRatio),
       fanout: q('fanout', v.fanout, DEFAULT_LOAD.fanout),
       crossRegionShare: q('cross-region-share', v['cross-region-share'], DEFAULT_LOAD.crossRegionShare),
       sessionMinutes: q('session-minutes', v['session-minutes'], DEFAULT_LOAD.sessionMinutes),

@@ -84,6 +84,37 @@ export interface Report {
   readonly loadBalancers: readonly LoadBalancerOption[];
   /** Null for single-region stacks. */
   readonly crossRegion: CrossRegionComparison | null;
+  readonly compression: CompressionSavings;
+}
+
+/** What permessage-deflate saves against the same load sent uncompressed. */
+export interface CompressionSavings {
+  readonly ratio: number;
+  /** False when the payload is below the gateway's threshold (nothing is compressed). */
+  readonly applies: boolean;
+  /** Internet data out, GB per month, uncompressed and as estimated. */
+  readonly internetOutGbUncompressed: number;
+  readonly internetOutGb: number;
+  /** The whole bill's difference, USD per month (egress, load balancer, Global Accelerator). */
+  readonly usdSaved: number;
+}
+
+function internetOutGb(e: Estimate): number {
+  return e.regions
+    .flatMap((r) => r.lines)
+    .filter((l) => l.service === 'Data transfer' && l.item === 'internet out')
+    .reduce((s, l) => s + l.quantity, 0);
+}
+
+export function compareCompression(d: Deployment, load: Load, book: PriceBook, a: Assumptions, e: Estimate) {
+  const plain = estimate(d, { ...load, compressionRatio: 1 }, book, a);
+  return {
+    ratio: e.load.compressionRatio,
+    applies: e.load.msgBytes >= a.compressionMinBytes && e.load.compressionRatio < 1,
+    internetOutGbUncompressed: internetOutGb(plain),
+    internetOutGb: internetOutGb(e),
+    usdSaved: plain.usd - e.usd,
+  } satisfies CompressionSavings;
 }
 
 const LB_NAMES: Record<LoadBalancerKind, string> = {
@@ -274,5 +305,6 @@ export function buildReport(d: Deployment, load: Load, book: PriceBook, a: Assum
     apiGateway: compareApiGateway(e, book),
     loadBalancers: compareLoadBalancers(d, load, book, a),
     crossRegion: compareCrossRegion(d, load, book, a, e.load.publishRate),
+    compression: compareCompression(d, load, book, a, e),
   };
 }

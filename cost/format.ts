@@ -89,6 +89,15 @@ export function formatReport(r: Report, opts: { details?: boolean } = {}): strin
   }
   out.push('');
 
+  const z = r.compression;
+  out.push(
+    z.applies
+      ? `Compression (permessage-deflate, ratio ${num(z.ratio)}): internet out ${num(Math.round(z.internetOutGb))} GB instead of ` +
+          `${num(Math.round(z.internetOutGbUncompressed))} GB per month; saves ${usd(z.usdSaved)} per month`
+      : `Compression: none (${L.msgBytes} B payloads are below the gateway's 512 B threshold${z.ratio >= 1 ? ', or ratio 1' : ''})`,
+  );
+  out.push('');
+
   const g = r.apiGateway;
   out.push('Same load on AWS API Gateway WebSocket APIs');
   out.push(

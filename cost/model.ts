@@ -48,6 +48,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   hoursPerMonth: 730,
   deliveryOverheadBytes: 160,
   kafkaOverheadBytes: 100,
+  compressionMinBytes: 512,
   // IPv4 20 + TCP 20 + the timestamp option 12, which Linux, macOS, iOS and Android clients negotiate.
   tcpIpHeaderBytes: 52,
   // TLS 1.3 (the load balancer's policy prefers it): 5-byte header + 1 content-type byte + 16-byte AEAD tag.
@@ -82,9 +83,18 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = Object.freeze({
   apiGatewayKeepaliveSeconds: 300,
 });
 
-export const DEFAULT_LOAD: Omit<Load, 'connections'> = Object.freeze({
+/**
+ * Bytes on the wire ÷ uncompressed bytes per delivery of a 1 KiB JSON message with
+ * permessage-deflate, the mean over the benchmark's three payload shapes (chat, price ticks,
+ * state snapshot; `npm run bench -- --only compression`, bench/results/compression.json). 8 KiB
+ * payloads compress better (about 0.26); see docs/benchmarks.md.
+ */
+export const MEASURED_COMPRESSION_RATIO = 0.44;
+
+export const DEFAULT_LOAD: Omit<Load, 'connections'> & { readonly compressionRatio: number } = Object.freeze({
   msgRate: 0.1,
   msgBytes: 256,
+  compressionRatio: MEASURED_COMPRESSION_RATIO,
   fanout: 100,
   crossRegionShare: 1,
   sessionMinutes: 60,
@@ -116,6 +126,13 @@ export function resolveLoad(load: Load, deployment: Deployment): ResolvedLoad {
   const connections = finite('connections', load.connections, 0);
   const msgRate = finite('msgRate', load.msgRate, 0);
   const msgBytes = finite('msgBytes', load.msgBytes, 0, MAX_MSG_BYTES);
+  const compressionRatio = finite(
+    'compressionRatio',
+    load.compressionRatio ?? DEFAULT_LOAD.compressionRatio,
+    0,
+    1,
+    true,
+  );
   const fanout = finite('fanout', load.fanout, 0, Number.POSITIVE_INFINITY, true);
   const crossRegionShare = finite('crossRegionShare', load.crossRegionShare, 0, 1);
   const sessionMinutes = finite('sessionMinutes', load.sessionMinutes, 0, Number.POSITIVE_INFINITY, true);
@@ -145,6 +162,7 @@ export function resolveLoad(load: Load, deployment: Deployment): ResolvedLoad {
     connections,
     msgRate,
     msgBytes,
+    compressionRatio,
     publishRate,
     fanout,
     crossRegionShare,
@@ -235,6 +253,15 @@ export function taskCount(
   return { ...base, running: needed, clampedTo: null };
 }
 
+/**
+ * A message's payload bytes on the client link: compressed by the measured ratio when it reaches
+ * the gateway's threshold (permessage-deflate, docs/protocol.md), as they are; the envelope and
+ * framing around it are counted uncompressed (deliveryOverheadBytes), which overstates them a little.
+ */
+export function wirePayloadBytes(load: ResolvedLoad, a: Assumptions): number {
+  return load.msgBytes >= a.compressionMinBytes ? load.msgBytes * load.compressionRatio : load.msgBytes;
+}
+
 /** Traffic of one region derived from the load. */
 export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions): RegionTraffic {
   const w = load.distribution[region] ?? 0;
@@ -242,7 +269,7 @@ export function regionTraffic(load: ResolvedLoad, region: string, a: Assumptions
   const newConnectionsPerSecond = connections / (load.sessionMinutes * 60);
   const deliveriesPerSecond = connections * load.msgRate;
   const publishesPerSecond = load.publishRate * w;
-  const wire = load.msgBytes + a.deliveryOverheadBytes;
+  const wire = wirePayloadBytes(load, a) + a.deliveryOverheadBytes;
   const keepalives = keepaliveFrames(a, load.sessionMinutes * 60);
   const keepaliveOut = connections * keepaliveBytesPerSecond(keepalives, 'out');
   const keepaliveIn = connections * keepaliveBytesPerSecond(keepalives, 'in');

@@ -88,6 +88,12 @@ export interface Load {
   readonly msgRate: number;
   /** Average payload bytes per message. */
   readonly msgBytes: number;
+  /**
+   * Compressed bytes ÷ payload bytes for clients that negotiated permessage-deflate (every browser
+   * does), applied to payloads of at least `compressionMinBytes` in both directions. 1: no
+   * compression. Default: the measured figure (DEFAULT_LOAD).
+   */
+  readonly compressionRatio?: number;
   /** Messages published per second, whole deployment. Default: connections × msgRate ÷ fanout. */
   readonly publishRate?: number;
   /** Average subscribers reached per published message (used only to derive `publishRate`). */
@@ -111,6 +117,8 @@ export interface Assumptions {
   readonly deliveryOverheadBytes: number;
   /** Bytes added to each Kafka record: protobuf envelope and record-batch framing. */
   readonly kafkaOverheadBytes: number;
+  /** The gateway's WSGW_COMPRESSION_MIN_BYTES: smaller payloads are sent uncompressed. */
+  readonly compressionMinBytes: number;
   /** IPv4 and TCP headers of one segment, options included; also the size of a bare ACK. */
   readonly tcpIpHeaderBytes: number;
   /** What a TLS record adds to the data it carries (header, content type, authentication tag). */

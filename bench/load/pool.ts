@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from '../lib/histogram.js';
+import type { Shape } from './shapes.js';
 import type {
   ChannelSpec,
   Command,
@@ -87,6 +88,7 @@ export interface ConnectOutcome {
 
 export interface Stats {
   readonly delivered: number;
+  readonly deliveredBytes: number;
   /** All latencies, and those of messages published in the early / late part of a step. */
   readonly latency: Histogram;
   readonly early: Histogram;
@@ -188,6 +190,7 @@ export class ClientPool {
     latency.merge(late.counts);
     return {
       delivered: replies.reduce((a, r) => a + r.delivered, 0),
+      deliveredBytes: replies.reduce((a, r) => a + r.deliveredBytes, 0),
       latency,
       early,
       late,
@@ -204,8 +207,16 @@ export class ClientPool {
     durationMs: number,
     size: number,
     channels: readonly string[],
+    shape?: Shape,
   ): Promise<PublishReply> {
-    return this.workers[0]!.request<PublishReply>({ type: 'publish', rate, durationMs, size, channels });
+    return this.workers[0]!.request<PublishReply>({
+      type: 'publish',
+      rate,
+      durationMs,
+      size,
+      channels,
+      ...(shape === undefined ? {} : { shape }),
+    });
   }
 
   /** SDK-style app-level pings from every open connection of every worker; totals sent and answered. */

@@ -1,5 +1,6 @@
 /** Messages between the bench driver and its client worker processes (Node IPC, JSON). */
 import type { Target } from './wire.js';
+import type { Shape } from './shapes.js';
 
 /** Which channels each connection subscribes to. */
 export type ChannelSpec =
@@ -35,6 +36,8 @@ export type Command =
       readonly size: number;
       /** Each message goes to one of these, drawn at random (or the only one). */
       readonly channels: readonly string[];
+      /** Realistic JSON of this shape (shapes.ts) instead of `x` padding. */
+      readonly shape?: Shape;
     }
   /**
    * Every open connection sends the SDK's app-level ping once per `intervalMs` for `durationMs`,
@@ -61,6 +64,8 @@ export interface StatsReply {
   readonly type: 'stats';
   readonly id: number;
   readonly delivered: number;
+  /** Bytes of the delivered messages' frames, headers included. */
+  readonly deliveredBytes: number;
   /** Sparse latency histograms (see Histogram.toSparse) of messages published before and after `splitAt`. */
   readonly early: Array<[number, number]>;
   readonly late: Array<[number, number]>;

@@ -10,6 +10,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { constants, deflateRawSync } from 'node:zlib';
 
 /** Which server family a client talks to; decides the handshake and the message shapes. */
 export type TargetKind = 'gateway' | 'socketio' | 'ws';
@@ -24,6 +25,17 @@ export interface Target {
    * verified). Every connection makes a full handshake: no session is resumed.
    */
   readonly tls?: boolean;
+  /**
+   * Offer permessage-deflate ({@link DEFLATE_OFFER}). The client never inflates: a compressed data
+   * frame counts as a delivery without latency (it cannot see the publish time), and what it
+   * measures is the bytes.
+   */
+  readonly deflate?: boolean;
+  /**
+   * Against the gateway: send one app-level ping once open, as a browser's SDK does every 20 s
+   * (compressed when {@link deflate}, so that the server has inflated a frame from every socket).
+   */
+  readonly pingOnOpen?: boolean;
 }
 
 const OP_TEXT = 0x1;
@@ -65,6 +77,14 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 const textFrame = (s: string): Buffer => clientFrame(OP_TEXT, Buffer.from(s, 'utf8'));
+
+/** `{"op":"ping","id":1}` compressed as one permessage-deflate message (RSV1 set). */
+const DEFLATED_PING = ((): Buffer => {
+  const z = deflateRawSync(Buffer.from('{"op":"ping","id":1}'), { finishFlush: constants.Z_SYNC_FLUSH });
+  const f = clientFrame(OP_TEXT, z.subarray(0, z.length - 4));
+  f[0]! |= 0x40;
+  return f;
+})();
 const PONG = clientFrame(OP_PONG, Buffer.alloc(0));
 const EIO_PONG = textFrame('3');
 const SIO_CONNECT = textFrame('40');
@@ -75,8 +95,11 @@ export interface ClientEvents {
   open(c: WireClient): void;
   /** A subscription was acknowledged. */
   subscribed(c: WireClient): void;
-  /** A benchmark message arrived; `sentAt` is its publish time, `latencyMs` receive time minus that. */
-  message(c: WireClient, sentAt: number, latencyMs: number): void;
+  /**
+   * A benchmark message arrived, in a frame of `frameBytes` (header included); `sentAt` is its
+   * publish time and `latencyMs` receive time minus that, both NaN for a compressed frame.
+   */
+  message(c: WireClient, sentAt: number, latencyMs: number, frameBytes: number): void;
   /** The connection failed or closed; `opened` tells whether the handshake had finished. */
   closed(c: WireClient, opened: boolean, reason: string): void;
   /** The gateway answered an app-level `ping` (optional: only the keep-alive measurements listen). */
@@ -87,6 +110,16 @@ export interface ClientEvents {
 
 const KEY = 'd3NndyBiZW5jaCBrZXkhIQ==';
 
+/**
+ * What the client offers: a browser's offer plus `server_no_context_takeover`. Without it ws (under
+ * both peers) compresses every message of a socket against that socket's earlier ones, acks and
+ * Engine.IO packets included, and a client would have to inflate everything it receives, in
+ * order, to read any of it: more CPU than the servers it measures. With it, every server
+ * compresses each message on its own, as the gateway always does, and below its threshold not at
+ * all. docs/benchmarks.md says what context takeover would change.
+ */
+const DEFLATE_OFFER = 'permessage-deflate; server_no_context_takeover; client_max_window_bits';
+
 function upgradeRequest(t: Target): string {
   const path =
     t.kind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : t.query ? `/?${t.query}` : '/';
@@ -94,6 +127,7 @@ function upgradeRequest(t: Target): string {
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
     (t.kind === 'gateway' ? 'Sec-WebSocket-Protocol: wsgw.v1.json\r\n' : '') +
+    (t.deflate ? `Sec-WebSocket-Extensions: ${DEFLATE_OFFER}\r\n` : '') +
     '\r\n'
   );
 }
@@ -232,7 +266,7 @@ export class WireClient {
         hdr = 10;
       }
       if (at + hdr + len > n) break;
-      this.frame(buf[at]! & 0x0f, buf, at + hdr, at + hdr + len);
+      this.frame(buf[at]!, buf, at + hdr, at + hdr + len);
       at += hdr + len;
     }
     if (at < n) this.pending = buf.subarray(at);
@@ -240,10 +274,20 @@ export class WireClient {
 
   private markOpen(): void {
     this.opened = true;
+    if (this.target.pingOnOpen && this.target.kind === 'gateway')
+      this.socket.write(this.target.deflate ? DEFLATED_PING : pingFrame(1));
     this.events.open(this);
   }
 
-  private frame(opcode: number, buf: Buffer, start: number, end: number): void {
+  private frame(b0: number, buf: Buffer, start: number, end: number): void {
+    const opcode = b0 & 0x0f;
+    const frameBytes = end - start + (end - start < 126 ? 2 : end - start < 65_536 ? 4 : 10);
+    // Only benchmark messages are large enough to be compressed (acks, pongs and Engine.IO
+    // packets stay below every server's threshold).
+    if ((b0 & 0x40) !== 0) {
+      this.events.message(this, NaN, NaN, frameBytes);
+      return;
+    }
     if (opcode === OP_PING) {
       this.socket.write(PONG);
       this.events.ping?.(this);
@@ -258,7 +302,7 @@ export class WireClient {
     const s = buf.subarray(start, Math.min(end, start + STAMP_WINDOW)).indexOf(STAMP);
     if (s >= 0) {
       const sentAt = readNumber(buf, start + s + STAMP.length, end);
-      this.events.message(this, sentAt, clock() - sentAt);
+      this.events.message(this, sentAt, clock() - sentAt, frameBytes);
       return;
     }
     if (this.target.kind === 'socketio') {

@@ -14,12 +14,14 @@ import type {
   StatsReply,
 } from './protocol.js';
 import { WireClient, clock, payloadFor, pingFrame, pubFrame, type ClientEvents } from './wire.js';
+import { shapedBody, stampPayload } from './shapes.js';
 
 const clients = new Set<WireClient>();
 let early = new Histogram();
 let late = new Histogram();
 let splitAt = 0;
 let delivered = 0;
+let deliveredBytes = 0;
 let dropped = 0;
 let lastDropReason: string | undefined;
 let pongs = 0;
@@ -66,9 +68,10 @@ const events: ClientEvents = {
   ping() {
     serverPings++;
   },
-  message(_c, sentAt, ms) {
+  message(_c, sentAt, ms, frameBytes) {
     delivered++;
-    (sentAt < splitAt ? early : late).record(ms);
+    deliveredBytes += frameBytes;
+    if (!Number.isNaN(ms)) (sentAt < splitAt ? early : late).record(ms);
   },
   closed(c, opened, reason) {
     clients.delete(c);
@@ -151,6 +154,14 @@ async function publish(cmd: Extract<Command, { type: 'publish' }>): Promise<void
   let sent = 0;
   let maxBacklog = 0;
   const perChannel: Record<string, number> = {};
+  // Built before the clock starts: the same sequence for every server, at no cost while publishing.
+  const bodies =
+    cmd.shape === undefined
+      ? []
+      : Array.from({ length: Math.min(256, Math.ceil((cmd.durationMs / 1000) * cmd.rate) + 1) }, (_, i) =>
+          shapedBody(cmd.shape!, cmd.size, i),
+        );
+  const shaped = (i: number): string => bodies[i % bodies.length]!;
   // Paced by elapsed time, not by timer ticks: whatever the timer granularity, message n leaves
   // at about start + n/rate, and a late tick sends what fell due meanwhile.
   await new Promise<void>((resolve) => {
@@ -163,7 +174,9 @@ async function publish(cmd: Extract<Command, { type: 'publish' }>): Promise<void
       const chs = cmd.channels;
       while (sent < due) {
         const ch = chs.length === 1 ? chs[0]! : chs[Math.floor(Math.random() * chs.length)]!;
-        pub.write(pubFrame(kind, ch, payloadFor(cmd.size, clock())));
+        const body =
+          cmd.shape === undefined ? payloadFor(cmd.size, clock()) : stampPayload(shaped(sent), clock());
+        pub.write(pubFrame(kind, ch, body));
         perChannel[ch] = (perChannel[ch] ?? 0) + 1;
         sent++;
       }
@@ -241,6 +254,7 @@ process.on('message', (raw) => {
       late = new Histogram();
       splitAt = cmd.splitAt;
       delivered = 0;
+      deliveredBytes = 0;
       dropped = 0;
       lastDropReason = undefined;
       serverPings = 0;
@@ -250,6 +264,7 @@ process.on('message', (raw) => {
         type: 'stats',
         id: cmd.id,
         delivered,
+        deliveredBytes,
         early: early.toSparse(),
         late: late.toSparse(),
         dropped,

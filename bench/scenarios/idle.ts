@@ -4,6 +4,7 @@
  * uses a freshly started server, so memory kept from an earlier phase cannot hide the cost.
  */
 import type { ClientPool } from '../load/pool.js';
+import type { Target } from '../load/wire.js';
 import type { Running } from '../servers/targets.js';
 import { sumRss } from '../lib/proc.js';
 import { quiesce, sig, sleep } from '../lib/util.js';
@@ -27,11 +28,13 @@ export async function runIdle(
   pool: ClientPool,
   n: number,
   processes: number,
+  /** The server's target with client options (permessage-deflate); `run.target` by default. */
+  target: Target = run.target,
 ): Promise<IdleResult> {
   await quiesce(run.serverPids());
   const rss0 = sumRss(run.serverPids());
   const heap0 = await run.heapUsed();
-  const c = await pool.connect(run.target, n, { kind: 'none' }, { concurrency: 100, timeoutMs: 180_000 });
+  const c = await pool.connect(target, n, { kind: 'none' }, { concurrency: 100, timeoutMs: 180_000 });
   // Let the accept path's garbage settle before reading memory.
   await sleep(1_000);
   await quiesce(run.serverPids());

@@ -21,7 +21,8 @@ await Promise.all([pub.connect(), sub.connect()]);
 const server = createServer();
 const io = new Server(server, {
   transports: ['websocket'],
-  perMessageDeflate: false,
+  // BENCH_DEFLATE=1: Socket.IO's `perMessageDeflate: true` (ws's per-socket compression, 1 KiB threshold).
+  perMessageDeflate: process.env.BENCH_DEFLATE === '1',
   serveClient: false,
   adapter: createAdapter(pub, sub),
 });

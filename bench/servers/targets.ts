@@ -239,11 +239,11 @@ async function forkPeer(
 }
 
 /** The plain `ws` broadcast loop. */
-export function startWsPeer(): Promise<Running> {
+export function startWsPeer(deflate = false): Promise<Running> {
   return forkPeer(
     'ws',
     './ws-server.ts',
-    {},
+    deflate ? { BENCH_DEFLATE: '1' } : {},
     () => [],
     async () => {},
   );
@@ -270,7 +270,7 @@ function ensureRedis(): void {
 }
 
 /** Socket.IO with its Redis adapter, plus the Redis it needs. */
-export async function startSocketIoPeer(): Promise<Running> {
+export async function startSocketIoPeer(deflate = false): Promise<Running> {
   ensureRedis();
   const port = await freePort();
   const redis = spawn(
@@ -296,7 +296,7 @@ export async function startSocketIoPeer(): Promise<Running> {
     return await forkPeer(
       'socketio',
       './socketio-server.ts',
-      { REDIS_URL: `redis://127.0.0.1:${port}` },
+      { REDIS_URL: `redis://127.0.0.1:${port}`, ...(deflate ? { BENCH_DEFLATE: '1' } : {}) },
       () => [redis.pid!],
       () => stopChild(redis),
     );

@@ -13,7 +13,13 @@ import { serveIpc } from './ipc.js';
 
 const channels = new Map<string, Set<WebSocket>>();
 const server = createServer();
-const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
+// BENCH_DEFLATE=1: permessage-deflate with ws's defaults (a zlib context per socket, context
+// takeover, messages of 1 KiB and more compressed), what `perMessageDeflate: true` gives.
+const wss = new WebSocketServer({
+  server,
+  perMessageDeflate: process.env.BENCH_DEFLATE === '1',
+  clientTracking: false,
+});
 
 wss.on('connection', (ws) => {
   const mine = new Set<string>();

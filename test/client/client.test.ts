@@ -358,3 +358,38 @@ async function forbiddenCount(g: TestGateway): Promise<number> {
   const text = await (await fetch(`${g.metrics}/metrics`)).text();
   return Number(/^wsgw_client_errors_total\{code="forbidden"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
+
+describe('WsgwClient with permessage-deflate', () => {
+  /** A state snapshot of about 4 KB: above the compression threshold, and compressible. */
+  const snapshot = {
+    players: Array.from({ length: 40 }, (_, i) => ({
+      id: `p${i}`,
+      name: `player ${i}`,
+      x: i * 3,
+      y: 100 - i,
+    })),
+  };
+
+  it.each([
+    ['ws', undefined],
+    ['the standard WebSocket (undici)', 'undici'],
+  ] as const)('negotiates it over %s and sends and receives large messages compressed', async (_, impl) => {
+    const [gw] = await gateways(1);
+    const WebSocket =
+      impl === 'undici' ? ((await import('undici')).WebSocket as unknown as WebSocketCtor) : undefined;
+    for (const protocol of ['json', 'proto'] as const) {
+      const a = client(gw!.url, { protocol, ...(WebSocket ? { WebSocket } : {}) });
+      await a.c.connect();
+      await a.c.subscribe(`snap:${protocol}`);
+      const before = (await (await fetch(`${gw!.metrics}/metrics`)).text()).match(
+        /^wsgw_compressed_frames_total (\d+)$/m,
+      )?.[1];
+      await a.c.publish(`snap:${protocol}`, snapshot);
+      await waitFor(() => a.got.length === 1);
+      expect(a.got[0]).toMatchObject({ ch: `snap:${protocol}`, data: snapshot });
+      const text = await (await fetch(`${gw!.metrics}/metrics`)).text();
+      // The gateway compressed the delivery: the client negotiated the extension and inflated it.
+      expect(Number(text.match(/^wsgw_compressed_frames_total (\d+)$/m)?.[1])).toBe(Number(before) + 1);
+    }
+  });
+});

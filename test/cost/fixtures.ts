@@ -131,6 +131,7 @@ export const ASSUMPTIONS: Assumptions = {
   hoursPerMonth: 730,
   deliveryOverheadBytes: 160,
   kafkaOverheadBytes: 100,
+  compressionMinBytes: 512,
   tcpIpHeaderBytes: 52,
   tlsRecordOverheadBytes: 22,
   serverPingIntervalSeconds: 25,

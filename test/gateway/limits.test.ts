@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/client.js';
 import { textFrame } from '../../services/gateway/src/framing.js';
@@ -70,13 +71,21 @@ describe('max connections per task', () => {
 describe('slow consumers', () => {
   it('closes a subscriber that stops reading with 4008 while the others receive everything', async () => {
     const gw = await startGateway({ WSGW_MAX_BUFFERED_BYTES: String(256 * 1024) });
-    const fast = await Promise.all([TestClient.connect(gw.url), TestClient.connect(gw.url, { proto: true })]);
+    // The fast clients take plain frames: ws inflates on the thread pool, and in this process the
+    // publisher below would outrun it. The slow one negotiated compression: compressed frames
+    // count against its buffer like any other.
+    const fast = await Promise.all([
+      TestClient.connect(gw.url, { perMessageDeflate: false }),
+      TestClient.connect(gw.url, { proto: true, perMessageDeflate: false }),
+    ]);
     const slow = await TestClient.connect(gw.url);
+    expect(slow.ws.extensions).toContain('permessage-deflate');
     for (const c of [...fast, slow]) await c.sub('firehose');
     // The slow client stops reading from its socket: the kernel buffers fill, then the gateway's.
     (slow.ws as unknown as { _socket: Duplex })._socket.pause();
-    const payload = 'y'.repeat(8 * 1024);
-    const total = 2_000; // 16 MB: more than loopback socket buffers hold
+    // Random text, so that it stays large compressed (base64 deflates by about a quarter).
+    const payload = randomBytes(6 * 1024).toString('base64');
+    const total = 2_000; // 12-16 MB: more than loopback socket buffers hold
     // Published in windows of 25 (200 KB, below the 256 KB limit) that the fast clients take in
     // before the next: however starved this process is for CPU, a fast client is never behind by
     // more than the limit, while the slow one falls behind by everything.

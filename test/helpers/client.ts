@@ -59,11 +59,17 @@ export class TestClient {
       headers?: Record<string, string>;
       protocols?: string[];
       autoPong?: boolean;
+      /** Offer permessage-deflate (ws's default: yes). */
+      perMessageDeflate?: boolean;
     } = {},
   ): Promise<TestClient> {
     const protocols = opts.protocols ?? (opts.proto ? ['wsgw.v1.proto'] : []);
     const c = new TestClient(
-      new WebSocket(url, protocols, { headers: opts.headers, autoPong: opts.autoPong ?? true }),
+      new WebSocket(url, protocols, {
+        headers: opts.headers,
+        autoPong: opts.autoPong ?? true,
+        perMessageDeflate: opts.perMessageDeflate ?? true,
+      }),
       opts.proto ?? false,
     );
     await c.opened;

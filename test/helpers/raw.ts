@@ -99,3 +99,44 @@ export function clientFrame(
   for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!;
   return Buffer.concat([Buffer.from(head), key, body]);
 }
+
+/** One server frame as it came off the wire. */
+export interface WireFrame {
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly opcode: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * Parses the server frames arriving on a raw socket (unmasked, as servers send them) into `into`,
+ * as they come.
+ */
+export function collectFrames(socket: Socket, into: WireFrame[]): void {
+  let buf = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      if (buf.length < 2) return;
+      let len = buf[1]! & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) return;
+        len = Number(buf.readBigUInt64BE(2));
+        off = 10;
+      }
+      if (buf.length < off + len) return;
+      into.push({
+        fin: (buf[0]! & 0x80) !== 0,
+        rsv1: (buf[0]! & 0x40) !== 0,
+        opcode: buf[0]! & 0x0f,
+        payload: buf.subarray(off, off + len),
+      });
+      buf = buf.subarray(off + len);
+    }
+  });
+}

@@ -169,6 +169,10 @@ describe('loadConfig', () => {
       'WSGW_TLS_REFRESH_MS',
     ],
     [{ WSGW_PING_SKIP_ACTIVE: 'sometimes' }, 'WSGW_PING_SKIP_ACTIVE'],
+    [{ WSGW_COMPRESSION: 'gzip' }, 'WSGW_COMPRESSION'],
+    [{ WSGW_COMPRESSION: 'true' }, 'WSGW_COMPRESSION'],
+    [{ WSGW_COMPRESSION_MIN_BYTES: '-1' }, 'WSGW_COMPRESSION_MIN_BYTES'],
+    [{ WSGW_COMPRESSION_MIN_BYTES: '1k' }, 'WSGW_COMPRESSION_MIN_BYTES'],
     [{ WSGW_METRICS_PORT: 'nine' }, 'WSGW_METRICS_PORT'],
     [{ WSGW_DEMO_PAGE: 'yes please' }, 'WSGW_DEMO_PAGE'],
     // One frame of the largest payload (base64 for JSON clients adds a third) must fit twice.
@@ -184,6 +188,14 @@ describe('loadConfig', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(variable)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('reads the compression settings', () => {
+    expect(loadConfig({}).compression).toEqual({ enabled: true, minBytes: 512 });
+    expect(loadConfig({ WSGW_COMPRESSION: 'off', WSGW_COMPRESSION_MIN_BYTES: '0' }).compression).toEqual({
+      enabled: false,
+      minBytes: 0,
+    });
   });
 
   it('never echoes secrets in errors', () => {

@@ -32,6 +32,7 @@ function hub(maxSubscriptions = 10) {
   const metrics = new GatewayMetrics({ connections: () => 0, subscriptions: () => 0, channels: () => 0 });
   const h = new Hub({
     maxSubscriptions,
+    compressionMinBytes: 512,
     metrics,
     onSlowConsumer: (c) => slow.push(c),
     history,

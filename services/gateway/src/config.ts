@@ -56,6 +56,7 @@ export interface GatewayConfig {
   /** Exact origins (`https://app.example.com`) or wildcard subdomains (`https://*.example.com`); undefined allows any. */
   readonly allowedOrigins: readonly string[] | undefined;
   readonly limits: Limits;
+  readonly compression: CompressionSettings;
   readonly timing: Timing;
   readonly history: HistorySettings;
   readonly rebalance: RebalanceSettings;
@@ -130,6 +131,14 @@ export interface Limits {
   readonly maxConnections: number;
   /** Outbound bytes queued for one connection (socket buffer + coalescing queue) before it is closed with 4008. */
   readonly maxBufferedBytes: number;
+}
+
+/** permessage-deflate (docs/protocol.md, Compression). */
+export interface CompressionSettings {
+  /** Negotiate the extension when a client offers it. */
+  readonly enabled: boolean;
+  /** Payloads below this many bytes are sent uncompressed (RSV1 clear) to every client. */
+  readonly minBytes: number;
 }
 
 export interface Timing {
@@ -226,6 +235,8 @@ export const DEFAULTS = Object.freeze({
   [ENV.tlsRefreshMs]: 6 * 3_600_000,
   [ENV.idleTimeoutMs]: TIMING_DEFAULTS.idleTimeoutMs,
   [ENV.maxPayloadBytes]: 64 * 1024,
+  [ENV.compression]: 'on',
+  [ENV.compressionMinBytes]: 512,
   [ENV.rateLimitPerSec]: 100,
   [ENV.rateLimitBurst]: 200,
   [ENV.rateLimitStrikes]: 20,
@@ -419,6 +430,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ),
   };
 
+  const compression: CompressionSettings = {
+    enabled:
+      read(env, ENV.compression, z.enum(['on', 'off']), 'must be on or off', DEFAULTS[ENV.compression]) ===
+      'on',
+    minBytes: intIn(env, ENV.compressionMinBytes, 0, 16 * 1024 * 1024, DEFAULTS[ENV.compressionMinBytes]),
+  };
+
   // The largest frame a subscriber can be sent: a binary payload of the largest size reaches JSON
   // clients base64-encoded (a third larger), plus the frame's own fields. With room for less than
   // two of them, one large message would close every subscriber that had anything else queued,
@@ -559,6 +577,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     publishKey,
     allowedOrigins,
     limits,
+    compression,
     timing,
     history,
     rebalance,

@@ -5,8 +5,9 @@
  * socket. Frames queued for one socket within one event-loop turn are written together with
  * cork/uncork, which Node turns into a single writev(2): under load one system call carries many
  * messages, while a lone message still leaves on the next turn. Writing around `ws`'s Sender is
- * safe because the gateway disables permessage-deflate (the Sender then writes synchronously and
- * keeps no queue of its own) and never fragments.
+ * safe because the gateway never sends data through it, so it never compresses (compressing is
+ * what would make it queue; the gateway compresses in framing.ts instead) and writes its close
+ * frames synchronously, and the gateway never fragments.
  *
  * Backpressure is policy: when the bytes waiting for a socket (kernel-refused bytes in Node's
  * buffer plus this queue) would pass `maxBufferedBytes`, the connection is closed with 4008
@@ -59,6 +60,8 @@ export class Conn {
   expiryTimer: NodeJS.Timeout | undefined;
   /** On the shared flusher's list for this turn (an eager flush leaves it there). */
   scheduled = false;
+  /** Negotiated permessage-deflate: takes compressed frames (compression.ts). */
+  deflate = false;
 
   private queue: Buffer[] = [];
   private queuedBytes = 0;

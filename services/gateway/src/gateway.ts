@@ -87,6 +87,7 @@ export class Gateway {
     this.publisher = new Publisher(this.bus, config, this.metrics);
     this.hub = new Hub({
       maxSubscriptions: config.limits.maxSubscriptions,
+      compressionMinBytes: config.compression.minBytes,
       metrics: this.metrics,
       onSlowConsumer: (c) => this.sessions.closeSlow(c),
       history: this.history,

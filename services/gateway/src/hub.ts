@@ -4,12 +4,13 @@
  * clients hold.
  *
  * Fan-out encodes each message once per wire shape present among the channel's subscribers
- * (JSON text and/or protobuf binary), frames it once, and queues the same Buffer on every
- * subscriber; see conn.ts for how queued frames are coalesced per socket.
+ * (JSON text and/or protobuf binary), frames it at most twice per shape (plain, and compressed for
+ * the clients that negotiated permessage-deflate), and queues the same Buffer on every subscriber
+ * of that kind; see conn.ts for how queued frames are coalesced per socket.
  */
 import type { BusHandler, BusMessage } from './bus/bus.js';
 import type { Conn } from './conn.js';
-import { binaryFrame, textFrame } from './framing.js';
+import { OutboundFrames, binaryFrame, textFrame } from './framing.js';
 import { encodeMsgJson, encodeMsgProto, isJsonPayload } from '../../shared/src/frames.js';
 import { originLabel, type GatewayMetrics } from './metrics.js';
 import type { History } from './history.js';
@@ -20,6 +21,8 @@ export type SubscribeResult = 'subscribed' | 'already' | 'limit';
 
 export interface HubOptions {
   readonly maxSubscriptions: number;
+  /** Payloads below this many bytes are never compressed (WSGW_COMPRESSION_MIN_BYTES). */
+  readonly compressionMinBytes: number;
   readonly metrics: GatewayMetrics;
   /** Called for each connection whose outbound buffer overflowed during a fan-out. */
   readonly onSlowConsumer: (conn: Conn) => void;
@@ -113,26 +116,27 @@ export class Hub implements BusHandler {
     const set = this.channels.get(msg.channel);
     if (set === undefined) return;
     const { metrics } = this.opts;
-    let json: Buffer | undefined;
+    let json: OutboundFrames | undefined;
     let jsonBad = false;
-    let bin: Buffer | undefined;
+    let bin: OutboundFrames | undefined;
     let sent = 0;
     let bytes = 0;
     let slow: Conn[] | undefined;
     for (const conn of set) {
-      let frame: Buffer;
+      let out: OutboundFrames;
       if (conn.proto) {
-        frame = bin ??= msgFrame(msg, true)!;
+        out = bin ??= this.frames(msg, true)!;
       } else {
         if (json === undefined) {
-          if (jsonBad || (json = msgFrame(msg, false)) === undefined) {
+          if (jsonBad || (json = this.frames(msg, false)) === undefined) {
             jsonBad = true;
             metrics.drops.inc({ reason: 'invalid_json_payload' });
             continue;
           }
         }
-        frame = json;
+        out = json;
       }
+      const frame = out.for(conn.deflate);
       const r = conn.send(frame);
       if (r === 'queued') {
         sent++;
@@ -153,10 +157,32 @@ export class Hub implements BusHandler {
       for (const c of slow) this.opts.onSlowConsumer(c);
     }
   }
+
+  private readonly countDeflate = (): void => {
+    this.opts.metrics.tallies.compressedFrames++;
+  };
+
+  /** The `msg` frames of one wire shape; undefined for a JSON frame whose payload is not valid JSON. */
+  private frames(msg: BusMessage, proto: boolean): OutboundFrames | undefined {
+    const pos = { [msg.origin]: msg.id };
+    const min = this.opts.compressionMinBytes;
+    if (proto)
+      return OutboundFrames.binary(
+        encodeMsgProto(msg.channel, msg.contentType, msg.payload, pos),
+        min,
+        this.countDeflate,
+      );
+    if (!jsonPayloadOk(msg)) return undefined;
+    return OutboundFrames.text(
+      encodeMsgJson(msg.channel, msg.contentType, msg.payload, pos),
+      min,
+      this.countDeflate,
+    );
+  }
 }
 
 /**
- * The complete `msg` frame for one wire shape; undefined for a JSON frame whose payload is not
+ * The complete plain `msg` frame for one wire shape (recovery: one client, so never compressed); undefined for a JSON frame whose payload is not
  * valid JSON (see {@link jsonPayloadOk}).
  */
 export function msgFrame(msg: BusMessage, proto: boolean): Buffer | undefined {

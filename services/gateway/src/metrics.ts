@@ -43,6 +43,10 @@ export interface Tallies {
   messagesOut: number;
   bytesOut: number;
   published: number;
+  /** Compressed frames built (once per message and wire shape, not per subscriber). */
+  compressedFrames: number;
+  /** Compressed client frames inflated. */
+  inflatedFrames: number;
 }
 
 export interface GaugeSources {
@@ -53,13 +57,23 @@ export interface GaugeSources {
 
 export class GatewayMetrics {
   readonly registry: Registry;
-  readonly tallies: Tallies = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, published: 0 };
+  readonly tallies: Tallies = {
+    messagesIn: 0,
+    bytesIn: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    published: 0,
+    compressedFrames: 0,
+    inflatedFrames: 0,
+  };
   readonly drops: Counter<'reason'>;
   readonly closes: Counter<'code'>;
   readonly refused: Counter<'reason'>;
   readonly errors: Counter<'code'>;
   readonly latency: Histogram<'origin'>;
   readonly recoveries: Counter<'outcome'>;
+  /** Compressed client frames refused: `too_large` (1009) or `bad_data` (1007). */
+  readonly inflateFailures: Counter<'reason'>;
   /** Failures contained at an entry point (each one is a bug: alert on any increase). */
   readonly internalErrors: Counter<'where'>;
 
@@ -108,6 +122,18 @@ export class GatewayMetrics {
     tally('messages_out_total', 'Messages written to clients (one per subscriber).', 'messagesOut');
     tally('bytes_out_total', 'Bytes written to clients, framing included.', 'bytesOut');
     tally('published_total', 'Publishes accepted by the bus.', 'published');
+    tally(
+      'compressed_frames_total',
+      'Compressed (permessage-deflate) frames built: one per message and wire shape, shared by its subscribers.',
+      'compressedFrames',
+    );
+    tally('inflated_frames_total', 'Compressed client frames inflated.', 'inflatedFrames');
+    this.inflateFailures = new Counter({
+      name: `${p}inflate_failures_total`,
+      help: 'Compressed client frames that failed to inflate, by reason (too_large: close 1009, bad_data: close 1007).',
+      labelNames: ['reason'],
+      registers: r,
+    });
     this.drops = new Counter({
       name: `${p}drops_total`,
       help: 'Messages not delivered, by reason.',

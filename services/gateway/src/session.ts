@@ -21,6 +21,7 @@ import type { Grant } from './auth.js';
 import { busFailureCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { textFrame, binaryFrame } from './framing.js';
+import { deflateNegotiated } from './compression.js';
 import { channelProblem } from '../../shared/src/channel.js';
 import { CLOSE_CODES, SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { ERRORS, type FrameErrorCode } from '../../shared/src/errors.js';
@@ -91,6 +92,7 @@ export class Sessions {
       limits.maxBufferedBytes,
       now,
     );
+    conn.deflate = deflateNegotiated(ws);
     ws[kConn] = conn;
     this.conns.add(conn);
     ws.on('message', this.onMessage);

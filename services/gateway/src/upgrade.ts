@@ -9,12 +9,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayConfig } from './config.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
+import { InflatePool, deflateOptions } from './compression.js';
 import type { Logger } from './logger.js';
 import { SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { ERRORS, statusOf, type HttpErrorCode } from '../../shared/src/errors.js';
 
 export interface UpgradeDeps {
-  readonly config: Pick<GatewayConfig, 'limits' | 'allowedOrigins' | 'auth'>;
+  readonly config: Pick<GatewayConfig, 'limits' | 'allowedOrigins' | 'auth' | 'compression'>;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
   /** Whether the gateway takes new connections (false while draining or stopped). */
@@ -28,18 +29,20 @@ export interface UpgradeDeps {
 export class Upgrader {
   private readonly auth: Authenticator;
   private readonly wss: WebSocketServer;
+  private readonly inflater: InflatePool;
   /** Upgrades waiting for their token to verify: they count against the connection limit. */
   private pending = 0;
 
   constructor(private readonly d: UpgradeDeps) {
     this.auth = new Authenticator(d.config.auth);
+    this.inflater = new InflatePool(d.config.limits.maxPayloadBytes, d.metrics);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       maxPayload: d.config.limits.maxPayloadBytes,
-      // Off on purpose: pre-framed broadcast relies on uncompressed frames, and per-socket zlib
-      // contexts would cost far more memory than they save on small messages.
-      perMessageDeflate: false,
+      // Negotiated with both no_context_takeover parameters, so that no connection needs zlib
+      // state: broadcasts are compressed once (framing.ts), client frames inflate in a shared pool.
+      perMessageDeflate: deflateOptions(d.config.compression),
       handleProtocols: (protocols) =>
         protocols.has(SUBPROTOCOLS.proto)
           ? SUBPROTOCOLS.proto
@@ -88,7 +91,11 @@ export class Upgrader {
     if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now())
       return this.refuse(socket, 'token_expired');
     if (!this.d.open()) return this.refuse(socket, 'draining');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.d.accept(ws, grant));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Before any frame is read (ws reads the socket from the next tick on).
+      this.inflater.attach(ws);
+      this.d.accept(ws, grant);
+    });
   }
 
   private refuse(socket: Duplex, reason: HttpErrorCode, message: string = ERRORS[reason].message): void {

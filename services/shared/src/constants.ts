@@ -128,6 +128,10 @@ export const ENV = Object.freeze({
   pingSkipActive: 'WSGW_PING_SKIP_ACTIVE',
   idleTimeoutMs: 'WSGW_IDLE_TIMEOUT_MS',
   maxPayloadBytes: 'WSGW_MAX_PAYLOAD_BYTES',
+  /** Accept permessage-deflate (RFC 7692) when a client offers it: `on` or `off`. */
+  compression: 'WSGW_COMPRESSION',
+  /** Messages smaller than this many bytes go out uncompressed even to clients that negotiated it. */
+  compressionMinBytes: 'WSGW_COMPRESSION_MIN_BYTES',
   rateLimitPerSec: 'WSGW_RATE_LIMIT_PER_SEC',
   rateLimitBurst: 'WSGW_RATE_LIMIT_BURST',
   rateLimitStrikes: 'WSGW_RATE_LIMIT_STRIKES',

@@ -1,0 +1,251 @@
+/**
+ * permessage-deflate (RFC 7692) the way a fan-out server needs it: negotiated by `ws`, but with no
+ * zlib state on any connection.
+ *
+ * - Outbound, the gateway never lets `ws` compress (it writes pre-built frames around ws's Sender,
+ *   see conn.ts); framing.ts compresses each broadcast once. `server_no_context_takeover` is always
+ *   in the response, so that one compressed message is valid for every client.
+ * - Inbound, `ws` would give every socket its own `zlib.InflateRaw` on the first compressed frame
+ *   and keep it for the connection's life (`*_no_context_takeover` only resets it), about 40 KB
+ *   each: browsers compress every frame once the extension is on, the keep-alive ping included.
+ *   `client_no_context_takeover` in the response makes every client message a deflate stream of
+ *   its own, so {@link InflatePool} inflates them all with a few zlib streams shared by every
+ *   socket, reset between messages.
+ */
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import type { PerMessageDeflateOptions, WebSocket } from 'ws';
+import type { CompressionSettings } from './config.js';
+import type { GatewayMetrics } from './metrics.js';
+
+const EXTENSION = 'permessage-deflate';
+/** The window the gateway compresses with (framing.ts); a client must accept it. */
+const SERVER_WINDOW_BITS = 15;
+/** The sync-flush tail every message lost on the wire (RFC 7692 §7.2.2). */
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/**
+ * Inflaters, and so inflates running at once. zlib runs on libuv's thread pool (4 threads by
+ * default, shared with fs and dns), so this bounds the threads client frames can take and the
+ * zlib contexts alive (these, for the life of the process); the rest wait in a queue holding only
+ * their compressed bytes, one message per socket at most (ws reads no further from a socket while
+ * its message inflates).
+ */
+export const INFLATE_CONCURRENCY = 2;
+
+/** ws's options for the extension, or false when it is off. */
+export function deflateOptions(settings: CompressionSettings): PerMessageDeflateOptions | false {
+  if (!settings.enabled) return false;
+  return {
+    serverNoContextTakeover: true,
+    clientNoContextTakeover: true,
+    // Never reached: the gateway does not send through ws (and a frame ws would send, a close
+    // frame, is a control frame and never compressed). Infinity documents that ws never deflates.
+    threshold: Infinity,
+  };
+}
+
+/** The part of ws's PerMessageDeflate instance the pool replaces (ws 8, lib/permessage-deflate.js). */
+interface WsDeflate {
+  params: Record<string, unknown> | null;
+  decompress(data: Buffer, fin: boolean, cb: (err: Error | null, out?: Buffer) => void): void;
+  /** Compressed fragments of a message still arriving (only while one does). */
+  [kParts]?: Buffer[];
+}
+
+/** ws's Receiver, for the one method the pool uses: its errors carry the close code ws sends. */
+interface WsReceiver {
+  createError(
+    ctor: ErrorConstructor | RangeErrorConstructor,
+    message: string,
+    prefix: boolean,
+    statusCode: number,
+    errorCode: string,
+  ): Error;
+}
+
+const kParts = Symbol('wsgw.deflate.parts');
+
+function extensionOf(ws: WebSocket): WsDeflate | undefined {
+  return (ws as unknown as { _extensions: Record<string, WsDeflate | undefined> })._extensions[EXTENSION];
+}
+
+/**
+ * Whether compressed frames may go to this socket: it negotiated the extension and did not limit
+ * the server's window below the one the gateway compresses with (RFC 7692 §7.1.2.1; such a client
+ * is sent plain frames, which the RFC always allows).
+ */
+export function deflateNegotiated(ws: WebSocket): boolean {
+  const params = extensionOf(ws)?.params;
+  if (params == null) return false;
+  const bits = params.server_max_window_bits;
+  return typeof bits !== 'number' || bits >= SERVER_WINDOW_BITS;
+}
+
+interface Job {
+  /** The whole compressed message, trailer appended. */
+  readonly data: Buffer;
+  readonly done: (err: Error | null, out?: Buffer) => void;
+}
+
+/** Inflates every socket's compressed frames, {@link INFLATE_CONCURRENCY} at a time. */
+export class InflatePool {
+  private readonly idle: Inflater[] = Array.from({ length: INFLATE_CONCURRENCY }, () => new Inflater());
+  private readonly queue: Job[] = [];
+
+  constructor(
+    /** The largest inflated message (WSGW_MAX_PAYLOAD_BYTES). */
+    private readonly maxBytes: number,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /**
+   * Takes over a freshly upgraded socket's inflating, if it negotiated the extension. ws's own
+   * per-socket inflater is then never created.
+   */
+  attach(ws: WebSocket): void {
+    const ext = extensionOf(ws);
+    if (ext === undefined) return;
+    const receiver = (ws as unknown as { _receiver: WsReceiver })._receiver;
+    ext.decompress = (data, fin, cb) => this.fragment(ext, receiver, data, fin, cb);
+  }
+
+  private fragment(
+    ext: WsDeflate,
+    receiver: WsReceiver,
+    data: Buffer,
+    fin: boolean,
+    cb: (err: Error | null, out?: Buffer) => void,
+  ): void {
+    // Fragments of one message form one deflate stream: keep them until the last one (ws has
+    // already bounded their compressed total by the max payload).
+    if (!fin) {
+      (ext[kParts] ??= []).push(Buffer.from(data));
+      // ws expects the answer asynchronously, as zlib would give it.
+      process.nextTick(cb, null, EMPTY);
+      return;
+    }
+    const parts = ext[kParts];
+    // Only touched when set: adding a property to every socket's extension object costs memory.
+    if (parts !== undefined) ext[kParts] = undefined;
+    // A copy with the trailer, made now: `data` is a view into the socket's read buffer (commonly
+    // 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
+    const whole = Buffer.concat(parts === undefined ? [data, TRAILER] : [...parts, data, TRAILER]);
+    this.run({
+      data: whole,
+      done: (err, out) => {
+        if (err === null) {
+          this.metrics.tallies.inflatedFrames++;
+          cb(null, out);
+          return;
+        }
+        const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        this.metrics.inflateFailures.inc({ reason: tooLarge ? 'too_large' : 'bad_data' });
+        cb(
+          tooLarge
+            ? receiver.createError(
+                RangeError,
+                'Max payload size exceeded',
+                false,
+                1009,
+                'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+              )
+            : receiver.createError(Error, 'invalid compressed data', true, 1007, 'WSGW_ERR_INFLATE'),
+        );
+      },
+    });
+  }
+
+  private run(job: Job): void {
+    const inflater = this.idle.pop();
+    if (inflater === undefined) this.queue.push(job);
+    else this.runOn(inflater, job);
+  }
+
+  private runOn(inflater: Inflater, job: Job): void {
+    inflater.inflate(job.data, this.maxBytes, (err, out) => {
+      const next = this.queue.shift();
+      if (next === undefined) this.idle.push(inflater);
+      else this.runOn(inflater, next);
+      job.done(err, out);
+    });
+  }
+}
+
+interface InflateJob {
+  readonly limit: number;
+  readonly done: (err: Error | null, out?: Buffer) => void;
+  chunks: Buffer[];
+  total: number;
+  settled: boolean;
+}
+
+/**
+ * One reusable raw-inflate stream: reset between messages (every message is a stream of its own
+ * without context takeover), replaced after a failure. Reusing it, rather than a zlib context per
+ * message, keeps the allocator from churning 40 KB of zlib state per message, which left the
+ * process's memory fragmented when thousands of sockets sent their first frame at once.
+ */
+class Inflater {
+  private z: InflateRaw | undefined;
+  private job: InflateJob | undefined;
+
+  inflate(data: Buffer, limit: number, done: (err: Error | null, out?: Buffer) => void): void {
+    const z = (this.z ??= this.open());
+    const job: InflateJob = { limit, done, chunks: [], total: 0, settled: false };
+    this.job = job;
+    z.write(data);
+    z.flush(() => {
+      if (job.settled) return;
+      // Ready for the next message, which starts a deflate stream of its own (before settling:
+      // settling may hand this inflater the next message at once).
+      z.reset();
+      this.settle(job, null, Buffer.concat(job.chunks, job.total));
+    });
+  }
+
+  private open(): InflateRaw {
+    const z = createInflateRaw({ windowBits: 15 });
+    z.on('data', (chunk: Buffer) => {
+      const job = this.job;
+      if (job === undefined || job.settled || this.z !== z) return;
+      job.total += chunk.length;
+      if (job.total <= job.limit) {
+        job.chunks.push(chunk);
+        return;
+      }
+      // A bomb: stop here, before more memory is spent, and start over with a fresh stream.
+      this.discard(z);
+      this.settle(
+        job,
+        Object.assign(new RangeError(`inflated message exceeds ${job.limit} bytes`), {
+          code: 'ERR_BUFFER_TOO_LARGE',
+        }),
+      );
+    });
+    z.on('error', (err: Error) => {
+      // zlib closes a stream that failed; the next message gets a new one.
+      if (this.z === z) this.z = undefined;
+      const job = this.job;
+      if (job !== undefined && !job.settled) this.settle(job, err);
+    });
+    return z;
+  }
+
+  private discard(z: InflateRaw): void {
+    if (this.z === z) this.z = undefined;
+    z.removeAllListeners('data');
+    z.removeAllListeners('error');
+    z.on('error', noop);
+    z.close();
+  }
+
+  private settle(job: InflateJob, err: Error | null, out?: Buffer): void {
+    job.settled = true;
+    job.chunks = [];
+    if (this.job === job) this.job = undefined;
+    job.done(err, out);
+  }
+}
+
+function noop(): void {}
+
+const EMPTY = Buffer.alloc(0);
