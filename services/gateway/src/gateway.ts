@@ -272,7 +272,7 @@ export class Gateway {
         metricsPort: this.metricsPort,
         region: this.config.region,
         node: this.config.nodeId,
-        bus: this.config.kafka ? 'kafka' : 'memory',
+        bus: this.config.kafka ? 'kafka' : this.config.redis ? 'redis' : 'memory',
       },
       'gateway listening',
     );
