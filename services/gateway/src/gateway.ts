@@ -135,6 +135,7 @@ export class Gateway {
   /** What the HTTP routes may see and do: no more than that (http.ts). */
   private readonly http: HttpSurface = {
     readiness: () => this.readiness(),
+    busReason: () => this.bus.health().reason ?? (this.lastProbeOk ? undefined : 'probe_failed'),
     publish: (ch, contentType, payload, mid) => this.publish(ch, contentType, payload, mid),
     publishKey: () => this.config.publishKey,
     maxPayloadBytes: () => this.config.limits.maxPayloadBytes,
