@@ -92,9 +92,6 @@ describe('RedisBus when Redis fails', () => {
       .find((x) => x.name === 'wsgw_bus_errors_total')
       ?.values.find((v) => v.labels.kind === 'consumer_crash');
     expect(Number(crashes?.value ?? 0)).toBeGreaterThanOrEqual(1);
-    console.log(
-      `restart: ${acked.length} acknowledged, ${failed.size} failed (${[...new Set(failed.values())].join(', ')}), ${rec.got.length} delivered`,
-    );
     await eventually(() => writer.health().ok && reader.health().ok, 10_000, 'both healthy again');
     await reader.probe(5_000);
   });
