@@ -18,13 +18,24 @@ export async function checkDevRegions(args: string[], ports: [number, number] = 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: string[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(...d.toString().split('\n')));
-  child.stderr.on('data', (d: Buffer) => out.push(...d.toString().split('\n')));
+  // Whole lines only: a chunk of a pipe may end in the middle of one.
+  const lines = (stream: NodeJS.ReadableStream): void => {
+    let buf = '';
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      out.push(...parts);
+    });
+  };
+  lines(child.stdout);
+  lines(child.stderr);
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const [pa, pb] = ports;
   try {
     await waitFor(
-      () => out.some((l) => l.includes('dev:regions: ready')) || child.exitCode !== null,
+      // The last line it prints: the URLs (and the token) come in writes of their own before it.
+      () => out.some((l) => l.includes('dev:regions: Ctrl-C stops everything')) || child.exitCode !== null,
       180_000,
       'dev:regions to be ready',
     );
