@@ -38,6 +38,7 @@ export function ensureRedisServer() {
  * @property {string} [password]     `requirepass`
  * @property {boolean} [persistent]  append-only file with `appendfsync always` (default true)
  * @property {number} [owner]        pid whose death ends the server (default: this process)
+ * @property {string[]} [args]       more redis-server arguments (e.g. `--replicaof 127.0.0.1 6379`)
  */
 
 /**
@@ -78,7 +79,8 @@ export async function startRedis(o) {
     '--protected-mode',
     'no',
     ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-    ...(o.password ? ['--requirepass', o.password] : []),
+    ...(o.password ? ['--requirepass', o.password, '--masterauth', o.password] : []),
+    ...(o.args ?? []),
   ];
   /** @type {ChildProcess | undefined} */
   let child;
@@ -114,9 +116,23 @@ export async function startRedis(o) {
       await down('SIGKILL');
       await launch();
     },
-    freeze: () => child?.pid && process.kill(child.pid, 'SIGSTOP'),
-    thaw: () => child?.pid && process.kill(child.pid, 'SIGCONT'),
+    freeze: () => signal(child, 'SIGSTOP'),
+    thaw: () => signal(child, 'SIGCONT'),
   };
+}
+
+/**
+ * Sends `sig` to the server if it still runs.
+ * @param {ChildProcess | undefined} child
+ * @param {NodeJS.Signals} sig
+ */
+function signal(child, sig) {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, sig);
+  } catch {
+    // gone meanwhile
+  }
 }
 
 /**

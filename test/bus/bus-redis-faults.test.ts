@@ -5,6 +5,7 @@
  * did is `bus_unavailable` and is never delivered, `/readyz` answers 503 with the reason, and
  * everything flows again after SIGCONT.
  */
+import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../services/gateway/src/bus/bus.js';
 import { RedisBus, type RedisBusOptions } from '../../services/gateway/src/bus/bus-redis.js';
@@ -149,5 +150,46 @@ describe('RedisBus when Redis fails', () => {
     expect(ids).not.toContain(m3.id);
     const expected: BusMessage[] = [m0, ...(ids.includes(m1.id) ? [m1] : []), m4];
     expect(ids).toEqual(expected.map((m) => m.id));
+  });
+
+  it('with WAIT, acknowledges once a replica holds the entry, and says bus_uncertain when none confirms', async () => {
+    const primary = await server();
+    const replica = await ownRedis({
+      password: 'fault-password',
+      args: ['--replicaof', '127.0.0.1', String(primary.port)],
+    });
+    servers.push(replica);
+    const streamPrefix = uniqueStreamPrefix();
+    const b = bus(primary.url, { nodeId: 'n1', streamPrefix, waitReplicas: 1, ackTimeoutMs: 500 });
+    const rec = new Recorder();
+    await b.start(rec);
+    // Until the replica has synced, WAIT finds nobody: retry until a publish is confirmed.
+    let confirmed: BusMessage | undefined;
+    await eventually(
+      () => {
+        if (confirmed) return true;
+        const m = message('wait:1', 'n1', 'confirmed');
+        void b.publish(m).then(
+          () => (confirmed ??= m),
+          () => undefined,
+        );
+        return false;
+      },
+      15_000,
+      'a publish confirmed by the replica',
+    );
+    // The replica holds it: read it there.
+    const raw = createClient({ url: replica.url, RESP: 2 });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    const onReplica = await raw.xRange(`${streamPrefix}r1`, '-', '+');
+    await raw.close();
+    expect(onReplica?.length).toBeGreaterThanOrEqual(1);
+
+    await replica.stop();
+    const alone = message('wait:1', 'n1', 'no replica to confirm');
+    await expect(b.publish(alone)).rejects.toMatchObject({ code: 'bus_uncertain' });
+    // Uncertain, not lost: the primary appended it, so it is delivered.
+    await eventually(() => rec.ids().includes(alone.id), 5_000, 'the unconfirmed publish delivered');
   });
 });

@@ -134,6 +134,20 @@ describe('RedisBus on the wire', () => {
     expect(rec.ids()).toEqual([before.id, after.id]);
   });
 
+  it('refuses for good what Redis refuses for good (a key of another type), and says the stream is unreadable', async () => {
+    const streamPrefix = uniqueStreamPrefix();
+    const bus = track(redisBus({ nodeId: 'n1', streamPrefix, connectTimeoutMs: 1_000 }));
+    const raw = await rawClient(redis().a);
+    await raw.set(`${streamPrefix}r1`, 'not a stream');
+    await raw.close();
+    await bus.start(new Recorder());
+    await expect(bus.publish(message('x:1', 'n1', 'into a string'))).rejects.toMatchObject({
+      code: 'bus_rejected',
+      message: expect.stringMatching(/WRONGTYPE/),
+    });
+    await eventually(() => bus.health().reason === 'redis_error', 5_000, 'the reader to report the error');
+  });
+
   it('rejects a message of another origin', async () => {
     const bus = track(redisBus({ nodeId: 'n1', streamPrefix: uniqueStreamPrefix() }));
     await bus.start(new Recorder());

@@ -29,7 +29,13 @@ import type { BusHandler, BusMessage } from './bus.js';
 import type { MessageDedup } from './dedup-window.js';
 import type { BusLogger } from './kafka-bus-options.js';
 import type { KafkaBusMetrics, MalformedReason } from './kafka-metrics.js';
-import { RedisConnectError, RedisConnection, type RedisDownReason, type Reply } from './redis-connection.js';
+import {
+  classify,
+  RedisConnectError,
+  RedisConnection,
+  type RedisDownReason,
+  type Reply,
+} from './redis-connection.js';
 import { CHANNEL_FIELD, ENVELOPE_FIELD } from './redis-publish-queue.js';
 
 /** The largest sequence part of a stream id: `<ms - 1>-<this>` is just before millisecond `ms`. */
@@ -137,7 +143,7 @@ export class StreamReader {
         await this.readLoop(conn);
       } catch (err) {
         if (!this.stopped)
-          this.setState(false, err instanceof RedisConnectError ? err.reason : 'redis_unreachable', err);
+          this.setState(false, err instanceof RedisConnectError ? err.reason : classify(err), err);
       } finally {
         conn.destroy();
         this.conn = undefined;
