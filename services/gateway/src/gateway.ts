@@ -194,7 +194,9 @@ export class Gateway {
 
   private readiness(): Readiness {
     if (this.ready) return 'ready';
-    return this.stateValue !== 'running' ? this.stateValue : this.warm ? 'bus_not_ready' : 'warming_history';
+    if (this.stateValue !== 'running') return this.stateValue;
+    // A bus that is down says why first: no history can warm without it.
+    return this.warm || !this.bus.health().ok ? 'bus_not_ready' : 'warming_history';
   }
 
   /** The bound port (useful with PORT=0). */
