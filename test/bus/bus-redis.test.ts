@@ -187,6 +187,30 @@ describe('RedisBus on the wire', () => {
     expect(rec.ids()).toEqual([now.id]);
   });
 
+  it('says its history is complete only from after what the stream no longer holds', async () => {
+    const streamPrefix = uniqueStreamPrefix();
+    const writer = track(redisBus({ nodeId: 'w', streamPrefix }));
+    await writer.start(new Recorder());
+    const gone = message('t:1', 'w', 'trimmed');
+    const kept = message('t:1', 'w', 'kept');
+    const goneAt = (await writer.publish(gone)).offset!;
+    await new Promise((r) => setTimeout(r, 20));
+    const keptAt = (await writer.publish(kept)).offset!;
+    // Trim exactly up to the second entry (appends trim approximately, whole nodes at a time).
+    const raw = await rawClient(redis().a);
+    expect(await raw.xTrim(writer.stream, 'MINID', keptAt)).toBe(1);
+    await raw.close();
+    await new Promise((r) => setTimeout(r, 1_100)); // both older than the start slack
+    const rec = new Recorder();
+    const late = track(redisBus({ nodeId: 'late', streamPrefix, readBackMs: 60_000 }));
+    await late.start(rec);
+    const since = await late.historyWarm;
+    // Complete from after the first entry left's millisecond (removed ones may share it).
+    expect(since).toBe(Number(keptAt.split('-')[0]) + 1);
+    expect(since).toBeGreaterThan(Number(goneAt.split('-')[0]));
+    expect(rec.passed.map((p) => (p.msg instanceof Uint8Array ? 'bytes' : p.msg.id))).toEqual([kept.id]);
+  });
+
   it('advances progress on an idle stream from the server clock, and past every delivered stamp', async () => {
     const streamPrefix = uniqueStreamPrefix();
     const progress: number[] = [];

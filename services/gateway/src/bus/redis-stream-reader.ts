@@ -72,6 +72,8 @@ export interface StreamReaderOptions {
 export class StreamReader {
   private lastId: string;
   private covered = false;
+  /** The stamp up to which the stream had removed entries before the read-back got to them. */
+  private trimmedUpTo = -Infinity;
   private stopped = false;
   private conn: RedisConnection | undefined;
   private readonly naps = new Naps();
@@ -140,6 +142,7 @@ export class StreamReader {
       attempt = 0;
       this.setState(true);
       try {
+        await this.checkTrimmed(conn);
         await this.readLoop(conn);
       } catch (err) {
         if (!this.stopped)
@@ -196,9 +199,57 @@ export class StreamReader {
       this.opts.onProgress(this.opts.origin, s - this.opts.stampSkewMs);
       if (!full && !this.covered) {
         this.covered = true;
-        this.opts.onCovered(this.opts.origin, this.opts.from);
+        this.opts.onCovered(this.opts.origin, Math.max(this.opts.from, this.trimmedUpTo + 1));
       }
     }
+  }
+
+  /**
+   * Whether the stream may have dropped entries this reader has not read (trimmed by age, or
+   * deleted). `XINFO STREAM` tells the highest id `XDEL` removed, how many entries were ever added
+   * against how many remain, and the first entry: when some were removed and the first one left
+   * lies past where this reader is, what was removed may lie past it too. During the read-back that
+   * moves where the history is complete from (`reading`: after the first entry's millisecond, as
+   * removed entries may share it); after it, it is a gap this gateway cannot fill, counted
+   * (`wsgw_bus_errors_total{kind="gap"}`) and logged.
+   */
+  private async checkTrimmed(conn: RedisConnection): Promise<void> {
+    let info: Reply;
+    try {
+      info = await conn.send(['XINFO', 'STREAM', this.opts.stream]);
+    } catch {
+      return; // no stream yet: nothing was removed from it
+    }
+    if (!Array.isArray(info)) return;
+    const field = (name: string): string | undefined => {
+      for (let i = 0; i + 1 < info.length; i += 2) if (String(info[i]) === name) return String(info[i + 1]);
+      return undefined;
+    };
+    let upTo = -Infinity;
+    const deleted = field('max-deleted-entry-id');
+    if (deleted !== undefined && compareIds(deleted, this.lastId) > 0) upTo = stampOf(deleted);
+    const first = field('recorded-first-entry-id');
+    const removed = Number(field('entries-added') ?? 0) - Number(field('length') ?? 0);
+    if (removed > 0 && first !== undefined && compareIds(first, this.lastId) > 0)
+      upTo = Math.max(upTo, stampOf(first));
+    // Emptied altogether: everything up to the last id it gave out may be gone.
+    const last = field('last-generated-id');
+    if (removed > 0 && field('length') === '0' && last !== undefined && compareIds(last, this.lastId) > 0)
+      upTo = Math.max(upTo, stampOf(last));
+    if (upTo === -Infinity) return;
+    if (!this.covered) {
+      this.trimmedUpTo = Math.max(this.trimmedUpTo, upTo);
+      this.opts.log.warn(
+        { stream: this.opts.stream, upTo, from: this.lastId },
+        'the stream no longer holds the start of the read-back window: history is complete from later',
+      );
+      return;
+    }
+    this.opts.metrics.errors.inc({ kind: 'gap' });
+    this.opts.log.error(
+      { stream: this.opts.stream, upTo, lastRead: this.lastId },
+      'entries may have been removed from the stream before this gateway read them (away longer than the stream keeps them)',
+    );
   }
 
   /** Hands a read's entries to the handler, in order. */
@@ -289,6 +340,16 @@ function streamEntries(r: Reply): readonly Reply[] {
   const first = r[0];
   if (!Array.isArray(first) || !Array.isArray(first[1])) return [];
   return first[1];
+}
+
+/** Orders two stream ids (`<ms>-<seq>`, both parts unsigned 64-bit). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  const ms = BigInt(am ?? 0) - BigInt(bm ?? 0);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as ?? 0) - BigInt(bs ?? 0);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
 /** A stream id's millisecond part: when Redis appended the entry, by its clock. */
