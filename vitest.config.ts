@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
  *   cost     the cost model                                                                 (npm run test:cost)
  *   process  the built gateway as a child process
  *   kafka    real Kafka: two KRaft clusters and MirrorMaker 2, started once by the global setup
+ *   redis    real redis-server: two servers (two regions) started once by the global setup, and
+ *            servers of their own for the tests that restart or freeze one
  *   browser  the demo page and the SDK in Chromium
  *
  * `npm test` runs them all.
@@ -20,6 +22,9 @@ const SLOW_CHECKS = [
   'test/client/package.test.ts',
   'test/unit/history-memory.test.ts',
 ];
+
+/** Tests that need a real redis-server: the `redis` project. */
+const REDIS = ['test/bus/bus-redis*.test.ts', 'test/integration/redis-*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -39,7 +44,7 @@ export default defineConfig({
             'test/bus/**/*.test.ts',
             'test/bench/**/*.test.ts',
           ],
-          exclude: ['test/bus/bus-kafka.test.ts', ...SLOW_CHECKS],
+          exclude: ['test/bus/bus-kafka.test.ts', ...REDIS, ...SLOW_CHECKS],
         },
       },
       { extends: true, test: { name: 'checks', include: SLOW_CHECKS } },
@@ -51,8 +56,13 @@ export default defineConfig({
         test: {
           name: 'kafka',
           include: ['test/integration/**/*.test.ts', 'test/bus/bus-kafka.test.ts'],
+          exclude: REDIS,
           globalSetup: ['test/setup/kafka.global.ts'],
         },
+      },
+      {
+        extends: true,
+        test: { name: 'redis', include: REDIS, globalSetup: ['test/setup/redis.global.ts'] },
       },
       { extends: true, test: { name: 'browser', include: ['test/e2e/**/*.test.ts'] } },
     ],

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --smoke] [--only floor,idle,fanout,channels,storm,capacity,compression,cross-region] [--targets gateway,socketio,ws]`
+ * `npm run bench [-- --smoke] [--only floor,idle,fanout,channels,storm,capacity,compression,cross-region,buses] [--targets gateway,socketio,ws]`
  *                 [--subscribers 1000,10000] [--sizes 100,1024] [--out file.json] [--no-build] [--from old.json]`
  *
  * Starts the gateway and its peers on loopback, drives the same client load at each, prints a
@@ -46,6 +46,7 @@ import {
 import { SHAPES } from './load/shapes.js';
 import { runFloor, type FloorConfig, type FloorResult } from './scenarios/floor.js';
 import { runCrossRegion, type CrossRegionConfig, type CrossRegionResult } from './scenarios/cross-region.js';
+import { busesMarkdown, runBuses, type BusesConfig, type BusesResult } from './scenarios/buses.js';
 import {
   capacityMarkdown,
   runCapacity,
@@ -66,6 +67,7 @@ const SCENARIOS = [
   'capacity',
   'compression',
   'cross-region',
+  'buses',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -125,6 +127,7 @@ interface Plan {
   readonly storm: { readonly clients: number };
   readonly capacity: CapacityConfig;
   readonly crossRegion: CrossRegionConfig;
+  readonly buses: BusesConfig;
   readonly steps: Pick<
     FanoutConfig,
     'windowMs' | 'latencyWindowMs' | 'maxSteps' | 'refineSteps' | 'startDeliveriesPerSec'
@@ -166,6 +169,8 @@ const FULL: Plan = {
   },
   // Few subscribers per region, so that the latency is the hops' and not a long fan-out pass's.
   crossRegion: { subscribers: 100, rate: 100, seconds: 10, size: 100 },
+  // The Redis bus against the Kafka bus, one server each (scenarios/buses.ts).
+  buses: { rate: 1_000, seconds: 10, warmupMs: 3_000, skip: 200_000, kafka: true },
   steps: {
     windowMs: 3_000,
     latencyWindowMs: 5_000,
@@ -202,6 +207,7 @@ const SMOKE: Plan = {
     repeats: 1,
   },
   crossRegion: { subscribers: 50, rate: 20, seconds: 2, size: 100 },
+  buses: { rate: 200, seconds: 1, warmupMs: 500, skip: 5_000, kafka: false },
   // Two doubling steps and short windows: enough to exercise every code path, not to find a maximum.
   steps: { windowMs: 250, latencyWindowMs: 300, maxSteps: 2, refineSteps: 0, startDeliveriesPerSec: 20_000 },
 };
@@ -489,6 +495,16 @@ async function main(): Promise<void> {
   }
 
   await Promise.all([subs.stop(), pub.stop()]);
+
+  let buses: BusesResult | { status: 'failed'; reason: string } | null = null;
+  if (only.has('buses')) {
+    try {
+      buses = await runBuses(plan.buses, log);
+    } catch (err) {
+      buses = { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
+      log(`buses: failed: ${buses.reason}`);
+    }
+  }
   const scenarios = {
     floor,
     idle,
@@ -499,6 +515,7 @@ async function main(): Promise<void> {
     storm: storm ?? null,
     capacity,
     crossRegion,
+    buses,
   };
   const results: Results = {
     schema: 1,
@@ -544,6 +561,8 @@ interface Scenarios {
   /** Absent in results written before the capacity scenario existed. */
   readonly capacity?: CapacityResult | null;
   readonly crossRegion: CrossRegion;
+  /** Absent in results written before the bus comparison existed. */
+  readonly buses?: BusesResult | { readonly status: 'failed'; readonly reason: string } | null;
 }
 
 type CrossRegion = CrossRegionResult | { readonly status: 'skipped' | 'failed'; readonly reason: string };
@@ -587,6 +606,11 @@ function write(results: Results, out: string): void {
   if (z && z.runs.length > 0)
     process.stdout.write(
       `\nCompression: bytes on the wire and server CPU per delivery\n\n${compressionMarkdown(z)}`,
+    );
+  const buses = results.scenarios.buses;
+  if (buses && 'redis' in buses)
+    process.stdout.write(
+      `\nThe buses: one redis-server against one Kafka broker\n\n${busesMarkdown(buses)}\n`,
     );
   const cap = results.scenarios.capacity;
   if (cap)

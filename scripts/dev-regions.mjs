@@ -7,6 +7,11 @@
  *   region b: Kafka cluster b, two gateways, nginx (least_conn) on 127.0.0.1:8082
  *   MirrorMaker 2 replicates wsgw.fanout.a to b and wsgw.fanout.b to a
  *
+ * `-- --bus redis`: the same with a redis-server per region instead of Kafka (append-only file on,
+ * a development password); each region's gateways append to their region's stream and read the
+ * other region's stream directly from its Redis (docs/redis.md). `-- --ports 18081,18082` moves
+ * the two nginx ports.
+ *
  * Kafka needs a token setting (anonymous access is for embedded mode only), so the script makes a
  * development secret and prints a token that may do everything; open the printed URLs in two
  * browser tabs, one per region, and join the same channel. Ctrl-C stops everything.
@@ -16,7 +21,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker } from './kafka/index.mjs';
+import { startRedis } from './redis/server.mjs';
 
 /** @import { ChildProcess, SpawnOptions } from 'node:child_process' */
 /** @import { Readable } from 'node:stream' */
@@ -27,13 +34,27 @@ import { KAFKA_DIR, ROOT, fetchKafka, freePort, startCluster, startMirrorMaker }
  * @property {number} port  nginx in front of the region's gateways
  */
 
+const { values: args } = parseArgs({
+  options: { bus: { type: 'string', default: 'kafka' }, ports: { type: 'string', default: '8081,8082' } },
+});
+const BUS = args.bus;
+if (BUS !== 'kafka' && BUS !== 'redis') {
+  process.stderr.write(`dev:regions: --bus must be kafka or redis (got ${BUS})\n`);
+  process.exit(2);
+}
+const PORTS = (args.ports ?? '').split(',').map(Number);
+if (PORTS.length !== 2 || !PORTS.every((p) => Number.isInteger(p) && p > 0 && p < 65_536)) {
+  process.stderr.write(`dev:regions: --ports must be two ports, e.g. 8081,8082 (got ${args.ports})\n`);
+  process.exit(2);
+}
+
 /** @type {Region[]} */
 const REGIONS = [
-  { name: 'a', port: 8081 },
-  { name: 'b', port: 8082 },
+  { name: 'a', port: /** @type {number} */ (PORTS[0]) },
+  { name: 'b', port: /** @type {number} */ (PORTS[1]) },
 ];
 const GATEWAYS_PER_REGION = 2;
-const dir = join(KAFKA_DIR, 'dev-regions');
+const dir = BUS === 'kafka' ? join(KAFKA_DIR, 'dev-regions') : join(ROOT, '.redis', 'dev-regions');
 /** @type {ChildProcess[]} */
 const children = [];
 /**
@@ -190,22 +211,7 @@ async function main() {
   ensureNginx();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  log('fetching Kafka (cached after the first run)');
-  fetchKafka();
-  log('starting Kafka clusters a and b');
-  // Each region with its cluster's brokers and, below, its gateways' ports.
-  const regions = await Promise.all(
-    REGIONS.map(async (r) => {
-      const c = await startCluster({
-        name: r.name,
-        dir: join(dir, `kafka-${r.name}`),
-        port: await freePort(),
-        owner: process.pid,
-      });
-      stoppers.push(() => c.stop());
-      return { ...r, brokers: c.brokers, gatewayPorts: /** @type {number[]} */ ([]) };
-    }),
-  );
+  const regions = BUS === 'kafka' ? await startKafkaRegions() : await startRedisRegions();
   const secret = randomBytes(32).toString('hex');
   for (const r of regions) {
     for (let i = 1; i <= GATEWAYS_PER_REGION; i++) {
@@ -223,7 +229,7 @@ async function main() {
           WSGW_DEMO_PAGE: 'true',
           WSGW_REGION: r.name,
           WSGW_NODE_ID: `${r.name}${i}-${randomBytes(2).toString('hex')}`,
-          WSGW_KAFKA_BROKERS: r.brokers.join(','),
+          ...r.busEnv,
           WSGW_JWT_SECRET: secret,
           WSGW_HISTORY_WARM_MS: '5000',
           WSGW_DRAIN_DELAY_MS: '0',
@@ -233,13 +239,15 @@ async function main() {
       });
     }
   }
-  log('starting MirrorMaker 2 (a <-> b)');
-  const mm = await startMirrorMaker({
-    clusters: regions.map((r) => ({ name: r.name, brokers: r.brokers })),
-    dir: join(dir, 'mm2'),
-    owner: process.pid,
-  });
-  stoppers.push(() => mm.stop());
+  if (BUS === 'kafka') {
+    log('starting MirrorMaker 2 (a <-> b)');
+    const mm = await startMirrorMaker({
+      clusters: regions.map((r) => ({ name: r.name, brokers: r.brokers })),
+      dir: join(dir, 'mm2'),
+      owner: process.pid,
+    });
+    stoppers.push(() => mm.stop());
+  }
   for (const r of regions) {
     const prefix = join(dir, `nginx-${r.name}`);
     mkdirSync(prefix, { recursive: true });
@@ -261,9 +269,66 @@ async function main() {
   log('ready');
   for (const r of regions) log(`region ${r.name}: http://127.0.0.1:${r.port}/?token=${token}`);
   log(
-    `websocket: ws://127.0.0.1:8081/?token=<token> (region a), ws://127.0.0.1:8082/?token=<token> (region b)`,
+    `websocket: ws://127.0.0.1:${PORTS[0]}/?token=<token> (region a), ws://127.0.0.1:${PORTS[1]}/?token=<token> (region b)`,
   );
   log('Ctrl-C stops everything');
+}
+
+/**
+ * @typedef {Region & { brokers: string[], busEnv: Record<string, string>, gatewayPorts: number[] }} RunningRegion
+ */
+
+/**
+ * Kafka clusters a and b; each region's gateways get their cluster's brokers.
+ * @returns {Promise<RunningRegion[]>}
+ */
+async function startKafkaRegions() {
+  log('fetching Kafka (cached after the first run)');
+  fetchKafka();
+  log('starting Kafka clusters a and b');
+  return Promise.all(
+    REGIONS.map(async (r) => {
+      const c = await startCluster({
+        name: r.name,
+        dir: join(dir, `kafka-${r.name}`),
+        port: await freePort(),
+        owner: process.pid,
+      });
+      stoppers.push(() => c.stop());
+      return {
+        ...r,
+        brokers: c.brokers,
+        busEnv: { WSGW_KAFKA_BROKERS: c.brokers.join(',') },
+        gatewayPorts: [],
+      };
+    }),
+  );
+}
+
+/**
+ * A redis-server per region; each region's gateways get their Redis and read the other's directly.
+ * @returns {Promise<RunningRegion[]>}
+ */
+async function startRedisRegions() {
+  log('starting redis-servers a and b');
+  const password = randomBytes(12).toString('hex');
+  const servers = await Promise.all(
+    REGIONS.map(async (r) => {
+      const s = await startRedis({ dir: join(dir, `redis-${r.name}`), password });
+      stoppers.push(() => s.stop());
+      return s;
+    }),
+  );
+  return REGIONS.map((r, i) => {
+    const other = REGIONS[1 - i];
+    const otherUrl = servers[1 - i]?.url;
+    return {
+      ...r,
+      brokers: [],
+      busEnv: { WSGW_REDIS_URL: servers[i]?.url ?? '', WSGW_REDIS_REMOTES: `${other?.name}=${otherUrl}` },
+      gatewayPorts: [],
+    };
+  });
 }
 
 main().catch(async (err) => {

@@ -10,6 +10,7 @@ import type { Target, TargetKind } from '../load/wire.js';
 import { childrenOf } from '../lib/proc.js';
 import type { ServerReport } from './ipc.js';
 import type { Certificate } from './tls.js';
+import { ensureRedisServer } from '../../scripts/redis/server.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GATEWAY_MAIN = join(ROOT, 'dist', 'services', 'gateway', 'src', 'main.js');
@@ -249,29 +250,9 @@ export function startWsPeer(deflate = false): Promise<Running> {
   );
 }
 
-/** Makes sure `redis-server` exists, installing it from Debian when missing and allowed. */
-function ensureRedis(): void {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return;
-  } catch {
-    // Not installed: fall through.
-  }
-  if (process.getuid?.() !== 0)
-    throw new Error(
-      'redis-server is not installed; install it (apt-get install -y redis-server) and run again',
-    );
-  process.stderr.write('bench: installing redis-server from Debian (apt-get)...\n');
-  execFileSync(
-    'sh',
-    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'],
-    { stdio: 'inherit' },
-  );
-}
-
 /** Socket.IO with its Redis adapter, plus the Redis it needs. */
 export async function startSocketIoPeer(deflate = false): Promise<Running> {
-  ensureRedis();
+  ensureRedisServer();
   const port = await freePort();
   const redis = spawn(
     'redis-server',

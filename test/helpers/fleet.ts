@@ -1,5 +1,6 @@
 /**
- * Real gateway processes (the compiled `main.js`, as in production) on the test Kafka clusters.
+ * Real gateway processes (the compiled `main.js`, as in production) on the test Kafka clusters,
+ * or on the test Redis servers (no brokers, `WSGW_REDIS_URL` in `env`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../scripts/kafka/index.mjs';
@@ -30,7 +31,7 @@ export async function startFleetGateway(
     WSGW_METRICS_PORT: String(metricsPort),
     WSGW_REGION: region,
     WSGW_NODE_ID: `${name}-${Math.random().toString(36).slice(2, 6)}`,
-    WSGW_KAFKA_BROKERS: brokers.join(','),
+    ...(brokers.length > 0 ? { WSGW_KAFKA_BROKERS: brokers.join(',') } : {}),
     WSGW_JWT_SECRET: JWT_SECRET,
     WSGW_PUBLISH_KEY: PUBLISH_KEY,
     WSGW_LOG_LEVEL: process.env.WSGW_TEST_GATEWAY_LOG_LEVEL ?? 'warn',

@@ -6,11 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { WsgwClient } from '../../services/client/src/client.js';
 import { kafka, type TestKafka } from '../setup/kafka.js';
 import { build } from '../helpers/process.js';
 import { TestBalancer } from '../helpers/balancer.js';
-import { JWT_SECRET, kill, publish, startFleetGateway, type FleetGateway } from '../helpers/fleet.js';
+import { JWT_SECRET, kill, startFleetGateway, type FleetGateway } from '../helpers/fleet.js';
+import { expectExactlyOnce, publishStream, subscribers } from '../helpers/fleet-clients.js';
 import { waitFor } from '../helpers/gateway.js';
 
 let k: TestKafka;
@@ -52,111 +52,11 @@ async function balancer(ports: number[]): Promise<TestBalancer> {
   return b;
 }
 
-interface Subscriber {
-  readonly client: WsgwClient;
-  readonly seqs: number[];
-  /** Outcomes of resubscriptions after reconnects: 'recovered:<missed>' or 'gap'. */
-  readonly resubs: string[];
-  /** Reconnect delays the client chose after each drop. */
-  readonly delays: number[];
-}
-
-/** `n` SDK clients through the balancer, all subscribed to `ch`. */
-async function subscribers(n: number, url: string, ch: string): Promise<Subscriber[]> {
-  const subs: Subscriber[] = [];
-  for (let i = 0; i < n; i += 100) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(100, n - i) }, async () => {
-        const client = new WsgwClient({
-          url,
-          token,
-          pingIntervalMs: 500,
-          backoff: { baseMs: 250, maxMs: 2_000 },
-          requestTimeoutMs: 15_000,
-        });
-        const s: Subscriber = { client, seqs: [], resubs: [], delays: [] };
-        client.on('message', (m) => s.seqs.push((m.data as { seq: number }).seq));
-        client.on('disconnected', (e) => {
-          if (e.delayMs !== undefined) s.delays.push(e.delayMs);
-        });
-        client.on('resubscribed', (e) => s.resubs.push(e.recovered ? `recovered:${e.missed}` : 'gap'));
-        cleanups.push(() => client.close());
-        await client.connect();
-        await client.subscribe(ch);
-        return s;
-      }),
-    );
-    subs.push(...batch);
-  }
-  return subs;
-}
-
-/** Publishes `count` messages through the given gateways, round robin; returns the acknowledged seqs. */
-async function publishStream(
-  ports: () => number[],
-  ch: string,
-  count: number,
-  onEach?: (i: number) => Promise<void> | void,
-  from = 0,
-): Promise<Set<number>> {
-  const acked = new Set<number>();
-  for (let i = from; i < from + count; i++) {
-    await onEach?.(i);
-    const live = ports();
-    // Try every live gateway once; a message no gateway acknowledged is simply not expected.
-    for (let t = 0; t < live.length; t++) {
-      if (await publish(live[(i + t) % live.length]!, ch, { seq: i })) {
-        acked.add(i);
-        break;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return acked;
-}
-
-/** Every subscriber got every acknowledged message, and no message twice. */
-async function expectExactlyOnce(
-  subs: Subscriber[],
-  acked: Set<number>,
-  attempted: number,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const missing = (s: Subscriber) => [...acked].filter((seq) => !s.seqs.includes(seq));
-  try {
-    await waitFor(
-      () => subs.every((s) => missing(s).length === 0),
-      timeoutMs,
-      'every client to hold every acknowledged message',
-    );
-  } catch (err) {
-    const bad = subs.filter((s) => missing(s).length > 0);
-    const sample = bad
-      .slice(0, 5)
-      .map((s) => ({ missing: missing(s).slice(0, 10), resubs: s.resubs, state: s.client.state }));
-    const logs = fleet.flatMap((g) =>
-      g.proc.stdout
-        .filter((l) => l.includes('recovery not possible'))
-        .slice(0, 3)
-        .map((l) => `${g.name}: ${l}`),
-    );
-    throw new Error(
-      `${bad.length} of ${subs.length} clients miss messages: ${JSON.stringify(sample)}\n${logs.join('\n')}`,
-      { cause: err },
-    );
-  }
-  await new Promise((r) => setTimeout(r, 500)); // anything late would be a duplicate
-  for (const s of subs) {
-    expect(new Set(s.seqs).size).toBe(s.seqs.length);
-    for (const seq of s.seqs) expect(seq).toBeLessThan(attempted);
-  }
-}
-
 describe('fleet recovery', () => {
   it('SIGKILL of one gateway mid-stream: its 1,000 clients reconnect to the others, with jitter, and lose nothing', async () => {
     const gs = [await gateway('k1', 'a'), await gateway('k2', 'a'), await gateway('k3', 'a')];
     const lb = await balancer(gs.map((g) => g.port));
-    const subs = await subscribers(1_000, lb.url, 'kill:1');
+    const subs = await subscribers(1_000, lb.url, 'kill:1', token, cleanups);
     const victim = gs[0]!;
     let killedAt = 0;
     const acked = await publishStream(
@@ -172,7 +72,7 @@ describe('fleet recovery', () => {
       },
     );
     expect(acked.size).toBe(200);
-    await expectExactlyOnce(subs, acked, 200);
+    await expectExactlyOnce(fleet, subs, acked, 200);
 
     // Reconnect storm: the dropped clients chose delays spread over the whole first window
     // (full jitter, base 250 ms), not one value...
@@ -195,7 +95,7 @@ describe('fleet recovery', () => {
     const gs: FleetGateway[] = [];
     for (const n of names) gs.push(await gateway(n, 'a', env));
     const lb = await balancer(gs.map((g) => g.port));
-    const subs = await subscribers(300, lb.url, 'roll:1');
+    const subs = await subscribers(300, lb.url, 'roll:1', token, cleanups);
     const live = () => gs.filter((g) => g.proc.child.exitCode === null).map((g) => g.port);
     let restarting = Promise.resolve();
     const acked = await publishStream(live, 'roll:1', 240, (i) => {
@@ -213,7 +113,7 @@ describe('fleet recovery', () => {
       }
     });
     await restarting;
-    await expectExactlyOnce(subs, acked, 240);
+    await expectExactlyOnce(fleet, subs, acked, 240);
     expect(acked.size).toBe(240);
   }, 240_000);
 
@@ -221,7 +121,7 @@ describe('fleet recovery', () => {
     const a = [await gateway('fa1', 'a'), await gateway('fa2', 'a')];
     const b = [await gateway('fb1', 'b'), await gateway('fb2', 'b')];
     const lb = await balancer(a.map((g) => g.port));
-    const subs = await subscribers(200, lb.url, 'fo:1');
+    const subs = await subscribers(200, lb.url, 'fo:1', token, cleanups);
     const bPorts = b.map((g) => g.port);
     // Publishes enter in region b and reach region a through MirrorMaker.
     const acked = await publishStream(
@@ -241,7 +141,7 @@ describe('fleet recovery', () => {
       },
     );
     expect(acked.size).toBe(150);
-    await expectExactlyOnce(subs, acked, 150);
+    await expectExactlyOnce(fleet, subs, acked, 150);
   }, 240_000);
 
   it('rebalancing: a second gateway takes half of 2,000 clients within the configured time, losing nothing', async () => {
@@ -252,7 +152,7 @@ describe('fleet recovery', () => {
     };
     const g1 = await gateway('b1', 'a', env);
     const lb = await balancer([g1.port]);
-    const subs = await subscribers(2_000, lb.url, 'bal:1');
+    const subs = await subscribers(2_000, lb.url, 'bal:1', token, cleanups);
     const g2 = await gateway('b2', 'a', env);
     lb.setTargets([g2.port, g1.port]);
     const connections = async (g: FleetGateway) => {
@@ -272,13 +172,13 @@ describe('fleet recovery', () => {
     for (const seq of await publishStream(() => [g1.port, g2.port], 'bal:1', 50, undefined, 100))
       acked.add(seq);
     expect(acked.size).toBe(150);
-    await expectExactlyOnce(subs, acked, 150);
+    await expectExactlyOnce(fleet, subs, acked, 150);
   }, 240_000);
 
   it('a new gateway warms its history from Kafka: clients moving to it recover messages published before it started', async () => {
     const g1 = await gateway('w1', 'a');
     const lb = await balancer([g1.port]);
-    const subs = await subscribers(50, lb.url, 'warm:1');
+    const subs = await subscribers(50, lb.url, 'warm:1', token, cleanups);
     const early = await publishStream(() => [g1.port], 'warm:1', 40);
     await waitFor(() => subs.every((s) => s.seqs.length === 40), 20_000, 'early messages');
     // Cut the clients off, publish while they are away, then start a gateway that has never seen
@@ -292,7 +192,7 @@ describe('fleet recovery', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     lb.setTargets([g2.port]);
     const acked = new Set([...early, ...missed]);
-    await expectExactlyOnce(subs, acked, 80);
+    await expectExactlyOnce(fleet, subs, acked, 80);
     expect(subs.every((s) => s.resubs.length > 0 && s.resubs.every((r) => r.startsWith('recovered')))).toBe(
       true,
     );

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import {
   DEFAULT_METRICS_PORT,
   DEFAULT_PORT,
+  DEFAULT_STREAM_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   ENV,
   PUBLISH_DEADLINE_MS,
@@ -21,10 +22,13 @@ import {
   BROKER_ADDRESS_RULE,
   REGION_NAME,
   REGION_NAME_RULE,
+  STREAM_PREFIX,
+  STREAM_PREFIX_RULE,
   TOPIC_PREFIX,
   TOPIC_PREFIX_RULE,
 } from '../../shared/src/names.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
+import { parseRedisRemotes, redactUrl, redisUrlProblem, type RedisRemote } from './bus/redis-options.js';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -51,6 +55,8 @@ export interface GatewayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly production: boolean;
   readonly kafka: KafkaSettings | undefined;
+  /** The Redis bus (docs/redis.md); undefined with Kafka or in embedded mode. */
+  readonly redis: RedisSettings | undefined;
   readonly auth: AuthSettings;
   readonly publishKey: string | undefined;
   /** Exact origins (`https://app.example.com`) or wildcard subdomains (`https://*.example.com`); undefined allows any. */
@@ -108,6 +114,16 @@ export interface KafkaSettings {
   readonly remotes: readonly RemoteCluster[];
   /** Where the rack of the fan-out consumer comes from (./bus/kafka-rack.ts); none: read from leaders. */
   readonly rack: RackSetting | undefined;
+}
+
+export interface RedisSettings {
+  /** This region's Redis (`redis://` or `rediss://`, credentials included). */
+  readonly url: string;
+  /** Other regions' Redis servers, each read directly for its origin stream. */
+  readonly remotes: readonly RedisRemote[];
+  readonly streamPrefix: string;
+  /** Replicas that must confirm a publish (`WAIT`); 0 acknowledges on the primary's word. */
+  readonly waitReplicas: number;
 }
 
 export interface AuthSettings {
@@ -229,6 +245,8 @@ export const DEFAULTS = Object.freeze({
   [ENV.logLevel]: 'info',
   [ENV.kafkaAuth]: 'none',
   [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
+  [ENV.redisStreamPrefix]: DEFAULT_STREAM_PREFIX,
+  [ENV.redisWaitReplicas]: 0,
   [ENV.jwtMaxLifetimeS]: 86_400,
   [ENV.pingIntervalMs]: TIMING_DEFAULTS.pingIntervalMs,
   [ENV.pingSkipActive]: false,
@@ -329,6 +347,15 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     );
   }
 
+  const redis = readRedis(env, region);
+  if (redis && kafka) {
+    throw new ConfigError(
+      ENV.redisUrl,
+      `cannot be combined with ${ENV.kafkaBrokers}; set one of them (the Redis bus or the Kafka bus)`,
+      redactUrl(redis.url),
+    );
+  }
+
   const jwtSecret = env[ENV.jwtSecret] || undefined;
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     throw new ConfigError(ENV.jwtSecret, 'must be at least 32 bytes for HS256', '<redacted>');
@@ -337,7 +364,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   if (jwtSecret && jwksUrl) {
     throw new ConfigError(ENV.jwksUrl, `cannot be combined with ${ENV.jwtSecret}; set one of them`, jwksUrl);
   }
-  const embedded = kafka === undefined;
+  const embedded = kafka === undefined && redis === undefined;
   const hasAuth = jwtSecret !== undefined || jwksUrl !== undefined;
   const allowAnonymous = read(
     env,
@@ -356,7 +383,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   if (allowAnonymous && !embedded) {
     throw new ConfigError(
       ENV.allowAnonymous,
-      `can only be true in embedded mode (without ${ENV.kafkaBrokers})`,
+      `can only be true in embedded mode (without ${ENV.kafkaBrokers} or ${ENV.redisUrl})`,
       env[ENV.allowAnonymous],
     );
   }
@@ -566,6 +593,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ),
     production,
     kafka,
+    redis,
     auth: {
       jwtSecret,
       jwksUrl,
@@ -582,6 +610,52 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     history,
     rebalance,
   });
+}
+
+/** The Redis bus's settings when `WSGW_REDIS_URL` is set; the others need it. */
+function readRedis(env: Env, ownRegion: string): RedisSettings | undefined {
+  const raw = env[ENV.redisUrl];
+  if (raw === undefined || raw.trim() === '') {
+    for (const name of [ENV.redisRemotes, ENV.redisWaitReplicas, ENV.redisStreamPrefix]) {
+      if (env[name]) throw new ConfigError(name, `needs ${ENV.redisUrl} to be set`, env[name]);
+    }
+    return undefined;
+  }
+  const url = raw.trim();
+  const problem = redisUrlProblem(url);
+  // The URL may carry a password: it is never echoed whole.
+  if (problem) throw new ConfigError(ENV.redisUrl, problem, redactUrl(url));
+  let remotes: RedisRemote[] = [];
+  const remotesRaw = env[ENV.redisRemotes];
+  if (remotesRaw !== undefined && remotesRaw.trim() !== '') {
+    try {
+      remotes = parseRedisRemotes(remotesRaw);
+    } catch (err) {
+      throw new ConfigError(
+        ENV.redisRemotes,
+        `must be <region>=<redis:// or rediss:// URL>;<region>=... (${(err as Error).message})`,
+        undefined,
+      );
+    }
+    if (remotes.some((r) => r.region === ownRegion))
+      throw new ConfigError(
+        ENV.redisRemotes,
+        `must not list this gateway's own region ${ownRegion}`,
+        undefined,
+      );
+  }
+  return {
+    url,
+    remotes,
+    streamPrefix: read(
+      env,
+      ENV.redisStreamPrefix,
+      z.string().regex(STREAM_PREFIX),
+      `must be ${STREAM_PREFIX_RULE}`,
+      DEFAULTS[ENV.redisStreamPrefix],
+    ),
+    waitReplicas: intIn(env, ENV.redisWaitReplicas, 0, 5, DEFAULTS[ENV.redisWaitReplicas]),
+  };
 }
 
 function readRack(env: Env): RackSetting | undefined {

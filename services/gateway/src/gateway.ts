@@ -136,6 +136,7 @@ export class Gateway {
   /** What the HTTP routes may see and do: no more than that (http.ts). */
   private readonly http: HttpSurface = {
     readiness: () => this.readiness(),
+    busReason: () => this.bus.health().reason ?? (this.lastProbeOk ? undefined : 'probe_failed'),
     publish: (ch, contentType, payload, mid) => this.publish(ch, contentType, payload, mid),
     publishKey: () => this.config.publishKey,
     maxPayloadBytes: () => this.config.limits.maxPayloadBytes,
@@ -194,7 +195,9 @@ export class Gateway {
 
   private readiness(): Readiness {
     if (this.ready) return 'ready';
-    return this.stateValue !== 'running' ? this.stateValue : this.warm ? 'bus_not_ready' : 'warming_history';
+    if (this.stateValue !== 'running') return this.stateValue;
+    // A bus that is down says why first: no history can warm without it.
+    return this.warm || !this.bus.health().ok ? 'bus_not_ready' : 'warming_history';
   }
 
   /** The bound port (useful with PORT=0). */
@@ -273,7 +276,7 @@ export class Gateway {
         metricsPort: this.metricsPort,
         region: this.config.region,
         node: this.config.nodeId,
-        bus: this.config.kafka ? 'kafka' : 'memory',
+        bus: this.config.kafka ? 'kafka' : this.config.redis ? 'redis' : 'memory',
       },
       'gateway listening',
     );

@@ -22,6 +22,8 @@ export type Readiness = 'ready' | 'new' | 'draining' | 'stopped' | 'bus_not_read
 /** What the HTTP routes may see and do (the gateway hands over no more). */
 export interface HttpSurface {
   readiness(): Readiness;
+  /** Why the bus is not ready (its `health().reason`, or a failed probe), when it is not. */
+  busReason?(): string | undefined;
   publish(ch: string, contentType: ContentType, payload: Uint8Array, mid?: string): Promise<string>;
   publishKey(): string | undefined;
   maxPayloadBytes(): number;
@@ -72,6 +74,7 @@ export async function handleHttp(gw: HttpSurface, req: IncomingMessage, res: Ser
       return json(res, 200, { status: 'ok' });
     case HTTP_PATHS.ready: {
       const status = gw.readiness();
+      if (status === 'bus_not_ready') return json(res, 503, { status, reason: gw.busReason?.() });
       return json(res, status === 'ready' ? 200 : 503, { status });
     }
     case HTTP_PATHS.publish:

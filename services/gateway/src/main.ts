@@ -1,7 +1,7 @@
 /**
  * Entry point: `node dist/services/gateway/src/main.js` (what `npm start` and the container run).
- * Reads the configuration, picks the bus (Kafka when WSGW_KAFKA_BROKERS is set, in-memory
- * otherwise: "embedded mode"), starts the gateway and drains it on SIGTERM/SIGINT.
+ * Reads the configuration, picks the bus (Kafka when WSGW_KAFKA_BROKERS is set, Redis when
+ * WSGW_REDIS_URL is, in-memory otherwise: "embedded mode"), starts the gateway and drains it on SIGTERM/SIGINT.
  */
 import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';

@@ -51,6 +51,9 @@ export const METRICS_PREFIX = 'wsgw_';
 /** Default Kafka topic prefix; each origin region produces to `<prefix><region>`. */
 export const DEFAULT_TOPIC_PREFIX = 'wsgw.fanout.';
 
+/** Default Redis stream prefix; each origin region appends to the stream `<prefix><region>`. */
+export const DEFAULT_STREAM_PREFIX = 'wsgw.fanout.';
+
 /**
  * How long a gateway waits for the bus to hold a publish before it answers `bus_uncertain` (the
  * message may still be delivered), by default (`WSGW_PUBLISH_TIMEOUT_MS`). The SDK waits longer
@@ -113,6 +116,17 @@ export const ENV = Object.freeze({
    * sets it from the region's zone names and ids.
    */
   kafkaRackMap: 'WSGW_KAFKA_RACK_MAP',
+  /**
+   * `redis://` or `rediss://` URL (with `user:password@` when Redis wants auth) of this region's
+   * Redis; selects the Redis bus (docs/redis.md). Cannot be combined with `WSGW_KAFKA_BROKERS`.
+   */
+  redisUrl: 'WSGW_REDIS_URL',
+  /** Other regions' Redis servers, read directly: `<region>=<url>;<region>=<url>`. */
+  redisRemotes: 'WSGW_REDIS_REMOTES',
+  /** Stream name prefix; each region appends to `<prefix><region>`. */
+  redisStreamPrefix: 'WSGW_REDIS_STREAM_PREFIX',
+  /** Replicas that must confirm a publish (`WAIT`) before it is acknowledged; 0 without replicas. */
+  redisWaitReplicas: 'WSGW_REDIS_WAIT_REPLICAS',
   awsRegion: 'AWS_REGION',
   jwtSecret: 'WSGW_JWT_SECRET',
   jwksUrl: 'WSGW_JWKS_URL',

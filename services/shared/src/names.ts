@@ -3,7 +3,7 @@
  * Kafka bus, direct-mode remotes, the infrastructure), each defined once. Channel names have their
  * own module (channel.ts).
  */
-import { DEFAULT_TOPIC_PREFIX } from './constants.js';
+import { DEFAULT_STREAM_PREFIX, DEFAULT_TOPIC_PREFIX } from './constants.js';
 
 /**
  * A region name. It names the region's Kafka topic and keys message positions on the wire
@@ -35,4 +35,19 @@ export function topicOrigin(prefix: string): (topic: string) => string | undefin
     `^(?:.+\\.)?${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([a-z0-9][a-z0-9-]{0,62})$`,
   );
   return (topic) => re.exec(topic)?.[1];
+}
+
+/**
+ * A Redis stream prefix: the same characters as a topic prefix, so that one prefix can name a
+ * region's log on either bus.
+ */
+export const STREAM_PREFIX = TOPIC_PREFIX;
+export const STREAM_PREFIX_RULE = TOPIC_PREFIX_RULE;
+
+/**
+ * The Redis stream a region's gateways append to, on that region's Redis: `<prefix><region>`, the
+ * Kafka topic rule. One stream per origin is one key, so a Redis Cluster keeps it on one shard.
+ */
+export function originStream(region: string, prefix: string = DEFAULT_STREAM_PREFIX): string {
+  return `${prefix}${region}`;
 }

@@ -1,6 +1,6 @@
 /**
- * Chooses the bus from the configuration. The Kafka implementation is loaded only when used, so
- * embedded mode never pays for kafkajs.
+ * Chooses the bus from the configuration. The Kafka and Redis implementations are loaded only when
+ * used, so embedded mode never pays for kafkajs or node-redis.
  */
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config.js';
@@ -16,6 +16,23 @@ export async function createBus(
   registry: Registry,
   metadataUri?: string,
 ): Promise<Bus> {
+  const r = config.redis;
+  if (r !== undefined) {
+    const { RedisBus } = await import('./bus-redis.js');
+    return new RedisBus({
+      url: r.url,
+      remotes: r.remotes,
+      streamPrefix: r.streamPrefix,
+      waitReplicas: r.waitReplicas,
+      // Warm the recovery history, and keep as much in the stream for gateways that start later.
+      readBackMs: config.history.maxAgeMs,
+      stampSkewMs: config.history.skewMs,
+      region: config.region,
+      nodeId: config.nodeId,
+      registry,
+      logger: log.child({ component: 'bus' }),
+    });
+  }
   const k = config.kafka;
   if (k === undefined) return new MemoryBus();
   const { KafkaBus } = await import('./bus-kafka.js');

@@ -18,7 +18,9 @@ export type BusErrorKind =
   | 'buffer_full'
   | 'buffer_timeout'
   | 'handler'
-  | 'rejected';
+  | 'rejected'
+  /** Redis bus: entries removed from a stream before this gateway read them. */
+  | 'gap';
 
 export class KafkaBusMetrics {
   readonly registry: Registry;
