@@ -299,8 +299,7 @@ export function kafkaArns(clusterArn: string): KafkaArns {
 // Redis (ElastiCache for Valkey)
 
 /**
- * The Redis settings the task receives. The gateway reads them (services/gateway, RedisBus); they
- * are named here until the gateway's ENV carries them.
+ * The Redis settings the task receives, by their gateway names (services/shared ENV):
  * - `url`: the local cache, `rediss://[user@]host:port`, without a password.
  * - `remotes`: the other regions' caches, `region=url;region=url` (as WSGW_KAFKA_REMOTE_BROKERS).
  * - `waitReplicas`: replicas a publish waits for (WAIT) before it is acknowledged.
@@ -308,10 +307,10 @@ export function kafkaArns(clusterArn: string): KafkaArns {
  *   Secrets Manager, never plain environment.
  */
 export const REDIS_ENV = Object.freeze({
-  url: 'WSGW_REDIS_URL',
-  remotes: 'WSGW_REDIS_REMOTES',
-  waitReplicas: 'WSGW_REDIS_WAIT_REPLICAS',
-  password: 'WSGW_REDIS_PASSWORD',
+  url: ENV.redisUrl,
+  remotes: ENV.redisRemotes,
+  waitReplicas: ENV.redisWaitReplicas,
+  password: ENV.redisPassword,
 } as const);
 
 /**

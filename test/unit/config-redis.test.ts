@@ -84,4 +84,24 @@ describe('Redis configuration', () => {
       'WSGW_ALLOW_ANONYMOUS',
     );
   });
+
+  it('takes the password from WSGW_REDIS_PASSWORD for every URL without one of its own', () => {
+    const c = loadConfig({
+      WSGW_REDIS_URL: 'rediss://cache.example:6379',
+      WSGW_REGION: 'a',
+      WSGW_REDIS_REMOTES: 'b=rediss://wsgw@b.example:6379;c=rediss://:own@c.example:6379',
+      WSGW_REDIS_PASSWORD: 'p@ss/word',
+    });
+    expect(c.redis?.url).toBe('rediss://:p%40ss%2Fword@cache.example:6379');
+    expect(c.redis?.remotes.map((r) => r.url)).toEqual([
+      'rediss://wsgw:p%40ss%2Fword@b.example:6379',
+      'rediss://:own@c.example:6379',
+    ]);
+    expect(fails({ WSGW_REDIS_URL: 'redis://a:1', WSGW_REDIS_PASSWORD: '' }).variable).toBe(
+      'WSGW_REDIS_PASSWORD',
+    );
+    const lone = fails({ WSGW_REDIS_PASSWORD: 'secret-value' });
+    expect(lone.variable).toBe('WSGW_REDIS_PASSWORD');
+    expect(lone.message).not.toContain('secret-value');
+  });
 });

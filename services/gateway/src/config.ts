@@ -28,7 +28,13 @@ import {
   TOPIC_PREFIX_RULE,
 } from '../../shared/src/names.js';
 import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
-import { parseRedisRemotes, redactUrl, redisUrlProblem, type RedisRemote } from './bus/redis-options.js';
+import {
+  parseRedisRemotes,
+  redactUrl,
+  redisUrlProblem,
+  withPassword,
+  type RedisRemote,
+} from './bus/redis-options.js';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -616,12 +622,20 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
 function readRedis(env: Env, ownRegion: string): RedisSettings | undefined {
   const raw = env[ENV.redisUrl];
   if (raw === undefined || raw.trim() === '') {
-    for (const name of [ENV.redisRemotes, ENV.redisWaitReplicas, ENV.redisStreamPrefix]) {
-      if (env[name]) throw new ConfigError(name, `needs ${ENV.redisUrl} to be set`, env[name]);
+    for (const name of [ENV.redisRemotes, ENV.redisWaitReplicas, ENV.redisStreamPrefix, ENV.redisPassword]) {
+      if (env[name])
+        throw new ConfigError(
+          name,
+          `needs ${ENV.redisUrl} to be set`,
+          name === ENV.redisPassword ? undefined : env[name], // a password is never echoed
+        );
     }
     return undefined;
   }
-  const url = raw.trim();
+  const password = env[ENV.redisPassword];
+  if (password !== undefined && password === '')
+    throw new ConfigError(ENV.redisPassword, 'must not be empty (unset it instead)', undefined);
+  const url = withPassword(raw.trim(), password);
   const problem = redisUrlProblem(url);
   // The URL may carry a password: it is never echoed whole.
   if (problem) throw new ConfigError(ENV.redisUrl, problem, redactUrl(url));
@@ -629,7 +643,7 @@ function readRedis(env: Env, ownRegion: string): RedisSettings | undefined {
   const remotesRaw = env[ENV.redisRemotes];
   if (remotesRaw !== undefined && remotesRaw.trim() !== '') {
     try {
-      remotes = parseRedisRemotes(remotesRaw);
+      remotes = parseRedisRemotes(remotesRaw).map((r) => ({ ...r, url: withPassword(r.url, password) }));
     } catch (err) {
       throw new ConfigError(
         ENV.redisRemotes,

@@ -127,6 +127,11 @@ export const ENV = Object.freeze({
   redisStreamPrefix: 'WSGW_REDIS_STREAM_PREFIX',
   /** Replicas that must confirm a publish (`WAIT`) before it is acknowledged; 0 without replicas. */
   redisWaitReplicas: 'WSGW_REDIS_WAIT_REPLICAS',
+  /**
+   * The password (AUTH token) for every Redis URL that carries none of its own, the local one and
+   * the remotes: lets the deployment pass it as a secret, apart from the URLs in plain environment.
+   */
+  redisPassword: 'WSGW_REDIS_PASSWORD',
   awsRegion: 'AWS_REGION',
   jwtSecret: 'WSGW_JWT_SECRET',
   jwksUrl: 'WSGW_JWKS_URL',

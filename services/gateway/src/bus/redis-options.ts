@@ -150,6 +150,22 @@ export function redisUrlProblem(url: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * `url` with `password` (WSGW_REDIS_PASSWORD) as its password, unless it carries one of its own:
+ * the deployment passes the password as a secret, apart from the URLs in plain environment.
+ */
+export function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  try {
+    const u = new URL(url);
+    if (u.password !== '') return url; // the URL's own password wins
+    u.password = encodeURIComponent(password);
+    return u.toString();
+  } catch {
+    return url; // left for redisUrlProblem to name
+  }
+}
+
 /** The URL with its password replaced, for logs and error messages. */
 export function redactUrl(url: string): string {
   try {
