@@ -7,190 +7,26 @@ import { hostname, totalmem } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import {
-  DEFAULT_METRICS_PORT,
-  DEFAULT_PORT,
-  DEFAULT_STREAM_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  PUBLISH_DEADLINE_MS,
-  TIMING_DEFAULTS,
-} from '../../shared/src/constants.js';
-import { parseRemoteBrokers, type RemoteCluster } from './bus/kafka-remote.js';
-import {
-  BROKER_ADDRESS,
-  BROKER_ADDRESS_RULE,
-  REGION_NAME,
-  REGION_NAME_RULE,
-  STREAM_PREFIX,
-  STREAM_PREFIX_RULE,
-  TOPIC_PREFIX,
-  TOPIC_PREFIX_RULE,
-} from '../../shared/src/names.js';
-import { parseRackMap, RACK_NAME, type RackSetting } from './bus/kafka-rack.js';
-import {
-  parseRedisRemotes,
-  redactUrl,
-  redisUrlProblem,
-  withPassword,
-  type RedisRemote,
-} from './bus/redis-options.js';
+import { ENV } from '../../shared/src/constants.js';
+import { REGION_NAME, REGION_NAME_RULE } from '../../shared/src/names.js';
+import { redactUrl } from './bus/redis-options.js';
+import { ConfigError, bool, int, intIn, list, read, type Env } from './config-read.js';
+import { readKafka, readRedis } from './config-bus.js';
+import { DEFAULTS } from './config-defaults.js';
+import type {
+  CompressionSettings,
+  GatewayConfig,
+  HistorySettings,
+  Limits,
+  RebalanceSettings,
+  Timing,
+  TlsSettings,
+} from './config-types.js';
 
-export interface GatewayConfig {
-  readonly port: number;
-  readonly host: string;
-  /** Port of the metrics listener (never the public port); 0 picks a free one. */
-  readonly metricsPort: number;
-  /** Serve the demo page at `/` (default: embedded mode only). */
-  readonly demoPage: boolean;
-  /** TLS in the task: the ACM certificate to export and serve, and how often to export it again. */
-  readonly tls: TlsSettings | undefined;
-  /** With TLS in the task: a plain listener that redirects to https. */
-  readonly httpRedirectPort: number | undefined;
-  readonly region: string;
-  /** Names this task in envelopes and logs; unique per process unless set by `WSGW_NODE_ID`. */
-  readonly nodeId: string;
-  /**
-   * What this process's message ids start with: unique per process whatever the configuration
-   * (a fixed `WSGW_NODE_ID` gets a random incarnation), so that ids never repeat across restarts:
-   * a receiver would drop a repeated id as a duplicate.
-   */
-  readonly messageIdPrefix: string;
-  /** Value of the EMF `ServiceName` dimension. */
-  readonly serviceName: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly production: boolean;
-  readonly kafka: KafkaSettings | undefined;
-  /** The Redis bus (docs/redis.md); undefined with Kafka or in embedded mode. */
-  readonly redis: RedisSettings | undefined;
-  readonly auth: AuthSettings;
-  readonly publishKey: string | undefined;
-  /** Exact origins (`https://app.example.com`) or wildcard subdomains (`https://*.example.com`); undefined allows any. */
-  readonly allowedOrigins: readonly string[] | undefined;
-  readonly limits: Limits;
-  readonly compression: CompressionSettings;
-  readonly timing: Timing;
-  readonly history: HistorySettings;
-  readonly rebalance: RebalanceSettings;
-}
-
-export interface TlsSettings {
-  readonly acmCertificateArn: string;
-  /** The AWS region that issued the certificate (from its ARN). */
-  readonly region: string;
-  readonly refreshMs: number;
-}
-
-export interface HistorySettings {
-  /** Messages kept per channel for recovery. */
-  readonly perChannel: number;
-  /** Bytes kept for all channels together. */
-  readonly maxBytes: number;
-  /** Age of the oldest message kept (ms). */
-  readonly maxAgeMs: number;
-  /**
-   * How far the append times of one origin log may run backwards (brokers' clocks disagreeing
-   * across a leader change): sync points are reported this much earlier (ms).
-   */
-  readonly skewMs: number;
-  /**
-   * A starting gateway reports ready only once its history reaches back this far (ms), so that
-   * clients moving to it from a draining task can recover. 0 turns the wait off.
-   */
-  readonly warmMs: number;
-}
-
-export interface RebalanceSettings {
-  /** How often each gateway reports its connection count on the bus (ms); 0 turns rebalancing off. */
-  readonly intervalMs: number;
-  /** Shed only above average x (1 + threshold). */
-  readonly threshold: number;
-  /** Most connections shed per second, as a fraction of this gateway's connections. */
-  readonly rate: number;
-}
-
-export interface KafkaSettings {
-  readonly brokers: readonly string[];
-  readonly auth: 'none' | 'msk-iam';
-  readonly tls: boolean;
-  readonly topicPrefix: string;
-  /** AWS region used to sign MSK IAM tokens. */
-  readonly awsRegion: string | undefined;
-  /** Other regions' clusters read directly (cross-region `direct` mode); empty with replication. */
-  readonly remotes: readonly RemoteCluster[];
-  /** Where the rack of the fan-out consumer comes from (./bus/kafka-rack.ts); none: read from leaders. */
-  readonly rack: RackSetting | undefined;
-}
-
-export interface RedisSettings {
-  /** This region's Redis (`redis://` or `rediss://`, credentials included). */
-  readonly url: string;
-  /** Other regions' Redis servers, each read directly for its origin stream. */
-  readonly remotes: readonly RedisRemote[];
-  readonly streamPrefix: string;
-  /** Replicas that must confirm a publish (`WAIT`); 0 acknowledges on the primary's word. */
-  readonly waitReplicas: number;
-}
-
-export interface AuthSettings {
-  readonly jwtSecret: string | undefined;
-  readonly jwksUrl: string | undefined;
-  readonly issuer: string | undefined;
-  readonly audience: string | undefined;
-  /** Tokens must expire within this many seconds of the upgrade; 0 lifts the bound (exp stays required). */
-  readonly maxLifetimeS: number;
-  /** Connections without a token get every permission. Embedded mode only, never production. */
-  readonly allowAnonymous: boolean;
-}
-
-export interface Limits {
-  readonly maxPayloadBytes: number;
-  readonly rateLimitPerSec: number;
-  readonly rateLimitBurst: number;
-  /** Consecutive rate-limited frames tolerated before the connection is closed with 4029. */
-  readonly rateLimitStrikes: number;
-  readonly maxSubscriptions: number;
-  readonly maxConnections: number;
-  /** Outbound bytes queued for one connection (socket buffer + coalescing queue) before it is closed with 4008. */
-  readonly maxBufferedBytes: number;
-}
-
-/** permessage-deflate (docs/protocol.md, Compression). */
-export interface CompressionSettings {
-  /** Negotiate the extension when a client offers it. */
-  readonly enabled: boolean;
-  /** Payloads below this many bytes are sent uncompressed (RSV1 clear) to every client. */
-  readonly minBytes: number;
-}
-
-export interface Timing {
-  readonly pingIntervalMs: number;
-  /** Skip the ping to a connection that sent a frame within the ping interval. */
-  readonly pingSkipActive: boolean;
-  /** 0 disables the idle disconnect. */
-  readonly idleTimeoutMs: number;
-  readonly drainDelayMs: number;
-  readonly drainWindowMs: number;
-  readonly drainDeadlineMs: number;
-  readonly emfIntervalMs: number;
-  readonly readyProbeIntervalMs: number;
-  /** Longest a publish waits for the bus before it is answered `bus_uncertain`. */
-  readonly publishTimeoutMs: number;
-}
-
-/** A configuration error: `variable` names the setting at fault. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    readonly expected: string,
-    readonly got: string | undefined,
-  ) {
-    super(`${variable} ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
+// The configuration's public face, in one import: the types, the error, the defaults.
+export type * from './config-types.js';
+export { ConfigError } from './config-read.js';
+export { DEFAULTS } from './config-defaults.js';
 
 /**
  * Upper bound of a `msg` frame's bytes besides its payload: frame header (10), the JSON fields and
@@ -198,89 +34,12 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 const MSG_FRAME_OVERHEAD_BYTES = 512;
 
-const int = (min: number, max: number) =>
-  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const list = z.string().transform((v) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== ''),
-);
-
-/** Reads one variable through a schema, turning failure into a {@link ConfigError}. */
-function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string, fallback: T): T;
-function read<T>(env: Env, name: string, schema: z.ZodType<T, string>, expected: string): T | undefined;
-function read<T>(
-  env: Env,
-  name: string,
-  schema: z.ZodType<T, string>,
-  expected: string,
-  fallback?: T,
-): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new ConfigError(name, expected, raw);
-  return r.data;
-}
-
-const intIn = (env: Env, name: string, min: number, max: number, fallback: number): number =>
-  read(env, name, int(min, max), `must be an integer from ${min} to ${max}`, fallback);
-
 const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 /** An ACM certificate ARN; the first group is its region. */
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/**
- * Every setting that has a fixed default, by variable, in one place: `loadConfig` reads its
- * defaults from here and README's configuration table is checked against it
- * (test/unit/config-docs.test.ts). Defaults that depend on other settings or on the machine (the
- * node id, TLS with msk-iam, anonymous access, the demo page, the history's bytes) are computed in
- * `loadConfig` and described in README.
- */
-export const DEFAULTS = Object.freeze({
-  [ENV.port]: DEFAULT_PORT,
-  [ENV.host]: '0.0.0.0',
-  [ENV.metricsPort]: DEFAULT_METRICS_PORT,
-  [ENV.region]: 'local',
-  [ENV.serviceName]: 'wsgw',
-  [ENV.logLevel]: 'info',
-  [ENV.kafkaAuth]: 'none',
-  [ENV.kafkaTopicPrefix]: DEFAULT_TOPIC_PREFIX,
-  [ENV.redisStreamPrefix]: DEFAULT_STREAM_PREFIX,
-  [ENV.redisWaitReplicas]: 0,
-  [ENV.jwtMaxLifetimeS]: 86_400,
-  [ENV.pingIntervalMs]: TIMING_DEFAULTS.pingIntervalMs,
-  [ENV.pingSkipActive]: false,
-  [ENV.tlsRefreshMs]: 6 * 3_600_000,
-  [ENV.idleTimeoutMs]: TIMING_DEFAULTS.idleTimeoutMs,
-  [ENV.maxPayloadBytes]: 64 * 1024,
-  [ENV.compression]: 'on',
-  [ENV.compressionMinBytes]: 512,
-  [ENV.rateLimitPerSec]: 100,
-  [ENV.rateLimitBurst]: 200,
-  [ENV.rateLimitStrikes]: 20,
-  [ENV.maxSubscriptions]: 256,
-  [ENV.maxConnections]: 100_000,
-  [ENV.maxBufferedBytes]: 1024 * 1024,
-  [ENV.publishTimeoutMs]: PUBLISH_DEADLINE_MS,
-  [ENV.drainDelayMs]: TIMING_DEFAULTS.drainDelayMs,
-  [ENV.drainWindowMs]: TIMING_DEFAULTS.drainWindowMs,
-  [ENV.drainDeadlineMs]: TIMING_DEFAULTS.drainDeadlineMs,
-  [ENV.emfIntervalMs]: TIMING_DEFAULTS.emfIntervalMs,
-  [ENV.readyProbeIntervalMs]: 5_000,
-  [ENV.historySize]: 200,
-  [ENV.historyTtlMs]: 300_000,
-  [ENV.historyWarmMs]: 30_000,
-  [ENV.recoverySkewMs]: 100,
-  [ENV.rebalanceIntervalMs]: 5_000,
-  [ENV.rebalanceThreshold]: 0.2,
-  [ENV.rebalanceRate]: 0.02,
-} as const);
 
 /** Parses and validates the whole configuration; throws {@link ConfigError} on the first problem. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
@@ -293,65 +52,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     DEFAULTS[ENV.region],
   );
 
-  const brokers = read(
-    env,
-    ENV.kafkaBrokers,
-    list.pipe(z.array(z.string().regex(BROKER_ADDRESS)).min(1)),
-    `must be a comma-separated list of ${BROKER_ADDRESS_RULE}`,
-  );
-  const kafkaAuth = read(
-    env,
-    ENV.kafkaAuth,
-    z.enum(['none', 'msk-iam']),
-    'must be "none" or "msk-iam"',
-    DEFAULTS[ENV.kafkaAuth],
-  );
-  if (kafkaAuth === 'msk-iam' && !brokers) {
-    throw new ConfigError(ENV.kafkaAuth, `needs ${ENV.kafkaBrokers} to be set`, kafkaAuth);
-  }
-  const awsRegion = env[ENV.awsRegion] || undefined;
-  if (kafkaAuth === 'msk-iam' && !awsRegion) {
-    throw new ConfigError(
-      ENV.awsRegion,
-      `must be set when ${ENV.kafkaAuth}=msk-iam (it signs the IAM tokens)`,
-      undefined,
-    );
-  }
-  const kafka: KafkaSettings | undefined = brokers
-    ? {
-        brokers,
-        auth: kafkaAuth,
-        // MSK IAM only exists over TLS, so it implies TLS.
-        tls: read(env, ENV.kafkaTls, bool, 'must be true or false', kafkaAuth === 'msk-iam'),
-        topicPrefix: read(
-          env,
-          ENV.kafkaTopicPrefix,
-          z.string().regex(TOPIC_PREFIX),
-          `must be ${TOPIC_PREFIX_RULE}`,
-          DEFAULTS[ENV.kafkaTopicPrefix],
-        ),
-        awsRegion,
-        remotes: readRemotes(env, region),
-        rack: readRack(env),
-      }
-    : undefined;
-  if (!kafka) {
-    for (const name of [ENV.kafkaRack, ENV.kafkaRackMap]) {
-      if (env[name])
-        throw new ConfigError(
-          name,
-          `needs ${ENV.kafkaBrokers} to be set (racks are a Kafka setting)`,
-          env[name],
-        );
-    }
-  }
-  if (kafka?.auth === 'msk-iam' && !kafka.tls) {
-    throw new ConfigError(
-      ENV.kafkaTls,
-      'cannot be false with msk-iam (MSK IAM requires TLS)',
-      env[ENV.kafkaTls],
-    );
-  }
+  const kafka = readKafka(env, region);
 
   const redis = readRedis(env, region);
   if (redis && kafka) {
@@ -616,101 +317,6 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     history,
     rebalance,
   });
-}
-
-/** The Redis bus's settings when `WSGW_REDIS_URL` is set; the others need it. */
-function readRedis(env: Env, ownRegion: string): RedisSettings | undefined {
-  const raw = env[ENV.redisUrl];
-  if (raw === undefined || raw.trim() === '') {
-    for (const name of [ENV.redisRemotes, ENV.redisWaitReplicas, ENV.redisStreamPrefix, ENV.redisPassword]) {
-      if (env[name])
-        throw new ConfigError(
-          name,
-          `needs ${ENV.redisUrl} to be set`,
-          name === ENV.redisPassword ? undefined : env[name], // a password is never echoed
-        );
-    }
-    return undefined;
-  }
-  const password = env[ENV.redisPassword];
-  if (password !== undefined && password === '')
-    throw new ConfigError(ENV.redisPassword, 'must not be empty (unset it instead)', undefined);
-  const url = withPassword(raw.trim(), password);
-  const problem = redisUrlProblem(url);
-  // The URL may carry a password: it is never echoed whole.
-  if (problem) throw new ConfigError(ENV.redisUrl, problem, redactUrl(url));
-  let remotes: RedisRemote[] = [];
-  const remotesRaw = env[ENV.redisRemotes];
-  if (remotesRaw !== undefined && remotesRaw.trim() !== '') {
-    try {
-      remotes = parseRedisRemotes(remotesRaw).map((r) => ({ ...r, url: withPassword(r.url, password) }));
-    } catch (err) {
-      throw new ConfigError(
-        ENV.redisRemotes,
-        `must be <region>=<redis:// or rediss:// URL>;<region>=... (${(err as Error).message})`,
-        undefined,
-      );
-    }
-    if (remotes.some((r) => r.region === ownRegion))
-      throw new ConfigError(
-        ENV.redisRemotes,
-        `must not list this gateway's own region ${ownRegion}`,
-        undefined,
-      );
-  }
-  return {
-    url,
-    remotes,
-    streamPrefix: read(
-      env,
-      ENV.redisStreamPrefix,
-      z.string().regex(STREAM_PREFIX),
-      `must be ${STREAM_PREFIX_RULE}`,
-      DEFAULTS[ENV.redisStreamPrefix],
-    ),
-    waitReplicas: intIn(env, ENV.redisWaitReplicas, 0, 5, DEFAULTS[ENV.redisWaitReplicas]),
-  };
-}
-
-function readRack(env: Env): RackSetting | undefined {
-  const fixed = read(
-    env,
-    ENV.kafkaRack,
-    z.string().regex(RACK_NAME),
-    'must be 1-64 characters of A-Z a-z 0-9 . _ - (on MSK an availability zone id such as use1-az1)',
-  );
-  const raw = env[ENV.kafkaRackMap];
-  if (!raw) return fixed === undefined ? undefined : { kind: 'fixed', rack: fixed };
-  if (fixed !== undefined)
-    throw new ConfigError(ENV.kafkaRackMap, `cannot be combined with ${ENV.kafkaRack}; set one of them`, raw);
-  try {
-    return { kind: 'by-zone', racks: parseRackMap(raw) };
-  } catch (err) {
-    throw new ConfigError(ENV.kafkaRackMap, `must be <zone>=<rack>,... (${(err as Error).message})`, raw);
-  }
-}
-
-function readRemotes(env: Env, ownRegion: string): RemoteCluster[] {
-  const raw = env[ENV.kafkaRemoteBrokers];
-  if (raw === undefined || raw.trim() === '') return [];
-  let remotes: RemoteCluster[];
-  try {
-    remotes = parseRemoteBrokers(raw);
-  } catch (err) {
-    throw new ConfigError(
-      ENV.kafkaRemoteBrokers,
-      `must be region=host:port,...;region=... (${(err as Error).message})`,
-      raw,
-    );
-  }
-  if (remotes.some((r) => r.region === ownRegion)) {
-    throw new ConfigError(
-      ENV.kafkaRemoteBrokers,
-      `must not list this gateway's own region ${ownRegion}`,
-      raw,
-    );
-  }
-  return remotes;
 }
 
 /**
