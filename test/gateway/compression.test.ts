@@ -77,6 +77,12 @@ function sessionsOf(g: TestGateway): Sessions {
   return (g.gateway as unknown as { sessions: Sessions }).sessions;
 }
 
+/** The object ws calls for the socket's permessage-deflate (ws 8: `_extensions`). */
+function extensionOfConn(ws: WebSocket): ({ params: object } & Record<string, unknown>) | undefined {
+  return (ws as unknown as { _extensions: Record<string, { params: object } & Record<string, unknown>> })
+    ._extensions['permessage-deflate'];
+}
+
 describe('negotiation', () => {
   it('accepts an offer with both no_context_takeover parameters in the response', async () => {
     gw = await startGateway();
@@ -251,14 +257,20 @@ describe('inbound: compressed client frames', () => {
     expect(sub.data('in')).toEqual([0, 1, 2].map((i) => ({ i, value })));
     const text = await metrics(gw);
     expect(metric(text, 'wsgw_inflated_frames_total')).toBeGreaterThanOrEqual(3);
-    for (const conn of sessionsOf(gw).list()) {
-      const ext = (
-        conn.ws as unknown as { _extensions: Record<string, { _inflate: unknown; _deflate: unknown }> }
-      )._extensions['permessage-deflate'];
+    const exts = sessionsOf(gw)
+      .list()
+      .map((conn) => extensionOfConn(conn.ws));
+    expect(exts).toHaveLength(2);
+    for (const ext of exts) {
+      // Not ws's PerMessageDeflate (which would create a zlib stream of its own on the first
+      // compressed frame): the gateway's small object, with no zlib stream and nothing retained.
       expect(ext).toBeDefined();
-      expect(ext!._inflate).toBeNull();
-      expect(ext!._deflate).toBeNull();
+      expect(ext!.constructor.name).toBe('SocketInflate');
+      expect(Object.values(ext!).filter((v) => v instanceof Object && 'flush' in v)).toEqual([]);
+      expect(Object.values(ext!).filter((v) => Buffer.isBuffer(v) || Array.isArray(v))).toEqual([]);
     }
+    // Sockets that negotiated the same parameters share one params object.
+    expect(exts[0]!.params).toBe(exts[1]!.params);
     sub.close();
     pub.close();
   });
@@ -283,6 +295,11 @@ describe('inbound: compressed client frames', () => {
     await waitFor(() => sub.messages('frag').length === 1);
     expect(sub.data('frag')).toEqual([value]);
     await waitFor(() => frames.some((f) => f.payload.toString().includes('"ack"')));
+    // The fragments were kept only while the message was arriving.
+    const conn = sessionsOf(gw)
+      .list()
+      .find((c) => extensionOfConn(c.ws) !== undefined)!;
+    expect(Object.values(extensionOfConn(conn.ws)!).filter((v) => Array.isArray(v))).toEqual([]);
     sub.close();
   });
 

@@ -12,7 +12,7 @@
  *   its own, so {@link InflatePool} inflates them all with a few zlib streams shared by every
  *   socket, reset between messages.
  */
-import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import { constants, createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { PerMessageDeflateOptions, WebSocket } from 'ws';
 import type { CompressionSettings } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -43,12 +43,12 @@ export function deflateOptions(settings: CompressionSettings): PerMessageDeflate
   };
 }
 
-/** The part of ws's PerMessageDeflate instance the pool replaces (ws 8, lib/permessage-deflate.js). */
-interface WsDeflate {
-  params: Record<string, unknown> | null;
-  decompress(data: Buffer, fin: boolean, cb: (err: Error | null, out?: Buffer) => void): void;
-  /** Compressed fragments of a message still arriving (only while one does). */
-  [kParts]?: Buffer[];
+/** A negotiated extension's parameters, as ws reads them. */
+type Params = Readonly<Record<string, number | true>>;
+
+/** What ws reads from a socket's extension object (ws 8: lib/receiver.js, sender.js, websocket.js). */
+interface WsExtension {
+  params: Params | null;
 }
 
 /** ws's Receiver, for the one method the pool uses: its errors carry the close code ws sends. */
@@ -62,10 +62,36 @@ interface WsReceiver {
   ): Error;
 }
 
-const kParts = Symbol('wsgw.deflate.parts');
+/**
+ * ws's per-socket extension container: one object shared by the WebSocket, its Receiver and its
+ * Sender (`ws._extensions`, handed to both in `setSocket`), so one assignment reaches all three.
+ */
+type Extensions = Record<string, WsExtension | undefined>;
 
-function extensionOf(ws: WebSocket): WsDeflate | undefined {
-  return (ws as unknown as { _extensions: Record<string, WsDeflate | undefined> })._extensions[EXTENSION];
+function extensionsOf(ws: WebSocket): Extensions {
+  return (ws as unknown as { _extensions: Extensions })._extensions;
+}
+
+function extensionOf(ws: WebSocket): WsExtension | undefined {
+  return extensionsOf(ws)[EXTENSION];
+}
+
+/**
+ * One frozen params object per distinct negotiation. ws parses every offer into null-prototype
+ * objects (slow, dictionary-mode: ~200 B each) and keeps the accepted one for the socket's life;
+ * the accepted parameters take a handful of values (normalizeParams admits 4 names, window bits
+ * 8–15), so the sockets share a few objects instead.
+ */
+const paramsCache = new Map<string, Params>();
+
+function sharedParams(params: Record<string, unknown>): Params {
+  const key = JSON.stringify(params);
+  let shared = paramsCache.get(key);
+  if (shared === undefined) {
+    shared = Object.freeze({ ...(params as Record<string, number | true>) });
+    paramsCache.set(key, shared);
+  }
+  return shared;
 }
 
 /**
@@ -98,37 +124,28 @@ export class InflatePool {
   ) {}
 
   /**
-   * Takes over a freshly upgraded socket's inflating, if it negotiated the extension. ws's own
-   * per-socket inflater is then never created.
+   * Takes over a freshly upgraded socket's inflating, if it negotiated the extension: ws's own
+   * extension object for the socket (a PerMessageDeflate with its options, parsed params and
+   * limiter bookkeeping, about 700 B of heap kept for the socket's life) is swapped for a
+   * {@link SocketInflate} of a few fields, and ws's per-socket inflater is never created.
    */
   attach(ws: WebSocket): void {
-    const ext = extensionOf(ws);
-    if (ext === undefined) return;
+    const extensions = extensionsOf(ws);
+    const params = extensions[EXTENSION]?.params;
+    if (params == null) return;
     const receiver = (ws as unknown as { _receiver: WsReceiver })._receiver;
-    ext.decompress = (data, fin, cb) => this.fragment(ext, receiver, data, fin, cb);
+    extensions[EXTENSION] = new SocketInflate(this, receiver, sharedParams(params));
   }
 
-  private fragment(
-    ext: WsDeflate,
+  /** Inflates one whole message (its compressed parts, in order) for `receiver`'s socket. */
+  inflateMessage(
     receiver: WsReceiver,
-    data: Buffer,
-    fin: boolean,
+    parts: readonly Buffer[],
     cb: (err: Error | null, out?: Buffer) => void,
   ): void {
-    // Fragments of one message form one deflate stream: keep them until the last one (ws has
-    // already bounded their compressed total by the max payload).
-    if (!fin) {
-      (ext[kParts] ??= []).push(Buffer.from(data));
-      // ws expects the answer asynchronously, as zlib would give it.
-      process.nextTick(cb, null, EMPTY);
-      return;
-    }
-    const parts = ext[kParts];
-    // Only touched when set: adding a property to every socket's extension object costs memory.
-    if (parts !== undefined) ext[kParts] = undefined;
-    // A copy with the trailer, made now: `data` is a view into the socket's read buffer (commonly
-    // 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
-    const whole = Buffer.concat(parts === undefined ? [data, TRAILER] : [...parts, data, TRAILER]);
+    // A copy with the trailer, made now: the last part is a view into the socket's read buffer
+    // (commonly 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
+    const whole = Buffer.concat([...parts, TRAILER]);
     this.run({
       data: whole,
       done: (err, out) => {
@@ -170,6 +187,57 @@ export class InflatePool {
   }
 }
 
+/**
+ * A socket's permessage-deflate extension as ws sees it (ws calls `decompress` for every compressed
+ * frame and `cleanup` on close). The methods live on the prototype and the params object is shared
+ * ({@link sharedParams}), so a socket pays for one small object; compressed fragments of a message
+ * still arriving are the only per-socket state, and only while one does.
+ */
+class SocketInflate implements WsExtension {
+  private parts: Buffer[] | undefined = undefined;
+
+  constructor(
+    private readonly pool: InflatePool,
+    private readonly receiver: WsReceiver,
+    readonly params: Params,
+  ) {}
+
+  /**
+   * What ws's Sender reads before compressing a message of its own (`ws.send`, which the gateway
+   * never calls): with no context takeover it compresses above this threshold, so never.
+   */
+  get _threshold(): number {
+    return Infinity;
+  }
+
+  get _isServer(): boolean {
+    return true;
+  }
+
+  decompress(data: Buffer, fin: boolean, cb: (err: Error | null, out?: Buffer) => void): void {
+    // Fragments of one message form one deflate stream: keep them until the last one (ws has
+    // already bounded their compressed total by the max payload).
+    if (!fin) {
+      (this.parts ??= []).push(Buffer.from(data));
+      // ws expects the answer asynchronously, as zlib would give it.
+      process.nextTick(cb, null, EMPTY);
+      return;
+    }
+    const parts = this.parts;
+    this.parts = undefined;
+    if (parts === undefined) this.pool.inflateMessage(this.receiver, [data], cb);
+    else {
+      parts.push(data);
+      this.pool.inflateMessage(this.receiver, parts, cb);
+    }
+  }
+
+  /** The socket closed: drop a message cut short. There is no zlib state to release. */
+  cleanup(): void {
+    this.parts = undefined;
+  }
+}
+
 interface InflateJob {
   readonly limit: number;
   readonly done: (err: Error | null, out?: Buffer) => void;
@@ -192,9 +260,16 @@ class Inflater {
     const z = (this.z ??= this.open());
     const job: InflateJob = { limit, done, chunks: [], total: 0, settled: false };
     this.job = job;
-    z.write(data);
-    z.flush(() => {
+    // One write, flushed (the stream's flush flag): one trip through libuv's thread pool per
+    // message rather than a write and a flush, so a message's bookkeeping lives half as long.
+    z.write(data, (err) => {
       if (job.settled) return;
+      if (err != null) {
+        // The stream failed (its 'error' handler may not have run yet): never reuse it.
+        if (this.z === z) this.z = undefined;
+        this.settle(job, err);
+        return;
+      }
       // Ready for the next message, which starts a deflate stream of its own (before settling:
       // settling may hand this inflater the next message at once).
       z.reset();
@@ -203,7 +278,7 @@ class Inflater {
   }
 
   private open(): InflateRaw {
-    const z = createInflateRaw({ windowBits: 15 });
+    const z = createInflateRaw({ windowBits: 15, flush: constants.Z_SYNC_FLUSH });
     z.on('data', (chunk: Buffer) => {
       const job = this.job;
       if (job === undefined || job.settled || this.z !== z) return;
