@@ -1,8 +1,8 @@
 /**
  * The fleet tests on the Redis bus: real gateway processes on the test Redis servers (one per
  * region, each region reading the other's stream directly), real clients behind a balancer. A
- * gateway killed mid-stream, delivery across two regions with a region failover, and a new gateway
- * warming its history from the stream. Every client must end with every acknowledged message
+ * gateway killed mid-stream, delivery across two regions with a region failover, rebalancing onto a
+ * new gateway, and a new gateway warming its history from the stream. Every client must end with every acknowledged message
  * exactly once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,38 @@ describe('fleet recovery on Redis', () => {
         }
       },
     );
+    expect(acked.size).toBe(150);
+    await expectExactlyOnce(fleet, subs, acked, 150);
+  }, 240_000);
+
+  it('rebalancing: a second gateway takes half of 1,000 clients within the configured time, losing nothing', async () => {
+    // The gateways' load reports travel on the bus like any message: on Redis, through the stream.
+    const env = {
+      WSGW_REBALANCE_INTERVAL_MS: '500',
+      WSGW_REBALANCE_THRESHOLD: '0.1',
+      WSGW_REBALANCE_RATE: '0.1',
+    };
+    const g1 = await gateway('b1', 'a', env);
+    const lb = await balancer([g1.port]);
+    const subs = await subscribers(1_000, lb.url, 'bal:1', token, cleanups);
+    const g2 = await gateway('b2', 'a', env);
+    lb.setTargets([g2.port, g1.port]);
+    const connections = async (g: FleetGateway) => {
+      const text = await (await fetch(`http://127.0.0.1:${g.metricsPort}/metrics`)).text();
+      return Number(/^wsgw_connections (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const acked = await publishStream(() => [g1.port, g2.port], 'bal:1', 100);
+    // 10% of 1,000 per second at first: about 8 s to reach the average, 20 s allowed.
+    await waitFor(
+      async () => {
+        const [c1, c2] = [await connections(g1), await connections(g2)];
+        return c1 + c2 === 1_000 && Math.abs(c1 - c2) <= 0.2 * 500;
+      },
+      20_000,
+      'load within 20% of the average',
+    );
+    for (const seq of await publishStream(() => [g1.port, g2.port], 'bal:1', 50, undefined, 100))
+      acked.add(seq);
     expect(acked.size).toBe(150);
     await expectExactlyOnce(fleet, subs, acked, 150);
   }, 240_000);
