@@ -274,8 +274,7 @@ export class Gateway {
       {
         port: this.port,
         metricsPort: this.metricsPort,
-        region: this.config.region,
-        node: this.config.nodeId,
+        // region and node are on every line already (the logger's bindings)
         bus: this.config.kafka ? 'kafka' : this.config.redis ? 'redis' : 'memory',
       },
       'gateway listening',
