@@ -7,10 +7,9 @@
  * traffic no local client wants costs a key comparison and is never decoded.
  */
 import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
-import { decodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
-import { originLabel } from '../metrics.js';
-import type { BusHandler, BusMessage } from './bus.js';
+import type { BusHandler } from './bus.js';
 import { MessageDedup } from './dedup-window.js';
+import { handOver, handSkipped, type HandoffContext } from './record-handoff.js';
 import type { BusLogger } from './kafka-bus-options.js';
 import type { KafkaBusMetrics, MalformedReason } from './kafka-metrics.js';
 import { TICK_KEY, TICK_VERIFIED, type OriginProgress, type TickSchedule } from './kafka-progress.js';
@@ -53,10 +52,10 @@ export interface BatchReaderOptions {
 }
 
 export class BatchReader {
-  private readonly dedup: MessageDedup;
+  private readonly handoff: HandoffContext;
 
   constructor(private readonly opts: BatchReaderOptions) {
-    this.dedup = new MessageDedup(opts.dedupWindow);
+    this.handoff = { dedup: new MessageDedup(opts.dedupWindow), metrics: opts.metrics, log: opts.log };
   }
 
   /**
@@ -89,45 +88,11 @@ export class BatchReader {
       if (backfill || !h.wants(key)) {
         skipped++;
         // kafkajs hands out views into the whole fetch response; the history keeps a copy.
-        if (h.skipped !== undefined && m.value !== null) {
-          try {
-            h.skipped(key, m.value, stamp, origin);
-          } catch {
-            metrics.errors.inc({ kind: 'handler' });
-          }
-        }
+        if (m.value !== null) handSkipped(h, key, m.value, stamp, origin, metrics);
         continue;
       }
-      let env: BusMessage;
-      try {
-        if (m.value === null) throw new EnvelopeError('malformed', 'record has no value');
-        env = decodeEnvelope(m.value);
-      } catch (err) {
-        this.malformed(err instanceof EnvelopeError ? err.code : 'malformed');
-        continue;
-      }
-      if (env.channel !== key) {
-        this.malformed('key_mismatch');
-        continue;
-      }
-      if (env.origin !== origin) {
-        this.malformed('origin_mismatch');
-        continue;
-      }
-      if (!this.dedup.add(env.id)) {
-        metrics.duplicates.inc();
-        continue;
-      }
-      const label = originLabel.of(env.origin);
-      metrics.delivered.inc({ origin: label });
-      if (env.ts > 0)
-        metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
-      try {
-        h.deliver(env, stamp);
-      } catch (err) {
-        metrics.errors.inc({ kind: 'handler' });
-        this.opts.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
-      }
+      const bad = handOver(m.value, key, origin, stamp, h, this.handoff);
+      if (bad !== undefined) this.malformed(bad);
     }
     // After the batch's records: progress promises only what has been handed over.
     this.opts.progress.batch(batch.topic, batch.partition, ticks, msgs[0]?.batchContext?.timestampType);

@@ -22,10 +22,8 @@
  * (the new primary keeps ids above the last one, but its `TIME` may be earlier).
  */
 import { RESERVED_CHANNEL_PREFIX } from '../../../shared/src/channel.js';
-import { decodeEnvelope, EnvelopeError } from '../../../shared/src/envelope.js';
-import { originLabel } from '../metrics.js';
 import { backoff, Naps } from './backoff.js';
-import type { BusHandler, BusMessage } from './bus.js';
+import type { BusHandler } from './bus.js';
 import type { MessageDedup } from './dedup-window.js';
 import type { BusLogger } from './kafka-bus-options.js';
 import type { KafkaBusMetrics, MalformedReason } from './kafka-metrics.js';
@@ -37,6 +35,7 @@ import {
   type Reply,
 } from './redis-connection.js';
 import { CHANNEL_FIELD, ENVELOPE_FIELD } from './redis-publish-queue.js';
+import { handOver, handSkipped } from './record-handoff.js';
 
 /** The largest sequence part of a stream id: `<ms - 1>-<this>` is just before millisecond `ms`. */
 const MAX_SEQ = '18446744073709551615';
@@ -285,45 +284,11 @@ export class StreamReader {
       }
       if (stamp < liveFrom || !h.wants(key)) {
         skipped++;
-        if (h.skipped !== undefined && value !== undefined) {
-          try {
-            h.skipped(key, value, stamp, origin);
-          } catch {
-            metrics.errors.inc({ kind: 'handler' });
-          }
-        }
+        if (value !== undefined) handSkipped(h, key, value, stamp, origin, metrics);
         continue;
       }
-      let env: BusMessage;
-      try {
-        if (value === undefined) throw new EnvelopeError('malformed', 'entry has no envelope');
-        env = decodeEnvelope(value);
-      } catch (err) {
-        this.malformed(err instanceof EnvelopeError ? err.code : 'malformed');
-        continue;
-      }
-      if (env.channel !== key) {
-        this.malformed('key_mismatch');
-        continue;
-      }
-      if (env.origin !== origin) {
-        this.malformed('origin_mismatch');
-        continue;
-      }
-      if (!this.opts.dedup.add(env.id)) {
-        metrics.duplicates.inc();
-        continue;
-      }
-      const label = originLabel.of(env.origin);
-      metrics.delivered.inc({ origin: label });
-      if (env.ts > 0)
-        metrics.replicationDelay.observe({ origin: label }, Math.max(0, Date.now() - env.ts) / 1000);
-      try {
-        h.deliver(env, stamp);
-      } catch (err) {
-        metrics.errors.inc({ kind: 'handler' });
-        this.opts.log.error({ err, channel: env.channel }, 'bus handler threw on deliver');
-      }
+      const bad = handOver(value, key, origin, stamp, h, this.opts);
+      if (bad !== undefined) this.malformed(bad);
     }
     if (entries.length > 0) metrics.consumed.inc({ topic: this.opts.stream }, entries.length);
     if (skipped > 0) metrics.skippedUnwanted.inc(skipped);
