@@ -51,3 +51,28 @@ export const STREAM_PREFIX_RULE = TOPIC_PREFIX_RULE;
 export function originStream(region: string, prefix: string = DEFAULT_STREAM_PREFIX): string {
   return `${prefix}${region}`;
 }
+
+/**
+ * Splits a per-region list, `<region>=<value>;<region>=<value>` (the remotes of either bus), checking
+ * each region's name and that none appears twice. Throws `TypeError` on the first bad part, shown
+ * through `show` (which may hide a password the value carries).
+ */
+export function splitByRegion(
+  list: string,
+  show: (part: string, value: string) => string = (part) => `"${part}"`,
+): Array<{ readonly region: string; readonly value: string; readonly part: string }> {
+  const out: Array<{ region: string; value: string; part: string }> = [];
+  for (const part of list
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const region = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (eq < 1 || !REGION_NAME.test(region))
+      throw new TypeError(`${show(part, value)} does not start with <region>=`);
+    if (out.some((r) => r.region === region)) throw new TypeError(`region ${region} appears twice`);
+    out.push({ region, value, part });
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { FanoutConsumer, type FanoutConsumerOptions } from './kafka-consumer.js';
-import { BROKER_ADDRESS, REGION_NAME } from '../../../shared/src/names.js';
+import { BROKER_ADDRESS, splitByRegion } from '../../../shared/src/names.js';
 
 /** Another region's cluster, read directly. */
 export interface RemoteCluster {
@@ -112,23 +112,13 @@ export class RemoteFeed {
  * Throws `TypeError` describing the first malformed part.
  */
 export function parseRemoteBrokers(value: string): RemoteCluster[] {
-  const out: RemoteCluster[] = [];
-  for (const part of value
-    .split(';')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const eq = part.indexOf('=');
-    const region = part.slice(0, eq).trim();
-    const brokers = part
-      .slice(eq + 1)
+  return splitByRegion(value).map(({ region, value: list, part }) => {
+    const brokers = list
       .split(',')
       .map((b) => b.trim())
       .filter(Boolean);
-    if (eq < 1 || !REGION_NAME.test(region)) throw new TypeError(`"${part}" does not start with <region>=`);
     if (brokers.length === 0 || !brokers.every((b) => BROKER_ADDRESS.test(b)))
       throw new TypeError(`"${part}" does not list host:port brokers`);
-    if (out.some((r) => r.region === region)) throw new TypeError(`region ${region} appears twice`);
-    out.push({ region, brokers });
-  }
-  return out;
+    return { region, brokers };
+  });
 }

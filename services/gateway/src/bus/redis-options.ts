@@ -10,6 +10,7 @@ import {
   REGION_NAME_RULE,
   STREAM_PREFIX,
   STREAM_PREFIX_RULE,
+  splitByRegion,
 } from '../../../shared/src/names.js';
 import type { BusLogger } from './kafka-bus-options.js';
 
@@ -182,20 +183,9 @@ export function redactUrl(url: string): string {
  * first malformed part, with any password left out.
  */
 export function parseRedisRemotes(value: string): RedisRemote[] {
-  const out: RedisRemote[] = [];
-  for (const part of value
-    .split(';')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const eq = part.indexOf('=');
-    const region = part.slice(0, eq).trim();
-    const url = part.slice(eq + 1).trim();
-    if (eq < 1 || !REGION_NAME.test(region))
-      throw new TypeError(`"${redactUrl(url)}" is not preceded by <region>=`);
+  return splitByRegion(value, (_part, url) => `"${redactUrl(url)}"`).map(({ region, value: url }) => {
     const why = redisUrlProblem(url);
     if (why) throw new TypeError(`${region}: the URL ${why}`);
-    if (out.some((r) => r.region === region)) throw new TypeError(`region ${region} appears twice`);
-    out.push({ region, url });
-  }
-  return out;
+    return { region, url };
+  });
 }
