@@ -18,6 +18,7 @@ import {
   upgradeRequest,
   type WireFrame,
 } from '../helpers/raw.js';
+import { INLINE_INFLATE_MAX_BYTES } from '../../services/gateway/src/inflate-inline.js';
 import type { Sessions } from '../../services/gateway/src/session.js';
 import { decodeServerJson } from '../../services/shared/src/frames.js';
 
@@ -336,12 +337,16 @@ describe('inbound: compressed client frames', () => {
     // Refused at the limit: the 16 MiB were never held.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(12 * 1024 * 1024);
     expect(await attack(Buffer.from([0xff, 0xfe, 0x13, 0x37, 0x00, 0x42, 0x99]))).toBe(1007);
+    // A bomb small enough to be inflated inline (inflate-inline.ts): 200,000 zeros in ~210 bytes.
+    const small = deflateRawSync(Buffer.alloc(200_000), { level: 9, finishFlush: constants.Z_SYNC_FLUSH });
+    expect(small.length - 4).toBeLessThanOrEqual(INLINE_INFLATE_MAX_BYTES);
+    expect(await attack(small.subarray(0, small.length - 4))).toBe(1009);
 
     const text = await metrics(gw);
-    expect(metric(text, 'wsgw_inflate_failures_total{reason="too_large"}')).toBe(1);
+    expect(metric(text, 'wsgw_inflate_failures_total{reason="too_large"}')).toBe(2);
     expect(metric(text, 'wsgw_inflate_failures_total{reason="bad_data"}')).toBe(1);
-    await waitFor(() => sub.messages('safe').length === 2);
-    expect(sub.data('safe')).toEqual(['before', 'before']);
+    await waitFor(() => sub.messages('safe').length === 3);
+    expect(sub.data('safe')).toEqual(['before', 'before', 'before']);
     expect(await bystander.request({ op: 'ping' })).toMatchObject({ op: 'pong' });
     expect(bystander.closed).toBeUndefined();
     sub.close();

@@ -16,6 +16,7 @@ import { constants, createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { PerMessageDeflateOptions, WebSocket } from 'ws';
 import type { CompressionSettings } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
+import { INLINE_INFLATE_MAX_BYTES, inflateInline } from './inflate-inline.js';
 
 const EXTENSION = 'permessage-deflate';
 /** The window the gateway compresses with (framing.ts); a client must accept it. */
@@ -137,12 +138,26 @@ export class InflatePool {
     extensions[EXTENSION] = new SocketInflate(this, receiver, sharedParams(params));
   }
 
-  /** Inflates one whole message (its compressed parts, in order) for `receiver`'s socket. */
+  /**
+   * Inflates one whole message (its compressed parts, in order) for `receiver`'s socket: small ones
+   * on the spot (inflate-inline.ts), the rest on the pool's zlib streams. `cb` is always called
+   * asynchronously, as ws expects of an inflater (its Receiver resumes its read loop there).
+   */
   inflateMessage(
     receiver: WsReceiver,
     parts: readonly Buffer[],
     cb: (err: Error | null, out?: Buffer) => void,
   ): void {
+    let compressed = 0;
+    for (const part of parts) compressed += part.length;
+    if (compressed <= INLINE_INFLATE_MAX_BYTES) {
+      const result = inflateInline(parts, this.maxBytes);
+      if (result.ok) {
+        this.metrics.tallies.inflatedFrames++;
+        process.nextTick(cb, null, result.data);
+      } else process.nextTick(cb, this.failure(receiver, result.reason));
+      return;
+    }
     // A copy with the trailer, made now: the last part is a view into the socket's read buffer
     // (commonly 64 KiB, shared with other frames), which a waiting job would otherwise keep alive.
     const whole = Buffer.concat([...parts, TRAILER]);
@@ -155,20 +170,23 @@ export class InflatePool {
           return;
         }
         const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        this.metrics.inflateFailures.inc({ reason: tooLarge ? 'too_large' : 'bad_data' });
-        cb(
-          tooLarge
-            ? receiver.createError(
-                RangeError,
-                'Max payload size exceeded',
-                false,
-                1009,
-                'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
-              )
-            : receiver.createError(Error, 'invalid compressed data', true, 1007, 'WSGW_ERR_INFLATE'),
-        );
+        cb(this.failure(receiver, tooLarge ? 'too_large' : 'bad_data'));
       },
     });
+  }
+
+  /** Counts a message that failed to inflate and makes the error ws closes the socket with. */
+  private failure(receiver: WsReceiver, reason: 'too_large' | 'bad_data'): Error {
+    this.metrics.inflateFailures.inc({ reason });
+    return reason === 'too_large'
+      ? receiver.createError(
+          RangeError,
+          'Max payload size exceeded',
+          false,
+          1009,
+          'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+        )
+      : receiver.createError(Error, 'invalid compressed data', true, 1007, 'WSGW_ERR_INFLATE');
   }
 
   private run(job: Job): void {
