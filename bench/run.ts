@@ -25,7 +25,7 @@ import {
   startWsPeer,
   type Running,
 } from './servers/targets.js';
-import { runIdle, type IdleResult } from './scenarios/idle.js';
+import { medianIdle, runIdle, type IdleDeflateEntry, type IdleResult } from './scenarios/idle.js';
 import {
   runFanout,
   runLatencyAt,
@@ -115,6 +115,12 @@ interface Plan {
   readonly idle: {
     readonly counts: readonly number[];
     readonly cluster: { readonly processes: number; readonly connections: number };
+    /**
+     * Fresh-process measurements of each variant with one ping per connection (without and with
+     * permessage-deflate, alternated): a single reading swings by about 10 % from process to
+     * process, the size of the difference measured, so the medians are reported.
+     */
+    readonly deflateRepeats: number;
   };
   readonly compression: CompressionConfig;
   readonly fanout: { readonly subscribers: readonly number[]; readonly sizes: readonly number[] };
@@ -139,7 +145,7 @@ const FULL: Plan = {
   deadlineMs: 60 * 60_000,
   floor: { connections: 1_000, rounds: 500, intervalMs: 10, frameBytes: 102 },
   // 19k: the most one server process holds under a 20k open-file limit, with room for its own files.
-  idle: { counts: [10_000, 19_000], cluster: { processes: 2, connections: 30_000 } },
+  idle: { counts: [10_000, 19_000], cluster: { processes: 2, connections: 30_000 }, deflateRepeats: 3 },
   // A server that deflates per socket spends ~0.1 ms per 8 KiB delivery: 10 messages to 10,000
   // subscribers are seconds of its CPU, plenty to measure, and every step waits for all of them.
   compression: {
@@ -184,7 +190,7 @@ const SMOKE: Plan = {
   workers: 2,
   deadlineMs: 3 * 60_000,
   floor: { connections: 200, rounds: 50, intervalMs: 5, frameBytes: 102 },
-  idle: { counts: [200], cluster: { processes: 2, connections: 200 } },
+  idle: { counts: [200], cluster: { processes: 2, connections: 200 }, deflateRepeats: 1 },
   compression: {
     subscribers: [100],
     sizes: [1024, 8192],
@@ -330,7 +336,7 @@ async function main(): Promise<void> {
     processes: number;
     results: Partial<Record<TargetKind, IdleResult>>;
   }> = [];
-  const idleDeflate: Array<{ connections: number; plain: IdleResult; deflate: IdleResult }> = [];
+  const idleDeflate: IdleDeflateEntry[] = [];
   const fanout: Array<{ subscribers: number; size: number } & FlowEntry> = [];
   let channels:
     ({ connections: number; channels: number; per: number; size: number } & FlowEntry) | undefined;
@@ -349,21 +355,30 @@ async function main(): Promise<void> {
           // What the extension costs a socket: clients like browsers, each having sent its first
           // keep-alive ping, with permessage-deflate negotiated (the ping compressed, so the
           // server inflated a frame from every socket) and without.
-          const pair: Partial<Record<'plain' | 'deflate', IdleResult>> = {};
-          for (const deflate of [false, true]) {
-            log(
-              `idle: ${n} connections, ${LABELS[k]}, one ping each, ${deflate ? 'with' : 'without'} permessage-deflate`,
-            );
-            const rd = await started(startTarget(k));
-            pair[deflate ? 'deflate' : 'plain'] = await runIdle(rd, subs, n, 1, {
-              ...rd.target,
-              deflate,
-              pingOnOpen: true,
-            });
-            log(`  ${JSON.stringify(pair[deflate ? 'deflate' : 'plain'])}`);
-            await stopped(rd);
+          const runs: Array<Record<'plain' | 'deflate', IdleResult>> = [];
+          for (let i = 0; i < plan.idle.deflateRepeats; i++) {
+            const pair: Partial<Record<'plain' | 'deflate', IdleResult>> = {};
+            for (const deflate of [false, true]) {
+              log(
+                `idle: ${n} connections, ${LABELS[k]}, one ping each, ${deflate ? 'with' : 'without'} permessage-deflate (${i + 1}/${plan.idle.deflateRepeats})`,
+              );
+              const rd = await started(startGateway(1, {}, undefined, { collectable: true }));
+              pair[deflate ? 'deflate' : 'plain'] = await runIdle(rd, subs, n, 1, {
+                ...rd.target,
+                deflate,
+                pingOnOpen: true,
+              });
+              log(`  ${JSON.stringify(pair[deflate ? 'deflate' : 'plain'])}`);
+              await stopped(rd);
+            }
+            runs.push(pair as Record<'plain' | 'deflate', IdleResult>);
           }
-          idleDeflate.push({ connections: n, plain: pair.plain!, deflate: pair.deflate! });
+          idleDeflate.push({
+            connections: n,
+            plain: medianIdle(runs.map((r) => r.plain)),
+            deflate: medianIdle(runs.map((r) => r.deflate)),
+            runs,
+          });
         }
       }
       idle.push(entry);
@@ -551,7 +566,7 @@ interface Scenarios {
     results: Partial<Record<TargetKind, IdleResult>>;
   }>;
   /** The gateway's idle connections with permessage-deflate negotiated (absent in older results). */
-  readonly idleDeflate?: ReadonlyArray<{ connections: number; plain: IdleResult; deflate: IdleResult }>;
+  readonly idleDeflate?: readonly IdleDeflateEntry[];
   /** Absent in results written before the compression scenario existed. */
   readonly compression?: CompressionResult | null;
   readonly fanout: ReadonlyArray<{ subscribers: number; size: number } & FlowEntry>;
@@ -686,16 +701,16 @@ function summarize({ idle, idleDeflate, fanout, channels, storm, crossRegion }: 
     for (const [v, r] of [
       ['without', e.plain],
       ['with', e.deflate],
-    ] as const)
-      rows.push(
-        row(
-          `Idle, ${e.connections.toLocaleString('en-US')} conns, one ping each, ${v} permessage-deflate`,
-          'RSS per connection',
-          'B',
-          'lower',
-          { gateway: r.rssPerConnBytes },
-        ),
-      );
+    ] as const) {
+      const name = `Idle, ${e.connections.toLocaleString('en-US')} conns, one ping each, ${v} permessage-deflate${e.runs && e.runs.length > 1 ? ` (median of ${e.runs.length})` : ''}`;
+      rows.push(row(name, 'RSS per connection', 'B', 'lower', { gateway: r.rssPerConnBytes }));
+      if (r.rssPerConnAfterGcBytes !== undefined)
+        rows.push(
+          row(name, 'RSS per connection after a full collection', 'B', 'lower', {
+            gateway: r.rssPerConnAfterGcBytes,
+          }),
+        );
+    }
   const flowRows = (name: string, e: FlowEntry) => {
     const res = e.results;
     rows.push(

@@ -21,6 +21,12 @@ export interface IdleResult {
   readonly rssPerConnBytes: number;
   /** Heap per connection (undefined when the heap of every server process cannot be read). */
   readonly heapPerConnBytes: number | undefined;
+  /**
+   * The same two figures after a full collection, when the server can be made to run one
+   * ({@link Running.collect}): what the connections retain, without garbage not yet collected.
+   */
+  readonly rssPerConnAfterGcBytes?: number;
+  readonly heapPerConnAfterGcBytes?: number;
 }
 
 export async function runIdle(
@@ -31,6 +37,8 @@ export async function runIdle(
   /** The server's target with client options (permessage-deflate); `run.target` by default. */
   target: Target = run.target,
 ): Promise<IdleResult> {
+  // A collectable server starts from a collected heap, so that both readings share one baseline.
+  await run.collect?.();
   await quiesce(run.serverPids());
   const rss0 = sumRss(run.serverPids());
   const heap0 = await run.heapUsed();
@@ -40,6 +48,11 @@ export async function runIdle(
   await quiesce(run.serverPids());
   const rss1 = sumRss(run.serverPids());
   const heap1 = await run.heapUsed();
+  let afterGc: { rss: number; heap: number | undefined } | undefined;
+  if (run.collect !== undefined) {
+    await run.collect();
+    afterGc = { rss: sumRss(run.serverPids()), heap: await run.heapUsed() };
+  }
   await pool.closeAll();
   const k = Math.max(1, c.opened);
   return {
@@ -52,5 +65,41 @@ export async function runIdle(
     rssAfterBytes: rss1,
     rssPerConnBytes: sig((rss1 - rss0) / k),
     heapPerConnBytes: heap0 !== undefined && heap1 !== undefined ? sig((heap1 - heap0) / k) : undefined,
+    ...(afterGc === undefined
+      ? {}
+      : {
+          rssPerConnAfterGcBytes: sig((afterGc.rss - rss0) / k),
+          ...(heap0 !== undefined && afterGc.heap !== undefined
+            ? { heapPerConnAfterGcBytes: sig((afterGc.heap - heap0) / k) }
+            : {}),
+        }),
   };
+}
+
+/** The gateway's idle connections with one ping each, without and with permessage-deflate. */
+export interface IdleDeflateEntry {
+  readonly connections: number;
+  /** Each figure the median of {@link runs} ({@link medianIdle}). */
+  readonly plain: IdleResult;
+  readonly deflate: IdleResult;
+  /** Every measurement, in the order taken (absent in older results). */
+  readonly runs?: ReadonlyArray<{ readonly plain: IdleResult; readonly deflate: IdleResult }>;
+}
+
+/** Figure by figure, the median of several measurements of one variant. */
+export function medianIdle(results: readonly IdleResult[]): IdleResult {
+  if (results.length === 0) throw new Error('medianIdle: no results');
+  const out: Record<string, unknown> = { ...results[0] };
+  for (const key of Object.keys(out)) {
+    const values = results.map((r) => (r as unknown as Record<string, unknown>)[key]);
+    if (!values.every((v): v is number => typeof v === 'number')) continue;
+    out[key] = median(values);
+  }
+  return out as unknown as IdleResult;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

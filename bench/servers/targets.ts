@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Target, TargetKind } from '../load/wire.js';
 import { childrenOf } from '../lib/proc.js';
+import { quiesce, sleep } from '../lib/util.js';
 import type { ServerReport } from './ipc.js';
 import type { Certificate } from './tls.js';
 import { ensureRedisServer } from '../../scripts/redis/server.mjs';
@@ -28,6 +29,11 @@ export interface Running {
   heapUsed(): Promise<number | undefined>;
   /** Bytes the server has written to its log (stdout) since it started; undefined for the peers. */
   logBytes(): number | undefined;
+  /**
+   * Runs a full garbage collection in every server process and waits for it to finish; present
+   * only for a gateway started with `collectable` (gc-signal.ts).
+   */
+  collect?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -129,6 +135,8 @@ export interface GatewayOptions {
   readonly preload?: boolean;
   /** Serve the public listener over TLS with this certificate (implies the preload). */
   readonly tls?: Certificate;
+  /** Start one process with gc-signal.ts, so that {@link Running.collect} can force a collection. */
+  readonly collectable?: boolean;
 }
 
 /**
@@ -152,7 +160,13 @@ export async function startGateway(
     PORT: String(port),
     WSGW_METRICS_PORT: String(metricsPort),
   };
-  const preload = opts.preload || opts.tls ? ['--import', 'tsx', '--import', here('./tls-preload.ts')] : [];
+  if (opts.collectable && processes !== 1) throw new Error('collectable: one gateway process only');
+  const preload = [
+    ...(opts.collectable ? ['--expose-gc', '--import', 'tsx', '--import', here('./gc-signal.ts')] : []),
+    ...(opts.preload || opts.tls
+      ? [...(opts.collectable ? [] : ['--import', 'tsx']), '--import', here('./tls-preload.ts')]
+      : []),
+  ];
   const args =
     processes === 1
       ? [...preload, GATEWAY_MAIN]
@@ -185,6 +199,15 @@ export async function startGateway(
     // With several processes /metrics reaches one of them; heap is reported for one process only.
     heapUsed: () => (processes === 1 ? gatewayHeap(metricsPort) : Promise.resolve(undefined)),
     logBytes: () => logBytes,
+    ...(opts.collectable
+      ? {
+          collect: async () => {
+            child.kill('SIGUSR2');
+            await sleep(200);
+            await quiesce(serverPids());
+          },
+        }
+      : {}),
     stop: async () => {
       stopping = true;
       if (processes > 1) child.kill('SIGTERM');
