@@ -117,7 +117,7 @@ describe('negotiation', () => {
     c.close();
   });
 
-  it('answers malformed offers with a 400 or a handshake without the extension, and keeps serving', async () => {
+  it('declines malformed offers: the handshake goes on without the extension, and the gateway keeps serving', async () => {
     gw = await startGateway();
     const offers = [
       'permessage-deflate; foo=1',
@@ -138,9 +138,8 @@ describe('negotiation', () => {
         gw.gateway.port,
         upgradeRequest('/', [`Sec-WebSocket-Extensions: ${offer}`]),
       );
-      expect([101, 400], offer).toContain(reply.status);
-      if (reply.status === 101)
-        expect(reply.text.toLowerCase(), offer).not.toContain('sec-websocket-extensions');
+      expect(reply.status, offer).toBe(101);
+      expect(reply.text.toLowerCase(), offer).not.toContain('sec-websocket-extensions');
     }
     const c = await TestClient.connect(gw.url);
     expect(await c.request({ op: 'ping' })).toMatchObject({ op: 'pong' });

@@ -1,7 +1,9 @@
 /**
- * permessage-deflate (RFC 7692) the way a fan-out server needs it: negotiated by `ws`, but with no
- * zlib state on any connection.
+ * permessage-deflate (RFC 7692) the way a fan-out server needs it: no zlib state on any connection.
  *
+ * - Negotiated by the gateway (deflate-offer.ts), not by `ws`, which is told nothing about the
+ *   extension; {@link InflatePool.attach} then gives the socket the extension object ws's Receiver
+ *   and Sender look for.
  * - Outbound, the gateway never lets `ws` compress (it writes pre-built frames around ws's Sender,
  *   see conn.ts); framing.ts compresses each broadcast once. `server_no_context_takeover` is always
  *   in the response, so that one compressed message is valid for every client.
@@ -9,16 +11,15 @@
  *   and keep it for the connection's life (`*_no_context_takeover` only resets it), about 40 KB
  *   each: browsers compress every frame once the extension is on, the keep-alive ping included.
  *   `client_no_context_takeover` in the response makes every client message a deflate stream of
- *   its own, so {@link InflatePool} inflates them all with a few zlib streams shared by every
- *   socket, reset between messages.
+ *   its own, so small ones are inflated on the spot (inflate-inline.ts) and the rest by
+ *   {@link InflatePool} with a few zlib streams shared by every socket, reset between messages.
  */
 import { constants, createInflateRaw, type InflateRaw } from 'node:zlib';
-import type { PerMessageDeflateOptions, WebSocket } from 'ws';
-import type { CompressionSettings } from './config.js';
+import type { WebSocket } from 'ws';
 import type { GatewayMetrics } from './metrics.js';
 import { INLINE_INFLATE_MAX_BYTES, inflateInline } from './inflate-inline.js';
+import { EXTENSION, type DeflateParams } from './deflate-offer.js';
 
-const EXTENSION = 'permessage-deflate';
 /** The window the gateway compresses with (framing.ts); a client must accept it. */
 const SERVER_WINDOW_BITS = 15;
 /** The sync-flush tail every message lost on the wire (RFC 7692 §7.2.2). */
@@ -32,24 +33,9 @@ const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  */
 export const INFLATE_CONCURRENCY = 2;
 
-/** ws's options for the extension, or false when it is off. */
-export function deflateOptions(settings: CompressionSettings): PerMessageDeflateOptions | false {
-  if (!settings.enabled) return false;
-  return {
-    serverNoContextTakeover: true,
-    clientNoContextTakeover: true,
-    // Never reached: the gateway does not send through ws (and a frame ws would send, a close
-    // frame, is a control frame and never compressed). Infinity documents that ws never deflates.
-    threshold: Infinity,
-  };
-}
-
-/** A negotiated extension's parameters, as ws reads them. */
-type Params = Readonly<Record<string, number | true>>;
-
 /** What ws reads from a socket's extension object (ws 8: lib/receiver.js, sender.js, websocket.js). */
 interface WsExtension {
-  params: Params | null;
+  params: DeflateParams | null;
 }
 
 /** ws's Receiver, for the one method the pool uses: its errors carry the close code ws sends. */
@@ -75,24 +61,6 @@ function extensionsOf(ws: WebSocket): Extensions {
 
 function extensionOf(ws: WebSocket): WsExtension | undefined {
   return extensionsOf(ws)[EXTENSION];
-}
-
-/**
- * One frozen params object per distinct negotiation. ws parses every offer into null-prototype
- * objects (slow, dictionary-mode: ~200 B each) and keeps the accepted one for the socket's life;
- * the accepted parameters take a handful of values (normalizeParams admits 4 names, window bits
- * 8–15), so the sockets share a few objects instead.
- */
-const paramsCache = new Map<string, Params>();
-
-function sharedParams(params: Record<string, unknown>): Params {
-  const key = JSON.stringify(params);
-  let shared = paramsCache.get(key);
-  if (shared === undefined) {
-    shared = Object.freeze({ ...(params as Record<string, number | true>) });
-    paramsCache.set(key, shared);
-  }
-  return shared;
 }
 
 /**
@@ -125,17 +93,14 @@ export class InflatePool {
   ) {}
 
   /**
-   * Takes over a freshly upgraded socket's inflating, if it negotiated the extension: ws's own
-   * extension object for the socket (a PerMessageDeflate with its options, parsed params and
-   * limiter bookkeeping, about 700 B of heap kept for the socket's life) is swapped for a
-   * {@link SocketInflate} of a few fields, and ws's per-socket inflater is never created.
+   * Takes over inflating for a freshly upgraded socket that negotiated the extension
+   * (deflate-offer.ts): ws, which was not asked to negotiate, gets a {@link SocketInflate} of a few
+   * fields as the socket's extension object, so its Receiver accepts compressed frames and hands
+   * them here, and no per-socket zlib stream is ever created.
    */
-  attach(ws: WebSocket): void {
-    const extensions = extensionsOf(ws);
-    const params = extensions[EXTENSION]?.params;
-    if (params == null) return;
+  attach(ws: WebSocket, params: DeflateParams): void {
     const receiver = (ws as unknown as { _receiver: WsReceiver })._receiver;
-    extensions[EXTENSION] = new SocketInflate(this, receiver, sharedParams(params));
+    extensionsOf(ws)[EXTENSION] = new SocketInflate(this, receiver, params);
   }
 
   /**
@@ -208,7 +173,7 @@ export class InflatePool {
 /**
  * A socket's permessage-deflate extension as ws sees it (ws calls `decompress` for every compressed
  * frame and `cleanup` on close). The methods live on the prototype and the params object is shared
- * ({@link sharedParams}), so a socket pays for one small object; compressed fragments of a message
+ * (deflate-offer.ts), so a socket pays for one small object; compressed fragments of a message
  * still arriving are the only per-socket state, and only while one does.
  */
 class SocketInflate implements WsExtension {
@@ -217,7 +182,7 @@ class SocketInflate implements WsExtension {
   constructor(
     private readonly pool: InflatePool,
     private readonly receiver: WsReceiver,
-    readonly params: Params,
+    readonly params: DeflateParams,
   ) {}
 
   /**

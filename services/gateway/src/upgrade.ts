@@ -9,7 +9,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayConfig } from './config.js';
 import { AuthError, Authenticator, originAllowed, tokenFrom, type Grant } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
-import { InflatePool, deflateOptions } from './compression.js';
+import { InflatePool } from './compression.js';
+import { acceptDeflate, type DeflateAnswer } from './deflate-offer.js';
 import type { Logger } from './logger.js';
 import { SUBPROTOCOLS } from '../../shared/src/constants.js';
 import { ERRORS, statusOf, type HttpErrorCode } from '../../shared/src/errors.js';
@@ -40,15 +41,20 @@ export class Upgrader {
       noServer: true,
       clientTracking: false,
       maxPayload: d.config.limits.maxPayloadBytes,
-      // Negotiated with both no_context_takeover parameters, so that no connection needs zlib
-      // state: broadcasts are compressed once (framing.ts), client frames inflate in a shared pool.
-      perMessageDeflate: deflateOptions(d.config.compression),
+      // permessage-deflate is negotiated here, not by ws (deflate-offer.ts), with both
+      // no_context_takeover parameters, so that no connection needs zlib state: broadcasts are
+      // compressed once (framing.ts), client frames inflate inline or in a shared pool.
+      perMessageDeflate: false,
       handleProtocols: (protocols) =>
         protocols.has(SUBPROTOCOLS.proto)
           ? SUBPROTOCOLS.proto
           : protocols.has(SUBPROTOCOLS.json)
             ? SUBPROTOCOLS.json
             : false,
+    });
+    this.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      const answer = (req as Negotiated)[DEFLATE];
+      if (answer !== undefined) headers.push(`Sec-WebSocket-Extensions: ${answer.header}`);
     });
   }
 
@@ -91,9 +97,13 @@ export class Upgrader {
     if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now())
       return this.refuse(socket, 'token_expired');
     if (!this.d.open()) return this.refuse(socket, 'draining');
+    const answer = config.compression.enabled
+      ? acceptDeflate(req.headers['sec-websocket-extensions'])
+      : undefined;
+    if (answer !== undefined) (req as Negotiated)[DEFLATE] = answer;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // Before any frame is read (ws reads the socket from the next tick on).
-      this.inflater.attach(ws);
+      if (answer !== undefined) this.inflater.attach(ws, answer.params);
       this.d.accept(ws, grant);
     });
   }
@@ -113,3 +123,7 @@ export class Upgrader {
 }
 
 function noop(): void {}
+
+/** The negotiated answer travels on the request from the upgrade to ws's 'headers' event. */
+const DEFLATE = Symbol('wsgw.deflate');
+type Negotiated = IncomingMessage & { [DEFLATE]?: DeflateAnswer };
