@@ -138,10 +138,14 @@ describe('WsgwClient connection handling', () => {
     let issued = 0;
     const token = async () => {
       issued++;
-      return new SignJWT({ subscribe: ['*'], publish: ['*'] })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setExpirationTime(Math.floor(Date.now() / 1000) + (issued === 1 ? 1 : 3600))
-        .sign(key);
+      return (
+        new SignJWT({ subscribe: ['*'], publish: ['*'] })
+          .setProtectedHeader({ alg: 'HS256' })
+          // exp is in whole seconds: rounding up keeps the first token alive 1 to 2 s, never the few
+          // milliseconds a floor could leave, which would have it refused at the handshake instead.
+          .setExpirationTime(Math.ceil(Date.now() / 1000) + (issued === 1 ? 1 : 3600))
+          .sign(key)
+      );
     };
     const a = client(g1!.url, { token });
     const codes: number[] = [];
