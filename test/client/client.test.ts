@@ -11,6 +11,20 @@ import { MemoryBus, MemoryBusNetwork } from '../../services/gateway/src/bus/bus-
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { TestBalancer } from '../helpers/balancer.js';
 
+const secret = 'client-test-secret-0123456789abcdefgh';
+const key = new TextEncoder().encode(secret);
+
+/**
+ * A token that lives `lifetimeS` to `lifetimeS + 1` seconds. exp is in whole seconds and rounded up:
+ * a floor could leave a short-lived token a few milliseconds, and the handshake would refuse it.
+ */
+function sign(lifetimeS: number, claims: Record<string, unknown> = { subscribe: ['*'], publish: ['*'] }) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.ceil(Date.now() / 1000) + lifetimeS)
+    .sign(key);
+}
+
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -132,21 +146,9 @@ describe('WsgwClient connection handling', () => {
   });
 
   it('asks for a fresh token after 4001 and reconnects with it', async () => {
-    const secret = 'client-test-secret-0123456789abcdefgh';
-    const key = new TextEncoder().encode(secret);
     const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
     let issued = 0;
-    const token = async () => {
-      issued++;
-      return (
-        new SignJWT({ subscribe: ['*'], publish: ['*'] })
-          .setProtectedHeader({ alg: 'HS256' })
-          // exp is in whole seconds: rounding up keeps the first token alive 1 to 2 s, never the few
-          // milliseconds a floor could leave, which would have it refused at the handshake instead.
-          .setExpirationTime(Math.ceil(Date.now() / 1000) + (issued === 1 ? 1 : 3600))
-          .sign(key)
-      );
-    };
+    const token = () => sign(++issued === 1 ? 1 : 3600);
     const a = client(g1!.url, { token });
     const codes: number[] = [];
     a.c.on('disconnected', (e) => codes.push(e.code));
@@ -214,22 +216,14 @@ describe('WsgwClient connection handling', () => {
 });
 
 describe('WsgwClient tokens', () => {
-  const secret = 'client-test-secret-0123456789abcdefgh';
-  const key = new TextEncoder().encode(secret);
-  const sign = (expSeconds: number) =>
-    new SignJWT({ subscribe: ['*'], publish: ['*'] })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
-      .sign(key);
-
   it('asks for a new token before a reconnect when the cached one expired while the link was down', async () => {
     const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
     const lb = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => lb.close());
     let issued = 0;
-    // The first token lives 2 s: long enough to connect, expired by the time the link is back.
+    // The first token lives 1 to 2 s: long enough to connect, expired by the time the link is back.
     const a = client(lb.url, {
-      token: () => sign(++issued === 1 ? 2 : 3600),
+      token: () => sign(++issued === 1 ? 1 : 3600),
       backoff: { baseMs: 50, maxMs: 100 },
     });
     await a.c.connect();
@@ -331,15 +325,10 @@ describe('WsgwClient publishing', () => {
 
 describe('WsgwClient subscriptions the server refuses', () => {
   it('drops a forbidden subscription instead of sending it again on every reconnect', async () => {
-    const secret = 'client-test-secret-0123456789abcdefgh';
     const [g1] = await gateways(1, { WSGW_JWT_SECRET: secret });
     const lb = await new TestBalancer([g1!.gateway.port]).listen();
     cleanups.push(() => lb.close());
-    const token = () =>
-      new SignJWT({ subscribe: ['ok:*'] })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(secret));
+    const token = () => sign(3600, { subscribe: ['ok:*'] });
     const a = client(lb.url, { token, backoff: { baseMs: 20, maxMs: 40 } });
     await a.c.connect();
     await a.c.subscribe('ok:1');
